@@ -1,0 +1,72 @@
+/**
+ * `npm run dev`: starts the local stack (Postgres, Redis behind the Upstash REST protocol,
+ * S3, the mailbox), applies the migrations, then `wrangler dev` on :8080 with the stack's
+ * addresses. Your own `.dev.vars` is read after them, so what you set there wins.
+ * Ctrl-C stops every process it started.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { toEnvFile } from "./stack/env-file.ts";
+import { startStack } from "./stack/index.ts";
+import { RedisServerMissingError } from "./stack/redis.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const dataDir = join(root, ".data");
+
+function gitCommit(): string {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+let stack: Awaited<ReturnType<typeof startStack>>;
+try {
+  stack = await startStack({
+    dataDir,
+    databaseUrl: process.env.DATABASE_URL,
+    redisUrl: process.env.REDIS_URL,
+    log: (line) => console.log(line),
+  });
+} catch (error) {
+  if (error instanceof RedisServerMissingError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}
+
+console.log(
+  `local stack up: ${stack.database === "pglite" ? "PGlite (.data/pglite)" : "Postgres from DATABASE_URL"}, ` +
+    `${stack.redis === "redis-server" ? "redis-server" : "Redis from REDIS_URL"}, S3 and mailbox; migrations applied`,
+);
+
+await mkdir(dataDir, { recursive: true });
+const stackEnvFile = join(dataDir, "stack.env");
+await writeFile(
+  stackEnvFile,
+  toEnvFile({ ...stack.bindings, APP_COMMIT: gitCommit(), APP_BUILT_AT: new Date().toISOString() }),
+);
+const envFiles = [stackEnvFile, ...(existsSync(join(root, ".dev.vars")) ? [join(root, ".dev.vars")] : [])];
+
+const wrangler = spawn(
+  "npx",
+  ["wrangler", "dev", "--port", "8080", ...envFiles.flatMap((file) => ["--env-file", file])],
+  { cwd: root, stdio: "inherit" },
+);
+
+let stopping = false;
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    if (wrangler.exitCode === null) wrangler.kill("SIGINT");
+    await stack.stop();
+  }
+  process.exit(code);
+}
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+wrangler.on("exit", (code) => void shutdown(code ?? 0));

@@ -1,0 +1,14 @@
+/** The Worker variables that point at the running local stack, by binding name. */
+export interface StackBindings {
+  DATABASE_URL: string;
+  NEON_WS_PROXY: string;
+  UPSTASH_REDIS_REST_URL: string;
+  UPSTASH_REDIS_REST_TOKEN: string;
+  S3_ENDPOINT: string;
+  S3_BUCKET: string;
+  S3_REGION: string;
+  S3_ACCESS_KEY_ID: string;
+  S3_SECRET_ACCESS_KEY: string;
+  RESEND_BASE_URL: string;
+  RESEND_API_KEY: string;
+}

@@ -1,0 +1,86 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { StackBindings } from "./bindings.ts";
+import { startMailbox } from "./mailbox.ts";
+import { applyMigrations } from "./migrate.ts";
+import { startPostgres } from "./postgres.ts";
+import { startUpstashRest } from "./redis.ts";
+import { startS3 } from "./s3.ts";
+import { startWsProxy } from "./ws-proxy.ts";
+
+export type { StackBindings };
+
+export interface Stack {
+  bindings: StackBindings;
+  database: "pglite" | "postgres";
+  redis: "redis-server" | "external";
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Where PGlite and the S3 objects persist; omitted, everything lives in memory or a temp folder. */
+  dataDir?: string;
+  /** A real Postgres to use instead of PGlite. */
+  databaseUrl?: string;
+  /** A running Redis to use instead of starting `redis-server`. */
+  redisUrl?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * Starts every service the Worker talks to, on free loopback ports, and applies the
+ * migrations. Whatever fails half-way is stopped again before the error is thrown.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const stopOne of stops.reverse()) await stopOne().catch(() => {});
+  };
+  try {
+    const postgres = await startPostgres({
+      databaseUrl: options.databaseUrl,
+      dataDir: options.dataDir && join(options.dataDir, "pglite"),
+    });
+    stops.push(postgres.stop);
+    const proxy = await startWsProxy([postgres.address]);
+    stops.push(proxy.stop);
+    await applyMigrations(postgres.url, proxy.wsProxy);
+
+    const redis = await startUpstashRest({ redisUrl: options.redisUrl, token: "local-upstash-token" });
+    stops.push(redis.stop);
+
+    const s3 = await startS3({
+      directory: options.dataDir ? join(options.dataDir, "s3") : await mkdtemp(join(tmpdir(), "gaplash-s3-")),
+      bucket: "gaplash",
+      resetOnClose: !options.dataDir,
+    });
+    stops.push(s3.stop);
+
+    const mailbox = await startMailbox({ apiKey: "re_local_mailbox", log: (line) => log(`[mailbox] ${line}`) });
+    stops.push(mailbox.stop);
+
+    return {
+      bindings: {
+        DATABASE_URL: postgres.url,
+        NEON_WS_PROXY: proxy.wsProxy,
+        UPSTASH_REDIS_REST_URL: redis.url,
+        UPSTASH_REDIS_REST_TOKEN: redis.token,
+        S3_ENDPOINT: s3.endpoint,
+        S3_BUCKET: s3.bucket,
+        S3_REGION: s3.region,
+        S3_ACCESS_KEY_ID: s3.accessKeyId,
+        S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+        RESEND_BASE_URL: mailbox.url,
+        RESEND_API_KEY: mailbox.apiKey,
+      },
+      database: postgres.kind,
+      redis: redis.kind,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Runs the local stack as its own process: prints one `STACK_READY <json>` line with the
+ * bindings once everything is up and migrated, and stops everything on SIGTERM, SIGINT or
+ * when its parent closes stdin. The test runner's global setup starts it this way.
+ */
+import { startStack } from "./index.ts";
+import { RedisServerMissingError } from "./redis.ts";
+
+try {
+  const stack = await startStack({
+    dataDir: process.env.STACK_DATA_DIR || undefined,
+    databaseUrl: process.env.DATABASE_URL || undefined,
+    redisUrl: process.env.REDIS_URL || undefined,
+    log: (line) => console.error(line),
+  });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  process.stdin.on("end", stop);
+  process.stdin.resume();
+  console.log(
+    `STACK_READY ${JSON.stringify({ bindings: stack.bindings, database: stack.database, redis: stack.redis })}`,
+  );
+} catch (error) {
+  console.error(error instanceof RedisServerMissingError ? error.message : error);
+  process.exit(1);
+}

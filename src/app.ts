@@ -1,0 +1,54 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { requestId } from "hono/request-id";
+import packageJson from "../package.json" with { type: "json" };
+import { createRouter } from "./lib/create-router";
+import { problemResponse, routeNotFound, toApiError } from "./lib/errors";
+import { describeError, log } from "./lib/logger";
+import { bodyLimit } from "./middleware/body-limit";
+import { cors } from "./middleware/cors";
+import { requestLog } from "./middleware/request-log";
+import { services } from "./middleware/services";
+import { devRouter } from "./routes/dev/dev.index";
+import { healthRouter } from "./routes/health/health.index";
+
+export function createApp() {
+  const app = createRouter();
+
+  app.use(requestId({ limitLength: 128 }));
+  app.use(requestLog);
+  app.use(services);
+  app.use(cors);
+  app.use(bodyLimit);
+
+  const routes = app.route("/", healthRouter).route("/", devRouter);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "The `access_token` from sign-in, valid for 15 minutes.",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Gaplash API",
+      version: packageJson.version,
+      description: "One-to-one speaking practice: sign in, match with a partner of your level, talk.",
+    },
+  });
+  app.get("/swagger", swaggerUI({ url: "/openapi.json", title: "Gaplash API" }));
+
+  app.notFound((c) => problemResponse(c, routeNotFound(c)));
+  app.onError((error, c) => {
+    const apiError = toApiError(error);
+    if (apiError.status >= 500) {
+      log("error", "request failed", { request_id: c.get("requestId"), ...describeError(error) });
+    }
+    return problemResponse(c, apiError);
+  });
+
+  return routes;
+}
+
+export const app = createApp();
+export type AppType = typeof app;

@@ -1,0 +1,31 @@
+import { neonConfig, Pool } from "@neondatabase/serverless";
+import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
+import type { Config } from "../config";
+import * as schema from "./schema";
+
+export type Database = NeonDatabase<typeof schema>;
+
+export interface DatabaseHandle {
+  db: Database;
+  close(): Promise<void>;
+}
+
+/**
+ * A drizzle client over a fresh `@neondatabase/serverless` pool. Workers may not carry a
+ * socket from one request to the next, so each request opens its own and closes it.
+ */
+export function openDatabase(config: Config["database"], onError: (error: Error) => void): DatabaseHandle {
+  if (config.wsProxy) {
+    // Local Postgres behind the WebSocket→TCP bridge speaks plain TCP, without TLS.
+    neonConfig.wsProxy = config.wsProxy;
+    neonConfig.useSecureWebSocket = false;
+    neonConfig.pipelineTLS = false;
+    neonConfig.pipelineConnect = false;
+  }
+  const pool = new Pool({ connectionString: config.url });
+  pool.on("error", onError);
+  return {
+    db: drizzle({ client: pool, schema, casing: "snake_case" }),
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,23 @@
+import { pgEnum } from "drizzle-orm/pg-core";
+
+export const levels = ["A1", "A2", "B1", "B2", "C1", "C2"] as const;
+export type Level = (typeof levels)[number];
+
+export const levelEnum = pgEnum("level", levels);
+export const userRoleEnum = pgEnum("user_role", ["user", "admin"]);
+export const userStatusEnum = pgEnum("user_status", ["active", "suspended"]);
+export const authProviderEnum = pgEnum("auth_provider", ["email", "google"]);
+export const matchStatusEnum = pgEnum("match_status", ["queued", "matched", "cancelled", "expired"]);
+export const sessionStatusEnum = pgEnum("session_status", ["active", "ended"]);
+export const messageTypeEnum = pgEnum("message_type", ["text", "voice", "correction"]);
+export const reportReasonEnum = pgEnum("report_reason", [
+  "spam",
+  "harassment",
+  "inappropriate",
+  "underage",
+  "scam",
+  "other",
+]);
+export const reportStatusEnum = pgEnum("report_status", ["open", "closed"]);
+export const moderationActionEnum = pgEnum("moderation_action", ["none", "warn", "suspend"]);
+export const badgeEnum = pgEnum("badge", ["FIRST_CHAT", "SEVEN_DAYS"]);

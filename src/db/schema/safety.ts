@@ -1,0 +1,60 @@
+import { sql } from "drizzle-orm";
+import { check, index, jsonb, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
+import { createdAt, id, instant } from "./columns";
+import { moderationActionEnum, reportReasonEnum, reportStatusEnum } from "./enums";
+import { sessions } from "./sessions";
+import { users } from "./users";
+
+export const blocks = pgTable(
+  "blocks",
+  {
+    blockerId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    blockedId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.blockerId, t.blockedId] }),
+    index("blocks_blocked_id_idx").on(t.blockedId),
+    check("blocks_not_self", sql`${t.blockerId} <> ${t.blockedId}`),
+  ],
+);
+
+export interface EvidenceMessage {
+  id: string;
+  sender_id: string | null;
+  type: string;
+  text: string | null;
+  audio_url: string | null;
+  created_at: string;
+}
+
+/** Reports outlive the accounts they name: moderation history is kept. */
+export const reports = pgTable(
+  "reports",
+  {
+    id: id(),
+    reporterId: uuid().references(() => users.id, { onDelete: "set null" }),
+    targetUserId: uuid().references(() => users.id, { onDelete: "set null" }),
+    sessionId: uuid().references(() => sessions.id, { onDelete: "set null" }),
+    reason: reportReasonEnum().notNull(),
+    note: text(),
+    evidence: jsonb().$type<EvidenceMessage[]>(),
+    status: reportStatusEnum().notNull().default("open"),
+    resolution: text(),
+    action: moderationActionEnum(),
+    closedBy: uuid().references(() => users.id, { onDelete: "set null" }),
+    closedAt: instant(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("reports_status_created_at_idx").on(t.status, t.createdAt.desc(), t.id.desc()),
+    index("reports_reporter_id_idx").on(t.reporterId),
+    index("reports_target_user_id_idx").on(t.targetUserId),
+    index("reports_session_id_idx").on(t.sessionId),
+    index("reports_closed_by_idx").on(t.closedBy),
+  ],
+);

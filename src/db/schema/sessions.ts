@@ -1,0 +1,98 @@
+import { sql } from "drizzle-orm";
+import {
+  type AnyPgColumn,
+  check,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  smallint,
+  text,
+  unique,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { createdAt, id, instant } from "./columns";
+import { levelEnum, matchStatusEnum, messageTypeEnum, sessionStatusEnum } from "./enums";
+import { users } from "./users";
+
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: id(),
+    level: levelEnum().notNull(),
+    status: sessionStatusEnum().notNull().default("active"),
+    startedAt: createdAt(),
+    endedAt: instant(),
+    durationSec: integer(),
+  },
+  (t) => [index("sessions_started_at_idx").on(t.startedAt), index("sessions_status_idx").on(t.status)],
+);
+
+export const sessionParticipants = pgTable(
+  "session_participants",
+  {
+    sessionId: uuid()
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    rating: smallint(),
+    notes: text(),
+    endedAt: instant(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sessionId, t.userId] }),
+    index("session_participants_user_id_idx").on(t.userId, t.sessionId),
+    check("session_participants_rating_range", sql`${t.rating} between 1 and 5`),
+  ],
+);
+
+export const matchAttempts = pgTable(
+  "match_attempts",
+  {
+    id: id(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    level: levelEnum().notNull(),
+    status: matchStatusEnum().notNull().default("queued"),
+    sessionId: uuid().references(() => sessions.id, { onDelete: "set null" }),
+    createdAt: createdAt(),
+    resolvedAt: instant(),
+  },
+  (t) => [
+    index("match_attempts_user_status_idx").on(t.userId, t.status),
+    // A user waits in at most one queue at a time.
+    uniqueIndex("match_attempts_one_queued_per_user").on(t.userId).where(sql`${t.status} = 'queued'`),
+    index("match_attempts_session_id_idx").on(t.sessionId),
+    index("match_attempts_level_created_at_idx").on(t.level, t.createdAt),
+  ],
+);
+
+export const messages = pgTable(
+  "messages",
+  {
+    id: id(),
+    sessionId: uuid()
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    // Kept when the sender deletes their account: the partner still sees the conversation.
+    senderId: uuid().references(() => users.id, { onDelete: "set null" }),
+    type: messageTypeEnum().notNull(),
+    text: text(),
+    audioUrl: text(),
+    durationMs: integer(),
+    correctsId: uuid().references((): AnyPgColumn => messages.id, { onDelete: "set null" }),
+    clientId: uuid(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique("messages_session_sender_client_key").on(t.sessionId, t.senderId, t.clientId),
+    index("messages_session_created_at_idx").on(t.sessionId, t.createdAt.desc(), t.id.desc()),
+    index("messages_sender_id_idx").on(t.senderId),
+    index("messages_corrects_id_idx").on(t.correctsId),
+    index("messages_text_trgm_idx").using("gin", t.text.op("gin_trgm_ops")),
+  ],
+);

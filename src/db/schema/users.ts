@@ -1,0 +1,96 @@
+import { sql } from "drizzle-orm";
+import { boolean, check, index, integer, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { createdAt, id, instant } from "./columns";
+import { authProviderEnum, levelEnum, userRoleEnum, userStatusEnum } from "./enums";
+
+export const users = pgTable(
+  "users",
+  {
+    id: id(),
+    // Stored lower-cased, so a plain unique index is case-insensitive without citext.
+    email: text().notNull(),
+    role: userRoleEnum().notNull().default("user"),
+    status: userStatusEnum().notNull().default("active"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("users_email_key").on(t.email),
+    check("users_email_lowercase", sql`${t.email} = lower(${t.email})`),
+    index("users_created_at_idx").on(t.createdAt),
+  ],
+);
+
+export const authIdentities = pgTable(
+  "auth_identities",
+  {
+    id: id(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    provider: authProviderEnum().notNull(),
+    providerUserId: text().notNull(),
+    email: text().notNull(),
+    emailVerified: boolean().notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("auth_identities_provider_user_key").on(t.provider, t.providerUserId),
+    index("auth_identities_user_id_idx").on(t.userId),
+  ],
+);
+
+/** One live sign-in code per address: a new request replaces the row. */
+export const authEmailTokens = pgTable(
+  "auth_email_tokens",
+  {
+    id: id(),
+    email: text().notNull(),
+    codeHash: text().notNull(),
+    expiresAt: instant().notNull(),
+    usedAt: instant(),
+    attempts: integer().notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("auth_email_tokens_email_key").on(t.email),
+    index("auth_email_tokens_expires_at_idx").on(t.expiresAt),
+  ],
+);
+
+export const refreshTokens = pgTable(
+  "refresh_tokens",
+  {
+    id: id(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    familyId: uuid().notNull(),
+    tokenHash: text().notNull(),
+    expiresAt: instant().notNull(),
+    usedAt: instant(),
+    revokedAt: instant(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("refresh_tokens_token_hash_key").on(t.tokenHash),
+    index("refresh_tokens_user_id_idx").on(t.userId),
+    index("refresh_tokens_family_id_idx").on(t.familyId),
+  ],
+);
+
+export const profiles = pgTable(
+  "profiles",
+  {
+    userId: uuid()
+      .primaryKey()
+      .references(() => users.id, { onDelete: "cascade" }),
+    displayName: text(),
+    about: text(),
+    level: levelEnum(),
+    timezone: text().notNull().default("UTC"),
+    interests: text().array().notNull().default(sql`'{}'::text[]`),
+    avatarUrl: text(),
+    updatedAt: createdAt(),
+  },
+  (t) => [index("profiles_level_idx").on(t.level)],
+);

@@ -1,0 +1,9 @@
+import { SocketHub } from "./socket-hub";
+
+/** One object per practice session: the live room both participants' sockets join. */
+export class SessionRoom extends SocketHub {
+  /** Pushes an event to every participant connected to the room. */
+  broadcast(event: unknown): number {
+    return this.push(event);
+  }
+}

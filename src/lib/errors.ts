@@ -1,0 +1,127 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Every error the API can answer with: its HTTP status and its human title. */
+export const errorCatalog = {
+  VALIDATION_FAILED: { status: 400, title: "The request is not valid" },
+  MALFORMED_JSON: { status: 400, title: "The body is not valid JSON" },
+  UNAUTHORIZED: { status: 401, title: "Authentication is required" },
+  FORBIDDEN: { status: 403, title: "Not allowed" },
+  CORS_ORIGIN_NOT_ALLOWED: { status: 403, title: "This origin is not allowed" },
+  NOT_FOUND: { status: 404, title: "Not found" },
+  METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed" },
+  CONFLICT: { status: 409, title: "Conflict" },
+  PAYLOAD_TOO_LARGE: { status: 413, title: "The body is too large" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "The body must be JSON" },
+  RATE_LIMITED: { status: 429, title: "Too many requests" },
+  INTERNAL: { status: 500, title: "Internal error" },
+  DEPENDENCY_UNAVAILABLE: { status: 503, title: "A dependency is unavailable" },
+  SERVICE_UNAVAILABLE: { status: 503, title: "Service unavailable" },
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export interface FieldError {
+  /** Where the problem is: `body.email`, `query.limit`, `path.id`. */
+  field: string;
+  message: string;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  request_id: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+export interface ApiErrorOptions {
+  detail?: string;
+  errors?: FieldError[];
+  headers?: Record<string, string>;
+  /** Extra members of the problem document (RFC 9457 extensions). */
+  extensions?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class ApiError extends HTTPException {
+  readonly code: ErrorCode;
+  readonly detail: string;
+  readonly errors?: FieldError[];
+  readonly headers: Record<string, string>;
+  readonly extensions: Record<string, unknown>;
+
+  constructor(code: ErrorCode, options: ApiErrorOptions = {}) {
+    const { status, title } = errorCatalog[code];
+    super(status, { message: options.detail ?? title, cause: options.cause });
+    this.name = "ApiError";
+    this.code = code;
+    this.detail = options.detail ?? title;
+    this.errors = options.errors;
+    this.headers = options.headers ?? {};
+    this.extensions = options.extensions ?? {};
+  }
+}
+
+const problemTypeBase = "https://gaplash.dev/problems/";
+
+export function problemType(code: ErrorCode): string {
+  return `${problemTypeBase}${code.toLowerCase().replaceAll("_", "-")}`;
+}
+
+/** Renders an `ApiError` as an RFC 9457 `application/problem+json` response. */
+export function problemResponse(c: Context, error: ApiError): Response {
+  const { status, title } = errorCatalog[error.code];
+  const body: Problem = {
+    ...error.extensions,
+    type: problemType(error.code),
+    title,
+    status,
+    detail: error.detail,
+    code: error.code,
+    request_id: c.get("requestId") ?? "",
+    ...(error.errors ? { errors: error.errors } : {}),
+  };
+  return c.body(JSON.stringify(body), status, {
+    ...error.headers,
+    "content-type": "application/problem+json",
+  });
+}
+
+const statusToCode: Partial<Record<number, ErrorCode>> = {
+  400: "VALIDATION_FAILED",
+  401: "UNAUTHORIZED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  405: "METHOD_NOT_ALLOWED",
+  409: "CONFLICT",
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
+  429: "RATE_LIMITED",
+  503: "SERVICE_UNAVAILABLE",
+};
+
+/** Maps anything thrown to the `ApiError` it should be answered with. Unknown errors become a bare 500. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof HTTPException) {
+    if (error.status === 400 && error.message.startsWith("Malformed JSON")) {
+      return new ApiError("MALFORMED_JSON", { detail: "The body could not be parsed as JSON.", cause: error });
+    }
+    const code = statusToCode[error.status];
+    if (code) return new ApiError(code, { detail: error.status === 400 ? error.message : undefined, cause: error });
+  }
+  return new ApiError("INTERNAL", {
+    detail: "Something went wrong on our side. Quote the request id if you report it.",
+    cause: error,
+  });
+}
+
+/** The answer for a path the API does not serve, and for anything it must not admit exists. */
+export function routeNotFound(c: Context): ApiError {
+  return new ApiError("NOT_FOUND", { detail: `No route matches ${c.req.method} ${new URL(c.req.url).pathname}.` });
+}

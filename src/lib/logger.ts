@@ -1,0 +1,48 @@
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type LogFields = Record<string, unknown>;
+
+const secretKeys = /authorization|cookie|token|secret|password|passcode|^code$|otp|email|api[-_]?key/i;
+const emailPattern = /[\w.+-]+@[\w-]+(\.[\w-]+)+/g;
+const jwtPattern = /eyJ[\w-]+\.[\w-]+\.[\w-]*/g;
+const bearerPattern = /\bBearer\s+\S+/gi;
+const secretQueryParams = /([?&](?:token|access_token|refresh_token|code|state|email)=)[^&#\s]*/gi;
+
+/**
+ * Removes what must never reach a log: email addresses, tokens, one-time codes and
+ * credentials, whether they come as a field of their own or inside a string.
+ */
+export function redact(value: unknown, key = ""): unknown {
+  if (key && secretKeys.test(key)) return value === undefined || value === null ? value : "[redacted]";
+  if (typeof value === "string") {
+    return value
+      .replace(secretQueryParams, "$1[redacted]")
+      .replace(bearerPattern, "Bearer [redacted]")
+      .replace(jwtPattern, "[token]")
+      .replace(emailPattern, "[email]");
+  }
+  if (Array.isArray(value)) return value.map((item) => redact(item));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k)]));
+  }
+  return value;
+}
+
+/** One JSON object per line: what Workers Logs and `wrangler tail` index. */
+export function log(level: LogLevel, message: string, fields: LogFields = {}): void {
+  const line = JSON.stringify(redact({ level, msg: message, time: new Date().toISOString(), ...fields }));
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}
+
+export function describeError(error: unknown): LogFields {
+  if (error instanceof Error) {
+    return {
+      error_name: error.name,
+      error_message: error.message,
+      stack: error.stack,
+      ...(error.cause ? { cause: describeError(error.cause) } : {}),
+    };
+  }
+  return { error_message: String(error) };
+}

@@ -1,0 +1,49 @@
+import { z } from "@hono/zod-openapi";
+import { ApiError } from "./errors";
+
+export const PageQuerySchema = z.object({
+  cursor: z.string().max(512).optional().openapi({ description: "`next_cursor` from the previous page." }),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+/** The position after the last item of a page: newest-first lists order by (time desc, id desc). */
+export interface KeysetPosition {
+  at: Date;
+  id: string;
+}
+
+const PositionSchema = z.object({ at: z.iso.datetime(), id: z.uuid() });
+
+/** Cursors are opaque to clients: base64url of the keyset position. */
+export function encodeCursor(position: KeysetPosition): string {
+  const json = JSON.stringify({ at: position.at.toISOString(), id: position.id });
+  return btoa(json).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+export function decodeCursor(cursor: string): KeysetPosition {
+  try {
+    const json = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
+    const position = PositionSchema.parse(JSON.parse(json));
+    return { at: new Date(position.at), id: position.id };
+  } catch {
+    throw new ApiError("VALIDATION_FAILED", {
+      detail: "query.cursor: not a cursor this API issued",
+      errors: [{ field: "query.cursor", message: "not a cursor this API issued" }],
+    });
+  }
+}
+
+/** Builds `{items, next_cursor}` from a page fetched with `limit + 1` rows. */
+export function toPage<Row, Item>(
+  rows: Row[],
+  limit: number,
+  position: (row: Row) => KeysetPosition,
+  toItem: (row: Row) => Item,
+): { items: Item[]; next_cursor: string | null } {
+  const pageRows = rows.slice(0, limit);
+  const last = pageRows.at(-1);
+  return {
+    items: pageRows.map(toItem),
+    next_cursor: rows.length > limit && last ? encodeCursor(position(last)) : null,
+  };
+}

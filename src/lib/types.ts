@@ -1,0 +1,18 @@
+import type { OpenAPIHono, RouteConfig, RouteHandler } from "@hono/zod-openapi";
+import type { Config } from "../config";
+import type { Services } from "../services/services";
+
+export interface AppBindings {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    config: Config;
+    services: Services;
+    /** Set once the caller is authenticated; the request log carries it. */
+    userId?: string;
+  };
+}
+
+export type AppOpenAPI = OpenAPIHono<AppBindings>;
+
+export type AppRouteHandler<R extends RouteConfig> = RouteHandler<R, AppBindings>;

@@ -1,0 +1,21 @@
+import { createMiddleware } from "hono/factory";
+import { getConfig } from "../config";
+import { describeError, log } from "../lib/logger";
+import type { AppBindings } from "../lib/types";
+import { createServices } from "../services/services";
+
+/** Parses the config (once per isolate) and gives the request its services, closed after the response. */
+export const services = createMiddleware<AppBindings>(async (c, next) => {
+  const config = getConfig(c.env);
+  const requestId = c.get("requestId");
+  const requestServices = createServices(config, (error) =>
+    log("error", "database connection error", { request_id: requestId, ...describeError(error) }),
+  );
+  c.set("config", config);
+  c.set("services", requestServices);
+  try {
+    await next();
+  } finally {
+    c.executionCtx.waitUntil(requestServices.close());
+  }
+});

@@ -1,0 +1,34 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
+
+export const DevMailSchema = z
+  .object({
+    id: z.string(),
+    from: z.string(),
+    to: z.array(z.string()),
+    subject: z.string(),
+    text: z.string().optional(),
+    html: z.string().optional(),
+    created_at: z.string(),
+  })
+  .openapi("DevMail");
+
+export const mailbox = createRoute({
+  method: "get",
+  path: "/dev/mailbox",
+  // Development only: kept out of the published document.
+  hide: true,
+  tags: ["Development"],
+  summary: "Mails the local mailbox received for one address, newest first",
+  request: {
+    query: z.object({ email: z.email().transform((email) => email.trim().toLowerCase()) }),
+  },
+  responses: {
+    200: jsonContent(z.object({ items: z.array(DevMailSchema) }), "The address's mails, newest first."),
+    400: commonErrorResponses[400],
+    404: problem("Not in development."),
+    503: problem("No local mailbox is configured."),
+  },
+});
+
+export type MailboxRoute = typeof mailbox;

@@ -1,0 +1,132 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { api, readProblem } from "./support/http";
+
+describe("request ids", () => {
+  it("echoes a sane X-Request-Id and uses it in problems", async () => {
+    const response = await api("/no-such-route", { headers: { "X-Request-Id": "client-req-42" } });
+    expect(response.headers.get("x-request-id")).toBe("client-req-42");
+    expect((await readProblem(response)).request_id).toBe("client-req-42");
+  });
+
+  it("replaces an unsafe X-Request-Id with a generated one", async () => {
+    const response = await api("/health", { headers: { "X-Request-Id": "bad id <script>alert(1)</script>" } });
+    const id = response.headers.get("x-request-id");
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("generates an id when none is sent", async () => {
+    const response = await api("/health");
+    expect(response.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("unknown routes", () => {
+  it("answer 404 with a problem document carrying the request id", async () => {
+    const response = await api("/definitely/not/here");
+    expect(response.status).toBe(404);
+    const problem = await readProblem(response);
+    expect(problem).toMatchObject({
+      type: expect.stringContaining("not-found"),
+      title: "Not found",
+      status: 404,
+      code: "NOT_FOUND",
+      detail: "No route matches GET /definitely/not/here.",
+    });
+    expect(problem.request_id).toBe(response.headers.get("x-request-id"));
+  });
+});
+
+describe("body size", () => {
+  it("refuses a 2 MB body with 413 before any route sees it", async () => {
+    const body = JSON.stringify({ padding: "x".repeat(2 * 1024 * 1024) });
+    const response = await api("/health", { method: "POST", headers: { "content-type": "application/json" }, body });
+    expect(response.status).toBe(413);
+    expect((await readProblem(response)).code).toBe("PAYLOAD_TOO_LARGE");
+  });
+
+  it("refuses an oversized body sent without Content-Length", async () => {
+    const chunk = new TextEncoder().encode("x".repeat(64 * 1024));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 32; i += 1) controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    const response = await api("/health", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: stream,
+    });
+    expect(response.status).toBe(413);
+  });
+});
+
+describe("CORS", () => {
+  const allowedOrigin = "http://localhost:5173";
+
+  it("answers a preflight from an allowed origin", async () => {
+    const response = await api("/health", {
+      method: "OPTIONS",
+      headers: { Origin: allowedOrigin, "Access-Control-Request-Method": "GET" },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get("access-control-allow-origin")).toBe(allowedOrigin);
+    expect(response.headers.get("access-control-allow-headers")).toContain("Authorization");
+  });
+
+  it("refuses a preflight from a foreign origin", async () => {
+    const response = await api("/health", {
+      method: "OPTIONS",
+      headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "POST" },
+    });
+    expect(response.status).toBe(403);
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
+    expect((await readProblem(response)).code).toBe("CORS_ORIGIN_NOT_ALLOWED");
+  });
+
+  it("never reflects a foreign origin on simple requests", async () => {
+    const response = await api("/health", { headers: { Origin: "https://evil.example" } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("reflects an allowed origin and exposes the request id", async () => {
+    const response = await api("/health", { headers: { Origin: allowedOrigin } });
+    expect(response.headers.get("access-control-allow-origin")).toBe(allowedOrigin);
+    expect(response.headers.get("access-control-expose-headers")).toContain("X-Request-Id");
+  });
+
+  it("takes its allowlist from config, with no wildcard", () => {
+    expect(env.CORS_ORIGINS).not.toContain("*");
+  });
+});
+
+describe("GET /openapi.json", () => {
+  it("is an OpenAPI 3.1 document with every route and the bearer scheme", async () => {
+    const response = await api("/openapi.json");
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+      components: {
+        securitySchemes: Record<string, { type: string; scheme: string }>;
+        schemas: Record<string, unknown>;
+      };
+    };
+    expect(document.openapi).toBe("3.1.0");
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(["/health", "/health/ready"]));
+    expect(document.paths).not.toHaveProperty("/dev/mailbox");
+    expect(document.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+    expect(document.components.schemas).toHaveProperty("Problem");
+  });
+});
+
+describe("GET /swagger", () => {
+  it("serves Swagger UI pointing at the document", async () => {
+    const response = await api("/swagger");
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toContain("text/html");
+    expect(await response.text()).toContain("/openapi.json");
+  });
+});

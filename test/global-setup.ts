@@ -1,0 +1,43 @@
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import type { TestProject } from "vitest/node";
+import type { StackBindings } from "../scripts/stack/bindings.ts";
+
+interface StackReady {
+  bindings: StackBindings;
+  database: "pglite" | "postgres";
+  redis: string;
+}
+
+/**
+ * Starts the real local stack once for the whole run, in its own Node process on free
+ * ports, and hands its addresses to the Workers pool (bindings) and to the tests (`inject`).
+ * PGlite runs in memory, so every run starts from an empty, freshly migrated database;
+ * with `DATABASE_URL` set the suite runs against that server instead.
+ */
+export default async function setup(project: TestProject) {
+  const child = spawn(
+    process.execPath,
+    ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", "scripts/stack/serve.ts"],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+      env: { ...process.env, STACK_DATA_DIR: "" },
+    },
+  );
+  const ready = await new Promise<StackReady>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`the local stack exited with code ${code} before it was ready`)));
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      if (line.startsWith("STACK_READY ")) resolve(JSON.parse(line.slice("STACK_READY ".length)) as StackReady);
+    });
+  });
+  child.removeAllListeners("exit");
+  console.log(`test stack: ${ready.database}, ${ready.redis}`);
+  project.provide("stack", ready.bindings);
+  project.provide("database", ready.database);
+  return async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  };
+}

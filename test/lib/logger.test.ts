@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { redact } from "../../src/lib/logger";
+import { api } from "../support/http";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("log redaction", () => {
+  it("hides secret fields whatever their value", () => {
+    expect(
+      redact({
+        authorization: "Bearer abc.def.ghi",
+        email: "aziza@example.com",
+        code: "123456",
+        refresh_token: "opaque",
+        status: 200,
+      }),
+    ).toEqual({
+      authorization: "[redacted]",
+      email: "[redacted]",
+      code: "[redacted]",
+      refresh_token: "[redacted]",
+      status: 200,
+    });
+  });
+
+  it("hides emails, bearer tokens, JWTs and secret query values inside strings", () => {
+    const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl";
+    const redacted = String(
+      redact(`/match/ws?token=${jwt}&level=B1 from aziza@example.com with Bearer xyz and ?code=654321`),
+    );
+    expect(redacted).not.toContain(jwt);
+    expect(redacted).not.toContain("aziza@example.com");
+    expect(redacted).not.toContain("xyz");
+    expect(redacted).not.toContain("654321");
+    expect(redacted).toContain("level=B1");
+  });
+
+  it("walks nested objects and arrays", () => {
+    expect(redact({ user: { email: "a@b.co" }, notes: ["write to a@b.co"] })).toEqual({
+      user: { email: "[redacted]" },
+      notes: ["write to [email]"],
+    });
+  });
+});
+
+describe("request log", () => {
+  it("writes one JSON line per request with id, method, route, status and latency, without secrets", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    const response = await api("/health?token=eyJhbGciOiJIUzI1NiJ9.e30.sig&email=aziza@example.com", {
+      headers: { "X-Request-Id": "log-line-1", Authorization: "Bearer super-secret" },
+    });
+    expect(response.status).toBe(200);
+    const requestLines = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((l) => l.msg === "request");
+    expect(requestLines).toHaveLength(1);
+    expect(requestLines[0]).toMatchObject({
+      level: "info",
+      request_id: "log-line-1",
+      method: "GET",
+      route: "/health",
+      status: 200,
+      latency_ms: expect.any(Number),
+    });
+    const raw = lines.join("\n");
+    expect(raw).not.toContain("super-secret");
+    expect(raw).not.toContain("aziza@example.com");
+    expect(raw).not.toContain("eyJhbGciOiJIUzI1NiJ9");
+  });
+});

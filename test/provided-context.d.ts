@@ -1,0 +1,8 @@
+import type { StackBindings } from "../scripts/stack/bindings.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    stack: StackBindings;
+    database: "pglite" | "postgres";
+  }
+}

@@ -1,0 +1,50 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { getConfig } from "../../src/config";
+import worker from "../../src/index";
+import { createMailer } from "../../src/services/mailer";
+import { uniqueEmail } from "../support/db";
+import { api, baseUrl, readProblem } from "../support/http";
+
+interface MailboxPage {
+  items: { subject: string; to: string[]; text?: string; from: string }[];
+}
+
+describe("GET /dev/mailbox", () => {
+  it("lists the mails sent to one address through the real mail module, newest first", async () => {
+    const mailer = createMailer(getConfig(env).mail);
+    const address = uniqueEmail("mailbox");
+    await mailer.send({ to: address, subject: "First", text: "one" });
+    await mailer.send({ to: address, subject: "Second", text: "two" });
+    await mailer.send({ to: uniqueEmail("someone-else"), subject: "Not yours", text: "three" });
+
+    const response = await api(`/dev/mailbox?email=${encodeURIComponent(address.toUpperCase())}`);
+    expect(response.status).toBe(200);
+    const page = (await response.json()) as MailboxPage;
+    expect(page.items.map((mail) => mail.subject)).toEqual(["Second", "First"]);
+    expect(page.items[0]).toMatchObject({ to: [address], text: "two", from: getConfig(env).mail.from });
+  });
+
+  it("answers an invalid address with a 400 naming the field", async () => {
+    const response = await api("/dev/mailbox?email=not-an-address");
+    expect(response.status).toBe(400);
+    const problem = await readProblem(response);
+    expect(problem.errors).toEqual([{ field: "query.email", message: expect.any(String) }]);
+  });
+
+  it("does not exist outside development", async () => {
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(
+      new Request(`${baseUrl}/dev/mailbox?email=${encodeURIComponent(uniqueEmail())}`),
+      { ...env, ENVIRONMENT: "production" },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(404);
+    expect(await readProblem(response)).toMatchObject({
+      code: "NOT_FOUND",
+      detail: "No route matches GET /dev/mailbox.",
+    });
+  });
+});

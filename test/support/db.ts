@@ -1,0 +1,22 @@
+import { env } from "cloudflare:workers";
+import { getConfig } from "../../src/config";
+import { type DatabaseHandle, openDatabase } from "../../src/db/client";
+import { users } from "../../src/db/schema";
+
+/** A database handle on the same driver path the Worker uses; close it when done. */
+export function testDatabase(): DatabaseHandle {
+  return openDatabase(getConfig(env).database, (error) => {
+    throw error;
+  });
+}
+
+export function uniqueEmail(label = "user"): string {
+  return `${label}-${crypto.randomUUID()}@example.com`;
+}
+
+export async function insertUsers(handle: DatabaseHandle, count: number): Promise<{ id: string; email: string }[]> {
+  return handle.db
+    .insert(users)
+    .values(Array.from({ length: count }, () => ({ email: uniqueEmail() })))
+    .returning({ id: users.id, email: users.email });
+}

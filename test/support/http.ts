@@ -1,0 +1,37 @@
+import { exports } from "cloudflare:workers";
+
+export const baseUrl = "http://gaplash.test";
+
+/** Calls the Worker exactly as a client would: through its own `fetch`, inside workerd. */
+export function api(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(`${baseUrl}${path}`, init));
+}
+
+export function postJson(path: string, body: unknown, init: RequestInit = {}): Promise<Response> {
+  return api(path, {
+    ...init,
+    method: init.method ?? "POST",
+    headers: { "content-type": "application/json", ...init.headers },
+    body: JSON.stringify(body),
+  });
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  request_id: string;
+  errors?: { field: string; message: string }[];
+  [extension: string]: unknown;
+}
+
+/** Asserts the response is an RFC 9457 problem and returns its body. */
+export async function readProblem(response: Response): Promise<ProblemBody> {
+  const contentType = response.headers.get("content-type") ?? "";
+  if (!contentType.startsWith("application/problem+json")) {
+    throw new Error(`expected a problem, got ${response.status} ${contentType}: ${await response.text()}`);
+  }
+  return (await response.json()) as ProblemBody;
+}
