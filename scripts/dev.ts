@@ -2,7 +2,7 @@
  * `npm run dev`: starts the local stack (Postgres, Redis behind the Upstash REST protocol,
  * S3, the mailbox), applies the migrations, then `wrangler dev` on :8080 with the stack's
  * addresses. Your own `.dev.vars` is read after them, so what you set there wins.
- * Ctrl-C stops every process it started.
+ * It fires the Cron Trigger every minute, and Ctrl-C stops every process it started.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -58,10 +58,16 @@ const wrangler = spawn(
   { cwd: root, stdio: "inherit" },
 );
 
+// wrangler dev does not fire Cron Triggers by itself; fire the sweep every minute as production does.
+const cronTimer = setInterval(() => {
+  fetch("http://127.0.0.1:8080/cdn-cgi/local/scheduled?cron=*+*+*+*+*").catch(() => {});
+}, 60_000);
+
 let stopping = false;
 async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
+    clearInterval(cronTimer);
     if (wrangler.exitCode === null) wrangler.kill("SIGINT");
     await stack.stop();
   }
