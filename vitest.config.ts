@@ -18,6 +18,8 @@ export default defineConfig({
   test: {
     globalSetup: ["./test/global-setup.ts"],
     include: ["test/**/*.test.ts"],
+    // Request log lines are printed only for tests that fail.
+    silent: "passed-only",
     testTimeout: 20_000,
     hookTimeout: 30_000,
   },
