@@ -5,6 +5,7 @@
  * It fires the Cron Trigger every minute, and Ctrl-C stops every process it started.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -50,7 +51,14 @@ await writeFile(
   stackEnvFile,
   toEnvFile({ ...stack.bindings, APP_COMMIT: gitCommit(), APP_BUILT_AT: new Date().toISOString() }),
 );
-const envFiles = [stackEnvFile, ...(existsSync(join(root, ".dev.vars")) ? [join(root, ".dev.vars")] : [])];
+// Development signing keys, made once and kept, so tokens survive a restart of `npm run dev`.
+const secretsEnvFile = join(dataDir, "secrets.env");
+if (!existsSync(secretsEnvFile)) {
+  const key = () => randomBytes(32).toString("base64url");
+  await writeFile(secretsEnvFile, toEnvFile({ JWT_SECRET: key(), AUTH_SECRET: key() }), { mode: 0o600 });
+}
+const userVars = join(root, ".dev.vars");
+const envFiles = [secretsEnvFile, stackEnvFile, ...(existsSync(userVars) ? [userVars] : [])];
 
 const wrangler = spawn(
   "npx",

@@ -8,8 +8,11 @@ import { bodyLimit } from "./middleware/body-limit";
 import { cors } from "./middleware/cors";
 import { requestLog } from "./middleware/request-log";
 import { services } from "./middleware/services";
+import { authRouter } from "./routes/auth/auth.index";
 import { devRouter } from "./routes/dev/dev.index";
 import { healthRouter } from "./routes/health/health.index";
+import { meRouter } from "./routes/me/me.index";
+import { uploadsRouter } from "./routes/uploads/uploads.index";
 
 export function createApp() {
   const app = createRouter();
@@ -20,7 +23,12 @@ export function createApp() {
   app.use(cors);
   app.use(bodyLimit);
 
-  const routes = app.route("/", healthRouter).route("/", devRouter);
+  const routes = app
+    .route("/", healthRouter)
+    .route("/", authRouter)
+    .route("/", meRouter)
+    .route("/", uploadsRouter)
+    .route("/", devRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -10,6 +10,11 @@ const commaSeparated = z
       .filter(Boolean),
   );
 
+const secret = (name: string) =>
+  z.string().min(32, { message: `${name} must be at least 32 characters of random data` });
+
+const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
 const ConfigSchema = z.object({
   ENVIRONMENT: z.enum(["development", "production"]),
   APP_COMMIT: z.string().min(1).default("unknown"),
@@ -30,6 +35,23 @@ const ConfigSchema = z.object({
     ),
   ),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(102_400),
+  JWT_SECRET: secret("JWT_SECRET"),
+  AUTH_SECRET: secret("AUTH_SECRET"),
+  ADMIN_EMAILS: commaSeparated.transform((emails) => emails.map((email) => email.toLowerCase())),
+  GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+  GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+  GOOGLE_REDIRECT_URI: z.url({ protocol: /^https?$/ }).optional(),
+  S3_ENDPOINT: z.url({ protocol: /^https?$/ }),
+  S3_BUCKET: z.string().min(1),
+  S3_REGION: z.string().min(1).default("auto"),
+  S3_ACCESS_KEY_ID: z.string().min(1),
+  S3_SECRET_ACCESS_KEY: z.string().min(1),
+  // Where uploaded objects are served from (an R2 public domain or a CDN); defaults to the bucket URL.
+  S3_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  RATE_LIMIT_CODE_REQUESTS_PER_EMAIL_HOUR: positiveInt(5),
+  // Unset: 20 in production, 1,000 in development so local load tests from one address work.
+  RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR: z.coerce.number().int().min(1).optional(),
+  RATE_LIMIT_CODE_CHECKS_PER_EMAIL_15MIN: positiveInt(10),
 });
 
 export interface Config {
@@ -41,6 +63,25 @@ export interface Config {
   mail: { apiKey: string; baseUrl?: string; from: string };
   corsOrigins: ReadonlySet<string>;
   maxBodyBytes: number;
+  auth: {
+    jwtSecret: string;
+    authSecret: string;
+    adminEmails: ReadonlySet<string>;
+    google?: { clientId: string; clientSecret: string; redirectUri: string };
+  };
+  s3: {
+    endpoint: string;
+    bucket: string;
+    region: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    publicUrl: string;
+  };
+  rateLimits: {
+    codeRequestsPerEmailHour: number;
+    codeRequestsPerIpHour: number;
+    codeChecksPerEmail15Min: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -68,6 +109,13 @@ export function parseConfig(env: object): Config {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join(".") || "env"}: ${issue.message}`));
   }
   const vars = result.data;
+  const googleVars = [vars.GOOGLE_CLIENT_ID, vars.GOOGLE_CLIENT_SECRET, vars.GOOGLE_REDIRECT_URI];
+  if (googleVars.some(Boolean) && !googleVars.every(Boolean)) {
+    throw new ConfigError([
+      "GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and GOOGLE_REDIRECT_URI must be set together (or none of them)",
+    ]);
+  }
+  const s3Endpoint = vars.S3_ENDPOINT.replace(/\/$/, "");
   return {
     environment: vars.ENVIRONMENT,
     commit: vars.APP_COMMIT,
@@ -77,5 +125,32 @@ export function parseConfig(env: object): Config {
     mail: { apiKey: vars.RESEND_API_KEY, baseUrl: vars.RESEND_BASE_URL, from: vars.MAIL_FROM },
     corsOrigins: new Set(vars.CORS_ORIGINS),
     maxBodyBytes: vars.MAX_BODY_BYTES,
+    auth: {
+      jwtSecret: vars.JWT_SECRET,
+      authSecret: vars.AUTH_SECRET,
+      adminEmails: new Set(vars.ADMIN_EMAILS),
+      google:
+        vars.GOOGLE_CLIENT_ID && vars.GOOGLE_CLIENT_SECRET && vars.GOOGLE_REDIRECT_URI
+          ? {
+              clientId: vars.GOOGLE_CLIENT_ID,
+              clientSecret: vars.GOOGLE_CLIENT_SECRET,
+              redirectUri: vars.GOOGLE_REDIRECT_URI,
+            }
+          : undefined,
+    },
+    s3: {
+      endpoint: s3Endpoint,
+      bucket: vars.S3_BUCKET,
+      region: vars.S3_REGION,
+      accessKeyId: vars.S3_ACCESS_KEY_ID,
+      secretAccessKey: vars.S3_SECRET_ACCESS_KEY,
+      publicUrl: (vars.S3_PUBLIC_URL ?? `${s3Endpoint}/${vars.S3_BUCKET}`).replace(/\/$/, ""),
+    },
+    rateLimits: {
+      codeRequestsPerEmailHour: vars.RATE_LIMIT_CODE_REQUESTS_PER_EMAIL_HOUR,
+      codeRequestsPerIpHour:
+        vars.RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR ?? (vars.ENVIRONMENT === "development" ? 1000 : 20),
+      codeChecksPerEmail15Min: vars.RATE_LIMIT_CODE_CHECKS_PER_EMAIL_15MIN,
+    },
   };
 }

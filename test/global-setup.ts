@@ -21,7 +21,7 @@ export default async function setup(project: TestProject) {
     ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", "scripts/stack/serve.ts"],
     {
       stdio: ["pipe", "pipe", "inherit"],
-      env: { ...process.env, STACK_DATA_DIR: "" },
+      env: { ...process.env, STACK_DATA_DIR: "", STACK_QUIET: "1" },
     },
   );
   const ready = await new Promise<StackReady>((resolve, reject) => {

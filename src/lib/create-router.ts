@@ -7,10 +7,14 @@ const targetNames: Record<string, string> = { json: "body", query: "query", para
 
 export function fieldErrors(error: z.ZodError, target: string): FieldError[] {
   const prefix = targetNames[target] ?? target;
-  return error.issues.map((issue) => ({
-    field: [prefix, ...issue.path.map(String)].join("."),
-    message: issue.message,
-  }));
+  return error.issues.flatMap((issue) => {
+    const path = [prefix, ...issue.path.map(String)];
+    // A refused extra field is reported at that field, like any other bad field.
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => ({ field: [...path, key].join("."), message: "is not a field you can set" }));
+    }
+    return [{ field: path.join("."), message: issue.message }];
+  });
 }
 
 /** Every router shares one validation hook, so every invalid request gets the same problem shape. */

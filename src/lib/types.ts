@@ -1,5 +1,6 @@
 import type { OpenAPIHono, RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Config } from "../config";
+import type { AccessClaims } from "../services/auth/tokens";
 import type { Services } from "../services/services";
 
 export interface AppBindings {
@@ -8,7 +9,9 @@ export interface AppBindings {
     requestId: string;
     config: Config;
     services: Services;
-    /** Set once the caller is authenticated; the request log carries it. */
+    /** Set by `requireAuth` once the caller is authenticated. */
+    auth?: AccessClaims;
+    /** The authenticated user's id; the request log carries it. */
     userId?: string;
   };
 }

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
+import { eq, sql } from "drizzle-orm";
 import { getConfig } from "../../src/config";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client";
-import { users } from "../../src/db/schema";
+import { authEmailTokens, users } from "../../src/db/schema";
 
 /** A database handle on the same driver path the Worker uses; close it when done. */
 export function testDatabase(): DatabaseHandle {
@@ -19,4 +20,12 @@ export async function insertUsers(handle: DatabaseHandle, count: number): Promis
     .insert(users)
     .values(Array.from({ length: count }, () => ({ email: uniqueEmail() })))
     .returning({ id: users.id, email: users.email });
+}
+
+/** Moves the last code request of `email` two minutes into the past, past the one-a-minute cooldown. */
+export async function passResendCooldown(handle: DatabaseHandle, email: string): Promise<void> {
+  await handle.db
+    .update(authEmailTokens)
+    .set({ createdAt: sql`${authEmailTokens.createdAt} - interval '2 minutes'` })
+    .where(eq(authEmailTokens.email, email));
 }

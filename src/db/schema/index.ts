@@ -1,6 +1,7 @@
 export * from "./audit";
 export * from "./enums";
 export * from "./progress";
+export * from "./relations";
 export * from "./safety";
 export * from "./sessions";
 export * from "./users";

@@ -1,0 +1,15 @@
+import { relations } from "drizzle-orm";
+import { authIdentities, profiles, refreshTokens, users } from "./users";
+
+export const usersRelations = relations(users, ({ one, many }) => ({
+  profile: one(profiles, { fields: [users.id], references: [profiles.userId] }),
+  identities: many(authIdentities),
+}));
+
+export const authIdentitiesRelations = relations(authIdentities, ({ one }) => ({
+  user: one(users, { fields: [authIdentities.userId], references: [users.id] }),
+}));
+
+export const refreshTokensRelations = relations(refreshTokens, ({ one }) => ({
+  user: one(users, { fields: [refreshTokens.userId], references: [users.id] }),
+}));

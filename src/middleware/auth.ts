@@ -1,0 +1,39 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { ApiError } from "../lib/errors";
+import type { AppBindings } from "../lib/types";
+import { type AccessClaims, InvalidAccessTokenError, verifyAccessToken } from "../services/auth/tokens";
+
+function unauthorized(detail: string, invalidToken: boolean): ApiError {
+  const challenge = invalidToken
+    ? `Bearer realm="gaplash", error="invalid_token", error_description="${detail}"`
+    : `Bearer realm="gaplash"`;
+  return new ApiError("UNAUTHORIZED", { detail, headers: { "WWW-Authenticate": challenge } });
+}
+
+function bearerToken(c: Context<AppBindings>): string | undefined {
+  const header = c.req.header("authorization");
+  return header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+}
+
+/** `AuthRequired`: a valid access token in `Authorization: Bearer`, or 401 with `WWW-Authenticate`. */
+export const requireAuth = createMiddleware<AppBindings>(async (c, next) => {
+  const token = bearerToken(c);
+  if (!token) throw unauthorized("Send the access token as `Authorization: Bearer <token>`.", false);
+  let claims: AccessClaims;
+  try {
+    claims = await verifyAccessToken(c.get("config").auth.jwtSecret, token);
+  } catch (error) {
+    throw unauthorized(error instanceof InvalidAccessTokenError ? error.message : "the token is not valid", true);
+  }
+  c.set("auth", claims);
+  c.set("userId", claims.userId);
+  await next();
+});
+
+/** The authenticated caller; only for handlers behind `requireAuth`. */
+export function currentUser(c: Context<AppBindings>): AccessClaims {
+  const auth = c.get("auth");
+  if (!auth) throw unauthorized("Authentication is required.", false);
+  return auth;
+}

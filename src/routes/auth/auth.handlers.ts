@@ -1,0 +1,208 @@
+import { generateCodeVerifier, generateState, OAuth2RequestError } from "arctic";
+import type { Context } from "hono";
+import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
+import { clientIp } from "../../lib/client-ip";
+import { constantTimeEqual } from "../../lib/crypto";
+import { ApiError } from "../../lib/errors";
+import { describeError, log } from "../../lib/logger";
+import { enforceRateLimit } from "../../lib/rate-limit";
+import type { AppBindings, AppRouteHandler } from "../../lib/types";
+import { signInWithIdentity } from "../../services/auth/accounts";
+import { verifyEmailCode as checkEmailCode, codeTtlMs, issueEmailCode } from "../../services/auth/email-codes";
+import { googleClient, googleScopes, verifyGoogleIdToken } from "../../services/auth/google";
+import { issueTokenPair, revokeRefreshToken, rotateRefreshToken } from "../../services/auth/tokens";
+import type * as routes from "./auth.routes";
+import { signInView } from "./auth.views";
+
+const hour = 3600;
+
+export const requestEmailCode: AppRouteHandler<routes.RequestEmailCodeRoute> = async (c) => {
+  const { email } = c.req.valid("json");
+  const { auth, rateLimits } = c.get("config");
+  const { db, mailer } = c.get("services");
+  await enforceRateLimit(
+    c,
+    { name: "code-request-ip", limit: rateLimits.codeRequestsPerIpHour, windowSeconds: hour, failClosed: true },
+    clientIp(c),
+  );
+  await enforceRateLimit(
+    c,
+    { name: "code-request-email", limit: rateLimits.codeRequestsPerEmailHour, windowSeconds: hour, failClosed: true },
+    email,
+  );
+  let outcome: Awaited<ReturnType<typeof issueEmailCode>>;
+  try {
+    outcome = await issueEmailCode({ db, mailer, authSecret: auth.authSecret, now: new Date() }, email);
+  } catch (error) {
+    log("error", "sign-in code not sent", { request_id: c.get("requestId"), ...describeError(error) });
+    throw new ApiError("MAIL_NOT_SENT", { detail: "The code could not be mailed; try again in a moment." });
+  }
+  if (outcome.kind === "cooldown") {
+    throw new ApiError("RATE_LIMITED", {
+      detail: `A code was sent to this address less than a minute ago. Try again in ${outcome.retryAfterSeconds} s.`,
+      headers: { "Retry-After": String(outcome.retryAfterSeconds) },
+    });
+  }
+  return c.json({ status: "sent" as const, expires_in: codeTtlMs / 1000 }, 202);
+};
+
+export const verifyEmailCode: AppRouteHandler<routes.VerifyEmailCodeRoute> = async (c) => {
+  const { email, code } = c.req.valid("json");
+  const { auth, rateLimits } = c.get("config");
+  await enforceRateLimit(
+    c,
+    { name: "code-check-email", limit: rateLimits.codeChecksPerEmail15Min, windowSeconds: 900, failClosed: true },
+    email,
+  );
+  const now = new Date();
+  const result = await c.get("services").db.transaction(async (tx) => {
+    const outcome = await checkEmailCode(
+      tx,
+      { authSecret: auth.authSecret, adminEmails: auth.adminEmails, now },
+      email,
+      code,
+    );
+    if (outcome.kind !== "signed-in" || outcome.user.status === "suspended") return { outcome };
+    const claims = { userId: outcome.user.id, role: outcome.user.role };
+    return { outcome, pair: await issueTokenPair(tx, auth.jwtSecret, claims, now) };
+  });
+  const { outcome } = result;
+  switch (outcome.kind) {
+    case "invalid":
+      throw new ApiError("INVALID_CODE", {
+        detail: `That code is not right. ${outcome.attemptsLeft} attempt(s) left.`,
+        extensions: { attempts_left: outcome.attemptsLeft },
+      });
+    case "expired":
+      throw new ApiError("CODE_EXPIRED", { detail: "That code has expired; ask for a new one." });
+    case "used":
+      throw new ApiError("CODE_USED", { detail: "That code was already used; ask for a new one." });
+    case "too-many-attempts":
+      throw new ApiError("TOO_MANY_ATTEMPTS", { detail: "Too many wrong codes; ask for a new one." });
+    case "signed-in":
+      if (!result.pair) throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+      c.set("userId", outcome.user.id);
+      return c.json(signInView(outcome.user, result.pair), 200);
+  }
+};
+
+export const refresh: AppRouteHandler<routes.RefreshRoute> = async (c) => {
+  const { refresh_token } = c.req.valid("json");
+  const outcome = await rotateRefreshToken(
+    c.get("services").db,
+    c.get("config").auth.jwtSecret,
+    refresh_token,
+    new Date(),
+  );
+  const challenge = { "WWW-Authenticate": 'Bearer realm="gaplash", error="invalid_token"' };
+  switch (outcome.kind) {
+    case "invalid":
+      throw new ApiError("INVALID_REFRESH_TOKEN", {
+        detail: "This refresh token is unknown, expired or revoked; sign in again.",
+        headers: challenge,
+      });
+    case "reused":
+      throw new ApiError("REFRESH_TOKEN_REUSED", {
+        detail: "This refresh token was already used, so every token of this sign-in is now revoked; sign in again.",
+        headers: challenge,
+      });
+    case "suspended":
+      throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+    case "rotated":
+      c.set("userId", outcome.user.id);
+      return c.json(signInView(outcome.user, outcome.pair), 200);
+  }
+};
+
+export const logout: AppRouteHandler<routes.LogoutRoute> = async (c) => {
+  const { refresh_token } = c.req.valid("json");
+  await revokeRefreshToken(c.get("services").db, refresh_token, new Date());
+  return c.body(null, 204);
+};
+
+const oauthCookie = "gaplash_google_oauth";
+
+function googleConfig(c: Context<AppBindings>) {
+  const google = c.get("config").auth.google;
+  if (!google) {
+    throw new ApiError("GOOGLE_NOT_CONFIGURED", {
+      detail: "Set GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and GOOGLE_REDIRECT_URI to enable Google sign-in.",
+    });
+  }
+  return google;
+}
+
+export const googleLogin: AppRouteHandler<routes.GoogleLoginRoute> = async (c) => {
+  const google = googleConfig(c);
+  const state = generateState();
+  const codeVerifier = generateCodeVerifier();
+  const url = googleClient(google).createAuthorizationURL(state, codeVerifier, googleScopes);
+  await setSignedCookie(c, oauthCookie, `${state}.${codeVerifier}`, c.get("config").auth.authSecret, {
+    httpOnly: true,
+    secure: new URL(c.req.url).protocol === "https:",
+    sameSite: "Lax",
+    path: "/auth/google",
+    maxAge: 600,
+  });
+  return c.redirect(url.toString(), 302);
+};
+
+export const googleCallback: AppRouteHandler<routes.GoogleCallbackRoute> = async (c) => {
+  const google = googleConfig(c);
+  const { auth } = c.get("config");
+  const query = c.req.valid("query");
+  const stored = await getSignedCookie(c, auth.authSecret, oauthCookie);
+  deleteCookie(c, oauthCookie, { path: "/auth/google" });
+  if (query.error) {
+    throw new ApiError("OAUTH_CODE_REJECTED", { detail: `Google did not sign you in (${query.error}).` });
+  }
+  const [expectedState, codeVerifier] = typeof stored === "string" ? stored.split(".") : [];
+  if (
+    !query.code ||
+    !query.state ||
+    !expectedState ||
+    !codeVerifier ||
+    !constantTimeEqual(query.state, expectedState)
+  ) {
+    throw new ApiError("OAUTH_STATE_MISMATCH", {
+      detail: "This sign-in did not start here or has expired; start again from /auth/google/login.",
+    });
+  }
+
+  let idToken: string;
+  try {
+    idToken = (await googleClient(google).validateAuthorizationCode(query.code, codeVerifier)).idToken();
+  } catch (error) {
+    if (error instanceof OAuth2RequestError) {
+      throw new ApiError("OAUTH_CODE_REJECTED", { detail: `Google rejected the code (${error.code}).` });
+    }
+    throw new ApiError("BAD_GATEWAY", { detail: "Google could not be reached to finish sign-in.", cause: error });
+  }
+  let identity: Awaited<ReturnType<typeof verifyGoogleIdToken>>;
+  try {
+    identity = await verifyGoogleIdToken(idToken, google.clientId);
+  } catch (error) {
+    log("warn", "google id token refused", { request_id: c.get("requestId"), ...describeError(error) });
+    throw new ApiError("BAD_GATEWAY", { detail: "Google's ID token could not be verified." });
+  }
+  if (!identity.emailVerified) {
+    throw new ApiError("EMAIL_NOT_VERIFIED", { detail: "Google has not verified this address; verify it first." });
+  }
+
+  const now = new Date();
+  const { user, pair } = await c.get("services").db.transaction(async (tx) => {
+    const signedIn = await signInWithIdentity(
+      tx,
+      { provider: "google", providerUserId: identity.subject, email: identity.email, emailVerified: true },
+      { isAdminEmail: auth.adminEmails.has(identity.email), now },
+    );
+    if (signedIn.status === "suspended") return { user: signedIn, pair: undefined };
+    return {
+      user: signedIn,
+      pair: await issueTokenPair(tx, auth.jwtSecret, { userId: signedIn.id, role: signedIn.role }, now),
+    };
+  });
+  if (!pair) throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+  c.set("userId", user.id);
+  return c.json(signInView(user, pair), 200);
+};

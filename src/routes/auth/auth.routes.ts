@@ -1,0 +1,129 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { EmailSchema, RefreshTokenBodySchema, SignInSchema } from "./auth.schemas";
+
+const tags = ["Auth"];
+const tooMany = problem("Rate limited; `Retry-After` says when to try again.");
+
+export const requestEmailCode = createRoute({
+  method: "post",
+  path: "/auth/email/request",
+  tags,
+  summary: "Mail a 6-digit sign-in code",
+  description:
+    "Answers 202 for any address, whether or not it has an account. The code is valid for 10 minutes, " +
+    "works once, and replaces any earlier code. One code per address per minute.",
+  request: { body: jsonBody(z.object({ email: EmailSchema }).openapi("EmailCodeRequest")) },
+  responses: {
+    202: jsonContent(
+      z.object({ status: z.literal("sent"), expires_in: z.number().int().openapi({ example: 600 }) }),
+      "A code is on its way.",
+    ),
+    ...commonErrorResponses,
+    429: tooMany,
+    503: problem("The mail could not be sent, or the rate limiter is unavailable."),
+  },
+});
+
+export const verifyEmailCode = createRoute({
+  method: "post",
+  path: "/auth/email/verify",
+  tags,
+  summary: "Sign in with the mailed code",
+  description:
+    "Creates the account on first sign-in. Wrong code: `INVALID_CODE`; expired: `CODE_EXPIRED`; " +
+    "already used: `CODE_USED`; after 5 wrong codes: `TOO_MANY_ATTEMPTS` (ask for a new one).",
+  request: {
+    body: jsonBody(
+      z
+        .object({
+          email: EmailSchema,
+          code: z
+            .string()
+            .regex(/^\d{6}$/, "six digits")
+            .openapi({ example: "042917" }),
+        })
+        .openapi("EmailCodeVerify"),
+    ),
+  },
+  responses: {
+    200: jsonContent(SignInSchema, "Signed in."),
+    ...commonErrorResponses,
+    403: problem("The account is suspended."),
+    429: tooMany,
+    503: problem("The rate limiter is unavailable; sign-in fails closed."),
+  },
+});
+
+export const refresh = createRoute({
+  method: "post",
+  path: "/auth/refresh",
+  tags,
+  summary: "Swap a refresh token for a new pair",
+  description:
+    "Each refresh token works once. Presenting one that was already used revokes every token of its sign-in (401).",
+  request: { body: jsonBody(RefreshTokenBodySchema) },
+  responses: {
+    200: jsonContent(SignInSchema, "A new token pair."),
+    ...commonErrorResponses,
+    401: problem("Unknown, expired, revoked or reused refresh token."),
+    403: problem("The account is suspended."),
+  },
+});
+
+export const logout = createRoute({
+  method: "post",
+  path: "/auth/logout",
+  tags,
+  summary: "Revoke this sign-in's refresh tokens",
+  request: { body: jsonBody(RefreshTokenBodySchema) },
+  responses: {
+    204: { description: "Revoked (also when the token was unknown)." },
+    ...commonErrorResponses,
+  },
+});
+
+export const googleLogin = createRoute({
+  method: "get",
+  path: "/auth/google/login",
+  tags,
+  summary: "Start Google sign-in (redirect)",
+  description:
+    "Redirects to Google with `state` and a PKCE (S256) challenge; both are kept in a signed HttpOnly cookie.",
+  responses: {
+    302: { description: "To Google's consent page." },
+    500: commonErrorResponses[500],
+    503: problem("Google sign-in is not configured."),
+  },
+});
+
+export const googleCallback = createRoute({
+  method: "get",
+  path: "/auth/google/callback",
+  tags,
+  summary: "Finish Google sign-in",
+  description:
+    "Checks `state`, exchanges the code, verifies the ID token, and signs in. A verified address that " +
+    "already signed in by email is the same account.",
+  request: {
+    query: z.object({
+      code: z.string().min(1).max(2048).optional(),
+      state: z.string().min(1).max(512).optional(),
+      error: z.string().max(256).optional(),
+    }),
+  },
+  responses: {
+    200: jsonContent(SignInSchema, "Signed in."),
+    ...commonErrorResponses,
+    403: problem("The Google address is not verified, or the account is suspended."),
+    502: problem("Google's answer could not be used."),
+    503: problem("Google sign-in is not configured."),
+  },
+});
+
+export type RequestEmailCodeRoute = typeof requestEmailCode;
+export type VerifyEmailCodeRoute = typeof verifyEmailCode;
+export type RefreshRoute = typeof refresh;
+export type LogoutRoute = typeof logout;
+export type GoogleLoginRoute = typeof googleLogin;
+export type GoogleCallbackRoute = typeof googleCallback;

@@ -1,0 +1,33 @@
+import { z } from "@hono/zod-openapi";
+
+export const EmailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .pipe(z.email())
+  .openapi({ example: "aziza@example.com", description: "Trimmed and lower-cased before use." });
+
+export const UserSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.email(),
+    role: z.enum(["user", "admin"]),
+    status: z.enum(["active", "suspended"]),
+    created_at: z.iso.datetime(),
+  })
+  .openapi("User");
+
+export const SignInSchema = z
+  .object({
+    access_token: z.string().openapi({ description: "JWT, valid for `expires_in` seconds." }),
+    refresh_token: z.string().openapi({ description: "Opaque; valid 7 days, usable once." }),
+    token_type: z.literal("Bearer"),
+    expires_in: z.number().int().openapi({ example: 900 }),
+    user: UserSchema,
+  })
+  .openapi("SignIn");
+
+export const RefreshTokenBodySchema = z
+  .object({ refresh_token: z.string().min(1).max(512) })
+  .openapi("RefreshTokenBody");

@@ -1,0 +1,104 @@
+import { eq } from "drizzle-orm";
+import type { Database } from "../../db/client";
+import { profiles, users } from "../../db/schema";
+import { ApiError } from "../../lib/errors";
+import { describeError, log } from "../../lib/logger";
+import type { AppRouteHandler } from "../../lib/types";
+import { currentUser } from "../../middleware/auth";
+import { deleteObjectsUnder, presignUpload, userPrefix } from "../../services/uploads";
+import { userView } from "../auth/auth.views";
+import type * as routes from "./me.routes";
+
+function accountGone(): ApiError {
+  return new ApiError("UNAUTHORIZED", {
+    detail: "This account no longer exists.",
+    headers: { "WWW-Authenticate": 'Bearer realm="gaplash", error="invalid_token"' },
+  });
+}
+
+async function loadMe(db: Database, userId: string) {
+  const user = await db.query.users.findFirst({
+    where: eq(users.id, userId),
+    with: { profile: true, identities: { orderBy: (identity, { asc }) => [asc(identity.createdAt)] } },
+  });
+  if (!user?.profile) throw accountGone();
+  const { profile } = user;
+  return {
+    user: userView(user),
+    profile: {
+      display_name: profile.displayName,
+      about: profile.about,
+      level: profile.level,
+      timezone: profile.timezone,
+      interests: profile.interests,
+      avatar_url: profile.avatarUrl,
+      updated_at: profile.updatedAt.toISOString(),
+    },
+    identities: user.identities.map((identity) => ({
+      provider: identity.provider,
+      email: identity.email,
+      email_verified: identity.emailVerified,
+      created_at: identity.createdAt.toISOString(),
+    })),
+  };
+}
+
+export const getMe: AppRouteHandler<routes.GetMeRoute> = async (c) => {
+  return c.json(await loadMe(c.get("services").db, currentUser(c).userId), 200);
+};
+
+export const patchMe: AppRouteHandler<routes.PatchMeRoute> = async (c) => {
+  const { userId } = currentUser(c);
+  const patch = c.req.valid("json");
+  const { db } = c.get("services");
+  const changed = await db
+    .update(profiles)
+    .set({
+      displayName: patch.display_name,
+      about: patch.about,
+      level: patch.level,
+      timezone: patch.timezone,
+      interests: patch.interests,
+      updatedAt: new Date(),
+    })
+    .where(eq(profiles.userId, userId))
+    .returning({ userId: profiles.userId });
+  if (changed.length === 0) throw accountGone();
+  return c.json(await loadMe(db, userId), 200);
+};
+
+export const deleteMe: AppRouteHandler<routes.DeleteMeRoute> = async (c) => {
+  const { userId } = currentUser(c);
+  const deleted = await c.get("services").db.delete(users).where(eq(users.id, userId)).returning({ id: users.id });
+  if (deleted.length === 0) throw accountGone();
+  try {
+    await deleteObjectsUnder(c.get("config").s3, userPrefix(userId, "avatar"));
+  } catch (error) {
+    // The account is gone either way; orphaned images are logged for the operator to remove.
+    log("error", "avatar objects not deleted", {
+      request_id: c.get("requestId"),
+      user_id: userId,
+      ...describeError(error),
+    });
+  }
+  return c.body(null, 204);
+};
+
+export const uploadAvatar: AppRouteHandler<routes.UploadAvatarRoute> = async (c) => {
+  const { userId } = currentUser(c);
+  const { content_type, size } = c.req.valid("json");
+  const now = new Date();
+  const upload = await presignUpload(
+    c.get("config").s3,
+    { userId, kind: "avatar", contentType: content_type, size },
+    now,
+  );
+  const changed = await c
+    .get("services")
+    .db.update(profiles)
+    .set({ avatarUrl: upload.url, updatedAt: now })
+    .where(eq(profiles.userId, userId))
+    .returning({ userId: profiles.userId });
+  if (changed.length === 0) throw accountGone();
+  return c.json({ ...upload, avatar_url: upload.url }, 201);
+};

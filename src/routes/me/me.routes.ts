@@ -1,0 +1,61 @@
+import { createRoute } from "@hono/zod-openapi";
+import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { requireAuth } from "../../middleware/auth";
+import { AvatarUploadBodySchema } from "../uploads/uploads.schemas";
+import { AvatarUploadSchema, MeSchema, ProfilePatchSchema } from "./me.schemas";
+
+const tags = ["Profile"];
+const authed = { middleware: [requireAuth], security: [{ bearerAuth: [] }] };
+const unauthorized = problem("No valid access token, or the account no longer exists.");
+
+export const getMe = createRoute({
+  method: "get",
+  path: "/me",
+  tags,
+  summary: "My account, profile and sign-in identities",
+  ...authed,
+  responses: { 200: jsonContent(MeSchema, "The caller."), 401: unauthorized, 500: commonErrorResponses[500] },
+});
+
+export const patchMe = createRoute({
+  method: "patch",
+  path: "/me",
+  tags,
+  summary: "Change my profile",
+  description: "Only the fields sent change. `role`, `status`, `email` and any other field are refused, not ignored.",
+  ...authed,
+  request: { body: jsonBody(ProfilePatchSchema) },
+  responses: { 200: jsonContent(MeSchema, "The caller, changed."), ...commonErrorResponses, 401: unauthorized },
+});
+
+export const deleteMe = createRoute({
+  method: "delete",
+  path: "/me",
+  tags,
+  summary: "Delete my account and personal data",
+  description:
+    "Deletes the account, profile, identities, tokens, blocks, streak, badges and avatar images. " +
+    "Messages already delivered stay in the partner's history with the sender shown as deleted.",
+  ...authed,
+  responses: { 204: { description: "Deleted." }, 401: unauthorized, 500: commonErrorResponses[500] },
+});
+
+export const uploadAvatar = createRoute({
+  method: "post",
+  path: "/me/avatar",
+  tags,
+  summary: "Presign an avatar upload and make it my avatar",
+  description: "The profile points at the new image at once; PUT it within 5 minutes.",
+  ...authed,
+  request: { body: jsonBody(AvatarUploadBodySchema) },
+  responses: {
+    201: jsonContent(AvatarUploadSchema, "Upload the image here."),
+    ...commonErrorResponses,
+    401: unauthorized,
+  },
+});
+
+export type GetMeRoute = typeof getMe;
+export type PatchMeRoute = typeof patchMe;
+export type DeleteMeRoute = typeof deleteMe;
+export type UploadAvatarRoute = typeof uploadAvatar;

@@ -1,0 +1,57 @@
+import { z } from "@hono/zod-openapi";
+import { levels } from "../../db/schema";
+import { isIanaTimeZone } from "../../lib/time-zones";
+import { UserSchema } from "../auth/auth.schemas";
+import { PresignedUploadSchema } from "../uploads/uploads.schemas";
+
+export const LevelSchema = z.enum(levels).openapi({ description: "CEFR level.", example: "B1" });
+
+const InterestSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(1)
+  .max(30)
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N} _-]*$/u, "letters, digits, spaces, - and _ only");
+
+export const ProfileSchema = z
+  .object({
+    display_name: z.string().nullable(),
+    about: z.string().nullable(),
+    level: LevelSchema.nullable(),
+    timezone: z.string().openapi({ example: "Asia/Tashkent" }),
+    interests: z.array(z.string()).openapi({ example: ["travel", "football"] }),
+    avatar_url: z.url().nullable(),
+    updated_at: z.iso.datetime(),
+  })
+  .openapi("Profile");
+
+export const IdentitySchema = z
+  .object({
+    provider: z.enum(["email", "google"]),
+    email: z.email(),
+    email_verified: z.boolean(),
+    created_at: z.iso.datetime(),
+  })
+  .openapi("Identity");
+
+export const MeSchema = z
+  .object({ user: UserSchema, profile: ProfileSchema, identities: z.array(IdentitySchema) })
+  .openapi("Me");
+
+export const ProfilePatchSchema = z
+  .strictObject({
+    display_name: z.string().trim().min(1).max(50).nullable().optional(),
+    about: z.string().trim().max(500).nullable().optional(),
+    level: LevelSchema.nullable().optional(),
+    timezone: z.string().max(64).refine(isIanaTimeZone, "not an IANA time zone such as Asia/Tashkent").optional(),
+    interests: z
+      .array(InterestSchema)
+      .max(10)
+      .transform((tags) => [...new Set(tags)])
+      .optional(),
+  })
+  .refine((patch) => Object.keys(patch).length > 0, "send at least one field to change")
+  .openapi("ProfilePatch", { example: { display_name: "Aziza", level: "B1", timezone: "Asia/Tashkent" } });
+
+export const AvatarUploadSchema = PresignedUploadSchema.extend({ avatar_url: z.url() }).openapi("AvatarUpload");

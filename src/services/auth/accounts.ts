@@ -1,0 +1,58 @@
+import { and, eq } from "drizzle-orm";
+import { authIdentities, profiles, users } from "../../db/schema";
+import type { Queryable } from "./tokens";
+
+export type User = typeof users.$inferSelect;
+
+export interface Identity {
+  provider: "email" | "google";
+  providerUserId: string;
+  email: string;
+  emailVerified: boolean;
+}
+
+/**
+ * Finds the account that `identity` signs in to, creating it (with an empty profile) on first
+ * sign-in, and records the identity. A verified address already known through the other
+ * provider is the same account: one user, two identities. Run inside a transaction.
+ */
+export async function signInWithIdentity(
+  tx: Queryable,
+  identity: Identity,
+  options: { isAdminEmail: boolean; now: Date },
+): Promise<User> {
+  const [known] = await tx
+    .select({ user: users })
+    .from(authIdentities)
+    .innerJoin(users, eq(users.id, authIdentities.userId))
+    .where(
+      and(eq(authIdentities.provider, identity.provider), eq(authIdentities.providerUserId, identity.providerUserId)),
+    );
+
+  let user = known?.user;
+  if (!user) {
+    const [created] = await tx
+      .insert(users)
+      .values({ email: identity.email, role: options.isAdminEmail ? "admin" : "user", createdAt: options.now })
+      .onConflictDoNothing({ target: users.email })
+      .returning();
+    if (created) {
+      await tx.insert(profiles).values({ userId: created.id, updatedAt: options.now });
+      user = created;
+    } else {
+      const [existing] = await tx.select().from(users).where(eq(users.email, identity.email));
+      if (!existing) throw new Error("user vanished between insert and select");
+      user = existing;
+    }
+    await tx
+      .insert(authIdentities)
+      .values({ userId: user.id, ...identity, createdAt: options.now })
+      .onConflictDoNothing({ target: [authIdentities.provider, authIdentities.providerUserId] });
+  }
+
+  if (options.isAdminEmail && user.role !== "admin") {
+    const [promoted] = await tx.update(users).set({ role: "admin" }).where(eq(users.id, user.id)).returning();
+    if (promoted) user = promoted;
+  }
+  return user;
+}

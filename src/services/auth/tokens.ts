@@ -1,0 +1,154 @@
+import { and, eq, isNull } from "drizzle-orm";
+import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import type { Database } from "../../db/client";
+import { refreshTokens, type users } from "../../db/schema";
+import { randomToken, sha256Hex } from "../../lib/crypto";
+import type { User } from "./accounts";
+
+export const accessTokenTtlSeconds = 15 * 60;
+export const refreshTokenTtlMs = 7 * 24 * 60 * 60 * 1000;
+const issuer = "gaplash";
+const audience = "gaplash-api";
+const algorithm = "HS256";
+
+export type Role = (typeof users.$inferSelect)["role"];
+
+export interface AccessClaims {
+  userId: string;
+  role: Role;
+}
+
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+}
+
+/** Anything that can run queries: the database or an open transaction. */
+export type Queryable = Pick<Database, "select" | "insert" | "update" | "delete">;
+
+const encoder = new TextEncoder();
+
+export async function signAccessToken(secret: string, claims: AccessClaims, now: Date): Promise<string> {
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  return new SignJWT({ role: claims.role, typ: "access" })
+    .setProtectedHeader({ alg: algorithm, typ: "JWT" })
+    .setSubject(claims.userId)
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + accessTokenTtlSeconds)
+    .setJti(crypto.randomUUID())
+    .sign(encoder.encode(secret));
+}
+
+export class InvalidAccessTokenError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = "InvalidAccessTokenError";
+  }
+}
+
+/** Verifies signature, algorithm, issuer, audience and expiry (60 s of clock skew at most). */
+export async function verifyAccessToken(secret: string, token: string, now = new Date()): Promise<AccessClaims> {
+  try {
+    const { payload } = await jwtVerify(token, encoder.encode(secret), {
+      algorithms: [algorithm],
+      issuer,
+      audience,
+      clockTolerance: 60,
+      currentDate: now,
+      requiredClaims: ["sub", "exp", "iat"],
+    });
+    if (payload.typ !== "access") throw new InvalidAccessTokenError("not an access token");
+    if (payload.role !== "user" && payload.role !== "admin") throw new InvalidAccessTokenError("unknown role");
+    return { userId: String(payload.sub), role: payload.role };
+  } catch (error) {
+    if (error instanceof InvalidAccessTokenError) throw error;
+    if (error instanceof joseErrors.JWTExpired) throw new InvalidAccessTokenError("the token has expired");
+    throw new InvalidAccessTokenError("the token is not valid");
+  }
+}
+
+/** Issues an access token and a new refresh token in `familyId` (a new family when signing in). */
+export async function issueTokenPair(
+  db: Queryable,
+  secret: string,
+  claims: AccessClaims,
+  now: Date,
+  familyId: string = crypto.randomUUID(),
+): Promise<TokenPair> {
+  const refreshToken = randomToken();
+  await db.insert(refreshTokens).values({
+    userId: claims.userId,
+    familyId,
+    tokenHash: await sha256Hex(refreshToken),
+    expiresAt: new Date(now.getTime() + refreshTokenTtlMs),
+    createdAt: now,
+  });
+  return {
+    access_token: await signAccessToken(secret, claims, now),
+    refresh_token: refreshToken,
+    token_type: "Bearer",
+    expires_in: accessTokenTtlSeconds,
+  };
+}
+
+export type RotationOutcome =
+  | { kind: "rotated"; user: User; pair: TokenPair }
+  | { kind: "invalid" }
+  | { kind: "reused" }
+  | { kind: "suspended" };
+
+/**
+ * Spends a refresh token for a new pair in the same family. A token presented a second
+ * time means it leaked: the whole family is revoked, so neither holder can continue.
+ */
+export async function rotateRefreshToken(
+  db: Database,
+  secret: string,
+  presented: string,
+  now: Date,
+): Promise<RotationOutcome> {
+  const tokenHash = await sha256Hex(presented);
+  return db.transaction(async (tx) => {
+    const row = await tx.query.refreshTokens.findFirst({
+      where: eq(refreshTokens.tokenHash, tokenHash),
+      with: { user: true },
+    });
+    if (!row || row.revokedAt || row.expiresAt <= now) return { kind: "invalid" as const };
+    const [claimed] = await tx
+      .update(refreshTokens)
+      .set({ usedAt: now })
+      .where(and(eq(refreshTokens.id, row.id), isNull(refreshTokens.usedAt), isNull(refreshTokens.revokedAt)))
+      .returning({ id: refreshTokens.id });
+    if (!claimed) {
+      await revokeFamily(tx, row.familyId, now);
+      return { kind: "reused" as const };
+    }
+    if (row.user.status === "suspended") {
+      await revokeFamily(tx, row.familyId, now);
+      return { kind: "suspended" as const };
+    }
+    const pair = await issueTokenPair(tx, secret, { userId: row.user.id, role: row.user.role }, now, row.familyId);
+    return { kind: "rotated" as const, user: row.user, pair };
+  });
+}
+
+/** Revokes the family of `presented`, if it is one of ours; unknown tokens change nothing. */
+export async function revokeRefreshToken(db: Database, presented: string, now: Date): Promise<void> {
+  const tokenHash = await sha256Hex(presented);
+  const [row] = await db
+    .select({ familyId: refreshTokens.familyId })
+    .from(refreshTokens)
+    .where(eq(refreshTokens.tokenHash, tokenHash));
+  if (row) await revokeFamily(db, row.familyId, now);
+}
+
+async function revokeFamily(db: Queryable, familyId: string, now: Date): Promise<void> {
+  await db
+    .update(refreshTokens)
+    .set({ revokedAt: now })
+    .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)));
+}
