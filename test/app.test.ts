@@ -115,7 +115,23 @@ describe("GET /openapi.json", () => {
       };
     };
     expect(document.openapi).toBe("3.1.0");
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(["/health", "/health/ready"]));
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        "/health",
+        "/health/ready",
+        "/auth/email/request",
+        "/auth/email/verify",
+        "/auth/refresh",
+        "/auth/logout",
+        "/auth/google/login",
+        "/auth/google/callback",
+        "/me",
+        "/me/avatar",
+        "/uploads/presign",
+      ]),
+    );
+    const me = document.paths["/me"] as Record<string, { security?: unknown }>;
+    expect(me.get?.security).toEqual([{ bearerAuth: [] }]);
     expect(document.paths).not.toHaveProperty("/dev/mailbox");
     expect(document.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
     expect(document.components.schemas).toHaveProperty("Problem");

@@ -114,7 +114,8 @@ export const googleCallback = createRoute({
   },
   responses: {
     200: jsonContent(SignInSchema, "Signed in."),
-    ...commonErrorResponses,
+    400: problem("State mismatch, a code Google rejected, or a cancelled sign-in."),
+    500: commonErrorResponses[500],
     403: problem("The Google address is not verified, or the account is suspended."),
     502: problem("Google's answer could not be used."),
     503: problem("Google sign-in is not configured."),
