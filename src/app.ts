@@ -9,9 +9,12 @@ import { cors } from "./middleware/cors";
 import { requestLog } from "./middleware/request-log";
 import { services } from "./middleware/services";
 import { authRouter } from "./routes/auth/auth.index";
+import { blocksRouter } from "./routes/blocks/blocks.index";
 import { devRouter } from "./routes/dev/dev.index";
 import { healthRouter } from "./routes/health/health.index";
+import { matchRouter } from "./routes/match/match.index";
 import { meRouter } from "./routes/me/me.index";
+import { presenceRouter } from "./routes/presence/presence.index";
 import { uploadsRouter } from "./routes/uploads/uploads.index";
 
 export function createApp() {
@@ -28,6 +31,9 @@ export function createApp() {
     .route("/", authRouter)
     .route("/", meRouter)
     .route("/", uploadsRouter)
+    .route("/", presenceRouter)
+    .route("/", matchRouter)
+    .route("/", blocksRouter)
     .route("/", devRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

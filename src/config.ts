@@ -52,6 +52,10 @@ const ConfigSchema = z.object({
   // Unset: 20 in production, 1,000 in development so local load tests from one address work.
   RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR: z.coerce.number().int().min(1).optional(),
   RATE_LIMIT_CODE_CHECKS_PER_EMAIL_15MIN: positiveInt(10),
+  RATE_LIMIT_MATCH_ATTEMPTS_PER_MIN: positiveInt(30),
+  MATCH_WIDEN_ADJACENT_AFTER_SEC: positiveInt(30),
+  MATCH_WIDEN_TWO_AFTER_SEC: positiveInt(90),
+  MATCH_ATTEMPT_TTL_SEC: positiveInt(300),
 });
 
 export interface Config {
@@ -81,7 +85,18 @@ export interface Config {
     codeRequestsPerEmailHour: number;
     codeRequestsPerIpHour: number;
     codeChecksPerEmail15Min: number;
+    matchAttemptsPerMin: number;
   };
+  matching: MatchingConfig;
+}
+
+export interface MatchingConfig {
+  /** After this long alone in the queue, a user also accepts partners one level away. */
+  widenAdjacentAfterMs: number;
+  /** After this long, two levels away. */
+  widenTwoAfterMs: number;
+  /** A queued attempt expires after this long. */
+  attemptTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -151,6 +166,12 @@ export function parseConfig(env: object): Config {
       codeRequestsPerIpHour:
         vars.RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR ?? (vars.ENVIRONMENT === "development" ? 1000 : 20),
       codeChecksPerEmail15Min: vars.RATE_LIMIT_CODE_CHECKS_PER_EMAIL_15MIN,
+      matchAttemptsPerMin: vars.RATE_LIMIT_MATCH_ATTEMPTS_PER_MIN,
+    },
+    matching: {
+      widenAdjacentAfterMs: vars.MATCH_WIDEN_ADJACENT_AFTER_SEC * 1000,
+      widenTwoAfterMs: Math.max(vars.MATCH_WIDEN_TWO_AFTER_SEC, vars.MATCH_WIDEN_ADJACENT_AFTER_SEC) * 1000,
+      attemptTtlMs: vars.MATCH_ATTEMPT_TTL_SEC * 1000,
     },
   };
 }

@@ -11,25 +11,35 @@ function unauthorized(detail: string, invalidToken: boolean): ApiError {
   return new ApiError("UNAUTHORIZED", { detail, headers: { "WWW-Authenticate": challenge } });
 }
 
-function bearerToken(c: Context<AppBindings>): string | undefined {
+function presentedToken(c: Context<AppBindings>, allowQueryToken: boolean): string | undefined {
   const header = c.req.header("authorization");
-  return header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+  if (header) return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+  return allowQueryToken ? c.req.query("token") : undefined;
 }
 
+const authenticate = (allowQueryToken: boolean) =>
+  createMiddleware<AppBindings>(async (c, next) => {
+    const token = presentedToken(c, allowQueryToken);
+    if (!token) throw unauthorized("Send the access token as `Authorization: Bearer <token>`.", false);
+    let claims: AccessClaims;
+    try {
+      claims = await verifyAccessToken(c.get("config").auth.jwtSecret, token);
+    } catch (error) {
+      throw unauthorized(error instanceof InvalidAccessTokenError ? error.message : "the token is not valid", true);
+    }
+    c.set("auth", claims);
+    c.set("userId", claims.userId);
+    await next();
+  });
+
 /** `AuthRequired`: a valid access token in `Authorization: Bearer`, or 401 with `WWW-Authenticate`. */
-export const requireAuth = createMiddleware<AppBindings>(async (c, next) => {
-  const token = bearerToken(c);
-  if (!token) throw unauthorized("Send the access token as `Authorization: Bearer <token>`.", false);
-  let claims: AccessClaims;
-  try {
-    claims = await verifyAccessToken(c.get("config").auth.jwtSecret, token);
-  } catch (error) {
-    throw unauthorized(error instanceof InvalidAccessTokenError ? error.message : "the token is not valid", true);
-  }
-  c.set("auth", claims);
-  c.set("userId", claims.userId);
-  await next();
-});
+export const requireAuth = authenticate(false);
+
+/**
+ * For WebSocket upgrades, which browsers cannot give headers: the token may also come as
+ * `?token=` (the request log redacts it).
+ */
+export const requireSocketAuth = authenticate(true);
 
 /** The authenticated caller; only for handlers behind `requireAuth`. */
 export function currentUser(c: Context<AppBindings>): AccessClaims {

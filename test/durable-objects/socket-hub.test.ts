@@ -59,11 +59,12 @@ describe("Matchmaker", () => {
     const stub = env.MATCHMAKER.get(env.MATCHMAKER.idFromName(`test-${crypto.randomUUID()}`));
     const waiting = await connect(stub, "waiting-user");
     const other = await connect(stub, "other-user");
-    expect(await stub.notify("waiting-user", { type: "matched", session_id: "s1" })).toBe(1);
-    await until(() => waiting.received.length === 1, "the matched push");
-    expect(waiting.received).toEqual([{ type: "matched", session_id: "s1" }]);
+    const event = { type: "expired" as const, attempt_id: "a1", reason: "timeout" as const };
+    expect(await stub.notify("waiting-user", event)).toBe(1);
+    await until(() => waiting.received.length === 1, "the push");
+    expect(waiting.received).toEqual([event]);
     expect(other.received).toEqual([]);
-    expect(await stub.notify("nobody-here", { type: "matched" })).toBe(0);
+    expect(await stub.notify("nobody-here", event)).toBe(0);
   });
 
   it("keeps its sockets and who owns them across an eviction", async () => {
@@ -74,7 +75,8 @@ describe("Matchmaker", () => {
     });
     await evictDurableObject(stub);
     expect(await stub.connectedUsers()).toEqual(["waiting-user"]);
-    expect(await stub.notify("waiting-user", { type: "matched", session_id: "after-eviction" })).toBe(1);
+    const event = { type: "expired" as const, attempt_id: "after-eviction", reason: "offline" as const };
+    expect(await stub.notify("waiting-user", event)).toBe(1);
     await until(() => waiting.received.length === 1, "the push after eviction");
   });
 });

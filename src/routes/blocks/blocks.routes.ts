@@ -1,0 +1,68 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
+import { PageQuerySchema } from "../../lib/pagination";
+import { requireAuth } from "../../middleware/auth";
+
+const tags = ["Safety"];
+const authed = { middleware: [requireAuth], security: [{ bearerAuth: [] }] };
+const unauthorized = problem("No valid access token.");
+const UserParamsSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
+
+export const block = createRoute({
+  method: "post",
+  path: "/users/{id}/block",
+  tags,
+  summary: "Block a user",
+  description: "Idempotent. The two are never matched again, and any session they are in together ends at once.",
+  ...authed,
+  request: { params: UserParamsSchema },
+  responses: {
+    204: { description: "Blocked." },
+    400: problem("You cannot block yourself."),
+    401: unauthorized,
+    404: problem("No such user."),
+    500: commonErrorResponses[500],
+  },
+});
+
+export const unblock = createRoute({
+  method: "delete",
+  path: "/users/{id}/block",
+  tags,
+  summary: "Unblock a user",
+  description: "Idempotent: 204 whether or not the user was blocked.",
+  ...authed,
+  request: { params: UserParamsSchema },
+  responses: {
+    204: { description: "Not blocked (any more)." },
+    400: problem("You cannot unblock yourself."),
+    401: unauthorized,
+    500: commonErrorResponses[500],
+  },
+});
+
+export const BlockedUserSchema = z
+  .object({ user_id: z.uuid(), display_name: z.string().nullable(), blocked_at: z.iso.datetime() })
+  .openapi("BlockedUser");
+
+export const list = createRoute({
+  method: "get",
+  path: "/me/blocks",
+  tags,
+  summary: "Users I blocked, newest first",
+  ...authed,
+  request: { query: PageQuerySchema },
+  responses: {
+    200: jsonContent(
+      z.object({ items: z.array(BlockedUserSchema), next_cursor: z.string().nullable() }).openapi("BlockedUserPage"),
+      "A page of blocked users.",
+    ),
+    400: commonErrorResponses[400],
+    401: unauthorized,
+    500: commonErrorResponses[500],
+  },
+});
+
+export type BlockRoute = typeof block;
+export type UnblockRoute = typeof unblock;
+export type ListRoute = typeof list;

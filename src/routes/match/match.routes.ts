@@ -1,0 +1,121 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { levels } from "../../db/schema/enums";
+import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { requireAuth, requireSocketAuth } from "../../middleware/auth";
+
+const tags = ["Matchmaking"];
+const authed = { middleware: [requireAuth], security: [{ bearerAuth: [] }] };
+const unauthorized = problem("No valid access token.");
+const LevelSchema = z.enum(levels).openapi({ example: "B1" });
+
+export const PartnerSchema = z
+  .object({ id: z.uuid(), display_name: z.string().nullable(), level: LevelSchema })
+  .openapi("Partner");
+
+export const attempt = createRoute({
+  method: "post",
+  path: "/match/attempt",
+  tags,
+  summary: "Find me a partner",
+  description:
+    "Pairs at once with the first compatible learner waiting (200), or queues (202). Idempotent while queued: " +
+    "asking again for the same level returns the same attempt. Requires a presence ping within the last 60 s. " +
+    "A waiting learner also accepts partners one level away after 30 s and two levels away after 90 s; the " +
+    "result is pushed on `/match/ws`. Attempts expire after 5 minutes or as soon as their owner stops pinging.",
+  ...authed,
+  request: { body: jsonBody(z.object({ desired_level: LevelSchema }).openapi("MatchAttemptRequest")) },
+  responses: {
+    200: jsonContent(
+      z
+        .object({
+          status: z.literal("matched"),
+          attempt_id: z.uuid(),
+          session_id: z.uuid(),
+          partner: PartnerSchema,
+        })
+        .openapi("MatchFound"),
+      "Paired with a waiting learner.",
+    ),
+    202: jsonContent(
+      z.object({ status: z.literal("queued"), attempt_id: z.uuid() }).openapi("MatchQueued"),
+      "Waiting for a partner.",
+    ),
+    ...commonErrorResponses,
+    401: unauthorized,
+    403: problem("The account is suspended."),
+    409: problem("No recent presence ping, already waiting at another level, or already in a session."),
+    429: problem("Too many attempts; `Retry-After` says when to try again."),
+    503: problem("The matchmaker did not answer; the attempt was withdrawn."),
+  },
+});
+
+export const MatchStatusSchema = z
+  .object({
+    status: z.enum(["none", "queued", "matched", "cancelled", "expired"]),
+    attempt_id: z.uuid().nullable(),
+    level: LevelSchema.nullable(),
+    session_id: z.uuid().optional(),
+    band: z.array(LevelSchema).openapi({ description: "Levels accepted now (or when the attempt ended)." }),
+    waited_ms: z.number().int(),
+  })
+  .openapi("MatchStatus");
+
+export const status = createRoute({
+  method: "get",
+  path: "/match/status",
+  tags,
+  summary: "My latest match attempt",
+  ...authed,
+  responses: {
+    200: jsonContent(MatchStatusSchema, "The latest attempt, or `none`."),
+    401: unauthorized,
+    500: commonErrorResponses[500],
+  },
+});
+
+export const cancel = createRoute({
+  method: "delete",
+  path: "/match/attempt",
+  tags,
+  summary: "Stop waiting",
+  ...authed,
+  responses: {
+    204: { description: "The queued attempt was cancelled." },
+    401: unauthorized,
+    404: problem("Nothing is queued."),
+    409: problem("Too late: the attempt was just matched (`session_id` says where)."),
+    500: commonErrorResponses[500],
+  },
+});
+
+export const socket = createRoute({
+  method: "get",
+  path: "/match/ws",
+  tags,
+  summary: "WebSocket for matchmaking pushes",
+  description:
+    "Upgrade with `?token=<access token>` (browsers cannot set headers on a WebSocket) or `Authorization`. " +
+    "Joins the matchmaker of `level` (default: the profile's level); connect to the level you ask a match for. " +
+    'Pushes `{"type":"matched","attempt_id","session_id","partner","band"}` and `{"type":"expired",...}`; ' +
+    "send `ping` to get `pong`.",
+  middleware: [requireSocketAuth],
+  security: [{ bearerAuth: [] }],
+  request: {
+    query: z.object({
+      token: z.string().optional().openapi({ description: "The access token, when no header can be sent." }),
+      level: LevelSchema.optional(),
+    }),
+  },
+  responses: {
+    101: { description: "Switching protocols." },
+    400: problem("No level given and none in the profile."),
+    401: unauthorized,
+    426: problem("Not a WebSocket upgrade."),
+    500: commonErrorResponses[500],
+  },
+});
+
+export type AttemptRoute = typeof attempt;
+export type StatusRoute = typeof status;
+export type CancelRoute = typeof cancel;
+export type SocketRoute = typeof socket;

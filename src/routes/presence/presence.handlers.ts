@@ -1,0 +1,25 @@
+import { eq } from "drizzle-orm";
+import { profiles } from "../../db/schema";
+import type { AppRouteHandler } from "../../lib/types";
+import { currentUser } from "../../middleware/auth";
+import { onlineCounts, presenceTtlSeconds, recordPing, whoIsOnline } from "../../services/presence";
+import type * as routes from "./presence.routes";
+
+export const ping: AppRouteHandler<routes.PingRoute> = async (c) => {
+  const { userId } = currentUser(c);
+  const { db, redis } = c.get("services");
+  const [profile] = await db.select({ level: profiles.level }).from(profiles).where(eq(profiles.userId, userId));
+  const level = profile?.level ?? null;
+  await recordPing(redis, userId, level, Date.now());
+  return c.json({ status: "online" as const, expires_in: presenceTtlSeconds, level }, 200);
+};
+
+export const online: AppRouteHandler<routes.OnlineRoute> = async (c) => {
+  return c.json(await onlineCounts(c.get("services").redis, Date.now()), 200);
+};
+
+export const status: AppRouteHandler<routes.StatusRoute> = async (c) => {
+  const { user_ids } = c.req.valid("query");
+  const onlineIds = await whoIsOnline(c.get("services").redis, user_ids);
+  return c.json({ items: user_ids.map((id) => ({ user_id: id, online: onlineIds.has(id) })) }, 200);
+};

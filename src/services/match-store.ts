@@ -1,0 +1,157 @@
+import { and, desc, eq, sql } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { matchAttempts } from "../db/schema";
+import type { Level } from "../db/schema/enums";
+
+export interface MatchCandidate {
+  userId: string;
+  status: "active" | "suspended";
+  displayName: string | null;
+  profileLevel: Level | null;
+  blocked: string[];
+  avoid: string[];
+  activeSessionId: string | null;
+  queuedAttempt: { id: string; level: Level } | null;
+}
+
+/**
+ * Everything matchmaking must know about a user, in one round trip: who they must never meet
+ * (blocks either way, partners rated 1–2 by either side, and their last partner, so the same two
+ * are not paired back to back) and whether they are still in a session.
+ */
+export async function loadCandidate(db: Database, userId: string): Promise<MatchCandidate | undefined> {
+  const result = await db.execute<{
+    user_id: string;
+    status: "active" | "suspended";
+    display_name: string | null;
+    level: Level | null;
+    blocked: string[] | null;
+    low_rated: string[] | null;
+    last_partner: string | null;
+    active_session_id: string | null;
+    queued_attempt_id: string | null;
+    queued_level: Level | null;
+  }>(sql`
+    select u.id as user_id, u.status, p.display_name, p.level,
+      (select array_agg(case when b.blocker_id = u.id then b.blocked_id else b.blocker_id end)
+         from blocks b where b.blocker_id = u.id or b.blocked_id = u.id) as blocked,
+      (select array_agg(distinct other.user_id)
+         from session_participants mine
+         join session_participants other on other.session_id = mine.session_id and other.user_id <> mine.user_id
+         where mine.user_id = u.id and (mine.rating <= 2 or other.rating <= 2)) as low_rated,
+      (select other.user_id
+         from session_participants mine
+         join sessions s on s.id = mine.session_id
+         join session_participants other on other.session_id = mine.session_id and other.user_id <> mine.user_id
+         where mine.user_id = u.id
+         order by s.started_at desc limit 1) as last_partner,
+      (select s.id from session_participants mine join sessions s on s.id = mine.session_id
+         where mine.user_id = u.id and s.status = 'active' limit 1) as active_session_id,
+      q.id as queued_attempt_id, q.level as queued_level
+    from users u
+    left join match_attempts q on q.user_id = u.id and q.status = 'queued'
+     left join profiles p on p.user_id = u.id
+    where u.id = ${userId}
+  `);
+  const row = result.rows[0];
+  if (!row) return undefined;
+  return {
+    userId: row.user_id,
+    status: row.status,
+    displayName: row.display_name,
+    profileLevel: row.level,
+    blocked: row.blocked ?? [],
+    avoid: [...(row.low_rated ?? []), ...(row.last_partner ? [row.last_partner] : [])],
+    activeSessionId: row.active_session_id,
+    queuedAttempt:
+      row.queued_attempt_id && row.queued_level ? { id: row.queued_attempt_id, level: row.queued_level } : null,
+  };
+}
+
+export type PairOutcome =
+  | { kind: "paired"; sessionId: string }
+  | { kind: "stale"; stillQueued: string[] }
+  | { kind: "blocked" }
+  | { kind: "busy"; busyUsers: string[] };
+
+/**
+ * Turns two queued attempts into a session in one statement, so it is one round trip and
+ * atomic: both attempts are locked and must still be queued, the two must not have blocked each
+ * other since they queued, and neither may be in an active session. Only then is the session
+ * created with both participants and both attempts resolved.
+ */
+export async function pairAttempts(
+  db: Database,
+  pair: { level: Level; attempts: [string, string]; users: [string, string] },
+  now: Date,
+): Promise<PairOutcome> {
+  const sessionId = crypto.randomUUID();
+  const [attemptA, attemptB] = pair.attempts;
+  const [userA, userB] = pair.users;
+  const result = await db.execute<{
+    queued: string[] | null;
+    blocked: boolean;
+    busy: string[] | null;
+    paired: number;
+  }>(sql`
+    with locked as (
+      select id from match_attempts
+      where id in (${attemptA}, ${attemptB}) and status = 'queued'
+      for update
+    ), checks as (
+      select
+        (select array_agg(id) from locked) as queued,
+        exists (select 1 from blocks
+                where (blocker_id = ${userA} and blocked_id = ${userB})
+                   or (blocker_id = ${userB} and blocked_id = ${userA})) as blocked,
+        (select array_agg(distinct sp.user_id) from session_participants sp join sessions s on s.id = sp.session_id
+                where sp.user_id in (${userA}, ${userB}) and s.status = 'active') as busy
+    ), ready as (
+      select 1 from checks where coalesce(array_length(queued, 1), 0) = 2 and not blocked and busy is null
+    ), created as (
+      insert into sessions (id, level, status, started_at)
+      select ${sessionId}, ${pair.level}, 'active', ${now} from ready
+      returning id
+    ), joined as (
+      insert into session_participants (session_id, user_id)
+      select created.id, participant from created, unnest(array[${userA}, ${userB}]::uuid[]) as participant
+      returning user_id
+    ), resolved as (
+      update match_attempts set status = 'matched', session_id = ${sessionId}, resolved_at = ${now}
+      where id in (${attemptA}, ${attemptB}) and exists (select 1 from created)
+      returning id
+    )
+    select queued, blocked, busy, (select count(*) from resolved)::int as paired from checks
+  `);
+  const row = result.rows[0];
+  if (row?.paired === 2) return { kind: "paired", sessionId };
+  if (row?.blocked) return { kind: "blocked" };
+  if (row?.busy && (row.queued?.length ?? 0) === 2) return { kind: "busy", busyUsers: row.busy };
+  return { kind: "stale", stillQueued: row?.queued ?? [] };
+}
+
+/** Resolves queued attempts as expired or cancelled; attempts already resolved are left alone. */
+export async function resolveAttempts(
+  db: Database,
+  attemptIds: string[],
+  status: "expired" | "cancelled",
+  now: Date,
+): Promise<string[]> {
+  if (attemptIds.length === 0) return [];
+  const rows = await db
+    .update(matchAttempts)
+    .set({ status, resolvedAt: now })
+    .where(and(sql`${matchAttempts.id} in ${attemptIds}`, eq(matchAttempts.status, "queued")))
+    .returning({ id: matchAttempts.id });
+  return rows.map((row) => row.id);
+}
+
+export async function latestAttempt(db: Database, userId: string) {
+  const [attempt] = await db
+    .select()
+    .from(matchAttempts)
+    .where(eq(matchAttempts.userId, userId))
+    .orderBy(desc(matchAttempts.createdAt))
+    .limit(1);
+  return attempt;
+}

@@ -1,0 +1,78 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { getConfig } from "../../src/config";
+import { getRedis } from "../../src/lib/redis";
+import { bearer, signIn } from "../support/auth";
+import { api, readProblem } from "../support/http";
+import { learner, ping } from "../support/match";
+
+describe("POST /presence/ping", () => {
+  it("marks the user online for 60 s at their level", async () => {
+    const session = await learner("C2");
+    const response = await ping(session);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "online", expires_in: 60, level: "C2" });
+    const redis = getRedis(getConfig(env).redis);
+    const ttl = await redis.ttl(`online:${session.user.id}`);
+    expect(ttl).toBeGreaterThan(55);
+    expect(await redis.zscore("presence:level:C2", session.user.id)).not.toBeNull();
+  });
+
+  it("moves the user to the index of their new level", async () => {
+    const session = await learner("A1");
+    await api("/me", {
+      method: "PATCH",
+      headers: { ...bearer(session), "content-type": "application/json" },
+      body: JSON.stringify({ level: "A2" }),
+    });
+    await ping(session);
+    const redis = getRedis(getConfig(env).redis);
+    expect(await redis.zscore("presence:level:A1", session.user.id)).toBeNull();
+    expect(await redis.zscore("presence:level:A2", session.user.id)).not.toBeNull();
+  });
+
+  it("needs a signed-in user", async () => {
+    expect((await api("/presence/ping", { method: "POST" })).status).toBe(401);
+  });
+});
+
+describe("GET /presence/online", () => {
+  it("counts online users per level", async () => {
+    const viewer = await signIn();
+    const before = (await (await api("/presence/online", { headers: bearer(viewer) })).json()) as {
+      total: number;
+      levels: Record<string, number>;
+    };
+    await learner("B2");
+    await learner("B2");
+    const after = (await (await api("/presence/online", { headers: bearer(viewer) })).json()) as typeof before;
+    expect(Object.keys(after.levels).sort()).toEqual(["A1", "A2", "B1", "B2", "C1", "C2"]);
+    expect(after.levels.B2).toBeGreaterThanOrEqual((before.levels.B2 ?? 0) + 2);
+    expect(after.total).toBeGreaterThanOrEqual(before.total + 2);
+  });
+});
+
+describe("GET /presence?user_ids=", () => {
+  it("tells which of the given users are online, in the order asked", async () => {
+    const viewer = await signIn();
+    const online = await learner("B1");
+    const offline = await signIn();
+    const response = await api(`/presence?user_ids=${offline.user.id},${online.user.id}`, { headers: bearer(viewer) });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      items: [
+        { user_id: offline.user.id, online: false },
+        { user_id: online.user.id, online: true },
+      ],
+    });
+  });
+
+  it("refuses more than 50 ids or ids that are not uuids", async () => {
+    const viewer = await signIn();
+    const many = Array.from({ length: 51 }, () => crypto.randomUUID()).join(",");
+    const tooMany = await api(`/presence?user_ids=${many}`, { headers: bearer(viewer) });
+    expect(tooMany.status).toBe(400);
+    expect((await readProblem(tooMany)).errors?.[0]?.field).toBe("query.user_ids");
+    expect((await api("/presence?user_ids=abc", { headers: bearer(viewer) })).status).toBe(400);
+  });
+});

@@ -1,0 +1,63 @@
+import { bearer, type SignedIn, signIn } from "./auth";
+import { api, postJson } from "./http";
+
+export type Level = "A1" | "A2" | "B1" | "B2" | "C1" | "C2";
+
+/** A signed-in learner with a display name and level who has pinged presence. */
+export async function learner(level: Level, name = `learner-${level}`): Promise<SignedIn> {
+  const session = await signIn();
+  const patched = await postJson("/me", { display_name: name, level }, { method: "PATCH", headers: bearer(session) });
+  if (patched.status !== 200) throw new Error(`profile update answered ${patched.status}`);
+  await ping(session);
+  return session;
+}
+
+export async function ping(session: SignedIn): Promise<Response> {
+  return api("/presence/ping", { method: "POST", headers: bearer(session) });
+}
+
+export interface AttemptBody {
+  status: "queued" | "matched";
+  attempt_id: string;
+  session_id?: string;
+  partner?: { id: string; display_name: string | null; level: Level };
+}
+
+export async function attempt(session: SignedIn, level: Level): Promise<{ status: number; body: AttemptBody }> {
+  const response = await postJson("/match/attempt", { desired_level: level }, { headers: bearer(session) });
+  return { status: response.status, body: (await response.json()) as AttemptBody };
+}
+
+export async function matchStatus(session: SignedIn): Promise<Record<string, unknown>> {
+  return (await (await api("/match/status", { headers: bearer(session) })).json()) as Record<string, unknown>;
+}
+
+export async function cancelAttempt(session: SignedIn): Promise<Response> {
+  return api("/match/attempt", { method: "DELETE", headers: bearer(session) });
+}
+
+/** Opens `/match/ws` with the token in the query string, as a browser would, and collects pushes. */
+export async function openMatchSocket(
+  session: SignedIn,
+  level?: Level,
+): Promise<{ socket: WebSocket; received: Record<string, unknown>[] }> {
+  const query = new URLSearchParams({ token: session.access_token, ...(level ? { level } : {}) });
+  const response = await api(`/match/ws?${query}`, { headers: { Upgrade: "websocket" } });
+  if (response.status !== 101 || !response.webSocket) throw new Error(`upgrade answered ${response.status}`);
+  const socket = response.webSocket;
+  const received: Record<string, unknown>[] = [];
+  socket.accept();
+  socket.addEventListener("message", (event) => {
+    if (event.data !== "pong") received.push(JSON.parse(String(event.data)) as Record<string, unknown>);
+  });
+  return { socket, received };
+}
+
+export async function eventually(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
