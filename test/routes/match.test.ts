@@ -111,7 +111,7 @@ describe("DELETE /match/attempt", () => {
 
 describe("GET /match/status", () => {
   it("says none before any attempt, then queued with the band and the time waited", async () => {
-    const session = await learner("B2");
+    const session = await learner("A2");
     expect(await matchStatus(session)).toEqual({
       status: "none",
       attempt_id: null,
@@ -119,9 +119,9 @@ describe("GET /match/status", () => {
       band: [],
       waited_ms: 0,
     });
-    await attempt(session, "B2");
+    await attempt(session, "A2");
     const status = await matchStatus(session);
-    expect(status).toMatchObject({ status: "queued", level: "B2", band: ["B2"] });
+    expect(status).toMatchObject({ status: "queued", level: "A2", band: ["A2"] });
     expect(status.waited_ms).toBeGreaterThanOrEqual(0);
     await cancelAttempt(session);
   });
