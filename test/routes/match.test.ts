@@ -80,6 +80,21 @@ describe("POST /match/attempt", () => {
     expect(again.body).toMatchObject({ code: "ALREADY_IN_SESSION", session_id: matched.body.session_id });
   });
 
+  it("limits attempts to 30 a minute per user (429 with Retry-After)", async () => {
+    const session = await learner("A1");
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i += 1) statuses.push((await attempt(session, "A1")).status);
+    expect(statuses.slice(0, 30).every((status) => status === 202)).toBe(true);
+    expect(statuses[30]).toBe(429);
+    const limited = await api("/match/attempt", {
+      method: "POST",
+      headers: { ...bearer(session), "content-type": "application/json" },
+      body: JSON.stringify({ desired_level: "A1" }),
+    });
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    await cancelAttempt(session);
+  });
+
   it("refuses an unknown level with a 400 naming the field", async () => {
     const session = await learner("B1");
     const response = await api("/match/attempt", {
