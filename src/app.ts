@@ -14,7 +14,10 @@ import { devRouter } from "./routes/dev/dev.index";
 import { healthRouter } from "./routes/health/health.index";
 import { matchRouter } from "./routes/match/match.index";
 import { meRouter } from "./routes/me/me.index";
+import { messagesRouter } from "./routes/messages/messages.index";
 import { presenceRouter } from "./routes/presence/presence.index";
+import { progressRouter } from "./routes/progress/progress.index";
+import { sessionsRouter } from "./routes/sessions/sessions.index";
 import { uploadsRouter } from "./routes/uploads/uploads.index";
 
 export function createApp() {
@@ -34,6 +37,9 @@ export function createApp() {
     .route("/", presenceRouter)
     .route("/", matchRouter)
     .route("/", blocksRouter)
+    .route("/", sessionsRouter)
+    .route("/", messagesRouter)
+    .route("/", progressRouter)
     .route("/", devRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -53,6 +53,7 @@ const ConfigSchema = z.object({
   RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR: z.coerce.number().int().min(1).optional(),
   RATE_LIMIT_CODE_CHECKS_PER_EMAIL_15MIN: positiveInt(10),
   RATE_LIMIT_MATCH_ATTEMPTS_PER_MIN: positiveInt(30),
+  RATE_LIMIT_MESSAGES_PER_MIN: positiveInt(60),
   MATCH_WIDEN_ADJACENT_AFTER_SEC: positiveInt(30),
   MATCH_WIDEN_TWO_AFTER_SEC: positiveInt(90),
   MATCH_ATTEMPT_TTL_SEC: positiveInt(300),
@@ -86,6 +87,7 @@ export interface Config {
     codeRequestsPerIpHour: number;
     codeChecksPerEmail15Min: number;
     matchAttemptsPerMin: number;
+    messagesPerMin: number;
   };
   matching: MatchingConfig;
 }
@@ -167,6 +169,7 @@ export function parseConfig(env: object): Config {
         vars.RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR ?? (vars.ENVIRONMENT === "development" ? 1000 : 20),
       codeChecksPerEmail15Min: vars.RATE_LIMIT_CODE_CHECKS_PER_EMAIL_15MIN,
       matchAttemptsPerMin: vars.RATE_LIMIT_MATCH_ATTEMPTS_PER_MIN,
+      messagesPerMin: vars.RATE_LIMIT_MESSAGES_PER_MIN,
     },
     matching: {
       widenAdjacentAfterMs: vars.MATCH_WIDEN_ADJACENT_AFTER_SEC * 1000,

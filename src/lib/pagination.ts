@@ -47,3 +47,21 @@ export function toPage<Row, Item>(
     next_cursor: rows.length > limit && last ? encodeCursor(position(last)) : null,
   };
 }
+
+const OffsetSchema = z.object({ offset: z.number().int().min(0).max(10_000) });
+
+/** Ranked lists (search) page by position: the cursor is opaque all the same. */
+export function encodeOffsetCursor(offset: number): string {
+  return btoa(JSON.stringify({ offset })).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+export function decodeOffsetCursor(cursor: string): number {
+  try {
+    return OffsetSchema.parse(JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")))).offset;
+  } catch {
+    throw new ApiError("VALIDATION_FAILED", {
+      detail: "query.cursor: not a cursor this API issued",
+      errors: [{ field: "query.cursor", message: "not a cursor this API issued" }],
+    });
+  }
+}

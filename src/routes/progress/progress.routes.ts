@@ -1,0 +1,53 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
+import { requireAuth } from "../../middleware/auth";
+
+const tags = ["Progress"];
+const authed = { middleware: [requireAuth], security: [{ bearerAuth: [] }] };
+
+export const streak = createRoute({
+  method: "get",
+  path: "/me/streaks",
+  tags,
+  summary: "My practice streak",
+  description:
+    "Days in a row with an ended session, in my time zone. A streak whose last day is before yesterday shows 0.",
+  ...authed,
+  responses: {
+    200: jsonContent(
+      z
+        .object({
+          current: z.number().int(),
+          longest: z.number().int(),
+          last_active_date: z.iso.date().nullable(),
+        })
+        .openapi("Streak"),
+      "The streak.",
+    ),
+    401: problem("No valid access token."),
+    500: commonErrorResponses[500],
+  },
+});
+
+export const badges = createRoute({
+  method: "get",
+  path: "/me/badges",
+  tags,
+  summary: "My badges",
+  ...authed,
+  responses: {
+    200: jsonContent(
+      z
+        .object({
+          items: z.array(z.object({ badge: z.enum(["FIRST_CHAT", "SEVEN_DAYS"]), awarded_at: z.iso.datetime() })),
+        })
+        .openapi("Badges"),
+      "Badges, first awarded first.",
+    ),
+    401: problem("No valid access token."),
+    500: commonErrorResponses[500],
+  },
+});
+
+export type StreakRoute = typeof streak;
+export type BadgesRoute = typeof badges;

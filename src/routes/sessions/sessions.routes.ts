@@ -1,0 +1,139 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { PageQuerySchema } from "../../lib/pagination";
+import { requireAuth, requireSocketAuth } from "../../middleware/auth";
+import {
+  EndSessionSchema,
+  MessageSchema,
+  NewMessageSchema,
+  SessionParamsSchema,
+  SessionSchema,
+} from "./sessions.schemas";
+
+const tags = ["Sessions"];
+const authed = { middleware: [requireAuth], security: [{ bearerAuth: [] }] };
+const unauthorized = problem("No valid access token.");
+const notFound = problem("No such session among yours (the same answer whether or not it exists).");
+
+export const list = createRoute({
+  method: "get",
+  path: "/sessions",
+  tags,
+  summary: "My sessions, newest first",
+  ...authed,
+  request: { query: PageQuerySchema },
+  responses: {
+    200: jsonContent(
+      z.object({ items: z.array(SessionSchema), next_cursor: z.string().nullable() }).openapi("SessionPage"),
+      "A page of sessions.",
+    ),
+    400: commonErrorResponses[400],
+    401: unauthorized,
+    500: commonErrorResponses[500],
+  },
+});
+
+export const get = createRoute({
+  method: "get",
+  path: "/sessions/{id}",
+  tags,
+  summary: "One of my sessions, with the partner and my rating",
+  ...authed,
+  request: { params: SessionParamsSchema },
+  responses: {
+    200: jsonContent(SessionSchema, "The session."),
+    400: commonErrorResponses[400],
+    401: unauthorized,
+    404: notFound,
+    500: commonErrorResponses[500],
+  },
+});
+
+export const end = createRoute({
+  method: "post",
+  path: "/sessions/{id}/end",
+  tags,
+  summary: "Leave the session with a rating",
+  description:
+    "The first call ends the session for both (and counts it for both learners' streaks and badges); " +
+    "each participant's call records their own rating and notes; calling again changes nothing.",
+  ...authed,
+  request: { params: SessionParamsSchema, body: jsonBody(EndSessionSchema) },
+  responses: {
+    200: jsonContent(SessionSchema, "The session, ended."),
+    ...commonErrorResponses,
+    401: unauthorized,
+    404: notFound,
+  },
+});
+
+export const sendMessage = createRoute({
+  method: "post",
+  path: "/sessions/{id}/messages",
+  tags: ["Messages"],
+  summary: "Send a text, voice or correction message",
+  description:
+    "Voice: `audio_url` must be a voice note presigned for you by `/uploads/presign` and uploaded. Correction: " +
+    "`corrects` is a message of your partner in this session. With `client_id`, a retried send returns the " +
+    "first message (200) instead of storing a second. Rate limited per user.",
+  ...authed,
+  request: { params: SessionParamsSchema, body: jsonBody(NewMessageSchema) },
+  responses: {
+    201: jsonContent(MessageSchema, "Stored and pushed to the partner."),
+    200: jsonContent(MessageSchema, "Already stored: the first message with this `client_id`."),
+    ...commonErrorResponses,
+    401: unauthorized,
+    403: problem("The account is suspended."),
+    404: notFound,
+    409: problem("The session has ended."),
+    429: problem("Too many messages; `Retry-After` says when to try again."),
+  },
+});
+
+export const listMessages = createRoute({
+  method: "get",
+  path: "/sessions/{id}/messages",
+  tags: ["Messages"],
+  summary: "The session's messages, newest first",
+  ...authed,
+  request: { params: SessionParamsSchema, query: PageQuerySchema },
+  responses: {
+    200: jsonContent(
+      z.object({ items: z.array(MessageSchema), next_cursor: z.string().nullable() }).openapi("MessagePage"),
+      "A page of messages.",
+    ),
+    400: commonErrorResponses[400],
+    401: unauthorized,
+    404: notFound,
+    500: commonErrorResponses[500],
+  },
+});
+
+export const socket = createRoute({
+  method: "get",
+  path: "/sessions/{id}/ws",
+  tags,
+  summary: "WebSocket for the session's live events",
+  description:
+    "Upgrade with `?token=<access token>` or `Authorization`. Pushes " +
+    '`{"type":"message","message":{…}}` for every stored message and `{"type":"ended",…}` when the session ends, ' +
+    "after the database commit. A client that reconnects catches up with `GET /sessions/{id}/messages`.",
+  middleware: [requireSocketAuth],
+  security: [{ bearerAuth: [] }],
+  request: { params: SessionParamsSchema, query: z.object({ token: z.string().optional() }) },
+  responses: {
+    101: { description: "Switching protocols." },
+    400: commonErrorResponses[400],
+    401: unauthorized,
+    404: notFound,
+    426: problem("Not a WebSocket upgrade."),
+    500: commonErrorResponses[500],
+  },
+});
+
+export type ListRoute = typeof list;
+export type GetRoute = typeof get;
+export type EndRoute = typeof end;
+export type SendMessageRoute = typeof sendMessage;
+export type ListMessagesRoute = typeof listMessages;
+export type SocketRoute = typeof socket;

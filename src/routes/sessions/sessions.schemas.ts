@@ -1,0 +1,72 @@
+import { z } from "@hono/zod-openapi";
+import { levels } from "../../db/schema/enums";
+
+export const SessionParamsSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
+
+export const SessionSchema = z
+  .object({
+    id: z.uuid(),
+    level: z.enum(levels),
+    status: z.enum(["active", "ended"]),
+    started_at: z.iso.datetime(),
+    ended_at: z.iso.datetime().nullable(),
+    duration_sec: z.number().int().nullable(),
+    partner: z
+      .object({ id: z.uuid(), display_name: z.string().nullable(), level: z.enum(levels).nullable() })
+      .nullable()
+      .openapi({ description: "null when the partner deleted their account." }),
+    my_rating: z.number().int().min(1).max(5).nullable(),
+    my_notes: z.string().nullable(),
+  })
+  .openapi("Session");
+
+export const EndSessionSchema = z
+  .object({
+    rating: z.number().int().min(1).max(5).openapi({ description: "How the session went for you, 1–5." }),
+    notes: z.string().trim().max(1000).optional(),
+  })
+  .openapi("EndSession", { example: { rating: 5, notes: "Great conversation about football" } });
+
+export const MessageSchema = z
+  .object({
+    id: z.uuid(),
+    session_id: z.uuid(),
+    sender_id: z.uuid().nullable().openapi({ description: "null when the sender deleted their account." }),
+    type: z.enum(["text", "voice", "correction"]),
+    text: z.string().nullable(),
+    audio_url: z.url().nullable(),
+    duration_ms: z.number().int().nullable(),
+    corrects: z.uuid().nullable().openapi({ description: "For a correction: the partner's message it corrects." }),
+    client_id: z.uuid().nullable(),
+    created_at: z.iso.datetime(),
+  })
+  .openapi("Message");
+
+const clientId = z
+  .uuid()
+  .optional()
+  .openapi({ description: "Your id for this send: a retry with the same id returns the first message." });
+
+export const NewMessageSchema = z
+  .discriminatedUnion("type", [
+    z.object({ type: z.literal("text"), text: z.string().trim().min(1).max(4000), client_id: clientId }),
+    z.object({
+      type: z.literal("voice"),
+      audio_url: z.url(),
+      duration_ms: z
+        .number()
+        .int()
+        .min(1)
+        .max(10 * 60 * 1000),
+      client_id: clientId,
+    }),
+    z.object({
+      type: z.literal("correction"),
+      corrects: z.uuid(),
+      text: z.string().trim().min(1).max(4000),
+      client_id: clientId,
+    }),
+  ])
+  .openapi("NewMessage", {
+    example: { type: "text", text: "Salom! How are you?", client_id: "0d9e7c1a-3f2b-4c6d-8e5f-a1b2c3d4e5f6" },
+  });

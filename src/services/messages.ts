@@ -1,0 +1,185 @@
+import { AwsClient } from "aws4fetch";
+import { sql } from "drizzle-orm";
+import type { Config } from "../config";
+import type { Database } from "../db/client";
+import type { KeysetPosition } from "../lib/pagination";
+import { userPrefix } from "./uploads";
+
+export type NewMessage =
+  | { type: "text"; text: string }
+  | { type: "voice"; audioUrl: string; durationMs: number }
+  | { type: "correction"; text: string; corrects: string };
+
+export type MessageRow = {
+  id: string;
+  session_id: string;
+  sender_id: string | null;
+  type: "text" | "voice" | "correction";
+  text: string | null;
+  audio_url: string | null;
+  duration_ms: number | null;
+  corrects_id: string | null;
+  client_id: string | null;
+  created_at: string | Date;
+};
+
+export interface MessageView {
+  id: string;
+  session_id: string;
+  sender_id: string | null;
+  type: "text" | "voice" | "correction";
+  text: string | null;
+  audio_url: string | null;
+  duration_ms: number | null;
+  corrects: string | null;
+  client_id: string | null;
+  created_at: string;
+}
+
+export function toMessageView(row: MessageRow): MessageView {
+  return {
+    id: row.id,
+    session_id: row.session_id,
+    sender_id: row.sender_id,
+    type: row.type,
+    text: row.text,
+    audio_url: row.audio_url,
+    duration_ms: row.duration_ms,
+    corrects: row.corrects_id,
+    client_id: row.client_id,
+    created_at: new Date(row.created_at).toISOString(),
+  };
+}
+
+export type SendOutcome =
+  | { kind: "created"; message: MessageView }
+  | { kind: "replayed"; message: MessageView }
+  | { kind: "not-found" }
+  | { kind: "ended" }
+  | { kind: "suspended" }
+  | { kind: "bad-correction" };
+
+const messageColumns = sql`id, session_id, sender_id, type, text, audio_url, duration_ms, corrects_id, client_id, created_at`;
+
+/**
+ * Stores a message in one statement that is also the membership check: it inserts only when the
+ * sender is an active participant of an active session (and a correction names the partner's
+ * message in it). A send retried with the same `client_id` stores nothing new. Only when
+ * nothing was stored does a second query say why, so a send costs at most two round trips.
+ */
+export async function sendMessage(
+  db: Database,
+  senderId: string,
+  sessionId: string,
+  message: NewMessage,
+  clientId: string | null,
+  now: Date,
+): Promise<SendOutcome> {
+  const text = message.type === "voice" ? null : message.text;
+  const audioUrl = message.type === "voice" ? message.audioUrl : null;
+  const durationMs = message.type === "voice" ? message.durationMs : null;
+  const corrects = message.type === "correction" ? message.corrects : null;
+  const inserted = await db.execute<MessageRow>(sql`
+    insert into messages (session_id, sender_id, type, text, audio_url, duration_ms, corrects_id, client_id, created_at)
+    select s.id, ${senderId}, ${message.type}, ${text}, ${audioUrl}, ${durationMs}, ${corrects}, ${clientId}, ${now}
+    from sessions s
+    join session_participants p on p.session_id = s.id and p.user_id = ${senderId}
+    join users u on u.id = p.user_id and u.status = 'active'
+    where s.id = ${sessionId} and s.status = 'active'
+      and (${corrects}::uuid is null or exists (
+        select 1 from messages c
+        where c.id = ${corrects}::uuid and c.session_id = s.id and c.sender_id is not null and c.sender_id <> ${senderId}))
+    on conflict (session_id, sender_id, client_id) do nothing
+    returning ${messageColumns}
+  `);
+  const row = inserted.rows[0];
+  if (row) return { kind: "created", message: toMessageView(row) };
+
+  const why = await db.execute<{
+    participant: boolean;
+    session_status: "active" | "ended";
+    user_status: "active" | "suspended" | null;
+    existing: MessageRow | null;
+  }>(sql`
+    select p.user_id is not null as participant, s.status as session_status, u.status as user_status,
+      (select row_to_json(m) from (select ${messageColumns} from messages
+         where session_id = s.id and sender_id = ${senderId} and client_id = ${clientId}::uuid) m) as existing
+    from sessions s
+    left join session_participants p on p.session_id = s.id and p.user_id = ${senderId}
+    left join users u on u.id = ${senderId}
+    where s.id = ${sessionId}
+  `);
+  const state = why.rows[0];
+  if (!state?.participant) return { kind: "not-found" };
+  if (state.existing) return { kind: "replayed", message: toMessageView(state.existing) };
+  if (state.user_status !== "active") return { kind: "suspended" };
+  if (state.session_status !== "active") return { kind: "ended" };
+  return { kind: "bad-correction" };
+}
+
+/**
+ * A page of a session's messages, newest first, in one round trip: the participant row is the
+ * driving table, so an outsider gets no row at all (not found) rather than an empty page.
+ */
+export async function pageMessages(
+  db: Database,
+  userId: string,
+  sessionId: string,
+  limit: number,
+  after?: KeysetPosition,
+): Promise<MessageRow[] | undefined> {
+  const result = await db.execute<{ member: string } & Partial<MessageRow>>(sql`
+    select p.user_id as member, m.*
+    from session_participants p
+    left join lateral (
+      select ${messageColumns} from messages
+      where session_id = p.session_id
+        ${after ? sql`and (created_at, id) < (${after.at}, ${after.id}::uuid)` : sql``}
+      order by created_at desc, id desc
+      limit ${limit + 1}
+    ) m on true
+    where p.session_id = ${sessionId} and p.user_id = ${userId}
+  `);
+  if (result.rows.length === 0) return undefined;
+  return result.rows.filter((row) => row.id).map((row) => row as MessageRow);
+}
+
+export type SearchHit = MessageRow & { score: number };
+
+/** Trigram search over the caller's own sessions, best match first (`<%` uses the GIN index). */
+export async function searchMessages(
+  db: Database,
+  userId: string,
+  query: string,
+  limit: number,
+  offset: number,
+): Promise<SearchHit[]> {
+  const result = await db.execute<SearchHit>(sql`
+    select ${messageColumns}, word_similarity(${query}, text) as score
+    from messages
+    where session_id in (select session_id from session_participants where user_id = ${userId})
+      and ${query} <% text
+    order by score desc, created_at desc, id desc
+    limit ${limit + 1} offset ${offset}
+  `);
+  return result.rows;
+}
+
+/**
+ * Whether `audioUrl` is a voice note this API presigned for `senderId` and that was uploaded:
+ * it must lie under the sender's own voice prefix, and the object must exist.
+ */
+export async function isOwnVoiceUpload(s3: Config["s3"], senderId: string, audioUrl: string): Promise<boolean> {
+  const prefix = `${s3.publicUrl}/${userPrefix(senderId, "voice")}`;
+  if (!audioUrl.startsWith(prefix)) return false;
+  const key = audioUrl.slice(`${s3.publicUrl}/`.length);
+  if (!/^users\/[0-9a-f-]{36}\/voice\/[0-9a-f-]{36}\.[a-z0-9]+$/.test(key)) return false;
+  const client = new AwsClient({
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    service: "s3",
+    region: s3.region,
+  });
+  const head = await client.fetch(`${s3.endpoint}/${s3.bucket}/${key}`, { method: "HEAD" });
+  return head.ok;
+}

@@ -1,0 +1,136 @@
+import { and, desc, eq, lt, ne, or, type SQL } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import type { Database } from "../db/client";
+import { profiles, sessionParticipants, sessions } from "../db/schema";
+import type { Level } from "../db/schema/enums";
+import type { KeysetPosition } from "../lib/pagination";
+import { recordPractice } from "./streaks";
+
+const mine = alias(sessionParticipants, "mine");
+const other = alias(sessionParticipants, "other");
+
+export interface SessionView {
+  id: string;
+  level: Level;
+  status: "active" | "ended";
+  started_at: string;
+  ended_at: string | null;
+  duration_sec: number | null;
+  partner: { id: string; display_name: string | null; level: Level | null } | null;
+  my_rating: number | null;
+  my_notes: string | null;
+}
+
+function sessionRows(db: Database, userId: string, where?: SQL) {
+  return db
+    .select({
+      id: sessions.id,
+      level: sessions.level,
+      status: sessions.status,
+      startedAt: sessions.startedAt,
+      endedAt: sessions.endedAt,
+      durationSec: sessions.durationSec,
+      rating: mine.rating,
+      notes: mine.notes,
+      partnerId: other.userId,
+      partnerName: profiles.displayName,
+      partnerLevel: profiles.level,
+    })
+    .from(mine)
+    .innerJoin(sessions, eq(sessions.id, mine.sessionId))
+    .leftJoin(other, and(eq(other.sessionId, mine.sessionId), ne(other.userId, mine.userId)))
+    .leftJoin(profiles, eq(profiles.userId, other.userId))
+    .where(and(eq(mine.userId, userId), where));
+}
+
+type SessionRow = Awaited<ReturnType<typeof sessionRows>>[number];
+
+export function toSessionView(row: SessionRow): SessionView {
+  return {
+    id: row.id,
+    level: row.level,
+    status: row.status,
+    started_at: row.startedAt.toISOString(),
+    ended_at: row.endedAt?.toISOString() ?? null,
+    duration_sec: row.durationSec,
+    // A partner who deleted their account leaves no participant row: shown as null.
+    partner: row.partnerId ? { id: row.partnerId, display_name: row.partnerName, level: row.partnerLevel } : null,
+    my_rating: row.rating,
+    my_notes: row.notes,
+  };
+}
+
+/** The caller's sessions, newest first, `limit + 1` rows from `after` (one round trip). */
+export function listSessions(db: Database, userId: string, limit: number, after?: KeysetPosition) {
+  return sessionRows(
+    db,
+    userId,
+    after
+      ? or(lt(sessions.startedAt, after.at), and(eq(sessions.startedAt, after.at), lt(sessions.id, after.id)))
+      : undefined,
+  )
+    .orderBy(desc(sessions.startedAt), desc(sessions.id))
+    .limit(limit + 1);
+}
+
+/** One session, only if the caller took part in it. */
+export async function findSession(db: Database, userId: string, sessionId: string): Promise<SessionView | undefined> {
+  const [row] = await sessionRows(db, userId, eq(sessions.id, sessionId));
+  return row ? toSessionView(row) : undefined;
+}
+
+export type EndOutcome = { kind: "not-found" } | { kind: "ended"; endedNow: boolean; endedAt: Date };
+
+/**
+ * The caller leaves the session with a rating. The first call ends the session for both and
+ * counts the practice for both participants' streaks and badges; each participant's own first call
+ * records their rating and notes; later calls change nothing. Rows are locked, so two ends racing
+ * end the session once.
+ */
+export async function endSession(
+  db: Database,
+  userId: string,
+  sessionId: string,
+  feedback: { rating: number; notes?: string },
+  now: Date,
+): Promise<EndOutcome> {
+  return db.transaction(async (tx) => {
+    const [session] = await tx
+      .select({ session: sessions, myEndedAt: sessionParticipants.endedAt })
+      .from(sessions)
+      .innerJoin(
+        sessionParticipants,
+        and(eq(sessionParticipants.sessionId, sessions.id), eq(sessionParticipants.userId, userId)),
+      )
+      .where(eq(sessions.id, sessionId))
+      .for("update", { of: sessions });
+    if (!session) return { kind: "not-found" as const };
+
+    const endedNow = session.session.status === "active";
+    const endedAt = endedNow ? now : (session.session.endedAt ?? now);
+    if (endedNow) {
+      await tx
+        .update(sessions)
+        .set({
+          status: "ended",
+          endedAt: now,
+          durationSec: Math.max(0, Math.floor((now.getTime() - session.session.startedAt.getTime()) / 1000)),
+        })
+        .where(eq(sessions.id, sessionId));
+    }
+    if (session.myEndedAt === null) {
+      await tx
+        .update(sessionParticipants)
+        .set({ rating: feedback.rating, notes: feedback.notes ?? null, endedAt: now })
+        .where(and(eq(sessionParticipants.sessionId, sessionId), eq(sessionParticipants.userId, userId)));
+    }
+    if (endedNow) {
+      const participants = await tx
+        .select({ userId: sessionParticipants.userId })
+        .from(sessionParticipants)
+        .where(eq(sessionParticipants.sessionId, sessionId));
+      for (const participant of participants) await recordPractice(tx, participant.userId, now);
+    }
+    return { kind: "ended" as const, endedNow, endedAt };
+  });
+}
