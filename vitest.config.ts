@@ -26,6 +26,9 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // Request log lines are printed only for tests that fail.
     silent: "passed-only",
+    // Files run one after another: matchmaking queues, rate limits and the admin statistics are
+    // shared state, and each file asserts exact figures about what it created.
+    fileParallelism: false,
     testTimeout: 20_000,
     hookTimeout: 30_000,
   },

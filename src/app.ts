@@ -8,6 +8,7 @@ import { bodyLimit } from "./middleware/body-limit";
 import { cors } from "./middleware/cors";
 import { requestLog } from "./middleware/request-log";
 import { services } from "./middleware/services";
+import { adminRouter } from "./routes/admin/admin.index";
 import { authRouter } from "./routes/auth/auth.index";
 import { blocksRouter } from "./routes/blocks/blocks.index";
 import { devRouter } from "./routes/dev/dev.index";
@@ -17,6 +18,7 @@ import { meRouter } from "./routes/me/me.index";
 import { messagesRouter } from "./routes/messages/messages.index";
 import { presenceRouter } from "./routes/presence/presence.index";
 import { progressRouter } from "./routes/progress/progress.index";
+import { reportsRouter } from "./routes/reports/reports.index";
 import { sessionsRouter } from "./routes/sessions/sessions.index";
 import { uploadsRouter } from "./routes/uploads/uploads.index";
 
@@ -40,6 +42,8 @@ export function createApp() {
     .route("/", sessionsRouter)
     .route("/", messagesRouter)
     .route("/", progressRouter)
+    .route("/", reportsRouter)
+    .route("/", adminRouter)
     .route("/", devRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

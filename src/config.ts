@@ -54,6 +54,7 @@ const ConfigSchema = z.object({
   RATE_LIMIT_CODE_CHECKS_PER_EMAIL_15MIN: positiveInt(10),
   RATE_LIMIT_MATCH_ATTEMPTS_PER_MIN: positiveInt(30),
   RATE_LIMIT_MESSAGES_PER_MIN: positiveInt(60),
+  RATE_LIMIT_REPORTS_PER_HOUR: positiveInt(10),
   MATCH_WIDEN_ADJACENT_AFTER_SEC: positiveInt(30),
   MATCH_WIDEN_TWO_AFTER_SEC: positiveInt(90),
   MATCH_ATTEMPT_TTL_SEC: positiveInt(300),
@@ -88,6 +89,7 @@ export interface Config {
     codeChecksPerEmail15Min: number;
     matchAttemptsPerMin: number;
     messagesPerMin: number;
+    reportsPerHour: number;
   };
   matching: MatchingConfig;
 }
@@ -170,6 +172,7 @@ export function parseConfig(env: object): Config {
       codeChecksPerEmail15Min: vars.RATE_LIMIT_CODE_CHECKS_PER_EMAIL_15MIN,
       matchAttemptsPerMin: vars.RATE_LIMIT_MATCH_ATTEMPTS_PER_MIN,
       messagesPerMin: vars.RATE_LIMIT_MESSAGES_PER_MIN,
+      reportsPerHour: vars.RATE_LIMIT_REPORTS_PER_HOUR,
     },
     matching: {
       widenAdjacentAfterMs: vars.MATCH_WIDEN_ADJACENT_AFTER_SEC * 1000,

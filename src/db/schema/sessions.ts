@@ -92,6 +92,7 @@ export const messages = pgTable(
     unique("messages_session_sender_client_key").on(t.sessionId, t.senderId, t.clientId),
     index("messages_session_created_at_idx").on(t.sessionId, t.createdAt.desc(), t.id.desc()),
     index("messages_sender_id_idx").on(t.senderId),
+    index("messages_created_at_idx").on(t.createdAt),
     index("messages_corrects_id_idx").on(t.correctsId),
     index("messages_text_trgm_idx").using("gin", t.text.op("gin_trgm_ops")),
   ],

@@ -75,6 +75,7 @@ export const refreshTokens = pgTable(
     uniqueIndex("refresh_tokens_token_hash_key").on(t.tokenHash),
     index("refresh_tokens_user_id_idx").on(t.userId),
     index("refresh_tokens_family_id_idx").on(t.familyId),
+    index("refresh_tokens_created_at_idx").on(t.createdAt),
   ],
 );
 

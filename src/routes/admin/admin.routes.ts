@@ -1,0 +1,223 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { levels } from "../../db/schema/enums";
+import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { PageQuerySchema } from "../../lib/pagination";
+import { reasons } from "../reports/reports.routes";
+
+const tags = ["Admin"];
+const security = [{ bearerAuth: [] }];
+const guarded = { 401: problem("No valid access token."), 403: problem("Not an admin.") };
+const IdParamsSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
+
+const UserSummarySchema = z
+  .object({
+    id: z.uuid(),
+    email: z.email(),
+    display_name: z.string().nullable(),
+    status: z.enum(["active", "suspended"]),
+  })
+  .nullable()
+  .openapi("UserSummary");
+
+export const AdminReportSchema = z
+  .object({
+    id: z.uuid(),
+    status: z.enum(["open", "closed"]),
+    reason: z.enum(reasons),
+    note: z.string().nullable(),
+    session_id: z.uuid().nullable(),
+    evidence: z
+      .array(
+        z.object({
+          id: z.uuid(),
+          sender_id: z.uuid().nullable(),
+          type: z.string(),
+          text: z.string().nullable(),
+          audio_url: z.string().nullable(),
+          created_at: z.string(),
+        }),
+      )
+      .nullable(),
+    reporter: UserSummarySchema,
+    target: UserSummarySchema,
+    resolution: z.string().nullable(),
+    action: z.enum(["none", "warn", "suspend"]).nullable(),
+    closed_by: z.uuid().nullable(),
+    closed_at: z.iso.datetime().nullable(),
+    created_at: z.iso.datetime(),
+  })
+  .openapi("AdminReport");
+
+export const listReports = createRoute({
+  method: "get",
+  path: "/admin/reports",
+  tags,
+  summary: "Reports, newest first, with evidence and both users",
+  security,
+  request: { query: PageQuerySchema.extend({ status: z.enum(["open", "closed"]).default("open") }) },
+  responses: {
+    200: jsonContent(
+      z.object({ items: z.array(AdminReportSchema), next_cursor: z.string().nullable() }).openapi("AdminReportPage"),
+      "A page of reports.",
+    ),
+    400: commonErrorResponses[400],
+    ...guarded,
+    500: commonErrorResponses[500],
+  },
+});
+
+export const closeReport = createRoute({
+  method: "post",
+  path: "/admin/reports/{id}/close",
+  tags,
+  summary: "Close a report, optionally warning or suspending the reported user",
+  description:
+    "`suspend` stops the user signing in, refreshing, matching and sending at once. Written to the audit log.",
+  security,
+  request: {
+    params: IdParamsSchema,
+    body: jsonBody(
+      z
+        .object({ resolution: z.string().trim().min(1).max(1000), action: z.enum(["none", "warn", "suspend"]) })
+        .openapi("CloseReport"),
+    ),
+  },
+  responses: {
+    200: jsonContent(AdminReportSchema, "The closed report."),
+    ...commonErrorResponses,
+    ...guarded,
+    404: problem("No such report."),
+    409: problem("The report is already closed."),
+  },
+});
+
+const UserStatusSchema = z
+  .object({ id: z.uuid(), status: z.enum(["active", "suspended"]), previous_status: z.enum(["active", "suspended"]) })
+  .openapi("UserStatusChange");
+
+export const suspendUser = createRoute({
+  method: "post",
+  path: "/admin/users/{id}/suspend",
+  tags,
+  summary: "Suspend a user",
+  security,
+  request: { params: IdParamsSchema },
+  responses: {
+    200: jsonContent(UserStatusSchema, "Suspended."),
+    400: problem("Admins cannot suspend themselves."),
+    ...guarded,
+    404: problem("No such user."),
+    500: commonErrorResponses[500],
+  },
+});
+
+export const unsuspendUser = createRoute({
+  method: "post",
+  path: "/admin/users/{id}/unsuspend",
+  tags,
+  summary: "Lift a suspension",
+  security,
+  request: { params: IdParamsSchema },
+  responses: {
+    200: jsonContent(UserStatusSchema, "Active again."),
+    400: commonErrorResponses[400],
+    ...guarded,
+    404: problem("No such user."),
+    500: commonErrorResponses[500],
+  },
+});
+
+export const overview = createRoute({
+  method: "get",
+  path: "/admin/stats/overview",
+  tags,
+  summary: "Today at a glance (UTC day)",
+  security,
+  responses: {
+    200: jsonContent(
+      z
+        .object({
+          sessions_today: z.number().int(),
+          dau: z.number().int().openapi({ description: "Users who signed in, talked or wrote today." }),
+          online_now: z.number().int(),
+          waiting_in_queue: z.number().int(),
+          open_reports: z.number().int(),
+        })
+        .openapi("Overview"),
+      "The figures.",
+    ),
+    ...guarded,
+    500: commonErrorResponses[500],
+  },
+});
+
+export const queues = createRoute({
+  method: "get",
+  path: "/admin/stats/queues",
+  tags,
+  summary: "Queue analytics per level",
+  security,
+  responses: {
+    200: jsonContent(
+      z
+        .object({
+          items: z.array(
+            z.object({
+              level: z.enum(levels),
+              depth: z.number().int(),
+              wait_p50_ms: z.number().int().nullable(),
+              wait_p95_ms: z.number().int().nullable(),
+              matched_24h: z.number().int(),
+              resolved_24h: z.number().int(),
+              match_rate_24h: z.number().nullable(),
+            }),
+          ),
+        })
+        .openapi("QueueStats"),
+      "Depth now; waits and match rate over the last 24 h.",
+    ),
+    ...guarded,
+    500: commonErrorResponses[500],
+  },
+});
+
+export const auditLogs = createRoute({
+  method: "get",
+  path: "/admin/audit-logs",
+  tags,
+  summary: "Every admin action, newest first",
+  security,
+  request: { query: PageQuerySchema },
+  responses: {
+    200: jsonContent(
+      z
+        .object({
+          items: z.array(
+            z.object({
+              id: z.uuid(),
+              actor_id: z.uuid().nullable(),
+              action: z.string(),
+              target_type: z.string(),
+              target_id: z.string(),
+              metadata: z.record(z.string(), z.unknown()),
+              created_at: z.iso.datetime(),
+            }),
+          ),
+          next_cursor: z.string().nullable(),
+        })
+        .openapi("AuditLogPage"),
+      "A page of the audit log.",
+    ),
+    400: commonErrorResponses[400],
+    ...guarded,
+    500: commonErrorResponses[500],
+  },
+});
+
+export type ListReportsRoute = typeof listReports;
+export type CloseReportRoute = typeof closeReport;
+export type SuspendUserRoute = typeof suspendUser;
+export type UnsuspendUserRoute = typeof unsuspendUser;
+export type OverviewRoute = typeof overview;
+export type QueuesRoute = typeof queues;
+export type AuditLogsRoute = typeof auditLogs;

@@ -1,0 +1,46 @@
+import { ApiError } from "../../lib/errors";
+import { enforceRateLimit } from "../../lib/rate-limit";
+import type { AppRouteHandler } from "../../lib/types";
+import { currentUser } from "../../middleware/auth";
+import { fileReport } from "../../services/reports";
+import type { CreateRoute } from "./reports.routes";
+
+export const create: AppRouteHandler<CreateRoute> = async (c) => {
+  const { userId } = currentUser(c);
+  const body = c.req.valid("json");
+  if (body.target_user_id === userId) {
+    throw new ApiError("VALIDATION_FAILED", {
+      detail: "body.target_user_id: you cannot report yourself",
+      errors: [{ field: "body.target_user_id", message: "you cannot report yourself" }],
+    });
+  }
+  await enforceRateLimit(
+    c,
+    { name: "reports", limit: c.get("config").rateLimits.reportsPerHour, windowSeconds: 3600, failClosed: false },
+    userId,
+  );
+  const outcome = await fileReport(
+    c.get("services").db,
+    {
+      reporterId: userId,
+      targetUserId: body.target_user_id,
+      reason: body.reason,
+      note: body.note,
+      sessionId: body.session_id,
+    },
+    new Date(),
+  );
+  if (outcome.kind === "unknown-target") throw new ApiError("NOT_FOUND", { detail: "No such user." });
+  if (outcome.kind === "unknown-session") {
+    throw new ApiError("NOT_FOUND", { detail: "No such session shared with this user." });
+  }
+  return c.json(
+    {
+      id: outcome.id,
+      status: "open" as const,
+      evidence_count: outcome.evidenceCount,
+      created_at: outcome.createdAt.toISOString(),
+    },
+    201,
+  );
+};

@@ -1,0 +1,46 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { requireAuth } from "../../middleware/auth";
+
+export const reasons = ["spam", "harassment", "inappropriate", "underage", "scam", "other"] as const;
+
+export const NewReportSchema = z
+  .object({
+    target_user_id: z.uuid(),
+    reason: z.enum(reasons),
+    note: z.string().trim().max(1000).optional(),
+    session_id: z
+      .uuid()
+      .optional()
+      .openapi({ description: "A session you shared with them: its last 50 messages are kept as evidence." }),
+  })
+  .openapi("NewReport");
+
+export const create = createRoute({
+  method: "post",
+  path: "/reports",
+  tags: ["Safety"],
+  summary: "Report a user",
+  middleware: [requireAuth],
+  security: [{ bearerAuth: [] }],
+  request: { body: jsonBody(NewReportSchema) },
+  responses: {
+    201: jsonContent(
+      z
+        .object({
+          id: z.uuid(),
+          status: z.literal("open"),
+          evidence_count: z.number().int().openapi({ description: "Messages kept as evidence." }),
+          created_at: z.iso.datetime(),
+        })
+        .openapi("ReportFiled"),
+      "Filed; moderators will look at it.",
+    ),
+    ...commonErrorResponses,
+    401: problem("No valid access token."),
+    404: problem("No such user, or no session you shared with them."),
+    429: problem("Too many reports; `Retry-After` says when to try again."),
+  },
+});
+
+export type CreateRoute = typeof create;

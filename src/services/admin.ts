@@ -1,0 +1,231 @@
+import { and, desc, eq, isNull, lt, or, type SQL, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import type { Database } from "../db/client";
+import { auditLogs, profiles, refreshTokens, reports, users } from "../db/schema";
+import { type Level, levels } from "../db/schema/enums";
+import type { KeysetPosition } from "../lib/pagination";
+import type { Queryable } from "./auth/tokens";
+
+const reporter = alias(users, "reporter");
+const reporterProfile = alias(profiles, "reporter_profile");
+const target = alias(users, "target");
+const targetProfile = alias(profiles, "target_profile");
+
+function reportRows(db: Database, where: SQL | undefined) {
+  return db
+    .select({
+      report: reports,
+      reporter: {
+        id: reporter.id,
+        email: reporter.email,
+        status: reporter.status,
+        displayName: reporterProfile.displayName,
+      },
+      target: { id: target.id, email: target.email, status: target.status, displayName: targetProfile.displayName },
+    })
+    .from(reports)
+    .leftJoin(reporter, eq(reporter.id, reports.reporterId))
+    .leftJoin(reporterProfile, eq(reporterProfile.userId, reports.reporterId))
+    .leftJoin(target, eq(target.id, reports.targetUserId))
+    .leftJoin(targetProfile, eq(targetProfile.userId, reports.targetUserId))
+    .where(where);
+}
+
+export type ReportRow = Awaited<ReturnType<typeof reportRows>>[number];
+
+/** Reports with both users' summaries, newest first, `limit + 1` rows from `after`. */
+export function listReports(db: Database, status: "open" | "closed", limit: number, after?: KeysetPosition) {
+  return reportRows(
+    db,
+    and(
+      eq(reports.status, status),
+      after
+        ? or(lt(reports.createdAt, after.at), and(eq(reports.createdAt, after.at), lt(reports.id, after.id)))
+        : undefined,
+    ),
+  )
+    .orderBy(desc(reports.createdAt), desc(reports.id))
+    .limit(limit + 1);
+}
+
+export async function findReport(db: Database, reportId: string): Promise<ReportRow | undefined> {
+  const [row] = await reportRows(db, eq(reports.id, reportId));
+  return row;
+}
+
+/** Writes the audit trail of an admin action; call it in the transaction of the action itself. */
+async function audit(
+  tx: Queryable,
+  entry: { actorId: string; action: string; targetType: string; targetId: string; metadata: Record<string, unknown> },
+  now: Date,
+): Promise<void> {
+  await tx.insert(auditLogs).values({ ...entry, createdAt: now });
+}
+
+/** Suspends a user: no sign-in, refresh, matching or sending from now on; their sign-ins are revoked. */
+async function suspend(tx: Queryable, userId: string, now: Date): Promise<void> {
+  await tx.update(users).set({ status: "suspended" }).where(eq(users.id, userId));
+  await tx
+    .update(refreshTokens)
+    .set({ revokedAt: now })
+    .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)));
+}
+
+export type CloseOutcome = { kind: "closed" } | { kind: "not-found" } | { kind: "already-closed" };
+
+export async function closeReport(
+  db: Database,
+  adminId: string,
+  reportId: string,
+  decision: { resolution: string; action: "none" | "warn" | "suspend" },
+  now: Date,
+): Promise<CloseOutcome> {
+  return db.transaction(async (tx) => {
+    const [report] = await tx.select().from(reports).where(eq(reports.id, reportId)).for("update");
+    if (!report) return { kind: "not-found" as const };
+    if (report.status === "closed") return { kind: "already-closed" as const };
+    await tx
+      .update(reports)
+      .set({
+        status: "closed",
+        resolution: decision.resolution,
+        action: decision.action,
+        closedBy: adminId,
+        closedAt: now,
+      })
+      .where(eq(reports.id, reportId));
+    if (decision.action === "suspend" && report.targetUserId) await suspend(tx, report.targetUserId, now);
+    await audit(
+      tx,
+      {
+        actorId: adminId,
+        action: "report.close",
+        targetType: "report",
+        targetId: reportId,
+        metadata: { action: decision.action, resolution: decision.resolution, target_user_id: report.targetUserId },
+      },
+      now,
+    );
+    return { kind: "closed" as const };
+  });
+}
+
+export async function setUserStatus(
+  db: Database,
+  adminId: string,
+  userId: string,
+  status: "active" | "suspended",
+  now: Date,
+): Promise<{ kind: "done"; previous: "active" | "suspended" } | { kind: "not-found" }> {
+  return db.transaction(async (tx) => {
+    const [user] = await tx.select({ status: users.status }).from(users).where(eq(users.id, userId)).for("update");
+    if (!user) return { kind: "not-found" as const };
+    if (status === "suspended") await suspend(tx, userId, now);
+    else await tx.update(users).set({ status: "active" }).where(eq(users.id, userId));
+    await audit(
+      tx,
+      {
+        actorId: adminId,
+        action: status === "suspended" ? "user.suspend" : "user.unsuspend",
+        targetType: "user",
+        targetId: userId,
+        metadata: { previous_status: user.status },
+      },
+      now,
+    );
+    return { kind: "done" as const, previous: user.status };
+  });
+}
+
+export function startOfUtcDay(now: Date): Date {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+}
+
+/**
+ * Today's figures, UTC. A user is active today when they signed in or refreshed, took part in a
+ * session that started, or sent a message today.
+ */
+export async function overview(db: Database, now: Date) {
+  const since = startOfUtcDay(now);
+  const result = await db.execute<{ sessions_today: number; dau: number; waiting: number; open_reports: number }>(sql`
+    select
+      (select count(*) from sessions where started_at >= ${since})::int as sessions_today,
+      (select count(*) from (
+         select sp.user_id from session_participants sp join sessions s on s.id = sp.session_id where s.started_at >= ${since}
+         union select sender_id from messages where created_at >= ${since} and sender_id is not null
+         union select user_id from refresh_tokens where created_at >= ${since}
+       ) active)::int as dau,
+      (select count(*) from match_attempts where status = 'queued')::int as waiting,
+      (select count(*) from reports where status = 'open')::int as open_reports
+  `);
+  const row = result.rows[0];
+  return {
+    sessionsToday: row?.sessions_today ?? 0,
+    dau: row?.dau ?? 0,
+    waiting: row?.waiting ?? 0,
+    openReports: row?.open_reports ?? 0,
+  };
+}
+
+export interface QueueFigures {
+  level: Level;
+  depth: number;
+  wait_p50_ms: number | null;
+  wait_p95_ms: number | null;
+  matched_24h: number;
+  resolved_24h: number;
+  match_rate_24h: number | null;
+}
+
+/** Per level: queue depth now, and over the last 24 h the wait to a match (p50, p95) and the match rate. */
+export async function queueStats(db: Database, now: Date): Promise<QueueFigures[]> {
+  const since = new Date(now.getTime() - 24 * 3600 * 1000);
+  const result = await db.execute<{
+    level: Level;
+    depth: number;
+    p50: number | null;
+    p95: number | null;
+    matched: number;
+    resolved: number;
+  }>(sql`
+    select level,
+      (count(*) filter (where status = 'queued'))::int as depth,
+      percentile_cont(0.5) within group (order by extract(epoch from resolved_at - created_at) * 1000)
+        filter (where status = 'matched' and created_at >= ${since}) as p50,
+      percentile_cont(0.95) within group (order by extract(epoch from resolved_at - created_at) * 1000)
+        filter (where status = 'matched' and created_at >= ${since}) as p95,
+      (count(*) filter (where status = 'matched' and created_at >= ${since}))::int as matched,
+      (count(*) filter (where status <> 'queued' and created_at >= ${since}))::int as resolved
+    from match_attempts
+    where status = 'queued' or created_at >= ${since}
+    group by level
+  `);
+  const byLevel = new Map(result.rows.map((row) => [row.level, row]));
+  return levels.map((level) => {
+    const row = byLevel.get(level);
+    const matched = row?.matched ?? 0;
+    const resolved = row?.resolved ?? 0;
+    return {
+      level,
+      depth: row?.depth ?? 0,
+      wait_p50_ms: row?.p50 === null || row?.p50 === undefined ? null : Math.round(Number(row.p50)),
+      wait_p95_ms: row?.p95 === null || row?.p95 === undefined ? null : Math.round(Number(row.p95)),
+      matched_24h: matched,
+      resolved_24h: resolved,
+      match_rate_24h: resolved > 0 ? matched / resolved : null,
+    };
+  });
+}
+
+export function listAuditLogs(db: Database, limit: number, after?: KeysetPosition) {
+  return db
+    .select()
+    .from(auditLogs)
+    .where(
+      after
+        ? or(lt(auditLogs.createdAt, after.at), and(eq(auditLogs.createdAt, after.at), lt(auditLogs.id, after.id)))
+        : undefined,
+    )
+    .orderBy(desc(auditLogs.createdAt), desc(auditLogs.id))
+    .limit(limit + 1);
+}

@@ -1,0 +1,197 @@
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { matchAttempts } from "../../src/db/schema";
+import { bearer, latestCode, requestCode, type SignedIn, signIn, verify } from "../support/auth";
+import { testDatabase } from "../support/db";
+import { api, postJson, readProblem } from "../support/http";
+import { attempt, cancelAttempt, learner } from "../support/match";
+import { endWith, pairInSession, send } from "../support/sessions";
+
+const handle = testDatabase();
+let admin: SignedIn;
+
+beforeAll(async () => {
+  // ADMIN_EMAILS (see vitest.config.ts) makes this address an admin when it signs in.
+  admin = await signIn("root@gaplash.test");
+});
+afterAll(() => handle.close());
+
+const asAdmin = (path: string, init: RequestInit = {}) =>
+  api(path, { ...init, headers: { ...bearer(admin), ...init.headers } });
+
+interface AdminReport {
+  id: string;
+  status: string;
+  evidence: { text: string | null }[] | null;
+  reporter: { id: string; email: string } | null;
+  target: { id: string; status: string } | null;
+  action: string | null;
+}
+
+describe("the moderation story", () => {
+  it("report → admin sees it with evidence → closes with suspend → target locked out → audit shows it", async () => {
+    const { a: reporter, b: target, sessionId } = await pairInSession(handle, ["Reporter", "Troll"]);
+    await send(target, sessionId, { type: "text", text: "you are terrible at English" });
+    const filed = (await (
+      await postJson(
+        "/reports",
+        { target_user_id: target.user.id, reason: "harassment", session_id: sessionId },
+        { headers: bearer(reporter) },
+      )
+    ).json()) as { id: string };
+
+    const open = (await (await asAdmin("/admin/reports?status=open&limit=100")).json()) as { items: AdminReport[] };
+    const seen = open.items.find((item) => item.id === filed.id);
+    expect(seen).toMatchObject({
+      status: "open",
+      reporter: { id: reporter.user.id, email: reporter.user.email },
+      target: { id: target.user.id, status: "active" },
+    });
+    expect(seen?.evidence?.map((message) => message.text)).toEqual(["you are terrible at English"]);
+
+    const closed = await postJson(
+      `/admin/reports/${filed.id}/close`,
+      { resolution: "Insults in session", action: "suspend" },
+      { headers: bearer(admin) },
+    );
+    expect(closed.status).toBe(200);
+    expect(await closed.json()).toMatchObject({ status: "closed", action: "suspend", target: { status: "suspended" } });
+
+    const again = await postJson(
+      `/admin/reports/${filed.id}/close`,
+      { resolution: "x", action: "none" },
+      { headers: bearer(admin) },
+    );
+    expect(again.status).toBe(409);
+
+    const refresh = await postJson("/auth/refresh", { refresh_token: target.refresh_token });
+    expect(refresh.status).toBe(401);
+    await handle.db.execute(
+      sql`update auth_email_tokens set created_at = now() - interval '2 minutes' where email = ${target.user.email}`,
+    );
+    await requestCode(target.user.email);
+    const signInAgain = await verify(target.user.email, await latestCode(target.user.email));
+    expect(signInAgain.status).toBe(403);
+    expect((await readProblem(signInAgain)).code).toBe("ACCOUNT_SUSPENDED");
+    const sending = await send(target, sessionId, { type: "text", text: "still here" });
+    expect(sending.status).toBe(403);
+
+    const audit = (await (await asAdmin("/admin/audit-logs?limit=100")).json()) as {
+      items: { action: string; target_id: string; actor_id: string; metadata: Record<string, unknown> }[];
+    };
+    expect(audit.items.find((entry) => entry.target_id === filed.id)).toMatchObject({
+      action: "report.close",
+      actor_id: admin.user.id,
+      metadata: { action: "suspend", target_user_id: target.user.id },
+    });
+  });
+
+  it("suspends and unsuspends a user directly, each time in the audit log", async () => {
+    const user = await signIn();
+    const suspended = await asAdmin(`/admin/users/${user.user.id}/suspend`, { method: "POST" });
+    expect(await suspended.json()).toEqual({ id: user.user.id, status: "suspended", previous_status: "active" });
+    expect((await postJson("/auth/refresh", { refresh_token: user.refresh_token })).status).toBe(401);
+    const lifted = await asAdmin(`/admin/users/${user.user.id}/unsuspend`, { method: "POST" });
+    expect(await lifted.json()).toEqual({ id: user.user.id, status: "active", previous_status: "suspended" });
+    const audit = (await (await asAdmin("/admin/audit-logs?limit=2")).json()) as {
+      items: { action: string; target_id: string }[];
+    };
+    expect(audit.items.map((entry) => [entry.action, entry.target_id])).toEqual([
+      ["user.unsuspend", user.user.id],
+      ["user.suspend", user.user.id],
+    ]);
+    expect((await asAdmin(`/admin/users/${crypto.randomUUID()}/suspend`, { method: "POST" })).status).toBe(404);
+    expect((await asAdmin(`/admin/users/${admin.user.id}/suspend`, { method: "POST" })).status).toBe(400);
+  });
+});
+
+describe("an ordinary user", () => {
+  const routes: [string, string, unknown?][] = [
+    ["GET", "/admin/reports"],
+    ["POST", `/admin/reports/${crypto.randomUUID()}/close`, { resolution: "x", action: "none" }],
+    ["POST", `/admin/users/${crypto.randomUUID()}/suspend`],
+    ["POST", `/admin/users/${crypto.randomUUID()}/unsuspend`],
+    ["GET", "/admin/stats/overview"],
+    ["GET", "/admin/stats/queues"],
+    ["GET", "/admin/audit-logs"],
+    ["GET", "/admin/not-a-route"],
+  ];
+
+  it.each(routes)("gets 403 on %s %s", async (method, path, body) => {
+    const user = await signIn();
+    const response = await api(path, {
+      method,
+      headers: { ...bearer(user), "content-type": "application/json" },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    expect(response.status).toBe(403);
+    expect((await readProblem(response)).code).toBe("FORBIDDEN");
+  });
+
+  it("and anyone without a token gets 401", async () => {
+    expect((await api("/admin/stats/overview")).status).toBe(401);
+  });
+});
+
+describe("statistics", () => {
+  interface Overview {
+    sessions_today: number;
+    dau: number;
+    online_now: number;
+    waiting_in_queue: number;
+    open_reports: number;
+  }
+  const overview = async () => (await (await asAdmin("/admin/stats/overview")).json()) as Overview;
+
+  it("count what happened today", async () => {
+    const before = await overview();
+    const { a, b, sessionId } = await pairInSession(handle);
+    await send(a, sessionId, { type: "text", text: "hello" });
+    await postJson("/reports", { target_user_id: b.user.id, reason: "spam" }, { headers: bearer(a) });
+    const waiting = await learner("C2", "waiting");
+    await attempt(waiting, "C2");
+    const after = await overview();
+    expect(after.sessions_today - before.sessions_today).toBe(1);
+    expect(after.dau - before.dau).toBe(3);
+    expect(after.open_reports - before.open_reports).toBe(1);
+    expect(after.waiting_in_queue - before.waiting_in_queue).toBe(1);
+    expect(after.online_now - before.online_now).toBe(3);
+    await cancelAttempt(waiting);
+    await endWith(a, sessionId, { rating: 5 });
+  });
+
+  it("give queue depth, waits and the match rate per level", async () => {
+    const queue = async () =>
+      (
+        (await (await asAdmin("/admin/stats/queues")).json()) as {
+          items: {
+            level: string;
+            depth: number;
+            matched_24h: number;
+            resolved_24h: number;
+            wait_p50_ms: number | null;
+          }[];
+        }
+      ).items.find((item) => item.level === "C1");
+    const before = await queue();
+    const waiting = await learner("C1", "first");
+    const queued = await attempt(waiting, "C1");
+    expect((await queue())?.depth).toBe((before?.depth ?? 0) + 1);
+    // The first learner waited 20 s before a partner arrived.
+    await handle.db
+      .update(matchAttempts)
+      .set({ createdAt: sql`${matchAttempts.createdAt} - interval '20 seconds'` })
+      .where(eq(matchAttempts.id, queued.body.attempt_id));
+    const partner = await learner("C1", "second");
+    expect((await attempt(partner, "C1")).status).toBe(200);
+    const leaver = await learner("C1", "leaver");
+    await attempt(leaver, "C1");
+    await cancelAttempt(leaver);
+
+    const after = await queue();
+    expect(after?.depth).toBe(before?.depth ?? 0);
+    expect(after?.matched_24h).toBe((before?.matched_24h ?? 0) + 2);
+    expect(after?.resolved_24h).toBe((before?.resolved_24h ?? 0) + 3);
+    expect(after?.wait_p50_ms).not.toBeNull();
+  });
+});
