@@ -75,6 +75,9 @@ describe("the moderation story", () => {
     expect((await readProblem(signInAgain)).code).toBe("ACCOUNT_SUSPENDED");
     const sending = await send(target, sessionId, { type: "text", text: "still here" });
     expect(sending.status).toBe(403);
+    await api("/presence/ping", { method: "POST", headers: bearer(target) });
+    const matching = await postJson("/match/attempt", { desired_level: "B1" }, { headers: bearer(target) });
+    expect(matching.status).toBe(403);
 
     const audit = (await (await asAdmin("/admin/audit-logs?limit=100")).json()) as {
       items: { action: string; target_id: string; actor_id: string; metadata: Record<string, unknown> }[];
