@@ -1,6 +1,9 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../../src/index";
 import { redact } from "../../src/lib/logger";
-import { api } from "../support/http";
+import { api, baseUrl } from "../support/http";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -71,5 +74,20 @@ describe("request log", () => {
     expect(raw).not.toContain("super-secret");
     expect(raw).not.toContain("aziza@example.com");
     expect(raw).not.toContain("eyJhbGciOiJIUzI1NiJ9");
+  });
+});
+
+describe("request metrics", () => {
+  it("write one Analytics Engine data point per request when the binding exists", async () => {
+    const points: AnalyticsEngineDataPoint[] = [];
+    const metrics = { writeDataPoint: (point: AnalyticsEngineDataPoint) => points.push(point) };
+    vi.spyOn(console, "log").mockImplementation(() => {});
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(new Request(`${baseUrl}/health`), { ...env, METRICS: metrics }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(200);
+    expect(points).toEqual([
+      { indexes: ["/health"], blobs: ["/health", "GET", "200"], doubles: [expect.any(Number), 200] },
+    ]);
   });
 });
