@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { startPgliteServer } from "./pglite-server.ts";
 
 export interface Postgres {
   /** Connection string as the Worker will use it (host and port of the real server). */
@@ -29,11 +29,8 @@ export async function startPostgres(options: { databaseUrl?: string; dataDir?: s
   }
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   const db = await PGlite.create({ dataDir: options.dataDir, extensions: { pg_trgm } });
-  // Several connections share PGlite's single session; the server queues each one's
-  // queries, so a transaction holds the database until it ends.
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 100 });
-  await server.start();
-  const address = server.getServerConn();
+  const server = await startPgliteServer(db, { host: "127.0.0.1", port: 0 });
+  const { address } = server;
   return {
     url: `postgres://postgres:postgres@${address}/postgres`,
     address,

@@ -33,13 +33,9 @@ export async function startWsProxy(allowedTargets: string[]): Promise<WsProxy> {
     tcp.on("data", (chunk) => socket.send(chunk));
     tcp.on("close", () => socket.close());
     tcp.on("error", () => socket.terminate());
-    const framer = new TerminateDetector();
     socket.on("message", (data: Buffer) => {
       if (connected) tcp.write(data);
       else pending.push(data);
-      // Postgres hangs up after a Terminate message; PGlite's socket server does not, and the
-      // driver does not always close its WebSocket, so the bridge hangs up as Postgres would.
-      if (framer.push(data)) tcp.end();
     });
     socket.on("close", () => tcp.end());
     socket.on("error", () => tcp.destroy());
@@ -57,37 +53,6 @@ export async function startWsProxy(allowedTargets: string[]): Promise<WsProxy> {
         server.close(() => resolve());
       }),
   };
-}
-
-const sslRequestCode = 80877103;
-const gssEncRequestCode = 80877104;
-const terminate = 0x58;
-
-/** Follows the client's side of the Postgres protocol just far enough to see a Terminate message. */
-class TerminateDetector {
-  private buffer = Buffer.alloc(0);
-  private startupDone = false;
-
-  push(chunk: Buffer): boolean {
-    this.buffer = Buffer.concat([this.buffer, chunk]);
-    for (;;) {
-      if (!this.startupDone) {
-        if (this.buffer.length < 8) return false;
-        const length = this.buffer.readInt32BE(0);
-        if (this.buffer.length < length) return false;
-        const code = this.buffer.readInt32BE(4);
-        if (code !== sslRequestCode && code !== gssEncRequestCode) this.startupDone = true;
-        this.buffer = this.buffer.subarray(length);
-        continue;
-      }
-      if (this.buffer.length < 5) return false;
-      const type = this.buffer[0];
-      const length = this.buffer.readInt32BE(1);
-      if (this.buffer.length < 1 + length) return false;
-      if (type === terminate) return true;
-      this.buffer = this.buffer.subarray(1 + length);
-    }
-  }
 }
 
 function splitHostPort(address: string): [string, number] {

@@ -1,0 +1,241 @@
+/**
+ * `npm run load [-- --url http://localhost:8080 --pairs 20]`: learners play the whole story at once
+ * against a running server (sign-up → profile → presence → match → chat → end → streak → report),
+ * then the script reconciles what the server stored with what the clients were told:
+ * every message answered 201 is stored exactly once, and no learner is in two sessions.
+ * Sign-in codes are read from the development mailbox, so the server must run with
+ * ENVIRONMENT=development (`npm run dev`). Exits non-zero on any error, loss or duplicate.
+ */
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    url: { type: "string", default: "http://localhost:8080" },
+    pairs: { type: "string", default: "20" },
+    messages: { type: "string", default: "10" },
+  },
+});
+const baseUrl = (values.url ?? "http://localhost:8080").replace(/\/$/, "");
+const pairs = Number(values.pairs);
+const messagesPerLearner = Number(values.messages);
+const levels = ["A1", "A2", "B1", "B2", "C1", "C2"] as const;
+const runId = Date.now().toString(36);
+
+const timings = new Map<string, number[]>();
+const errors: string[] = [];
+
+async function timed<T>(step: string, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    const list = timings.get(step) ?? [];
+    list.push(performance.now() - started);
+    timings.set(step, list);
+  }
+}
+
+async function call(
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; expect?: number[] } = {},
+): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  const body = text ? (JSON.parse(text) as unknown) : null;
+  if (options.expect && !options.expect.includes(response.status)) {
+    throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 200)}`);
+  }
+  return { status: response.status, body };
+}
+
+interface Learner {
+  name: string;
+  token: string;
+  userId: string;
+  level: (typeof levels)[number];
+  sessionId?: string;
+  sent: Map<string, string>;
+}
+
+async function signUp(name: string, level: Learner["level"]): Promise<Learner> {
+  const email = `load-${runId}-${name}@example.com`;
+  await timed("code request", () => call("POST", "/auth/email/request", { body: { email }, expect: [202] }));
+  const mailbox = (await call("GET", `/dev/mailbox?email=${encodeURIComponent(email)}`, { expect: [200] })).body as {
+    items: { text?: string }[];
+  };
+  const code = /\b(\d{6})\b/.exec(mailbox.items[0]?.text ?? "")?.[1];
+  if (!code) throw new Error(`no code mailed to ${email}`);
+  const signedIn = (
+    await timed("verify", () => call("POST", "/auth/email/verify", { body: { email, code }, expect: [200] }))
+  ).body as { access_token: string; user: { id: string } };
+  const learner: Learner = { name, token: signedIn.access_token, userId: signedIn.user.id, level, sent: new Map() };
+  await timed("profile", () =>
+    call("PATCH", "/me", { token: learner.token, body: { display_name: name, level }, expect: [200] }),
+  );
+  await timed("presence ping", () => call("POST", "/presence/ping", { token: learner.token, expect: [200] }));
+  return learner;
+}
+
+async function findPartner(learner: Learner): Promise<void> {
+  const attempt = (
+    await timed("match attempt", () =>
+      call("POST", "/match/attempt", {
+        token: learner.token,
+        body: { desired_level: learner.level },
+        expect: [200, 202],
+      }),
+    )
+  ).body as { status: string; session_id?: string };
+  if (attempt.session_id) {
+    learner.sessionId = attempt.session_id;
+    return;
+  }
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const status = (await call("GET", "/match/status", { token: learner.token, expect: [200] })).body as {
+      status: string;
+      session_id?: string;
+    };
+    if (status.status === "matched" && status.session_id) {
+      learner.sessionId = status.session_id;
+      return;
+    }
+    if (status.status !== "queued") throw new Error(`${learner.name}'s attempt ended as ${status.status}`);
+  }
+  throw new Error(`${learner.name} found no partner within 60 s`);
+}
+
+async function chat(learner: Learner): Promise<void> {
+  for (let i = 0; i < messagesPerLearner; i += 1) {
+    const clientId = crypto.randomUUID();
+    const body = { type: "text", text: `${learner.name} says hello #${i}`, client_id: clientId };
+    const first = (
+      await timed("send message", () =>
+        call("POST", `/sessions/${learner.sessionId}/messages`, { token: learner.token, body, expect: [201] }),
+      )
+    ).body as { id: string };
+    learner.sent.set(clientId, first.id);
+    if (i === 0) {
+      // A retry of the same send must return the same message, not store another.
+      const retry = (
+        await call("POST", `/sessions/${learner.sessionId}/messages`, {
+          token: learner.token,
+          body,
+          expect: [200],
+        })
+      ).body as { id: string };
+      if (retry.id !== first.id) errors.push(`${learner.name}: a retried send stored a second message`);
+    }
+  }
+  await timed("message page", () =>
+    call("GET", `/sessions/${learner.sessionId}/messages?limit=50`, { token: learner.token, expect: [200] }),
+  );
+}
+
+async function finish(learner: Learner, partnerId: string | undefined): Promise<void> {
+  await timed("end session", () =>
+    call("POST", `/sessions/${learner.sessionId}/end`, { token: learner.token, body: { rating: 5 }, expect: [200] }),
+  );
+  const streak = (await call("GET", "/me/streaks", { token: learner.token, expect: [200] })).body as {
+    current: number;
+  };
+  if (streak.current !== 1) errors.push(`${learner.name}: streak is ${streak.current}, expected 1`);
+  if (partnerId) {
+    await timed("report", () =>
+      call("POST", "/reports", {
+        token: learner.token,
+        body: { target_user_id: partnerId, reason: "other", note: "load test", session_id: learner.sessionId },
+        expect: [201],
+      }),
+    );
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
+const started = performance.now();
+const learners = await Promise.all(
+  Array.from({ length: pairs * 2 }, (_, i) => signUp(`l${i}`, levels[Math.floor(i / 2) % levels.length] ?? "B1")),
+).catch((error: unknown) => {
+  console.error(`sign-up failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
+
+const outcomes = await Promise.allSettled(
+  learners.map(async (learner) => {
+    await findPartner(learner);
+    await chat(learner);
+  }),
+);
+for (const outcome of outcomes) if (outcome.status === "rejected") errors.push(String(outcome.reason));
+
+// Reconcile before ending, then end and report.
+const bySession = new Map<string, Learner[]>();
+for (const learner of learners) {
+  if (!learner.sessionId) continue;
+  bySession.set(learner.sessionId, [...(bySession.get(learner.sessionId) ?? []), learner]);
+}
+let stored = 0;
+let lost = 0;
+let duplicated = 0;
+for (const [sessionId, members] of bySession) {
+  if (members.length !== 2) errors.push(`session ${sessionId} has ${members.length} of our learners`);
+  const reader = members[0];
+  if (!reader) continue;
+  const page = (await call("GET", `/sessions/${sessionId}/messages?limit=100`, { token: reader.token, expect: [200] }))
+    .body as { items: { id: string; client_id: string | null }[] };
+  const counts = new Map<string, number>();
+  for (const item of page.items) counts.set(item.id, (counts.get(item.id) ?? 0) + 1);
+  stored += page.items.length;
+  for (const member of members) {
+    for (const id of member.sent.values()) {
+      const count = counts.get(id) ?? 0;
+      if (count === 0) lost += 1;
+      if (count > 1) duplicated += 1;
+    }
+  }
+  const acknowledged = members.reduce((total, member) => total + member.sent.size, 0);
+  if (page.items.length !== acknowledged) duplicated += Math.max(0, page.items.length - acknowledged);
+}
+for (const learner of learners) {
+  const history = (await call("GET", "/sessions?limit=100", { token: learner.token, expect: [200] })).body as {
+    items: unknown[];
+  };
+  if (history.items.length > 1) errors.push(`${learner.name} is in ${history.items.length} sessions`);
+}
+await Promise.allSettled(
+  learners
+    .filter((learner) => learner.sessionId)
+    .map((learner) => {
+      const partner = bySession.get(learner.sessionId ?? "")?.find((other) => other !== learner);
+      return finish(learner, learner.name.endsWith("0") ? partner?.userId : undefined).catch((error: unknown) =>
+        errors.push(String(error)),
+      );
+    }),
+);
+
+console.log(`\n${pairs} pairs against ${baseUrl} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+console.log("step               count   p50 ms   p99 ms");
+for (const [step, list] of timings) {
+  const sorted = [...list].sort((a, b) => a - b);
+  console.log(
+    `${step.padEnd(18)} ${String(sorted.length).padStart(5)} ${percentile(sorted, 50).toFixed(1).padStart(8)} ${percentile(sorted, 99).toFixed(1).padStart(8)}`,
+  );
+}
+const acknowledgedTotal = learners.reduce((total, learner) => total + learner.sent.size, 0);
+console.log(
+  `\nsessions: ${bySession.size}  messages acknowledged: ${acknowledgedTotal}  stored: ${stored}  lost: ${lost}  duplicated: ${duplicated}  errors: ${errors.length}`,
+);
+for (const error of errors.slice(0, 20)) console.log(`  error: ${error}`);
+process.exit(errors.length > 0 || lost > 0 || duplicated > 0 || bySession.size !== pairs ? 1 : 0);
