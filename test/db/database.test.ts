@@ -163,6 +163,29 @@ describe(`the database path (${inject("database")})`, () => {
     expect(row?.current).toBe(5);
   });
 
+  it("keeps forty concurrent connections' parameterised queries apart", async () => {
+    const handles = Array.from({ length: 40 }, () => testDatabase());
+    try {
+      const answers = await Promise.all(
+        handles.map(async (other, connection) => {
+          const rows = [];
+          for (let query = 0; query < 5; query += 1) {
+            const result = await other.db.execute<{ connection: number; query: number }>(
+              sql`select ${connection}::int as connection, ${query}::int as query`,
+            );
+            rows.push(result.rows[0]);
+          }
+          return rows;
+        }),
+      );
+      answers.forEach((rows, connection) => {
+        expect(rows).toEqual([0, 1, 2, 3, 4].map((query) => ({ connection, query })));
+      });
+    } finally {
+      await Promise.all(handles.map((other) => other.close()));
+    }
+  });
+
   it("rolls back everything a failed transaction wrote", async () => {
     const email = `rollback-${crypto.randomUUID()}@example.com`;
     await expect(
