@@ -41,6 +41,9 @@ export const requireAuth = authenticate(false);
  */
 export const requireSocketAuth = authenticate(true);
 
+/** Spread into a route declaration: the route needs a bearer token, and the document says so. */
+export const authenticated = { middleware: [requireAuth], security: [{ bearerAuth: [] }] };
+
 /** The authenticated caller; only for handlers behind `requireAuth`. */
 export function currentUser(c: Context<AppBindings>): AccessClaims {
   const auth = c.get("auth");

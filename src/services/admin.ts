@@ -1,6 +1,7 @@
-import { and, desc, eq, isNull, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../db/client";
+import { olderThan } from "../db/keyset";
 import { auditLogs, profiles, refreshTokens, reports, users } from "../db/schema";
 import { type Level, levels } from "../db/schema/enums";
 import type { KeysetPosition } from "../lib/pagination";
@@ -35,15 +36,7 @@ export type ReportRow = Awaited<ReturnType<typeof reportRows>>[number];
 
 /** Reports with both users' summaries, newest first, `limit + 1` rows from `after`. */
 export function listReports(db: Database, status: "open" | "closed", limit: number, after?: KeysetPosition) {
-  return reportRows(
-    db,
-    and(
-      eq(reports.status, status),
-      after
-        ? or(lt(reports.createdAt, after.at), and(eq(reports.createdAt, after.at), lt(reports.id, after.id)))
-        : undefined,
-    ),
-  )
+  return reportRows(db, and(eq(reports.status, status), olderThan(reports.createdAt, reports.id, after)))
     .orderBy(desc(reports.createdAt), desc(reports.id))
     .limit(limit + 1);
 }
@@ -221,11 +214,7 @@ export function listAuditLogs(db: Database, limit: number, after?: KeysetPositio
   return db
     .select()
     .from(auditLogs)
-    .where(
-      after
-        ? or(lt(auditLogs.createdAt, after.at), and(eq(auditLogs.createdAt, after.at), lt(auditLogs.id, after.id)))
-        : undefined,
-    )
+    .where(olderThan(auditLogs.createdAt, auditLogs.id, after))
     .orderBy(desc(auditLogs.createdAt), desc(auditLogs.id))
     .limit(limit + 1);
 }

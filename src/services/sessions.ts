@@ -1,6 +1,7 @@
-import { and, desc, eq, lt, ne, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, ne, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../db/client";
+import { olderThan } from "../db/keyset";
 import { profiles, sessionParticipants, sessions } from "../db/schema";
 import type { Level } from "../db/schema/enums";
 import type { KeysetPosition } from "../lib/pagination";
@@ -62,13 +63,7 @@ export function toSessionView(row: SessionRow): SessionView {
 
 /** The caller's sessions, newest first, `limit + 1` rows from `after` (one round trip). */
 export function listSessions(db: Database, userId: string, limit: number, after?: KeysetPosition) {
-  return sessionRows(
-    db,
-    userId,
-    after
-      ? or(lt(sessions.startedAt, after.at), and(eq(sessions.startedAt, after.at), lt(sessions.id, after.id)))
-      : undefined,
-  )
+  return sessionRows(db, userId, olderThan(sessions.startedAt, sessions.id, after))
     .orderBy(desc(sessions.startedAt), desc(sessions.id))
     .limit(limit + 1);
 }

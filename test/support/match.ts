@@ -1,5 +1,6 @@
 import { bearer, type SignedIn, signIn } from "./auth";
 import { api, postJson } from "./http";
+import { openSocket } from "./sockets";
 
 export type Level = "A1" | "A2" | "B1" | "B2" | "C1" | "C2";
 
@@ -37,20 +38,9 @@ export async function cancelAttempt(session: SignedIn): Promise<Response> {
 }
 
 /** Opens `/match/ws` with the token in the query string, as a browser would, and collects pushes. */
-export async function openMatchSocket(
-  session: SignedIn,
-  level?: Level,
-): Promise<{ socket: WebSocket; received: Record<string, unknown>[] }> {
+export function openMatchSocket(session: SignedIn, level?: Level) {
   const query = new URLSearchParams({ token: session.access_token, ...(level ? { level } : {}) });
-  const response = await api(`/match/ws?${query}`, { headers: { Upgrade: "websocket" } });
-  if (response.status !== 101 || !response.webSocket) throw new Error(`upgrade answered ${response.status}`);
-  const socket = response.webSocket;
-  const received: Record<string, unknown>[] = [];
-  socket.accept();
-  socket.addEventListener("message", (event) => {
-    if (event.data !== "pong") received.push(JSON.parse(String(event.data)) as Record<string, unknown>);
-  });
-  return { socket, received };
+  return openSocket(`/match/ws?${query}`);
 }
 
 export async function eventually(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {

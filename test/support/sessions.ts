@@ -1,8 +1,9 @@
 import { sessionParticipants, sessions } from "../../src/db/schema";
 import { bearer, type SignedIn } from "./auth";
 import type { testDatabase } from "./db";
-import { api, postJson } from "./http";
+import { postJson } from "./http";
 import { learner } from "./match";
+import { openSocket } from "./sockets";
 
 /**
  * Two learners in an active session. The matchmaker's own tests pair learners through the API;
@@ -39,19 +40,6 @@ export function endWith(who: SignedIn, sessionId: string, body: unknown): Promis
   return postJson(`/sessions/${sessionId}/end`, body, { headers: bearer(who) });
 }
 
-export async function openSessionSocket(
-  who: SignedIn,
-  sessionId: string,
-): Promise<{ socket: WebSocket; received: Record<string, unknown>[] }> {
-  const response = await api(`/sessions/${sessionId}/ws?token=${who.access_token}`, {
-    headers: { Upgrade: "websocket" },
-  });
-  if (response.status !== 101 || !response.webSocket) throw new Error(`upgrade answered ${response.status}`);
-  const socket = response.webSocket;
-  const received: Record<string, unknown>[] = [];
-  socket.accept();
-  socket.addEventListener("message", (event) => {
-    if (event.data !== "pong") received.push(JSON.parse(String(event.data)) as Record<string, unknown>);
-  });
-  return { socket, received };
+export function openSessionSocket(who: SignedIn, sessionId: string) {
+  return openSocket(`/sessions/${sessionId}/ws?token=${who.access_token}`);
 }

@@ -1,4 +1,5 @@
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
+import { olderThan } from "../../db/keyset";
 import { blocks, profiles } from "../../db/schema";
 import { ApiError } from "../../lib/errors";
 import { decodeCursor, toPage } from "../../lib/pagination";
@@ -43,14 +44,7 @@ export const list: AppRouteHandler<routes.ListRoute> = async (c) => {
     .db.select({ userId: blocks.blockedId, displayName: profiles.displayName, createdAt: blocks.createdAt })
     .from(blocks)
     .leftJoin(profiles, eq(profiles.userId, blocks.blockedId))
-    .where(
-      and(
-        eq(blocks.blockerId, userId),
-        after
-          ? or(lt(blocks.createdAt, after.at), and(eq(blocks.createdAt, after.at), lt(blocks.blockedId, after.id)))
-          : undefined,
-      ),
-    )
+    .where(and(eq(blocks.blockerId, userId), olderThan(blocks.createdAt, blocks.blockedId, after)))
     .orderBy(desc(blocks.createdAt), desc(blocks.blockedId))
     .limit(limit + 1);
   return c.json(

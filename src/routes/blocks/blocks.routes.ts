@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
-import { requireAuth } from "../../middleware/auth";
+import { authenticated } from "../../middleware/auth";
 
 const tags = ["Safety"];
-const authed = { middleware: [requireAuth], security: [{ bearerAuth: [] }] };
 const unauthorized = problem("No valid access token.");
 const UserParamsSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
@@ -14,7 +13,7 @@ export const block = createRoute({
   tags,
   summary: "Block a user",
   description: "Idempotent. The two are never matched again, and any session they are in together ends at once.",
-  ...authed,
+  ...authenticated,
   request: { params: UserParamsSchema },
   responses: {
     204: { description: "Blocked." },
@@ -31,7 +30,7 @@ export const unblock = createRoute({
   tags,
   summary: "Unblock a user",
   description: "Idempotent: 204 whether or not the user was blocked.",
-  ...authed,
+  ...authenticated,
   request: { params: UserParamsSchema },
   responses: {
     204: { description: "Not blocked (any more)." },
@@ -50,7 +49,7 @@ export const list = createRoute({
   path: "/me/blocks",
   tags,
   summary: "Users I blocked, newest first",
-  ...authed,
+  ...authenticated,
   request: { query: PageQuerySchema },
   responses: {
     200: jsonContent(

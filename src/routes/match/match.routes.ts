@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema/enums";
 import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
-import { requireAuth, requireSocketAuth } from "../../middleware/auth";
+import { authenticated, requireSocketAuth } from "../../middleware/auth";
 
 const tags = ["Matchmaking"];
-const authed = { middleware: [requireAuth], security: [{ bearerAuth: [] }] };
 const unauthorized = problem("No valid access token.");
 const LevelSchema = z.enum(levels).openapi({ example: "B1" });
 
@@ -22,7 +21,7 @@ export const attempt = createRoute({
     "asking again for the same level returns the same attempt. Requires a presence ping within the last 60 s. " +
     "A waiting learner also accepts partners one level away after 30 s and two levels away after 90 s; the " +
     "result is pushed on `/match/ws`. Attempts expire after 5 minutes or as soon as their owner stops pinging.",
-  ...authed,
+  ...authenticated,
   request: { body: jsonBody(z.object({ desired_level: LevelSchema }).openapi("MatchAttemptRequest")) },
   responses: {
     200: jsonContent(
@@ -65,7 +64,7 @@ export const status = createRoute({
   path: "/match/status",
   tags,
   summary: "My latest match attempt",
-  ...authed,
+  ...authenticated,
   responses: {
     200: jsonContent(MatchStatusSchema, "The latest attempt, or `none`."),
     401: unauthorized,
@@ -78,7 +77,7 @@ export const cancel = createRoute({
   path: "/match/attempt",
   tags,
   summary: "Stop waiting",
-  ...authed,
+  ...authenticated,
   responses: {
     204: { description: "The queued attempt was cancelled." },
     401: unauthorized,

@@ -1,11 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
-import { requireAuth } from "../../middleware/auth";
+import { authenticated } from "../../middleware/auth";
 import { AvatarUploadBodySchema } from "../uploads/uploads.schemas";
 import { AvatarUploadSchema, MeSchema, ProfilePatchSchema } from "./me.schemas";
 
 const tags = ["Profile"];
-const authed = { middleware: [requireAuth], security: [{ bearerAuth: [] }] };
 const unauthorized = problem("No valid access token, or the account no longer exists.");
 
 export const getMe = createRoute({
@@ -13,7 +12,7 @@ export const getMe = createRoute({
   path: "/me",
   tags,
   summary: "My account, profile and sign-in identities",
-  ...authed,
+  ...authenticated,
   responses: { 200: jsonContent(MeSchema, "The caller."), 401: unauthorized, 500: commonErrorResponses[500] },
 });
 
@@ -23,7 +22,7 @@ export const patchMe = createRoute({
   tags,
   summary: "Change my profile",
   description: "Only the fields sent change. `role`, `status`, `email` and any other field are refused, not ignored.",
-  ...authed,
+  ...authenticated,
   request: { body: jsonBody(ProfilePatchSchema) },
   responses: { 200: jsonContent(MeSchema, "The caller, changed."), ...commonErrorResponses, 401: unauthorized },
 });
@@ -36,7 +35,7 @@ export const deleteMe = createRoute({
   description:
     "Deletes the account, profile, identities, tokens, blocks, streak, badges and avatar images. " +
     "Messages already delivered stay in the partner's history with the sender shown as deleted.",
-  ...authed,
+  ...authenticated,
   responses: { 204: { description: "Deleted." }, 401: unauthorized, 500: commonErrorResponses[500] },
 });
 
@@ -46,7 +45,7 @@ export const uploadAvatar = createRoute({
   tags,
   summary: "Presign an avatar upload and make it my avatar",
   description: "The profile points at the new image at once; PUT it within 5 minutes.",
-  ...authed,
+  ...authenticated,
   request: { body: jsonBody(AvatarUploadBodySchema) },
   responses: {
     201: jsonContent(AvatarUploadSchema, "Upload the image here."),

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
-import { requireAuth } from "../../middleware/auth";
+import { authenticated } from "../../middleware/auth";
 import { MessageSchema } from "../sessions/sessions.schemas";
 
 export const search = createRoute({
@@ -10,8 +10,7 @@ export const search = createRoute({
   tags: ["Messages"],
   summary: "Search my conversations",
   description: "Trigram similarity over the messages of the caller's own sessions, best match first.",
-  middleware: [requireAuth],
-  security: [{ bearerAuth: [] }],
+  ...authenticated,
   request: {
     query: PageQuerySchema.extend({
       q: z.string().trim().min(3, "at least 3 characters").max(200).openapi({ example: "market" }),

@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema/enums";
 import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
-import { requireAuth } from "../../middleware/auth";
+import { authenticated } from "../../middleware/auth";
 
 const tags = ["Presence"];
-const authed = { middleware: [requireAuth], security: [{ bearerAuth: [] }] };
 const unauthorized = problem("No valid access token.");
 
 export const ping = createRoute({
@@ -14,7 +13,7 @@ export const ping = createRoute({
   summary: "I am here (call every 30 s)",
   description:
     "Marks the caller online for 60 s, at their profile's level. A queued match attempt lives only while its owner pings.",
-  ...authed,
+  ...authenticated,
   responses: {
     200: jsonContent(
       z.object({ status: z.literal("online"), expires_in: z.number().int(), level: z.enum(levels).nullable() }),
@@ -30,7 +29,7 @@ export const online = createRoute({
   path: "/presence/online",
   tags,
   summary: "How many learners are online, per level",
-  ...authed,
+  ...authenticated,
   responses: {
     200: jsonContent(
       z
@@ -66,7 +65,7 @@ export const status = createRoute({
   path: "/presence",
   tags,
   summary: "Which of these users are online",
-  ...authed,
+  ...authenticated,
   request: { query: z.object({ user_ids: UserIdsSchema }) },
   responses: {
     200: jsonContent(

@@ -1,9 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
-import { requireAuth } from "../../middleware/auth";
+import { authenticated } from "../../middleware/auth";
 
 const tags = ["Progress"];
-const authed = { middleware: [requireAuth], security: [{ bearerAuth: [] }] };
 
 export const streak = createRoute({
   method: "get",
@@ -12,7 +11,7 @@ export const streak = createRoute({
   summary: "My practice streak",
   description:
     "Days in a row with an ended session, in my time zone. A streak whose last day is before yesterday shows 0.",
-  ...authed,
+  ...authenticated,
   responses: {
     200: jsonContent(
       z
@@ -34,7 +33,7 @@ export const badges = createRoute({
   path: "/me/badges",
   tags,
   summary: "My badges",
-  ...authed,
+  ...authenticated,
   responses: {
     200: jsonContent(
       z

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
-import { requireAuth } from "../../middleware/auth";
+import { authenticated } from "../../middleware/auth";
 
 export const reasons = ["spam", "harassment", "inappropriate", "underage", "scam", "other"] as const;
 
@@ -21,8 +21,7 @@ export const create = createRoute({
   path: "/reports",
   tags: ["Safety"],
   summary: "Report a user",
-  middleware: [requireAuth],
-  security: [{ bearerAuth: [] }],
+  ...authenticated,
   request: { body: jsonBody(NewReportSchema) },
   responses: {
     201: jsonContent(

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
-import { requireAuth, requireSocketAuth } from "../../middleware/auth";
+import { authenticated, requireSocketAuth } from "../../middleware/auth";
 import {
   EndSessionSchema,
   MessageSchema,
@@ -11,7 +11,6 @@ import {
 } from "./sessions.schemas";
 
 const tags = ["Sessions"];
-const authed = { middleware: [requireAuth], security: [{ bearerAuth: [] }] };
 const unauthorized = problem("No valid access token.");
 const notFound = problem("No such session among yours (the same answer whether or not it exists).");
 
@@ -20,7 +19,7 @@ export const list = createRoute({
   path: "/sessions",
   tags,
   summary: "My sessions, newest first",
-  ...authed,
+  ...authenticated,
   request: { query: PageQuerySchema },
   responses: {
     200: jsonContent(
@@ -38,7 +37,7 @@ export const get = createRoute({
   path: "/sessions/{id}",
   tags,
   summary: "One of my sessions, with the partner and my rating",
-  ...authed,
+  ...authenticated,
   request: { params: SessionParamsSchema },
   responses: {
     200: jsonContent(SessionSchema, "The session."),
@@ -57,7 +56,7 @@ export const end = createRoute({
   description:
     "The first call ends the session for both (and counts it for both learners' streaks and badges); " +
     "each participant's call records their own rating and notes; calling again changes nothing.",
-  ...authed,
+  ...authenticated,
   request: { params: SessionParamsSchema, body: jsonBody(EndSessionSchema) },
   responses: {
     200: jsonContent(SessionSchema, "The session, ended."),
@@ -76,7 +75,7 @@ export const sendMessage = createRoute({
     "Voice: `audio_url` must be a voice note presigned for you by `/uploads/presign` and uploaded. Correction: " +
     "`corrects` is a message of your partner in this session. With `client_id`, a retried send returns the " +
     "first message (200) instead of storing a second. Rate limited per user.",
-  ...authed,
+  ...authenticated,
   request: { params: SessionParamsSchema, body: jsonBody(NewMessageSchema) },
   responses: {
     201: jsonContent(MessageSchema, "Stored and pushed to the partner."),
@@ -95,7 +94,7 @@ export const listMessages = createRoute({
   path: "/sessions/{id}/messages",
   tags: ["Messages"],
   summary: "The session's messages, newest first",
-  ...authed,
+  ...authenticated,
   request: { params: SessionParamsSchema, query: PageQuerySchema },
   responses: {
     200: jsonContent(

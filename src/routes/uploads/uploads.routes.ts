@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
-import { requireAuth } from "../../middleware/auth";
+import { authenticated } from "../../middleware/auth";
 import { PresignedUploadSchema, PresignRequestSchema } from "./uploads.schemas";
 
 export const presign = createRoute({
@@ -11,8 +11,7 @@ export const presign = createRoute({
   description:
     "Voice: webm, ogg, mpeg, mp4/aac or wav up to 10 MB. Avatar: jpeg, png or webp up to 2 MB. " +
     "The key is under the caller's own prefix; the URL works once, for 5 minutes, for exactly the declared type and size.",
-  middleware: [requireAuth],
-  security: [{ bearerAuth: [] }],
+  ...authenticated,
   request: { body: jsonBody(PresignRequestSchema) },
   responses: {
     201: jsonContent(PresignedUploadSchema, "Upload with the returned method, URL and headers."),
