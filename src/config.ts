@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { LogLevel } from "./lib/logger";
 
 const commaSeparated = z
   .string()
@@ -35,6 +36,7 @@ const ConfigSchema = z.object({
     ),
   ),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(102_400),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   JWT_SECRET: secret("JWT_SECRET"),
   AUTH_SECRET: secret("AUTH_SECRET"),
   ADMIN_EMAILS: commaSeparated.transform((emails) => emails.map((email) => email.toLowerCase())),
@@ -69,6 +71,8 @@ export interface Config {
   mail: { apiKey: string; baseUrl?: string; from: string };
   corsOrigins: ReadonlySet<string>;
   maxBodyBytes: number;
+  /** The least severe level written; `warn` drops the per-request line of successful requests. */
+  logLevel: LogLevel;
   auth: {
     jwtSecret: string;
     authSecret: string;
@@ -144,6 +148,7 @@ export function parseConfig(env: object): Config {
     mail: { apiKey: vars.RESEND_API_KEY, baseUrl: vars.RESEND_BASE_URL, from: vars.MAIL_FROM },
     corsOrigins: new Set(vars.CORS_ORIGINS),
     maxBodyBytes: vars.MAX_BODY_BYTES,
+    logLevel: vars.LOG_LEVEL,
     auth: {
       jwtSecret: vars.JWT_SECRET,
       authSecret: vars.AUTH_SECRET,

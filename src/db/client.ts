@@ -7,6 +7,8 @@ export type Database = NeonDatabase<typeof schema>;
 
 export interface DatabaseHandle {
   db: Database;
+  /** Statements run through this handle so far, counted by drizzle as it sends them. */
+  queryCount(): number;
   close(): Promise<void>;
 }
 
@@ -23,9 +25,27 @@ export function openDatabase(config: Config["database"], onError: (error: Error)
     neonConfig.pipelineConnect = false;
   }
   const pool = new Pool({ connectionString: config.url });
-  pool.on("error", onError);
+  let closing = false;
+  // Once we hang up, the server closing its side is expected, not an error worth reporting.
+  pool.on("error", (error: Error) => {
+    if (!closing) onError(error);
+  });
+  let queries = 0;
   return {
-    db: drizzle({ client: pool, schema, casing: "snake_case" }),
-    close: () => pool.end(),
+    db: drizzle({
+      client: pool,
+      schema,
+      casing: "snake_case",
+      logger: {
+        logQuery: () => {
+          queries += 1;
+        },
+      },
+    }),
+    queryCount: () => queries,
+    close: () => {
+      closing = true;
+      return pool.end();
+    },
   };
 }

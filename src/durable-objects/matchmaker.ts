@@ -1,5 +1,5 @@
 import { getConfig } from "../config";
-import { type Database, openDatabase } from "../db/client";
+import { type Database, type DatabaseHandle, openDatabase } from "../db/client";
 import { type Level, levels } from "../db/schema/enums";
 import { describeError, log } from "../lib/logger";
 import { getRedis } from "../lib/redis";
@@ -88,14 +88,24 @@ export class Matchmaker extends SocketHub {
     return run;
   }
 
+  /**
+   * Unlike a stateless request, an object may keep its connection from one call to the next,
+   * so a burst of arrivals pays for the connection once. A failed connection is dropped and the
+   * next call opens a new one.
+   */
+  private database: DatabaseHandle | undefined;
+
   private async withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
-    const handle = openDatabase(this.config.database, (error) =>
-      log("error", "matchmaker database error", describeError(error)),
-    );
+    const handle = (this.database ??= openDatabase(this.config.database, (error) => {
+      log("warn", "matchmaker database connection lost", describeError(error));
+      if (this.database === handle) this.database = undefined;
+    }));
     try {
       return await work(handle.db);
-    } finally {
+    } catch (error) {
+      if (this.database === handle) this.database = undefined;
       await handle.close().catch(() => {});
+      throw error;
     }
   }
 

@@ -1,6 +1,13 @@
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
 
+const severity: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** Whether a line of `level` passes the configured `threshold`. */
+export function enabled(level: LogLevel, threshold: LogLevel): boolean {
+  return severity[level] >= severity[threshold];
+}
+
 const secretKeys = /authorization|cookie|token|secret|password|passcode|^code$|otp|email|api[-_]?key/i;
 const emailPattern = /[\w.+-]+@[\w-]+(\.[\w-]+)+/g;
 const jwtPattern = /eyJ[\w-]+\.[\w-]+\.[\w-]*/g;

@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
-import { log } from "../lib/logger";
+import { enabled, log } from "../lib/logger";
 import type { AppBindings } from "../lib/types";
 
 /**
@@ -20,7 +20,9 @@ export const requestLog = createMiddleware<AppBindings>(async (c, next) => {
     blobs: [route ?? "unmatched", c.req.method, String(c.res.status)],
     doubles: [latencyMs, c.res.status],
   });
-  log(c.res.status >= 500 ? "error" : "info", "request", {
+  const level = c.res.status >= 500 ? "error" : c.res.status >= 400 ? "warn" : "info";
+  if (!enabled(level, c.get("config")?.logLevel ?? "info")) return;
+  log(level, "request", {
     request_id: c.get("requestId"),
     method: c.req.method,
     route,

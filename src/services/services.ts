@@ -12,6 +12,8 @@ export interface Services {
 }
 
 export interface RequestServices extends Services {
+  /** Database statements this request ran (0 when it never touched the database). */
+  queryCount(): number;
   /** Closes what this request opened; the database pool exists only if a handler used it. */
   close(): Promise<void>;
 }
@@ -30,6 +32,9 @@ export function createServices(config: Config, onDatabaseError: (error: Error) =
     get mailer() {
       mailer ??= createMailer(config.mail);
       return mailer;
+    },
+    queryCount() {
+      return database?.queryCount() ?? 0;
     },
     async close() {
       // A pool whose connection already failed rejects on end(); that failure was reported when it happened.

@@ -91,3 +91,19 @@ describe("request metrics", () => {
     ]);
   });
 });
+
+describe("LOG_LEVEL", () => {
+  it("at warn drops the line of a successful request and keeps the lines of failures", async () => {
+    const info = vi.spyOn(console, "log").mockImplementation(() => {});
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const quiet = { ...env, LOG_LEVEL: "warn" };
+    for (const path of ["/health", "/no-such-route"]) {
+      const ctx = createExecutionContext();
+      await worker.fetch(new Request(`${baseUrl}${path}`), quiet, ctx);
+      await waitOnExecutionContext(ctx);
+    }
+    expect(info).not.toHaveBeenCalled();
+    const warned = warn.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+    expect(warned).toEqual([expect.objectContaining({ msg: "request", status: 404, route: null })]);
+  });
+});
