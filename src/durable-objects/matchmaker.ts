@@ -96,10 +96,14 @@ export class Matchmaker extends SocketHub {
   private database: DatabaseHandle | undefined;
 
   private async withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
-    const handle = (this.database ??= openDatabase(this.config.database, (error) => {
-      log("warn", "matchmaker database connection lost", describeError(error));
-      if (this.database === handle) this.database = undefined;
-    }));
+    if (!this.database) {
+      const opened = openDatabase(this.config.database, (error) => {
+        log("warn", "matchmaker database connection lost", describeError(error));
+        if (this.database === opened) this.database = undefined;
+      });
+      this.database = opened;
+    }
+    const handle = this.database;
     try {
       return await work(handle.db);
     } catch (error) {
