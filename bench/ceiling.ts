@@ -3,6 +3,8 @@ import { Hono } from "hono";
 import { getConfig } from "../src/config";
 import { openDatabase } from "../src/db/client";
 
+export { Matchmaker } from "../src/durable-objects/matchmaker";
+
 /**
  * The benchmark's ceilings, run in the same workerd with the same logging as the API: a bare Hono
  * worker, and one raw select and one raw insert through the very database path the API uses
@@ -25,6 +27,53 @@ app.post("/raw/insert", async (c) => {
   await handle.db.execute(sql`insert into bench_inserts (body) values (${body})`);
   c.executionCtx.waitUntil(handle.close());
   return c.json({ stored: true }, 201);
+});
+
+/**
+ * Many learners arriving at once at one level's Matchmaker, called directly: the users and their
+ * queued attempts are written first in one statement, then every attempt is handed to the object
+ * at the same moment. Measures the object alone, without the HTTP front in front of it.
+ */
+app.post("/matchmaker/burst", async (c) => {
+  const users = Number(c.req.query("users") ?? "200");
+  const handle = openDatabase(getConfig(c.env).database, () => {});
+  const run = crypto.randomUUID().slice(0, 8);
+  const { rows } = await handle.db.execute<{ user_id: string; attempt_id: string; created_ms: number }>(sql`
+    with made as (
+      insert into users (email)
+      select 'burst-' || ${run} || '-' || n || '@example.com' from generate_series(1, ${users}) as n
+      returning id
+    )
+    insert into match_attempts (user_id, level, status)
+    select id, 'C2', 'queued' from made
+    returning user_id, id as attempt_id, (extract(epoch from created_at) * 1000)::float8 as created_ms
+  `);
+  c.executionCtx.waitUntil(handle.close());
+  const matchmaker = c.env.MATCHMAKER.get(c.env.MATCHMAKER.idFromName(`burst-${run}`));
+  const started = Date.now();
+  const results = await Promise.all(
+    rows.map((row) =>
+      matchmaker.enqueue({
+        userId: row.user_id,
+        attemptId: row.attempt_id,
+        level: "C2",
+        displayName: null,
+        enqueuedAt: started,
+        blocked: [],
+        avoid: [],
+      }),
+    ),
+  );
+  const elapsedMs = Date.now() - started;
+  const sessions = new Set(
+    results.map((result) => (result.status === "matched" ? result.sessionId : "")).filter(Boolean),
+  );
+  return c.json({
+    users,
+    pairs: sessions.size,
+    elapsed_ms: elapsedMs,
+    pairs_per_second: sessions.size / (elapsedMs / 1000),
+  });
 });
 
 export default app;

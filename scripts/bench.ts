@@ -229,6 +229,7 @@ async function matchedPushLatency(api: string, samples: number): Promise<number[
 
 interface Burst {
   pairs: number;
+  /** From the first attempt written to the last pair's session, by the database's timestamps. */
   seconds: number;
   /** How long the attempts took to arrive: the first to the last attempt row written. */
   arrivalSeconds: number;
@@ -253,10 +254,10 @@ async function pairsPerSecond(api: string, users: number, databaseUrl: string): 
     for (let i = statuses.length - 1; i >= 0; i -= 1) if (statuses[i]?.status === "matched") waiting.splice(i, 1);
     if (performance.now() - started > 60_000) throw new Error(`${waiting.length} learners were never matched`);
   }
-  const seconds = (performance.now() - started) / 1000;
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
-  const { rows } = await pool.query<{ arrival_ms: number; pairing_ms: number[] }>(
+  const { rows } = await pool.query<{ arrival_ms: number; window_ms: number; pairing_ms: number[] }>(
     `select extract(epoch from max(created_at) - min(created_at)) * 1000 as arrival_ms,
+       extract(epoch from max(resolved_at) - min(created_at)) * 1000 as window_ms,
        (select array_agg(ms) from (
           select extract(epoch from max(resolved_at) - max(created_at)) * 1000 as ms
           from match_attempts where user_id = any($1::uuid[]) group by session_id) pairs) as pairing_ms
@@ -267,7 +268,7 @@ async function pairsPerSecond(api: string, users: number, databaseUrl: string): 
   const pairing = (rows[0]?.pairing_ms ?? []).map(Number);
   return {
     pairs: users / 2,
-    seconds,
+    seconds: Number(rows[0]?.window_ms ?? 0) / 1000,
     arrivalSeconds: Number(rows[0]?.arrival_ms ?? 0) / 1000,
     pairingMs: { p50: percentile(pairing, 50), p99: percentile(pairing, 99) },
   };
@@ -372,6 +373,10 @@ try {
   const latencies = await matchedPushLatency(api, Number(values["latency-samples"]));
   log("matchmaking: a burst of learners arriving at one level");
   const burst = await pairsPerSecond(api, Number(values["burst-users"]), stack.bindings.DATABASE_URL);
+  log("matchmaking: the same burst handed straight to one level's object");
+  const direct = await json<{ users: number; pairs: number; elapsed_ms: number; pairs_per_second: number }>(
+    await fetch(`${ceiling}/matchmaker/burst?users=${Number(values["burst-users"])}`, { method: "POST" }),
+  );
 
   const rows = [...routes, ...Object.values(ceilings)];
   const pad = (text: string, width: number) => text.padEnd(width);
@@ -389,8 +394,9 @@ try {
     ),
     "",
     `matchmaking: second attempt → both matched pushes: p50 ${num(percentile(latencies, 50))} ms, p99 ${num(percentile(latencies, 99))} ms, slowest ${num(Math.max(...latencies))} ms, first pair ${num(latencies[0])} ms (${latencies.length} pairs)`,
-    `matchmaking: ${burst.pairs} pairs from ${burst.pairs * 2} learners arriving at once at one level in ${burst.seconds.toFixed(2)} s = ${(burst.pairs / burst.seconds).toFixed(0)} pairs/s`,
-    `             the attempts took ${burst.arrivalSeconds.toFixed(2)} s to arrive through POST /match/attempt; once the later attempt of a pair was written, the object paired it in p50 ${num(burst.pairingMs.p50)} ms, p99 ${num(burst.pairingMs.p99)} ms`,
+    `matchmaking: ${burst.pairs} pairs from ${burst.pairs * 2} learners arriving at once at one level: the first attempt to the last session took ${burst.seconds.toFixed(2)} s = ${(burst.pairs / burst.seconds).toFixed(0)} pairs/s`,
+    `matchmaking: one level's object alone (attempts handed to it at once, no HTTP front): ${direct.pairs} pairs in ${(direct.elapsed_ms / 1000).toFixed(2)} s = ${direct.pairs_per_second.toFixed(0)} pairs/s`,
+    `             through the API, the attempts took ${burst.arrivalSeconds.toFixed(2)} s to arrive through POST /match/attempt; once the later attempt of a pair was written, the object paired it in p50 ${num(burst.pairingMs.p50)} ms, p99 ${num(burst.pairingMs.p99)} ms`,
   ];
   console.log(lines.join("\n"));
   await mkdir(join(root, "bench/results"), { recursive: true });
@@ -412,6 +418,7 @@ try {
         matchmaking: {
           pushLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), samples: latencies.length },
           burst: { ...burst, pairsPerSecond: burst.pairs / burst.seconds },
+          objectAlone: direct,
         },
       },
       null,

@@ -3,7 +3,7 @@ import { type Database, type DatabaseHandle, openDatabase } from "../db/client";
 import { type Level, levels } from "../db/schema/enums";
 import { describeError, log } from "../lib/logger";
 import { getRedis } from "../lib/redis";
-import { pairAttempts, resolveAttempts } from "../services/match-store";
+import { type ProposedPair, pairAttempts, pairMany, resolveAttempts } from "../services/match-store";
 import { band, firstCompatible, levelIndex, nextWidening, type QueueEntry } from "../services/matching";
 import { whoIsOnline } from "../services/presence";
 import { SocketHub } from "./socket-hub";
@@ -154,16 +154,131 @@ export class Matchmaker extends SocketHub {
     this.ctx.storage.sql.exec("delete from queue where user_id = ?", userId);
   }
 
+  /** Arrivals waiting for the object's turn; they are served together, in arrival order. */
+  private arrivals: { entry: QueueEntry; settle: (result: EnqueueResult) => void; fail: (error: unknown) => void }[] =
+    [];
+
   /** Queues an attempt, or pairs it at once with the first compatible waiting user here or nearby. */
   enqueue(entry: QueueEntry): Promise<EnqueueResult> {
-    return this.exclusive(async () => {
-      const known = this.waiting().find((waiting) => waiting.userId === entry.userId);
-      if (known?.attemptId === entry.attemptId) return { status: "queued" as const };
-      const result = await this.pairWithSomeone(entry, false);
-      if (result.status === "queued") this.store(entry);
-      await this.scheduleAlarm();
-      return result;
+    return new Promise((settle, fail) => {
+      this.arrivals.push({ entry, settle, fail });
+      void this.exclusive(() => this.serveArrivals());
     });
+  }
+
+  /**
+   * Serves every arrival that came while the object was busy in one pass: pairs them FIFO with
+   * the waiting users and with each other in memory, then creates all those sessions in one
+   * statement. A pair the database refuses, and an arrival nobody here accepts, go through
+   * `pairWithSomeone` one at a time, which learns why and also asks the neighbouring levels.
+   */
+  private async serveArrivals(): Promise<void> {
+    const batch = this.arrivals.splice(0);
+    if (batch.length === 0) return;
+    const settled = new Set<string>();
+    const settle = (userId: string, result: EnqueueResult) => {
+      const arrival = batch.find((item) => item.entry.userId === userId);
+      if (arrival && !settled.has(userId)) {
+        settled.add(userId);
+        arrival.settle(result);
+      }
+    };
+    try {
+      const now = Date.now();
+      const queued = this.waiting();
+      const candidates: QueueEntry[] = [...queued];
+      const taken = new Set<string>();
+      const proposals: { arrival: QueueEntry; partner: QueueEntry; pair: ProposedPair }[] = [];
+      const alone: QueueEntry[] = [];
+      for (const { entry } of batch) {
+        if (queued.some((waiting) => waiting.userId === entry.userId && waiting.attemptId === entry.attemptId)) {
+          settle(entry.userId, { status: "queued" });
+          continue;
+        }
+        const partner = firstCompatible(
+          entry,
+          candidates.filter((candidate) => !taken.has(candidate.userId)),
+          now,
+          this.config.matching,
+        );
+        if (!partner) {
+          candidates.push(entry);
+          alone.push(entry);
+          continue;
+        }
+        taken.add(partner.userId);
+        taken.add(entry.userId);
+        proposals.push({
+          arrival: entry,
+          partner,
+          pair: {
+            sessionId: crypto.randomUUID(),
+            level: sessionLevel(entry, partner),
+            attempts: [entry.attemptId, partner.attemptId],
+            users: [entry.userId, partner.userId],
+          },
+        });
+      }
+
+      const created = await this.withDatabase((db) =>
+        pairMany(
+          db,
+          proposals.map((proposal) => proposal.pair),
+          new Date(now),
+        ),
+      );
+      const retry: QueueEntry[] = alone.filter((entry) => !taken.has(entry.userId));
+      for (const { arrival, partner, pair } of proposals) {
+        if (!created.has(pair.sessionId)) {
+          retry.push(arrival);
+          if (batch.some((item) => item.entry.userId === partner.userId)) retry.push(partner);
+          continue;
+        }
+        const { forEntry, forPartner } = this.announce(arrival, partner, pair.sessionId, now);
+        if (batch.some((item) => item.entry.userId === partner.userId)) {
+          this.push(forPartner, partner.userId);
+          settle(partner.userId, { status: "matched", sessionId: pair.sessionId, partner: forPartner.partner });
+        } else {
+          await this.completeMatch(partner.userId, forPartner);
+        }
+        this.push(forEntry, arrival.userId);
+        settle(arrival.userId, { status: "matched", sessionId: pair.sessionId, partner: forEntry.partner });
+      }
+
+      for (const entry of retry.sort((a, b) => a.enqueuedAt - b.enqueuedAt)) {
+        if (settled.has(entry.userId)) continue;
+        const result = await this.pairWithSomeone(entry, false);
+        if (result.status === "queued") this.store(entry);
+        settle(entry.userId, result);
+      }
+      await this.scheduleAlarm();
+    } catch (error) {
+      for (const arrival of batch) if (!settled.has(arrival.entry.userId)) arrival.fail(error);
+    }
+  }
+
+  /** The `matched` events both users of a new session are told. */
+  private announce(entry: QueueEntry, partner: QueueEntry, sessionId: string, now: number) {
+    const forPartner: MatchedEvent = {
+      type: "matched",
+      attempt_id: partner.attemptId,
+      session_id: sessionId,
+      partner: { id: entry.userId, display_name: entry.displayName, level: entry.level },
+      band: band(partner.level, now - partner.enqueuedAt, this.config.matching),
+    };
+    const forEntry: MatchedEvent = {
+      type: "matched",
+      attempt_id: entry.attemptId,
+      session_id: sessionId,
+      partner: { id: partner.userId, display_name: partner.displayName, level: partner.level },
+      band: band(entry.level, now - entry.enqueuedAt, this.config.matching),
+    };
+    log("info", "matched", {
+      session_id: sessionId,
+      level: sessionLevel(entry, partner),
+      waited_ms: now - partner.enqueuedAt,
+    });
+    return { forEntry, forPartner };
   }
 
   /**
@@ -195,24 +310,10 @@ export class Matchmaker extends SocketHub {
         ),
       );
       if (outcome.kind === "paired") {
-        const forPartner: MatchedEvent = {
-          type: "matched",
-          attempt_id: partner.entry.attemptId,
-          session_id: outcome.sessionId,
-          partner: { id: entry.userId, display_name: entry.displayName, level: entry.level },
-          band: band(partner.entry.level, now - partner.entry.enqueuedAt, this.config.matching),
-        };
-        const forEntry: MatchedEvent = {
-          type: "matched",
-          attempt_id: entry.attemptId,
-          session_id: outcome.sessionId,
-          partner: { id: partner.entry.userId, display_name: partner.entry.displayName, level: partner.entry.level },
-          band: band(entry.level, now - entry.enqueuedAt, this.config.matching),
-        };
+        const { forEntry, forPartner } = this.announce(entry, partner.entry, outcome.sessionId, now);
         await partner.home.completeMatch(partner.entry.userId, forPartner);
         if (queued) this.remove(entry.userId);
         this.push(forEntry, entry.userId);
-        log("info", "matched", { session_id: outcome.sessionId, level, waited_ms: now - partner.entry.enqueuedAt });
         return { status: "matched", sessionId: outcome.sessionId, partner: forEntry.partner };
       }
       if (outcome.kind === "blocked") {

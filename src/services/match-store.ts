@@ -155,3 +155,61 @@ export async function latestAttempt(db: Database, userId: string) {
     .limit(1);
   return attempt;
 }
+
+export interface ProposedPair {
+  sessionId: string;
+  level: Level;
+  attempts: [string, string];
+  users: [string, string];
+}
+
+/** A Postgres array literal of values that need no quoting (uuids, enum labels). */
+function arrayLiteral(values: string[]): string {
+  return `{${values.join(",")}}`;
+}
+
+/**
+ * Creates the sessions of many pairs in one statement, under the same rules as `pairAttempts`
+ * (all four attempts locked and still queued, no block, nobody already in a session). Returns
+ * the session ids created; a pair that was refused is left for `pairAttempts` to explain.
+ */
+export async function pairMany(db: Database, pairs: ProposedPair[], now: Date): Promise<Set<string>> {
+  if (pairs.length === 0) return new Set();
+  const column = (pick: (pair: ProposedPair) => string) => arrayLiteral(pairs.map(pick));
+  const result = await db.execute<{ created: string[] | null }>(sql`
+    with pairs as (
+      select * from unnest(
+        ${column((pair) => pair.attempts[0])}::uuid[], ${column((pair) => pair.attempts[1])}::uuid[],
+        ${column((pair) => pair.users[0])}::uuid[], ${column((pair) => pair.users[1])}::uuid[],
+        ${column((pair) => pair.sessionId)}::uuid[], ${column((pair) => pair.level)}::level[]
+      ) as p(a, b, ua, ub, sid, lvl)
+    ), locked as (
+      select id from match_attempts
+      where id in (select a from pairs union all select b from pairs) and status = 'queued'
+      for update
+    ), ready as (
+      select p.* from pairs p
+      where p.a in (select id from locked) and p.b in (select id from locked)
+        and not exists (select 1 from blocks
+                        where (blocker_id = p.ua and blocked_id = p.ub) or (blocker_id = p.ub and blocked_id = p.ua))
+        and not exists (select 1 from session_participants sp join sessions s on s.id = sp.session_id
+                        where sp.user_id in (p.ua, p.ub) and s.status = 'active')
+    ), created as (
+      insert into sessions (id, level, status, started_at)
+      select sid, lvl, 'active', ${now} from ready
+      returning id
+    ), joined as (
+      insert into session_participants (session_id, user_id)
+      select sid, ua from ready union all select sid, ub from ready
+      returning user_id
+    ), resolved as (
+      update match_attempts m set status = 'matched', session_id = r.sid, resolved_at = ${now}
+      from (select a as id, sid from ready union all select b as id, sid from ready) r
+      where m.id = r.id
+      returning m.id
+    )
+    select (select array_agg(id) from created) as created,
+      (select count(*) from joined) + (select count(*) from resolved) as written
+  `);
+  return new Set(result.rows[0]?.created ?? []);
+}
