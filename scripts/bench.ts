@@ -26,7 +26,7 @@ const { values } = parseArgs({
     duration: { type: "string", default: "10" },
     connections: { type: "string", default: "32" },
     "log-level": { type: "string", default: "error" },
-    "latency-samples": { type: "string", default: "40" },
+    "latency-samples": { type: "string", default: "100" },
     "burst-users": { type: "string", default: "200" },
   },
 });
