@@ -14,24 +14,21 @@ export interface MatchCandidate {
   queuedAttempt: { id: string; level: Level } | null;
 }
 
-/**
- * Everything matchmaking must know about a user, in one round trip: who they must never meet
- * (blocks either way, partners rated 1–2 by either side, and their last partner, so the same two
- * are not paired back to back) and whether they are still in a session.
- */
-export async function loadCandidate(db: Database, userId: string): Promise<MatchCandidate | undefined> {
-  const result = await db.execute<{
-    user_id: string;
-    status: "active" | "suspended";
-    display_name: string | null;
-    level: Level | null;
-    blocked: string[] | null;
-    low_rated: string[] | null;
-    last_partner: string | null;
-    active_session_id: string | null;
-    queued_attempt_id: string | null;
-    queued_level: Level | null;
-  }>(sql`
+interface CandidateRow extends Record<string, unknown> {
+  user_id: string;
+  status: "active" | "suspended";
+  display_name: string | null;
+  level: Level | null;
+  blocked: string[] | null;
+  low_rated: string[] | null;
+  last_partner: string | null;
+  active_session_id: string | null;
+  queued_attempt_id: string | null;
+  queued_level: Level | null;
+}
+
+function candidateQuery(userId: string) {
+  return sql`
     select u.id as user_id, u.status, p.display_name, p.level,
       (select array_agg(case when b.blocker_id = u.id then b.blocked_id else b.blocker_id end)
          from blocks b where b.blocker_id = u.id or b.blocked_id = u.id) as blocked,
@@ -50,11 +47,12 @@ export async function loadCandidate(db: Database, userId: string): Promise<Match
       q.id as queued_attempt_id, q.level as queued_level
     from users u
     left join match_attempts q on q.user_id = u.id and q.status = 'queued'
-     left join profiles p on p.user_id = u.id
+    left join profiles p on p.user_id = u.id
     where u.id = ${userId}
-  `);
-  const row = result.rows[0];
-  if (!row) return undefined;
+  `;
+}
+
+function toCandidate(row: CandidateRow): MatchCandidate {
   return {
     userId: row.user_id,
     status: row.status,
@@ -66,6 +64,43 @@ export async function loadCandidate(db: Database, userId: string): Promise<Match
     queuedAttempt:
       row.queued_attempt_id && row.queued_level ? { id: row.queued_attempt_id, level: row.queued_level } : null,
   };
+}
+
+/**
+ * Everything matchmaking must know about a user, in one round trip: who they must never meet
+ * (blocks either way, partners rated 1–2 by either side, and their last partner, so the same two
+ * are not paired back to back) and whether they are still in a session or already queued.
+ */
+export async function loadCandidate(db: Database, userId: string): Promise<MatchCandidate | undefined> {
+  const result = await db.execute<CandidateRow>(candidateQuery(userId));
+  const row = result.rows[0];
+  return row ? toCandidate(row) : undefined;
+}
+
+/**
+ * The attempt route's one round trip: reads the candidate as `loadCandidate` does and, in the same
+ * statement, queues a new attempt when the user is active, in no session and not already queued.
+ * `attemptId` is null when nothing was queued; the candidate says why.
+ */
+export async function openAttempt(
+  db: Database,
+  userId: string,
+  level: Level,
+  now: Date,
+): Promise<{ candidate: MatchCandidate; attemptId: string | null } | undefined> {
+  const result = await db.execute<CandidateRow & { attempt_id: string | null }>(sql`
+    with candidate as (${candidateQuery(userId)}),
+    opened as (
+      insert into match_attempts (user_id, level, created_at)
+      select user_id, ${level}, ${now} from candidate
+      where status = 'active' and active_session_id is null and queued_attempt_id is null
+      on conflict do nothing
+      returning id
+    )
+    select candidate.*, (select id from opened) as attempt_id from candidate
+  `);
+  const row = result.rows[0];
+  return row ? { candidate: toCandidate(row), attemptId: row.attempt_id } : undefined;
 }
 
 export type PairOutcome =

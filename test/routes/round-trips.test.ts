@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { bearer } from "../support/auth";
 import { testDatabase } from "../support/db";
 import { api } from "../support/http";
+import { learner } from "../support/match";
 import { pairInSession, send } from "../support/sessions";
 
 const handle = testDatabase();
@@ -22,6 +23,18 @@ describe("database round trips on the hot routes", () => {
     expect(queries(await send(a, sessionId, { type: "text", text: "counting statements" }))).toBe(1);
     expect(queries(await api(`/sessions/${sessionId}/messages`, { headers: bearer(a) }))).toBe(1);
     expect(queries(await api("/messages/search?q=counting", { headers: bearer(a) }))).toBe(1);
+  });
+
+  it("is one statement for a match attempt: the checks and the new attempt together", async () => {
+    const learnerA = await learner("C2", "counted");
+    const response = await api("/match/attempt", {
+      method: "POST",
+      headers: { ...bearer(learnerA), "content-type": "application/json" },
+      body: JSON.stringify({ desired_level: "C2" }),
+    });
+    expect(response.status).toBe(202);
+    expect(queries(response)).toBe(1);
+    await api("/match/attempt", { method: "DELETE", headers: bearer(learnerA) });
   });
 
   it("is two statements when a send has to explain why nothing was stored", async () => {

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { matchAttempts, profiles } from "../../db/schema";
+import { profiles } from "../../db/schema";
 import type { Level } from "../../db/schema/enums";
 import { socketUserHeader } from "../../durable-objects/socket-hub";
 import { ApiError } from "../../lib/errors";
@@ -7,7 +7,7 @@ import { describeError, log } from "../../lib/logger";
 import { enforceRateLimit } from "../../lib/rate-limit";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
-import { latestAttempt, loadCandidate, resolveAttempts } from "../../services/match-store";
+import { latestAttempt, loadCandidate, openAttempt, resolveAttempts } from "../../services/match-store";
 import { band } from "../../services/matching";
 import { whoIsOnline } from "../../services/presence";
 import type * as routes from "./match.routes";
@@ -26,49 +26,41 @@ export const attempt: AppRouteHandler<routes.AttemptRoute> = async (c) => {
     { name: "match-attempt", limit: config.rateLimits.matchAttemptsPerMin, windowSeconds: 60, failClosed: false },
     userId,
   );
-  const [candidate, online] = await Promise.all([loadCandidate(db, userId), whoIsOnline(redis, [userId])]);
-  if (!candidate) throw new ApiError("UNAUTHORIZED", { detail: "This account no longer exists." });
-  if (candidate.status === "suspended")
-    throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+  const now = new Date();
+  const [opened, online] = await Promise.all([openAttempt(db, userId, level, now), whoIsOnline(redis, [userId])]);
+  if (!opened) throw new ApiError("UNAUTHORIZED", { detail: "This account no longer exists." });
+  const { candidate } = opened;
   if (!online.has(userId)) {
+    // Rare: the attempt was written with the checks before presence answered; withdraw it.
+    if (opened.attemptId) await resolveAttempts(db, [opened.attemptId], "cancelled", new Date());
     throw new ApiError("PRESENCE_REQUIRED", {
       detail: "Call POST /presence/ping first; attempts live while you ping.",
     });
   }
+  if (candidate.status === "suspended")
+    throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
   if (candidate.activeSessionId) {
     throw new ApiError("ALREADY_IN_SESSION", {
       detail: "End your current session before looking for a new partner.",
       extensions: { session_id: candidate.activeSessionId },
     });
   }
-  if (candidate.queuedAttempt) {
-    if (candidate.queuedAttempt.level === level) {
-      return c.json({ status: "queued" as const, attempt_id: candidate.queuedAttempt.id }, 202);
-    }
+  if (!opened.attemptId) {
+    // Already queued, by an earlier request or by a concurrent one from the same user.
+    const queued = candidate.queuedAttempt ?? (await loadCandidate(db, userId))?.queuedAttempt;
+    if (queued?.level === level) return c.json({ status: "queued" as const, attempt_id: queued.id }, 202);
     throw new ApiError("ALREADY_QUEUED", {
-      detail: `You are already waiting at ${candidate.queuedAttempt.level}; cancel that attempt first.`,
-      extensions: { attempt_id: candidate.queuedAttempt.id },
+      detail: `You are already waiting at ${queued?.level ?? "another level"}; cancel that attempt first.`,
+      extensions: { attempt_id: queued?.id },
     });
   }
-
-  const now = new Date();
-  const [created] = await db
-    .insert(matchAttempts)
-    .values({ userId, level, createdAt: now })
-    .onConflictDoNothing()
-    .returning({ id: matchAttempts.id });
-  if (!created) {
-    // A concurrent request from the same user queued first: this one is the same attempt.
-    const queued = (await loadCandidate(db, userId))?.queuedAttempt;
-    if (queued?.level === level) return c.json({ status: "queued" as const, attempt_id: queued.id }, 202);
-    throw new ApiError("ALREADY_QUEUED", { detail: "Another attempt of yours was just queued." });
-  }
+  const attemptId = opened.attemptId;
 
   let result: Awaited<ReturnType<ReturnType<typeof matchmaker>["enqueue"]>>;
   try {
     result = await matchmaker(c.env, level).enqueue({
       userId,
-      attemptId: created.id,
+      attemptId: attemptId,
       level,
       displayName: candidate.displayName,
       enqueuedAt: now.getTime(),
@@ -77,16 +69,16 @@ export const attempt: AppRouteHandler<routes.AttemptRoute> = async (c) => {
     });
   } catch (error) {
     log("error", "matchmaker unavailable", { request_id: c.get("requestId"), ...describeError(error) });
-    await resolveAttempts(db, [created.id], "cancelled", new Date());
+    await resolveAttempts(db, [attemptId], "cancelled", new Date());
     throw new ApiError("SERVICE_UNAVAILABLE", { detail: "The matchmaker did not answer; try again." });
   }
   if (result.status === "matched") {
     return c.json(
-      { status: "matched" as const, attempt_id: created.id, session_id: result.sessionId, partner: result.partner },
+      { status: "matched" as const, attempt_id: attemptId, session_id: result.sessionId, partner: result.partner },
       200,
     );
   }
-  return c.json({ status: "queued" as const, attempt_id: created.id }, 202);
+  return c.json({ status: "queued" as const, attempt_id: attemptId }, 202);
 };
 
 export const status: AppRouteHandler<routes.StatusRoute> = async (c) => {
