@@ -4,7 +4,7 @@ import { type Level, levels } from "../db/schema/enums";
 import { describeError, log } from "../lib/logger";
 import { getRedis } from "../lib/redis";
 import { type ProposedPair, pairAttempts, pairMany, resolveAttempts } from "../services/match-store";
-import { band, firstCompatible, levelIndex, nextWidening, type QueueEntry } from "../services/matching";
+import { band, bandRadius, firstCompatible, levelIndex, nextWidening, type QueueEntry } from "../services/matching";
 import { whoIsOnline } from "../services/presence";
 import { SocketHub } from "./socket-hub";
 
@@ -27,6 +27,9 @@ export type MatchEvent = MatchedEvent | ExpiredEvent;
 export type EnqueueResult =
   | { status: "queued" }
   | { status: "matched"; sessionId: string; partner: MatchedEvent["partner"] };
+
+/** How long a neighbour's report of its longest wait is trusted. */
+const neighbourMemoryMs = 1000;
 
 /** How often a waiting queue re-checks its users' presence, between widening steps. */
 const presenceCheckMs = 30_000;
@@ -333,16 +336,32 @@ export class Matchmaker extends SocketHub {
     }
   }
 
-  /** The earliest-waiting compatible user in the objects of the levels within two of `entry`'s. */
+  /**
+   * The earliest-waiting compatible user in the objects of the levels within two of `entry`'s.
+   * A neighbour is asked only when someone there could accept `entry`: either `entry` has waited
+   * long enough to accept that distance itself, or the neighbour's longest-waiting user has. What
+   * each neighbour reports is kept for a second, so a burst of arrivals asks once; a user who
+   * widens in between is paired from their own side, on their object's alarm.
+   */
   private async findNearby(
     entry: QueueEntry,
     exclude: Set<string>,
   ): Promise<{ entry: QueueEntry; home: QueueHome } | undefined> {
+    const now = Date.now();
     const at = levelIndex(entry.level);
     const neighbours = levels.filter((level) => level !== entry.level && Math.abs(levelIndex(level) - at) <= 2);
     const offers = await Promise.all(
       neighbours.map(async (level) => {
         const stub = this.env.MATCHMAKER.get(this.env.MATCHMAKER.idFromName(level));
+        const distance = Math.abs(levelIndex(level) - at);
+        if (bandRadius(now - entry.enqueuedAt, this.config.matching) < distance) {
+          let seen = this.neighbourOldest.get(level);
+          if (!seen || now - seen.at > neighbourMemoryMs) {
+            seen = { oldest: await stub.oldestWaiting(), at: now };
+            this.neighbourOldest.set(level, seen);
+          }
+          if (seen.oldest === null || bandRadius(now - seen.oldest, this.config.matching) < distance) return undefined;
+        }
         const offer: QueueEntry | null = await stub.findPartnerFor(entry, [...exclude]);
         const home: QueueHome = {
           completeMatch: (userId, event) => stub.completeMatch(userId, event),
@@ -352,6 +371,15 @@ export class Matchmaker extends SocketHub {
       }),
     );
     return offers.filter((offer) => offer !== undefined).sort((a, b) => a.entry.enqueuedAt - b.entry.enqueuedAt)[0];
+  }
+
+  /** What each neighbouring level's object last said about its longest-waiting user. */
+  private neighbourOldest = new Map<Level, { oldest: number | null; at: number }>();
+
+  /** When the longest-waiting user here queued, or null when nobody waits. */
+  oldestWaiting(): number | null {
+    return this.ctx.storage.sql.exec<{ oldest: number | null }>("select min(enqueued_at) as oldest from queue").one()
+      .oldest;
   }
 
   /** Read-only: this queue's first user compatible with `candidate` from another level. */

@@ -152,6 +152,9 @@ describe("widening", () => {
 
     await backdate("B1", b1, 31_000);
     expect(await matchStatus(b1)).toMatchObject({ status: "queued", band: ["A2", "B1", "B2"] });
+    // The B2 object remembers for a second what B1's longest wait was when "b2-early" arrived;
+    // the backdating happened behind its back, so let that memory lapse as real waiting would.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
 
     const b2 = await learner("B2", "b2-arriving");
     const matched = await attempt(b2, "B2");
