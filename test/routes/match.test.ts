@@ -118,9 +118,15 @@ describe("DELETE /match/attempt", () => {
     await cancelAttempt(arriving);
   });
 
-  it("answers 404 when nothing is queued", async () => {
+  it("answers 404 when nothing is queued, also after the attempt was matched", async () => {
     const session = await learner("C2");
     expect((await cancelAttempt(session)).status).toBe(404);
+    const partner = await learner("C2");
+    await attempt(session, "C2");
+    expect((await attempt(partner, "C2")).status).toBe(200);
+    const response = await cancelAttempt(session);
+    expect(response.status).toBe(404);
+    expect(await matchStatus(session)).toMatchObject({ status: "matched" });
   });
 });
 

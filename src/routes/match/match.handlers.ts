@@ -103,15 +103,14 @@ export const cancel: AppRouteHandler<routes.CancelRoute> = async (c) => {
   const { userId } = currentUser(c);
   const { db } = c.get("services");
   const latest = await latestAttempt(db, userId);
-  if (!latest || (latest.status !== "queued" && latest.status !== "matched")) {
-    throw new ApiError("NOT_FOUND", { detail: "You have no queued attempt." });
-  }
-  const cancelled = latest.status === "queued" ? await resolveAttempts(db, [latest.id], "cancelled", new Date()) : [];
+  if (latest?.status !== "queued") throw new ApiError("NOT_FOUND", { detail: "You have no queued attempt." });
+  const cancelled = await resolveAttempts(db, [latest.id], "cancelled", new Date());
   if (cancelled.length === 0) {
+    // The matchmaker paired it between our read and our write.
     const now = await latestAttempt(db, userId);
     throw new ApiError("ALREADY_MATCHED", {
       detail: "Your attempt was matched before it could be cancelled.",
-      extensions: { session_id: now?.sessionId ?? latest.sessionId },
+      extensions: { session_id: now?.sessionId },
     });
   }
   await matchmaker(c.env, latest.level).cancel(userId);

@@ -81,7 +81,7 @@ export const cancel = createRoute({
   responses: {
     204: { description: "The queued attempt was cancelled." },
     401: unauthorized,
-    404: problem("Nothing is queued."),
+    404: problem("Nothing is queued (also once the attempt has been matched, cancelled or expired)."),
     409: problem("Too late: the attempt was just matched (`session_id` says where)."),
     500: commonErrorResponses[500],
   },
