@@ -1,6 +1,7 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { requestId } from "hono/request-id";
 import packageJson from "../package.json" with { type: "json" };
+import { asDatabaseUnavailable } from "./db/client";
 import { createRouter } from "./lib/create-router";
 import { problemResponse, routeNotFound, toApiError } from "./lib/errors";
 import { describeError, log } from "./lib/logger";
@@ -64,7 +65,7 @@ export function createApp() {
 
   app.notFound((c) => problemResponse(c, routeNotFound(c)));
   app.onError((error, c) => {
-    const apiError = toApiError(error);
+    const apiError = toApiError(asDatabaseUnavailable(error) ?? error);
     if (apiError.status >= 500) {
       log("error", "request failed", { request_id: c.get("requestId"), ...describeError(error) });
     }

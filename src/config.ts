@@ -15,6 +15,7 @@ const secret = (name: string) =>
   z.string().min(32, { message: `${name} must be at least 32 characters of random data` });
 
 const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+const deadline = (fallback: number) => z.coerce.number().int().min(50).max(60_000).default(fallback);
 
 const ConfigSchema = z.object({
   ENVIRONMENT: z.enum(["development", "production"]),
@@ -60,15 +61,21 @@ const ConfigSchema = z.object({
   MATCH_WIDEN_ADJACENT_AFTER_SEC: positiveInt(30),
   MATCH_WIDEN_TWO_AFTER_SEC: positiveInt(90),
   MATCH_ATTEMPT_TTL_SEC: positiveInt(300),
+  DEADLINE_DATABASE_MS: deadline(5000),
+  DEADLINE_REDIS_MS: deadline(1000),
+  DEADLINE_S3_MS: deadline(3000),
+  DEADLINE_MAIL_MS: deadline(5000),
+  DEADLINE_DURABLE_OBJECT_MS: deadline(5000),
 });
 
 export interface Config {
   environment: "development" | "production";
   commit: string;
   builtAt: string;
-  database: { url: string; wsProxy?: string };
-  redis: { url: string; token: string };
-  mail: { apiKey: string; baseUrl?: string; from: string };
+  /** Every dependency has a deadline (`timeoutMs`): past it the request answers 503 naming it. */
+  database: { url: string; wsProxy?: string; timeoutMs: number };
+  redis: { url: string; token: string; timeoutMs: number };
+  mail: { apiKey: string; baseUrl?: string; from: string; timeoutMs: number };
   corsOrigins: ReadonlySet<string>;
   maxBodyBytes: number;
   /** The least severe level written; `warn` drops the per-request line of successful requests. */
@@ -86,6 +93,7 @@ export interface Config {
     accessKeyId: string;
     secretAccessKey: string;
     publicUrl: string;
+    timeoutMs: number;
   };
   rateLimits: {
     codeRequestsPerEmailHour: number;
@@ -96,6 +104,8 @@ export interface Config {
     reportsPerHour: number;
   };
   matching: MatchingConfig;
+  /** How long a request waits on a Durable Object call before it answers 503 naming the object. */
+  durableObjectTimeoutMs: number;
 }
 
 export interface MatchingConfig {
@@ -143,9 +153,18 @@ export function parseConfig(env: object): Config {
     environment: vars.ENVIRONMENT,
     commit: vars.APP_COMMIT,
     builtAt: vars.APP_BUILT_AT,
-    database: { url: vars.DATABASE_URL, wsProxy: vars.NEON_WS_PROXY },
-    redis: { url: vars.UPSTASH_REDIS_REST_URL, token: vars.UPSTASH_REDIS_REST_TOKEN },
-    mail: { apiKey: vars.RESEND_API_KEY, baseUrl: vars.RESEND_BASE_URL, from: vars.MAIL_FROM },
+    database: { url: vars.DATABASE_URL, wsProxy: vars.NEON_WS_PROXY, timeoutMs: vars.DEADLINE_DATABASE_MS },
+    redis: {
+      url: vars.UPSTASH_REDIS_REST_URL,
+      token: vars.UPSTASH_REDIS_REST_TOKEN,
+      timeoutMs: vars.DEADLINE_REDIS_MS,
+    },
+    mail: {
+      apiKey: vars.RESEND_API_KEY,
+      baseUrl: vars.RESEND_BASE_URL,
+      from: vars.MAIL_FROM,
+      timeoutMs: vars.DEADLINE_MAIL_MS,
+    },
     corsOrigins: new Set(vars.CORS_ORIGINS),
     maxBodyBytes: vars.MAX_BODY_BYTES,
     logLevel: vars.LOG_LEVEL,
@@ -169,6 +188,7 @@ export function parseConfig(env: object): Config {
       accessKeyId: vars.S3_ACCESS_KEY_ID,
       secretAccessKey: vars.S3_SECRET_ACCESS_KEY,
       publicUrl: (vars.S3_PUBLIC_URL ?? `${s3Endpoint}/${vars.S3_BUCKET}`).replace(/\/$/, ""),
+      timeoutMs: vars.DEADLINE_S3_MS,
     },
     rateLimits: {
       codeRequestsPerEmailHour: vars.RATE_LIMIT_CODE_REQUESTS_PER_EMAIL_HOUR,
@@ -184,5 +204,6 @@ export function parseConfig(env: object): Config {
       widenTwoAfterMs: Math.max(vars.MATCH_WIDEN_TWO_AFTER_SEC, vars.MATCH_WIDEN_ADJACENT_AFTER_SEC) * 1000,
       attemptTtlMs: vars.MATCH_ATTEMPT_TTL_SEC * 1000,
     },
+    durableObjectTimeoutMs: vars.DEADLINE_DURABLE_OBJECT_MS,
   };
 }

@@ -1,6 +1,8 @@
-import { neonConfig, Pool } from "@neondatabase/serverless";
+import { neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
+import { DrizzleQueryError } from "drizzle-orm/errors";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
 import type { Config } from "../config";
+import { DependencyUnavailableError, isTimeout } from "../lib/dependencies";
 import * as schema from "./schema";
 
 export type Database = NeonDatabase<typeof schema>;
@@ -12,9 +14,26 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+/** A pool whose connection failures (a transaction's `connect`) name the database. */
+class DatabasePool extends Pool {
+  override connect(): Promise<PoolClient>;
+  override connect(callback: Parameters<Pool["connect"]>[0]): void;
+  override connect(callback?: Parameters<Pool["connect"]>[0]): Promise<PoolClient> | undefined {
+    // The pool's own `query` connects with a callback; its failures surface through drizzle.
+    if (callback) {
+      super.connect(callback);
+      return undefined;
+    }
+    return super.connect().catch((error: unknown) => {
+      throw new DependencyUnavailableError("postgres", { cause: error, timedOut: isTimeout(error) });
+    });
+  }
+}
+
 /**
  * A drizzle client over a fresh `@neondatabase/serverless` pool. Workers may not carry a
  * socket from one request to the next, so each request opens its own and closes it.
+ * Connecting and every statement have the database deadline.
  */
 export function openDatabase(config: Config["database"], onError: (error: Error) => void): DatabaseHandle {
   if (config.wsProxy) {
@@ -24,7 +43,11 @@ export function openDatabase(config: Config["database"], onError: (error: Error)
     neonConfig.pipelineTLS = false;
     neonConfig.pipelineConnect = false;
   }
-  const pool = new Pool({ connectionString: config.url });
+  const pool = new DatabasePool({
+    connectionString: config.url,
+    connectionTimeoutMillis: config.timeoutMs,
+    query_timeout: config.timeoutMs,
+  });
   let closing = false;
   // Once we hang up, the server closing its side is expected, not an error worth reporting.
   pool.on("error", (error: Error) => {
@@ -48,4 +71,25 @@ export function openDatabase(config: Config["database"], onError: (error: Error)
       return pool.end();
     },
   };
+}
+
+/** The SQLSTATE of a Postgres error, if `error` is one. */
+export function sqlState(error: unknown): string | undefined {
+  if (typeof error !== "object" || error === null || !("code" in error)) return undefined;
+  return typeof error.code === "string" && /^[0-9A-Z]{5}$/.test(error.code) ? error.code : undefined;
+}
+
+/** SQLSTATE classes that mean the server, not the statement, failed: connection, resources, shutdown. */
+const serverUnavailable = /^(08|53|57P)/;
+
+/**
+ * A failed statement that never got an answer from Postgres (the connection failed or the
+ * deadline passed), or that Postgres refused for want of resources, is the database being
+ * unavailable. A statement Postgres answered with any other error is not: that is our bug.
+ */
+export function asDatabaseUnavailable(error: unknown): DependencyUnavailableError | undefined {
+  if (!(error instanceof DrizzleQueryError)) return undefined;
+  const state = sqlState(error.cause);
+  if (state && !serverUnavailable.test(state)) return undefined;
+  return new DependencyUnavailableError("postgres", { cause: error, timedOut: isTimeout(error.cause) });
 }

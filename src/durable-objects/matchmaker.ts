@@ -5,6 +5,7 @@ import { describeError, log } from "../lib/logger";
 import { getRedis } from "../lib/redis";
 import { type ProposedPair, pairAttempts, pairMany, resolveAttempts } from "../services/match-store";
 import { band, bandRadius, firstCompatible, levelIndex, nextWidening, type QueueEntry } from "../services/matching";
+import { objectCalls } from "../services/objects";
 import { whoIsOnline } from "../services/presence";
 import { SocketHub } from "./socket-hub";
 
@@ -24,19 +25,25 @@ export interface ExpiredEvent {
 
 export type MatchEvent = MatchedEvent | ExpiredEvent;
 
+/**
+ * What became of an attempt handed to the object: paired, waiting here, or withdrawn (it was
+ * cancelled or expired before the object could queue it, so it is not stored).
+ */
 export type EnqueueResult =
   | { status: "queued" }
-  | { status: "matched"; sessionId: string; partner: MatchedEvent["partner"] };
+  | { status: "matched"; sessionId: string; partner: MatchedEvent["partner"] }
+  | { status: "withdrawn" };
 
 /** How long a neighbour's report of its longest wait is trusted. */
 const neighbourMemoryMs = 1000;
 
 /** How often a waiting queue re-checks its users' presence, between widening steps. */
 const presenceCheckMs = 30_000;
+
 /** Where a waiting user lives: this object, or a neighbouring level's. */
 interface QueueHome {
-  completeMatch(userId: string, event: MatchedEvent): Promise<void>;
-  drop(userId: string): Promise<void>;
+  completeMatch(attemptId: string, event: MatchedEvent): Promise<void>;
+  drop(attemptId: string): Promise<void>;
 }
 
 const sessionLevel = (a: QueueEntry, b: QueueEntry) => (a.enqueuedAt >= b.enqueuedAt ? a.level : b.level);
@@ -51,6 +58,12 @@ interface QueueRow extends Record<string, SqlStorageValue> {
   avoid: string;
 }
 
+interface Arrival {
+  entry: QueueEntry;
+  settle: (result: EnqueueResult) => void;
+  fail: (error: unknown) => void;
+}
+
 /**
  * One object per CEFR level (`idFromName(level)`). It keeps that level's queue in its SQLite
  * storage, pairs arrivals FIFO with the first compatible waiting user, widens each waiting user's
@@ -61,6 +74,10 @@ interface QueueRow extends Record<string, SqlStorageValue> {
  * waiting user's band widens, its own object asks its neighbours the same on the alarm. The
  * database is the arbiter: a pair is created only if both attempts are still queued, so two
  * objects racing for one user can never both win.
+ *
+ * Once a pair is committed, telling anyone about it is best effort: a push or a neighbour that
+ * fails is logged, and the learner still gets `matched` (the database and `GET /match/status`
+ * say so too).
  */
 export class Matchmaker extends SocketHub {
   /** Serialises the work that changes the queue, so arrivals are served in order. */
@@ -77,12 +94,20 @@ export class Matchmaker extends SocketHub {
         enqueued_at integer not null,
         blocked text not null,
         avoid text not null
-      )
+      );
+      create table if not exists withdrawn (
+        attempt_id text primary key,
+        withdrawn_at integer not null
+      );
     `);
   }
 
   private get config() {
     return getConfig(this.env);
+  }
+
+  private get neighbours() {
+    return objectCalls(this.env, this.config.durableObjectTimeoutMs);
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -153,15 +178,22 @@ export class Matchmaker extends SocketHub {
     );
   }
 
-  private remove(userId: string): void {
-    this.ctx.storage.sql.exec("delete from queue where user_id = ?", userId);
+  private remove(attemptId: string): void {
+    this.ctx.storage.sql.exec("delete from queue where attempt_id = ?", attemptId);
+  }
+
+  private isWithdrawn(attemptId: string): boolean {
+    return this.ctx.storage.sql.exec("select 1 from withdrawn where attempt_id = ?", attemptId).toArray().length > 0;
   }
 
   /** Arrivals waiting for the object's turn; they are served together, in arrival order. */
-  private arrivals: { entry: QueueEntry; settle: (result: EnqueueResult) => void; fail: (error: unknown) => void }[] =
-    [];
+  private arrivals: Arrival[] = [];
 
-  /** Queues an attempt, or pairs it at once with the first compatible waiting user here or nearby. */
+  /**
+   * Queues an attempt, or pairs it at once with the first compatible waiting user here or nearby.
+   * An attempt the object holds already is simply still queued: handing it over again is how a
+   * request re-attaches an attempt whose first hand-off failed.
+   */
   enqueue(entry: QueueEntry): Promise<EnqueueResult> {
     return new Promise((settle, fail) => {
       this.arrivals.push({ entry, settle, fail });
@@ -174,15 +206,16 @@ export class Matchmaker extends SocketHub {
    * the waiting users and with each other in memory, then creates all those sessions in one
    * statement. A pair the database refuses, and an arrival nobody here accepts, go through
    * `pairWithSomeone` one at a time, which learns why and also asks the neighbouring levels.
+   * Arrivals are settled by attempt id: one user may have a cancelled and a new attempt in one batch.
    */
   private async serveArrivals(): Promise<void> {
     const batch = this.arrivals.splice(0);
     if (batch.length === 0) return;
-    const settled = new Set<string>();
-    const settle = (userId: string, result: EnqueueResult) => {
-      const arrival = batch.find((item) => item.entry.userId === userId);
-      if (arrival && !settled.has(userId)) {
-        settled.add(userId);
+    const byAttempt = new Map(batch.map((arrival) => [arrival.entry.attemptId, arrival]));
+    const settle = (attemptId: string, result: EnqueueResult) => {
+      const arrival = byAttempt.get(attemptId);
+      if (arrival) {
+        byAttempt.delete(attemptId);
         arrival.settle(result);
       }
     };
@@ -194,8 +227,12 @@ export class Matchmaker extends SocketHub {
       const proposals: { arrival: QueueEntry; partner: QueueEntry; pair: ProposedPair }[] = [];
       const alone: QueueEntry[] = [];
       for (const { entry } of batch) {
-        if (queued.some((waiting) => waiting.userId === entry.userId && waiting.attemptId === entry.attemptId)) {
-          settle(entry.userId, { status: "queued" });
+        if (queued.some((waiting) => waiting.attemptId === entry.attemptId)) {
+          settle(entry.attemptId, { status: "queued" });
+          continue;
+        }
+        if (this.isWithdrawn(entry.attemptId)) {
+          settle(entry.attemptId, { status: "withdrawn" });
           continue;
         }
         const partner = firstCompatible(
@@ -232,31 +269,32 @@ export class Matchmaker extends SocketHub {
       );
       const retry: QueueEntry[] = alone.filter((entry) => !taken.has(entry.userId));
       for (const { arrival, partner, pair } of proposals) {
+        const partnerArrived = byAttempt.has(partner.attemptId);
         if (!created.has(pair.sessionId)) {
           retry.push(arrival);
-          if (batch.some((item) => item.entry.userId === partner.userId)) retry.push(partner);
+          if (partnerArrived) retry.push(partner);
           continue;
         }
         const { forEntry, forPartner } = this.announce(arrival, partner, pair.sessionId, now);
-        if (batch.some((item) => item.entry.userId === partner.userId)) {
+        if (partnerArrived) {
           this.push(forPartner, partner.userId);
-          settle(partner.userId, { status: "matched", sessionId: pair.sessionId, partner: forPartner.partner });
+          settle(partner.attemptId, { status: "matched", sessionId: pair.sessionId, partner: forPartner.partner });
         } else {
-          await this.completeMatch(partner.userId, forPartner);
+          await this.completeMatch(partner.attemptId, forPartner);
         }
         this.push(forEntry, arrival.userId);
-        settle(arrival.userId, { status: "matched", sessionId: pair.sessionId, partner: forEntry.partner });
+        settle(arrival.attemptId, { status: "matched", sessionId: pair.sessionId, partner: forEntry.partner });
       }
 
       for (const entry of retry.sort((a, b) => a.enqueuedAt - b.enqueuedAt)) {
-        if (settled.has(entry.userId)) continue;
+        if (!byAttempt.has(entry.attemptId)) continue;
         const result = await this.pairWithSomeone(entry, false);
         if (result.status === "queued") this.store(entry);
-        settle(entry.userId, result);
+        settle(entry.attemptId, result);
       }
-      await this.scheduleAlarm();
+      await this.rescheduleAlarm();
     } catch (error) {
-      for (const arrival of batch) if (!settled.has(arrival.entry.userId)) arrival.fail(error);
+      for (const arrival of byAttempt.values()) arrival.fail(error);
     }
   }
 
@@ -287,6 +325,7 @@ export class Matchmaker extends SocketHub {
   /**
    * Tries partners for `entry` FIFO: first here, then in the neighbouring levels' objects.
    * `entry` is in this queue already when `queued` is true (the alarm's widening pass).
+   * Answers `withdrawn` when the database says the entry's own attempt is no longer queued.
    */
   private async pairWithSomeone(entry: QueueEntry, queued: boolean): Promise<EnqueueResult> {
     const tried = new Set<string>();
@@ -314,8 +353,8 @@ export class Matchmaker extends SocketHub {
       );
       if (outcome.kind === "paired") {
         const { forEntry, forPartner } = this.announce(entry, partner.entry, outcome.sessionId, now);
-        await partner.home.completeMatch(partner.entry.userId, forPartner);
-        if (queued) this.remove(entry.userId);
+        if (queued) this.remove(entry.attemptId);
+        await this.tell(partner.home, (home) => home.completeMatch(partner.entry.attemptId, forPartner));
         this.push(forEntry, entry.userId);
         return { status: "matched", sessionId: outcome.sessionId, partner: forEntry.partner };
       }
@@ -328,11 +367,22 @@ export class Matchmaker extends SocketHub {
         outcome.kind === "busy"
           ? outcome.busyUsers
           : [entry, partner.entry].filter((e) => !outcome.stillQueued.includes(e.attemptId)).map((e) => e.userId);
-      if (gone.includes(partner.entry.userId)) await partner.home.drop(partner.entry.userId);
-      if (gone.includes(entry.userId)) {
-        if (queued) this.remove(entry.userId);
-        return { status: "queued" };
+      if (gone.includes(partner.entry.userId)) {
+        await this.tell(partner.home, (home) => home.drop(partner.entry.attemptId));
       }
+      if (gone.includes(entry.userId)) {
+        if (queued) this.remove(entry.attemptId);
+        return { status: "withdrawn" };
+      }
+    }
+  }
+
+  /** Tells a queue's home what became of its user; after a commit that is best effort. */
+  private async tell(home: QueueHome, message: (home: QueueHome) => Promise<void>): Promise<void> {
+    try {
+      await message(home);
+    } catch (error) {
+      log("warn", "matchmaker could not tell a queue what became of its user", describeError(error));
     }
   }
 
@@ -341,7 +391,8 @@ export class Matchmaker extends SocketHub {
    * A neighbour is asked only when someone there could accept `entry`: either `entry` has waited
    * long enough to accept that distance itself, or the neighbour's longest-waiting user has. What
    * each neighbour reports is kept for a second, so a burst of arrivals asks once; a user who
-   * widens in between is paired from their own side, on their object's alarm.
+   * widens in between is paired from their own side, on their object's alarm. A neighbour that
+   * does not answer simply has no offer this time.
    */
   private async findNearby(
     entry: QueueEntry,
@@ -349,28 +400,34 @@ export class Matchmaker extends SocketHub {
   ): Promise<{ entry: QueueEntry; home: QueueHome } | undefined> {
     const now = Date.now();
     const at = levelIndex(entry.level);
-    const neighbours = levels.filter((level) => level !== entry.level && Math.abs(levelIndex(level) - at) <= 2);
-    const offers = await Promise.all(
-      neighbours.map(async (level) => {
-        const stub = this.env.MATCHMAKER.get(this.env.MATCHMAKER.idFromName(level));
+    const nearby = levels.filter((level) => level !== entry.level && Math.abs(levelIndex(level) - at) <= 2);
+    const offers = await Promise.allSettled(
+      nearby.map(async (level) => {
         const distance = Math.abs(levelIndex(level) - at);
         if (bandRadius(now - entry.enqueuedAt, this.config.matching) < distance) {
           let seen = this.neighbourOldest.get(level);
           if (!seen || now - seen.at > neighbourMemoryMs) {
-            seen = { oldest: await stub.oldestWaiting(), at: now };
+            seen = { oldest: await this.neighbours.matchmaker(level, (stub) => stub.oldestWaiting()), at: now };
             this.neighbourOldest.set(level, seen);
           }
           if (seen.oldest === null || bandRadius(now - seen.oldest, this.config.matching) < distance) return undefined;
         }
-        const offer: QueueEntry | null = await stub.findPartnerFor(entry, [...exclude]);
+        const offer = await this.neighbours.matchmaker(level, (stub) => stub.findPartnerFor(entry, [...exclude]));
         const home: QueueHome = {
-          completeMatch: (userId, event) => stub.completeMatch(userId, event),
-          drop: (userId) => stub.drop(userId),
+          completeMatch: (attemptId, event) =>
+            this.neighbours.matchmaker(level, (stub) => stub.completeMatch(attemptId, event)),
+          drop: (attemptId) => this.neighbours.matchmaker(level, (stub) => stub.drop(attemptId)),
         };
         return offer ? { entry: offer, home } : undefined;
       }),
     );
-    return offers.filter((offer) => offer !== undefined).sort((a, b) => a.entry.enqueuedAt - b.entry.enqueuedAt)[0];
+    for (const offer of offers) {
+      if (offer.status === "rejected")
+        log("warn", "a neighbouring matchmaker did not answer", describeError(offer.reason));
+    }
+    return offers
+      .flatMap((offer) => (offer.status === "fulfilled" && offer.value ? [offer.value] : []))
+      .sort((a, b) => a.entry.enqueuedAt - b.entry.enqueuedAt)[0];
   }
 
   /** What each neighbouring level's object last said about its longest-waiting user. */
@@ -389,16 +446,17 @@ export class Matchmaker extends SocketHub {
   }
 
   /** Another level's object paired one of our users: take them off the queue and tell them. */
-  async completeMatch(userId: string, event: MatchedEvent): Promise<void> {
-    this.remove(userId);
-    this.push(event, userId);
-    await this.scheduleAlarm();
+  async completeMatch(attemptId: string, event: MatchedEvent): Promise<void> {
+    const [waiting] = this.waiting().filter((entry) => entry.attemptId === attemptId);
+    this.remove(attemptId);
+    if (waiting) this.push(event, waiting.userId);
+    await this.rescheduleAlarm();
   }
 
-  /** Forgets a user whose attempt is no longer queued. */
-  async drop(userId: string): Promise<void> {
-    this.remove(userId);
-    await this.scheduleAlarm();
+  /** Forgets an attempt that is no longer queued. */
+  async drop(attemptId: string): Promise<void> {
+    this.remove(attemptId);
+    await this.rescheduleAlarm();
   }
 
   /** Pushes a matchmaking event to one user's open sockets. */
@@ -406,18 +464,28 @@ export class Matchmaker extends SocketHub {
     return this.push(event, userId);
   }
 
-  /** Removes a cancelled attempt (the database already says so). */
-  cancel(userId: string): Promise<void> {
+  /**
+   * Removes an attempt the database already says is cancelled, and remembers it for the
+   * attempt's lifetime, so a hand-off of it that arrives late is not queued.
+   */
+  cancel(attemptId: string): Promise<void> {
     return this.exclusive(async () => {
-      this.remove(userId);
-      await this.scheduleAlarm();
+      this.remove(attemptId);
+      this.ctx.storage.sql.exec(
+        "insert into withdrawn (attempt_id, withdrawn_at) values (?, ?) on conflict do nothing",
+        attemptId,
+        Date.now(),
+      );
+      await this.rescheduleAlarm();
     });
   }
 
   /**
    * Expires attempts that waited past their time or whose owner stopped pinging, then gives
    * every user whose band has widened a chance with the neighbouring levels. Run by the alarm
-   * and by the cron sweep; running it twice changes nothing the first run did not.
+   * and by the cron sweep; running it twice changes nothing the first run did not. Only the
+   * attempts this sweep actually expired are told `expired`: one paired meanwhile by a
+   * neighbour is just forgotten here.
    */
   sweep(): Promise<{ expired: number; matched: number }> {
     return this.exclusive(async () => {
@@ -425,70 +493,72 @@ export class Matchmaker extends SocketHub {
       const waiting = this.waiting();
       let expired = 0;
       let matched = 0;
+      this.ctx.storage.sql.exec(
+        "delete from withdrawn where withdrawn_at < ?",
+        now - this.config.matching.attemptTtlMs,
+      );
       if (waiting.length > 0) {
+        // Without Redis nobody's presence is known: attempts still expire on time, nobody as offline.
         const online = await whoIsOnline(
           getRedis(this.config.redis),
           waiting.map((entry) => entry.userId),
-        );
+        ).catch((error: unknown) => {
+          log("warn", "matchmaker sweep could not read presence", describeError(error));
+          return undefined;
+        });
         const leaving = waiting
           .map((entry) => ({
             entry,
             reason:
               now - entry.enqueuedAt >= this.config.matching.attemptTtlMs
                 ? ("timeout" as const)
-                : online.has(entry.userId)
+                : !online || online.has(entry.userId)
                   ? undefined
                   : ("offline" as const),
           }))
           .filter((item): item is { entry: QueueEntry; reason: "timeout" | "offline" } => item.reason !== undefined);
         if (leaving.length > 0) {
-          await this.withDatabase((db) =>
-            resolveAttempts(
-              db,
-              leaving.map((item) => item.entry.attemptId),
-              "expired",
-              new Date(now),
+          const resolved = new Set(
+            await this.withDatabase((db) =>
+              resolveAttempts(
+                db,
+                leaving.map((item) => item.entry.attemptId),
+                "expired",
+                new Date(now),
+              ),
             ),
           );
           for (const { entry, reason } of leaving) {
-            this.remove(entry.userId);
+            this.remove(entry.attemptId);
+            if (!resolved.has(entry.attemptId)) continue;
             this.push({ type: "expired", attempt_id: entry.attemptId, reason } satisfies ExpiredEvent, entry.userId);
+            expired += 1;
           }
-          expired = leaving.length;
         }
         for (const entry of this.waiting()) {
           if (now - entry.enqueuedAt < this.config.matching.widenAdjacentAfterMs) continue;
-          const stillHere = this.waiting().some((waitingEntry) => waitingEntry.userId === entry.userId);
+          const stillHere = this.waiting().some((waitingEntry) => waitingEntry.attemptId === entry.attemptId);
           if (stillHere && (await this.pairWithSomeone(entry, true)).status === "matched") matched += 1;
         }
       }
-      await this.scheduleAlarm();
+      await this.rescheduleAlarm();
       return { expired, matched };
     });
   }
 
-  override async alarm(): Promise<void> {
-    try {
-      await this.sweep();
-    } catch (error) {
-      log("error", "matchmaker alarm failed", describeError(error));
-      await this.ctx.storage.setAlarm(Date.now() + presenceCheckMs);
-    }
+  protected override async onAlarm(): Promise<void> {
+    await this.sweep();
   }
 
   /** Wakes for the next widening step, expiry or presence check; sleeps when nobody waits. */
-  private async scheduleAlarm(): Promise<void> {
+  protected override nextWake(): number | undefined {
     const waiting = this.waiting();
-    if (waiting.length === 0) {
-      await this.ctx.storage.deleteAlarm();
-      return;
-    }
+    if (waiting.length === 0) return undefined;
     const now = Date.now();
     const moments = waiting.flatMap((entry) => [
       nextWidening(entry, now, this.config.matching),
       entry.enqueuedAt + this.config.matching.attemptTtlMs,
     ]);
-    const next = Math.min(now + presenceCheckMs, ...moments.filter((moment) => moment !== undefined));
-    await this.ctx.storage.setAlarm(Math.max(next, now + 100));
+    return Math.min(now + presenceCheckMs, ...moments.filter((moment) => moment !== undefined));
   }
 }

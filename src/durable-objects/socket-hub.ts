@@ -1,22 +1,50 @@
 import { DurableObject } from "cloudflare:workers";
+import { describeError, log } from "../lib/logger";
 
 /** What each hibernating socket remembers about itself across evictions. */
 export interface SocketAttachment {
   userId: string;
   connectedAt: number;
+  /** When the access token the socket was opened with expires (epoch ms); the socket closes then. */
+  expiresAt: number;
 }
 
 /**
- * The header through which the Worker, after authenticating the caller, tells the object
- * whose socket it is. Objects are reachable only through the Worker, never directly.
+ * The headers through which the Worker, after authenticating the caller, tells the object
+ * whose socket it is and until when its token holds. Objects are reachable only through the
+ * Worker, never directly.
  */
 export const socketUserHeader = "x-gaplash-user-id";
+export const socketExpiresHeader = "x-gaplash-token-expires";
+
+/** Close codes a client can act on: reconnect with a fresh token, stop, or fix what it sends. */
+export const closeCodes = {
+  /** The socket sent something this endpoint does not take. */
+  unsupportedFrame: 1008,
+  frameTooLarge: 1009,
+  /** A newer socket of the same user replaced this one (at most `maxSocketsPerUser` each). */
+  replaced: 4001,
+  /** The access token expired: refresh it and reconnect. */
+  tokenExpired: 4003,
+  /** The account was suspended or deleted, or the user signed out everywhere: do not reconnect. */
+  revoked: 4004,
+} as const;
+
+/** Open sockets per user per object; a fourth closes the oldest (a phone, a laptop and a spare tab). */
+export const maxSocketsPerUser = 3;
+
+/** The smallest alarm delay, so that a storm of changes does not set alarms in the past. */
+const minimumAlarmDelayMs = 100;
 
 /**
  * Hibernatable WebSockets for pushes. State lives only in each socket's attachment and tags,
- * and `ping` is answered by the runtime itself, so idle sockets never wake the object.
+ * and `ping` is answered by the runtime itself, so idle sockets never wake the object. Every
+ * socket carries its token's expiry and is closed on the object's alarm when it passes.
  */
 export abstract class SocketHub extends DurableObject<Env> {
+  /** Frames larger than this close the socket (1009). */
+  protected readonly maxFrameBytes: number = 1024;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
@@ -24,20 +52,46 @@ export abstract class SocketHub extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     const userId = request.headers.get(socketUserHeader);
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !userId) {
-      return new Response("expected a WebSocket upgrade for a known user", { status: 426 });
+    const expiresAt = Number(request.headers.get(socketExpiresHeader));
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !userId || !(expiresAt > Date.now())) {
+      return new Response("expected a WebSocket upgrade for a known user with a live token", { status: 426 });
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [userId]);
-    server.serializeAttachment({ userId, connectedAt: Date.now() } satisfies SocketAttachment);
+    server.serializeAttachment({ userId, connectedAt: Date.now(), expiresAt } satisfies SocketAttachment);
+    this.closeOldestBeyondCap(userId);
+    await this.rescheduleAlarm();
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  private closeOldestBeyondCap(userId: string): void {
+    const sockets = this.openSockets(userId).sort((a, b) => a.attachment.connectedAt - b.attachment.connectedAt);
+    for (const { socket } of sockets.slice(0, Math.max(0, sockets.length - maxSocketsPerUser))) {
+      this.close(socket, closeCodes.replaced, "replaced by a newer connection");
+    }
+  }
+
+  /** The open sockets (of `userId`, or of everyone) with what each remembers. */
+  protected openSockets(userId?: string): { socket: WebSocket; attachment: SocketAttachment }[] {
+    return this.ctx.getWebSockets(userId).flatMap((socket) => {
+      const attachment = socket.deserializeAttachment() as SocketAttachment | null;
+      return attachment && socket.readyState === WebSocket.OPEN ? [{ socket, attachment }] : [];
+    });
+  }
+
+  protected close(socket: WebSocket, code: number, reason: string): void {
+    try {
+      socket.close(code, reason);
+    } catch {
+      // Closed already.
+    }
   }
 
   /** Sends `message` to every open socket of `userId` (or of everyone); returns how many got it. */
   protected push(message: unknown, userId?: string): number {
     const payload = JSON.stringify(message);
     let delivered = 0;
-    for (const socket of this.ctx.getWebSockets(userId)) {
+    for (const { socket } of this.openSockets(userId)) {
       try {
         socket.send(payload);
         delivered += 1;
@@ -50,22 +104,73 @@ export abstract class SocketHub extends DurableObject<Env> {
 
   /** The users with at least one open socket here, read back from the attachments. */
   connectedUsers(): string[] {
-    const users = new Set<string>();
-    for (const socket of this.ctx.getWebSockets()) {
-      const attachment = socket.deserializeAttachment() as SocketAttachment | null;
-      if (attachment) users.add(attachment.userId);
-    }
-    return [...users];
+    return [...new Set(this.openSockets().map(({ attachment }) => attachment.userId))];
   }
 
-  // Pushes flow one way; anything but the auto-answered ping is ignored.
-  override async webSocketMessage(): Promise<void> {}
+  /** Closes every socket of a user whose account was suspended or deleted; returns how many. */
+  disconnect(userId: string): number {
+    const sockets = this.openSockets(userId);
+    for (const { socket } of sockets) this.close(socket, closeCodes.revoked, "the account can no longer connect");
+    return sockets.length;
+  }
+
+  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const size = typeof message === "string" ? new TextEncoder().encode(message).byteLength : message.byteLength;
+    if (size > this.maxFrameBytes) {
+      this.close(socket, closeCodes.frameTooLarge, `frames are at most ${this.maxFrameBytes} bytes`);
+      return;
+    }
+    const attachment = socket.deserializeAttachment() as SocketAttachment | null;
+    if (!attachment || attachment.expiresAt <= Date.now()) {
+      this.close(socket, closeCodes.tokenExpired, "the access token expired; reconnect with a fresh one");
+      return;
+    }
+    await this.onFrame(socket, attachment, message);
+  }
+
+  /** What the socket may send besides `ping`; by default nothing, and anything else closes it. */
+  protected async onFrame(socket: WebSocket, _attachment: SocketAttachment, _frame: string | ArrayBuffer) {
+    this.close(socket, closeCodes.unsupportedFrame, "this socket takes no messages but ping");
+  }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
-    try {
-      socket.close(code === 1005 ? 1000 : code, reason);
-    } catch {
-      // Already closed by the runtime.
+    // Code 1005 means "none given", which may not be sent back.
+    this.close(socket, code === 1005 ? 1000 : code, reason);
+  }
+
+  /** When the object next has work of its own, besides closing sockets whose token expired. */
+  protected nextWake(): number | undefined {
+    return undefined;
+  }
+
+  /** The object's own work on the alarm; sockets whose token expired are closed first. */
+  protected async onAlarm(): Promise<void> {}
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    for (const { socket, attachment } of this.openSockets()) {
+      if (attachment.expiresAt <= now) {
+        this.close(socket, closeCodes.tokenExpired, "the access token expired; reconnect with a fresh one");
+      }
     }
+    try {
+      await this.onAlarm();
+    } catch (error) {
+      log("error", "durable object alarm failed", describeError(error));
+    } finally {
+      await this.rescheduleAlarm();
+    }
+  }
+
+  /** Sets the alarm for the earliest of the next token expiry and the object's own next wake. */
+  protected async rescheduleAlarm(): Promise<void> {
+    const moments = [...this.openSockets().map(({ attachment }) => attachment.expiresAt), this.nextWake()].filter(
+      (moment) => moment !== undefined,
+    );
+    if (moments.length === 0) {
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    await this.ctx.storage.setAlarm(Math.max(Math.min(...moments), Date.now() + minimumAlarmDelayMs));
   }
 }

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { DependencyUnavailableError } from "./dependencies";
 
 /** Every error the API can answer with: its HTTP status and its human title. */
 export const errorCatalog = {
@@ -126,6 +127,13 @@ const statusToCode: Partial<Record<number, ErrorCode>> = {
 /** Maps anything thrown to the `ApiError` it should be answered with. Unknown errors become a bare 500. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof DependencyUnavailableError) {
+    return new ApiError("DEPENDENCY_UNAVAILABLE", {
+      detail: `${error.message[0]?.toUpperCase()}${error.message.slice(1)}; try again shortly.`,
+      extensions: { dependency: error.dependency },
+      cause: error,
+    });
+  }
   if (error instanceof HTTPException) {
     if (error.status === 400 && error.message.startsWith("Malformed JSON")) {
       return new ApiError("MALFORMED_JSON", { detail: "The body could not be parsed as JSON.", cause: error });

@@ -1,3 +1,5 @@
+import { DrizzleQueryError } from "drizzle-orm/errors";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
 
@@ -42,7 +44,42 @@ export function log(level: LogLevel, message: string, fields: LogFields = {}): v
   else console.log(line);
 }
 
+/** A Postgres error as the driver reports it: its message and detail may quote the values sent. */
+function isPostgresError(error: Error): error is Error & Record<"code" | "constraint" | "table" | "column", unknown> {
+  return "severity" in error && "code" in error && typeof error.code === "string" && /^[0-9A-Z]{5}$/.test(error.code);
+}
+
+/** The frames of a stack without its first line, which repeats the message. */
+function framesOnly(stack: string | undefined): string | undefined {
+  return stack
+    ?.split("\n")
+    .filter((line) => line.trimStart().startsWith("at "))
+    .join("\n");
+}
+
+/**
+ * What a log line may say about an error. A failed statement is logged by its SQL (which holds
+ * placeholders, never values) and Postgres's error code and names, never by its parameters or
+ * Postgres's message, which may quote what a user sent.
+ */
 export function describeError(error: unknown): LogFields {
+  if (error instanceof DrizzleQueryError) {
+    return {
+      error_name: "DrizzleQueryError",
+      query: error.query,
+      stack: framesOnly(error.stack),
+      ...(error.cause ? { cause: describeError(error.cause) } : {}),
+    };
+  }
+  if (error instanceof Error && isPostgresError(error)) {
+    return {
+      error_name: error.name,
+      db_code: error.code,
+      db_constraint: error.constraint,
+      db_table: error.table,
+      db_column: error.column,
+    };
+  }
   if (error instanceof Error) {
     return {
       error_name: error.name,

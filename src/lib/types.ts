@@ -1,6 +1,6 @@
 import type { OpenAPIHono, RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Config } from "../config";
-import type { AccessClaims } from "../services/auth/tokens";
+import type { VerifiedAccess } from "../services/auth/tokens";
 import type { Services } from "../services/services";
 
 export interface AppBindings {
@@ -10,7 +10,7 @@ export interface AppBindings {
     config: Config;
     services: Services;
     /** Set by `requireAuth` once the caller is authenticated. */
-    auth?: AccessClaims;
+    auth?: VerifiedAccess;
     /** The authenticated user's id; the request log carries it. */
     userId?: string;
   };

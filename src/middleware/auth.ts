@@ -1,8 +1,9 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { socketExpiresHeader, socketUserHeader } from "../durable-objects/socket-hub";
 import { ApiError } from "../lib/errors";
 import type { AppBindings } from "../lib/types";
-import { type AccessClaims, InvalidAccessTokenError, verifyAccessToken } from "../services/auth/tokens";
+import { InvalidAccessTokenError, type VerifiedAccess, verifyAccessToken } from "../services/auth/tokens";
 
 function unauthorized(detail: string, invalidToken: boolean): ApiError {
   const challenge = invalidToken
@@ -21,7 +22,7 @@ const authenticate = (allowQueryToken: boolean) =>
   createMiddleware<AppBindings>(async (c, next) => {
     const token = presentedToken(c, allowQueryToken);
     if (!token) throw unauthorized("Send the access token as `Authorization: Bearer <token>`.", false);
-    let claims: AccessClaims;
+    let claims: VerifiedAccess;
     try {
       claims = await verifyAccessToken(c.get("config").auth.jwtSecret, token);
     } catch (error) {
@@ -45,8 +46,20 @@ export const requireSocketAuth = authenticate(true);
 export const authenticated = { middleware: [requireAuth], security: [{ bearerAuth: [] }] };
 
 /** The authenticated caller; only for handlers behind `requireAuth`. */
-export function currentUser(c: Context<AppBindings>): AccessClaims {
+export function currentUser(c: Context<AppBindings>): VerifiedAccess {
   const auth = c.get("auth");
   if (!auth) throw unauthorized("Authentication is required.", false);
   return auth;
+}
+
+/**
+ * The upgrade request as a Durable Object receives it, told whose socket it is and until when
+ * the token it was opened with holds (the object closes it then).
+ */
+export function socketRequest(c: Context<AppBindings>): Request {
+  const { userId, expiresAt } = currentUser(c);
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(socketUserHeader, userId);
+  headers.set(socketExpiresHeader, String(expiresAt));
+  return new Request(c.req.raw.url, { headers });
 }

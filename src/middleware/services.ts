@@ -8,7 +8,7 @@ import { createServices } from "../services/services";
 export const services = createMiddleware<AppBindings>(async (c, next) => {
   const config = getConfig(c.env);
   const requestId = c.get("requestId");
-  const requestServices = createServices(config, (error) =>
+  const requestServices = createServices(config, c.env, (error) =>
     log("error", "database connection error", { request_id: requestId, ...describeError(error) }),
   );
   c.set("config", config);

@@ -1,5 +1,6 @@
 import { Resend } from "resend";
 import type { Config } from "../config";
+import { callDependency } from "../lib/dependencies";
 
 export interface Mail {
   to: string;
@@ -20,7 +21,10 @@ export function createMailer(config: Config["mail"]): Mailer {
   const resend = new Resend(config.apiKey, { baseUrl: config.baseUrl });
   return {
     async send(mail) {
-      const { data, error } = await resend.emails.send({ from: config.from, ...mail });
+      // The SDK takes no signal: the deadline gives up on it rather than cancelling it.
+      const { data, error } = await callDependency("mail", config.timeoutMs, () =>
+        resend.emails.send({ from: config.from, ...mail }),
+      );
       if (error || !data) throw new Error(`mail was not accepted: ${error?.name ?? "no response"}`, { cause: error });
       return { id: data.id };
     },

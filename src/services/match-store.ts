@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { matchAttempts } from "../db/schema";
 import type { Level } from "../db/schema/enums";
@@ -11,7 +11,7 @@ export interface MatchCandidate {
   blocked: string[];
   avoid: string[];
   activeSessionId: string | null;
-  queuedAttempt: { id: string; level: Level } | null;
+  queuedAttempt: { id: string; level: Level; createdAt: Date } | null;
 }
 
 interface CandidateRow extends Record<string, unknown> {
@@ -25,6 +25,7 @@ interface CandidateRow extends Record<string, unknown> {
   active_session_id: string | null;
   queued_attempt_id: string | null;
   queued_level: Level | null;
+  queued_created_at: string | Date | null;
 }
 
 function candidateQuery(userId: string) {
@@ -44,7 +45,7 @@ function candidateQuery(userId: string) {
          order by s.started_at desc limit 1) as last_partner,
       (select s.id from session_participants mine join sessions s on s.id = mine.session_id
          where mine.user_id = u.id and s.status = 'active' limit 1) as active_session_id,
-      q.id as queued_attempt_id, q.level as queued_level
+      q.id as queued_attempt_id, q.level as queued_level, q.created_at as queued_created_at
     from users u
     left join match_attempts q on q.user_id = u.id and q.status = 'queued'
     left join profiles p on p.user_id = u.id
@@ -62,7 +63,9 @@ function toCandidate(row: CandidateRow): MatchCandidate {
     avoid: [...(row.low_rated ?? []), ...(row.last_partner ? [row.last_partner] : [])],
     activeSessionId: row.active_session_id,
     queuedAttempt:
-      row.queued_attempt_id && row.queued_level ? { id: row.queued_attempt_id, level: row.queued_level } : null,
+      row.queued_attempt_id && row.queued_level && row.queued_created_at
+        ? { id: row.queued_attempt_id, level: row.queued_level, createdAt: new Date(row.queued_created_at) }
+        : null,
   };
 }
 
@@ -179,6 +182,20 @@ export async function resolveAttempts(
     .where(and(sql`${matchAttempts.id} in ${attemptIds}`, eq(matchAttempts.status, "queued")))
     .returning({ id: matchAttempts.id });
   return rows.map((row) => row.id);
+}
+
+/**
+ * Expires attempts that are still queued in the database past their lifetime. The level's object
+ * expires what it holds on its own alarm; what is left here is an attempt no object holds (its
+ * hand-off failed and so did its withdrawal), which would otherwise stay queued for ever.
+ */
+export async function expireStaleAttempts(db: Database, createdBefore: Date, now: Date): Promise<number> {
+  const rows = await db
+    .update(matchAttempts)
+    .set({ status: "expired", resolvedAt: now })
+    .where(and(eq(matchAttempts.status, "queued"), lt(matchAttempts.createdAt, createdBefore)))
+    .returning({ id: matchAttempts.id });
+  return rows.length;
 }
 
 export async function latestAttempt(db: Database, userId: string) {

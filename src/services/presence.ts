@@ -1,5 +1,6 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { type Level, levels } from "../db/schema/enums";
+import { fromRedis } from "../lib/redis";
 
 export const presenceTtlSeconds = 60;
 const onlineIndex = "presence:online";
@@ -18,7 +19,7 @@ export async function recordPing(redis: Redis, userId: string, level: Level | nu
     if (other === level) pipeline.zadd(levelIndexKey(other), { score: now, member: userId });
     else pipeline.zrem(levelIndexKey(other), userId);
   }
-  await pipeline.exec();
+  await fromRedis(pipeline.exec());
 }
 
 export interface OnlineCounts {
@@ -32,7 +33,7 @@ export async function onlineCounts(redis: Redis, now: number): Promise<OnlineCou
   const pipeline = redis.pipeline();
   pipeline.zcount(onlineIndex, since, "+inf");
   for (const level of levels) pipeline.zcount(levelIndexKey(level), since, "+inf");
-  const [total, ...perLevel] = await pipeline.exec<number[]>();
+  const [total, ...perLevel] = await fromRedis(pipeline.exec<number[]>());
   return {
     total: total ?? 0,
     levels: Object.fromEntries(levels.map((level, index) => [level, perLevel[index] ?? 0])) as Record<Level, number>,
@@ -42,7 +43,7 @@ export async function onlineCounts(redis: Redis, now: number): Promise<OnlineCou
 /** Which of `userIds` are online now. */
 export async function whoIsOnline(redis: Redis, userIds: string[]): Promise<Set<string>> {
   if (userIds.length === 0) return new Set();
-  const values = await redis.mget<(string | null)[]>(...userIds.map(onlineKey));
+  const values = await fromRedis(redis.mget<(string | null)[]>(...userIds.map(onlineKey)));
   return new Set(userIds.filter((_, index) => values[index] !== null));
 }
 
@@ -52,6 +53,6 @@ export async function sweepPresence(redis: Redis, now: number): Promise<number> 
   const pipeline = redis.pipeline();
   pipeline.zremrangebyscore(onlineIndex, "-inf", `(${before}`);
   for (const level of levels) pipeline.zremrangebyscore(levelIndexKey(level), "-inf", `(${before}`);
-  const removed = await pipeline.exec<number[]>();
+  const removed = await fromRedis(pipeline.exec<number[]>());
   return removed[0] ?? 0;
 }

@@ -3,12 +3,15 @@ import type { Config } from "../config";
 import { type Database, type DatabaseHandle, openDatabase } from "../db/client";
 import { getRedis } from "../lib/redis";
 import { createMailer, type Mailer } from "./mailer";
+import { type ObjectCalls, objectCalls } from "./objects";
 
 /** What a request's handlers may use, built once per request by the `services` middleware. */
 export interface Services {
   readonly db: Database;
   readonly redis: Redis;
   readonly mailer: Mailer;
+  /** The matchmakers and session rooms, each call with its deadline. */
+  readonly objects: ObjectCalls;
 }
 
 export interface RequestServices extends Services {
@@ -18,7 +21,11 @@ export interface RequestServices extends Services {
   close(): Promise<void>;
 }
 
-export function createServices(config: Config, onDatabaseError: (error: Error) => void): RequestServices {
+export function createServices(
+  config: Config,
+  env: Pick<Env, "MATCHMAKER" | "SESSION_ROOM">,
+  onDatabaseError: (error: Error) => void,
+): RequestServices {
   let database: DatabaseHandle | undefined;
   let mailer: Mailer | undefined;
   return {
@@ -33,6 +40,7 @@ export function createServices(config: Config, onDatabaseError: (error: Error) =
       mailer ??= createMailer(config.mail);
       return mailer;
     },
+    objects: objectCalls(env, config.durableObjectTimeoutMs),
     queryCount() {
       return database?.queryCount() ?? 0;
     },

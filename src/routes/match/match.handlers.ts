@@ -1,42 +1,38 @@
 import { eq } from "drizzle-orm";
 import { profiles } from "../../db/schema";
 import type { Level } from "../../db/schema/enums";
-import { socketUserHeader } from "../../durable-objects/socket-hub";
+import type { EnqueueResult } from "../../durable-objects/matchmaker";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
 import { enforceRateLimit } from "../../lib/rate-limit";
 import type { AppRouteHandler } from "../../lib/types";
-import { currentUser } from "../../middleware/auth";
-import { latestAttempt, loadCandidate, openAttempt, resolveAttempts } from "../../services/match-store";
+import { currentUser, socketRequest } from "../../middleware/auth";
+import { latestAttempt, openAttempt, resolveAttempts } from "../../services/match-store";
 import { band } from "../../services/matching";
 import { whoIsOnline } from "../../services/presence";
+import { findSession } from "../../services/sessions";
 import type * as routes from "./match.routes";
-
-function matchmaker(env: Env, level: Level) {
-  return env.MATCHMAKER.get(env.MATCHMAKER.idFromName(level));
-}
 
 export const attempt: AppRouteHandler<routes.AttemptRoute> = async (c) => {
   const { userId } = currentUser(c);
   const { desired_level: level } = c.req.valid("json");
   const config = c.get("config");
-  const { db, redis } = c.get("services");
+  const { db, redis, objects } = c.get("services");
   await enforceRateLimit(
     c,
     { name: "match-attempt", limit: config.rateLimits.matchAttemptsPerMin, windowSeconds: 60, failClosed: false },
     userId,
   );
-  const now = new Date();
-  const [opened, online] = await Promise.all([openAttempt(db, userId, level, now), whoIsOnline(redis, [userId])]);
-  if (!opened) throw new ApiError("UNAUTHORIZED", { detail: "This account no longer exists." });
-  const { candidate } = opened;
-  if (!online.has(userId)) {
-    // Rare: the attempt was written with the checks before presence answered; withdraw it.
-    if (opened.attemptId) await resolveAttempts(db, [opened.attemptId], "cancelled", new Date());
+  // Presence is checked before anything is written: a check that fails leaves nothing behind.
+  if (!(await whoIsOnline(redis, [userId])).has(userId)) {
     throw new ApiError("PRESENCE_REQUIRED", {
       detail: "Call POST /presence/ping first; attempts live while you ping.",
     });
   }
+  const now = new Date();
+  const opened = await openAttempt(db, userId, level, now);
+  if (!opened) throw new ApiError("UNAUTHORIZED", { detail: "This account no longer exists." });
+  const { candidate } = opened;
   if (candidate.status === "suspended")
     throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
   if (candidate.activeSessionId) {
@@ -45,40 +41,65 @@ export const attempt: AppRouteHandler<routes.AttemptRoute> = async (c) => {
       extensions: { session_id: candidate.activeSessionId },
     });
   }
-  if (!opened.attemptId) {
-    // Already queued, by an earlier request or by a concurrent one from the same user.
-    const queued = candidate.queuedAttempt ?? (await loadCandidate(db, userId))?.queuedAttempt;
-    if (queued?.level === level) return c.json({ status: "queued" as const, attempt_id: queued.id }, 202);
+  // Already queued (by an earlier request or a concurrent one): hand the same attempt to the
+  // object again, which keeps it if it holds it and takes it back if an earlier hand-off failed.
+  const queued = opened.attemptId ? { id: opened.attemptId, level, createdAt: now } : candidate.queuedAttempt;
+  if (!queued) throw new ApiError("CONFLICT", { detail: "Your attempt changed while it was placed; try again." });
+  if (queued.level !== level) {
     throw new ApiError("ALREADY_QUEUED", {
-      detail: `You are already waiting at ${queued?.level ?? "another level"}; cancel that attempt first.`,
-      extensions: { attempt_id: queued?.id },
+      detail: `You are already waiting at ${queued.level}; cancel that attempt first.`,
+      extensions: { attempt_id: queued.id },
     });
   }
-  const attemptId = opened.attemptId;
 
-  let result: Awaited<ReturnType<ReturnType<typeof matchmaker>["enqueue"]>>;
+  let result: EnqueueResult;
   try {
-    result = await matchmaker(c.env, level).enqueue({
-      userId,
-      attemptId: attemptId,
+    result = await objects.matchmaker(
       level,
-      displayName: candidate.displayName,
-      enqueuedAt: now.getTime(),
-      blocked: candidate.blocked,
-      avoid: candidate.avoid,
-    });
-  } catch (error) {
-    log("error", "matchmaker unavailable", { request_id: c.get("requestId"), ...describeError(error) });
-    await resolveAttempts(db, [attemptId], "cancelled", new Date());
-    throw new ApiError("SERVICE_UNAVAILABLE", { detail: "The matchmaker did not answer; try again." });
-  }
-  if (result.status === "matched") {
-    return c.json(
-      { status: "matched" as const, attempt_id: attemptId, session_id: result.sessionId, partner: result.partner },
-      200,
+      async (matchmaker): Promise<EnqueueResult> =>
+        matchmaker.enqueue({
+          userId,
+          attemptId: queued.id,
+          level,
+          displayName: candidate.displayName,
+          enqueuedAt: queued.createdAt.getTime(),
+          blocked: candidate.blocked,
+          avoid: candidate.avoid,
+        }),
     );
+  } catch (error) {
+    // The database must never say queued for an attempt no object holds: withdraw it. If the
+    // object paired it before it failed, the withdrawal finds nothing queued, and the learner
+    // is told the truth: matched.
+    const withdrawn = await resolveAttempts(db, [queued.id], "cancelled", new Date());
+    const latest = withdrawn.length === 0 ? await latestAttempt(db, userId) : undefined;
+    const session =
+      latest?.id === queued.id && latest.sessionId ? await findSession(db, userId, latest.sessionId) : undefined;
+    if (!session?.partner) throw error;
+    log("warn", "matched, but the matchmaker's answer was lost", {
+      request_id: c.get("requestId"),
+      ...describeError(error),
+    });
+    result = {
+      status: "matched",
+      sessionId: session.id,
+      partner: { ...session.partner, level: session.partner.level ?? session.level },
+    };
   }
-  return c.json({ status: "queued" as const, attempt_id: attemptId }, 202);
+  switch (result.status) {
+    case "matched":
+      return c.json(
+        { status: "matched" as const, attempt_id: queued.id, session_id: result.sessionId, partner: result.partner },
+        200,
+      );
+    case "queued":
+      return c.json({ status: "queued" as const, attempt_id: queued.id }, 202);
+    case "withdrawn":
+      throw new ApiError("CONFLICT", {
+        detail: "This attempt was cancelled or expired while it was being queued; try again.",
+        extensions: { attempt_id: queued.id },
+      });
+  }
 };
 
 export const status: AppRouteHandler<routes.StatusRoute> = async (c) => {
@@ -101,7 +122,7 @@ export const status: AppRouteHandler<routes.StatusRoute> = async (c) => {
 
 export const cancel: AppRouteHandler<routes.CancelRoute> = async (c) => {
   const { userId } = currentUser(c);
-  const { db } = c.get("services");
+  const { db, objects } = c.get("services");
   const latest = await latestAttempt(db, userId);
   if (latest?.status !== "queued") throw new ApiError("NOT_FOUND", { detail: "You have no queued attempt." });
   const cancelled = await resolveAttempts(db, [latest.id], "cancelled", new Date());
@@ -113,7 +134,17 @@ export const cancel: AppRouteHandler<routes.CancelRoute> = async (c) => {
       extensions: { session_id: now?.sessionId },
     });
   }
-  await matchmaker(c.env, latest.level).cancel(userId);
+  // The database is the truth from here on: an object that misses this forgets the attempt when
+  // it next tries to pair it, so a failure to tell it is logged, not answered.
+  try {
+    await objects.matchmaker(latest.level, (matchmaker) => matchmaker.cancel(latest.id));
+  } catch (error) {
+    log("warn", "cancelled attempt not withdrawn from its matchmaker", {
+      request_id: c.get("requestId"),
+      attempt_id: latest.id,
+      ...describeError(error),
+    });
+  }
   return c.body(null, 204);
 };
 
@@ -122,7 +153,7 @@ export const socket: AppRouteHandler<routes.SocketRoute> = async (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError("UPGRADE_REQUIRED", { detail: "Connect with a WebSocket client." });
   }
-  let level = c.req.valid("query").level;
+  let level: Level | undefined = c.req.valid("query").level;
   if (!level) {
     const [profile] = await c
       .get("services")
@@ -137,7 +168,6 @@ export const socket: AppRouteHandler<routes.SocketRoute> = async (c) => {
       errors: [{ field: "query.level", message: "required when the profile has no level" }],
     });
   }
-  const headers = new Headers(c.req.raw.headers);
-  headers.set(socketUserHeader, userId);
-  return matchmaker(c.env, level).fetch(new Request(c.req.raw.url, { headers }));
+  const request = socketRequest(c);
+  return c.get("services").objects.matchmaker(level, (matchmaker) => matchmaker.fetch(request));
 };

@@ -1,10 +1,9 @@
-import { socketUserHeader } from "../../durable-objects/socket-hub";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
 import { decodeCursor, toPage } from "../../lib/pagination";
 import { enforceRateLimit } from "../../lib/rate-limit";
 import type { AppRouteHandler } from "../../lib/types";
-import { currentUser } from "../../middleware/auth";
+import { currentUser, socketRequest } from "../../middleware/auth";
 import {
   isOwnVoiceUpload,
   type NewMessage,
@@ -17,10 +16,6 @@ import type * as routes from "./sessions.routes";
 
 function sessionNotFound(): ApiError {
   return new ApiError("NOT_FOUND", { detail: "No such session among yours." });
-}
-
-function room(env: Env, sessionId: string) {
-  return env.SESSION_ROOM.get(env.SESSION_ROOM.idFromName(sessionId));
 }
 
 export const list: AppRouteHandler<routes.ListRoute> = async (c) => {
@@ -42,14 +37,14 @@ export const get: AppRouteHandler<routes.GetRoute> = async (c) => {
 export const end: AppRouteHandler<routes.EndRoute> = async (c) => {
   const { userId } = currentUser(c);
   const { id } = c.req.valid("param");
-  const { db } = c.get("services");
+  const { db, objects } = c.get("services");
   const outcome = await endSession(db, userId, id, c.req.valid("json"), new Date());
   if (outcome.kind === "not-found") throw sessionNotFound();
   if (outcome.endedNow) {
     const event = { type: "ended", session_id: id, ended_at: outcome.endedAt.toISOString(), ended_by: userId };
     c.executionCtx.waitUntil(
-      room(c.env, id)
-        .broadcast(event)
+      objects
+        .room(id, (room) => room.broadcast(event))
         .catch((error) => log("warn", "session end not pushed", { session_id: id, ...describeError(error) })),
     );
   }
@@ -100,8 +95,9 @@ export const sendMessage: AppRouteHandler<routes.SendMessageRoute> = async (c) =
       return c.json(outcome.message, 200);
     case "created":
       c.executionCtx.waitUntil(
-        room(c.env, id)
-          .broadcast({ type: "message", message: outcome.message })
+        c
+          .get("services")
+          .objects.room(id, (room) => room.broadcast({ type: "message", message: outcome.message }))
           .catch((error) => log("warn", "message not pushed", { session_id: id, ...describeError(error) })),
       );
       return c.json(outcome.message, 201);
@@ -130,8 +126,8 @@ export const socket: AppRouteHandler<routes.SocketRoute> = async (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError("UPGRADE_REQUIRED", { detail: "Connect with a WebSocket client." });
   }
-  if (!(await findSession(c.get("services").db, userId, id))) throw sessionNotFound();
-  const headers = new Headers(c.req.raw.headers);
-  headers.set(socketUserHeader, userId);
-  return room(c.env, id).fetch(new Request(c.req.raw.url, { headers }));
+  const { db, objects } = c.get("services");
+  if (!(await findSession(db, userId, id))) throw sessionNotFound();
+  const request = socketRequest(c);
+  return objects.room(id, (room) => room.fetch(request));
 };

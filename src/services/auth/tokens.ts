@@ -18,6 +18,12 @@ export interface AccessClaims {
   role: Role;
 }
 
+/** What a verified access token says, with when it was issued and when it expires (epoch ms). */
+export interface VerifiedAccess extends AccessClaims {
+  issuedAt: number;
+  expiresAt: number;
+}
+
 export interface TokenPair {
   access_token: string;
   refresh_token: string;
@@ -51,7 +57,7 @@ export class InvalidAccessTokenError extends Error {
 }
 
 /** Verifies signature, algorithm, issuer, audience and expiry (60 s of clock skew at most). */
-export async function verifyAccessToken(secret: string, token: string, now = new Date()): Promise<AccessClaims> {
+export async function verifyAccessToken(secret: string, token: string, now = new Date()): Promise<VerifiedAccess> {
   try {
     const { payload } = await jwtVerify(token, encoder.encode(secret), {
       algorithms: [algorithm],
@@ -63,7 +69,12 @@ export async function verifyAccessToken(secret: string, token: string, now = new
     });
     if (payload.typ !== "access") throw new InvalidAccessTokenError("not an access token");
     if (payload.role !== "user" && payload.role !== "admin") throw new InvalidAccessTokenError("unknown role");
-    return { userId: String(payload.sub), role: payload.role };
+    return {
+      userId: String(payload.sub),
+      role: payload.role,
+      issuedAt: Number(payload.iat) * 1000,
+      expiresAt: Number(payload.exp) * 1000,
+    };
   } catch (error) {
     if (error instanceof InvalidAccessTokenError) throw error;
     if (error instanceof joseErrors.JWTExpired) throw new InvalidAccessTokenError("the token has expired");

@@ -1,0 +1,30 @@
+import { sql } from "drizzle-orm";
+import type { Database } from "../db/client";
+
+/** Rows removed per table per sweep, so one sweep never holds the tables for long. */
+export const pruneBatchSize = 1000;
+
+/** Sign-in codes stay a day past expiry, so a late verify still hears "expired", not "unknown". */
+const expiredCodeRetentionMs = 24 * 60 * 60 * 1000;
+
+/**
+ * Deletes sign-in codes a day past their expiry and refresh tokens past theirs, at most
+ * `pruneBatchSize` of each, in one round trip: neither table grows for ever.
+ */
+export async function pruneExpiredSignIns(db: Database, now: Date): Promise<{ codes: number; refreshTokens: number }> {
+  const codesBefore = new Date(now.getTime() - expiredCodeRetentionMs);
+  const result = await db.execute<{ codes: number; refresh_tokens: number }>(sql`
+    with codes as (
+      delete from auth_email_tokens where id in (
+        select id from auth_email_tokens where expires_at < ${codesBefore} limit ${pruneBatchSize})
+      returning 1
+    ), tokens as (
+      delete from refresh_tokens where id in (
+        select id from refresh_tokens where expires_at < ${now} limit ${pruneBatchSize})
+      returning 1
+    )
+    select (select count(*) from codes)::int as codes, (select count(*) from tokens)::int as refresh_tokens
+  `);
+  const row = result.rows[0];
+  return { codes: row?.codes ?? 0, refreshTokens: row?.refresh_tokens ?? 0 };
+}
