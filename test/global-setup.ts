@@ -1,12 +1,13 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { TestProject } from "vitest/node";
-import type { StackBindings } from "../scripts/stack/bindings.ts";
+import type { FaultFixtures, StackBindings } from "../scripts/stack/bindings.ts";
 
 interface StackReady {
   bindings: StackBindings;
   database: "pglite" | "postgres";
   redis: string;
+  fixtures: FaultFixtures;
 }
 
 /**
@@ -21,7 +22,7 @@ export default async function setup(project: TestProject) {
     ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", "scripts/stack/serve.ts"],
     {
       stdio: ["pipe", "pipe", "inherit"],
-      env: { ...process.env, STACK_DATA_DIR: "", STACK_QUIET: "1" },
+      env: { ...process.env, STACK_DATA_DIR: "", STACK_QUIET: "1", STACK_FIXTURES: "1" },
     },
   );
   const ready = await new Promise<StackReady>((resolve, reject) => {
@@ -34,6 +35,7 @@ export default async function setup(project: TestProject) {
   console.log(`test stack: ${ready.database}, ${ready.redis}`);
   project.provide("stack", ready.bindings);
   project.provide("database", ready.database);
+  project.provide("fixtures", ready.fixtures);
   return async () => {
     if (child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));

@@ -1,8 +1,9 @@
-import type { StackBindings } from "../scripts/stack/bindings.ts";
+import type { FaultFixtures, StackBindings } from "../scripts/stack/bindings.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
     stack: StackBindings;
     database: "pglite" | "postgres";
+    fixtures: FaultFixtures;
   }
 }

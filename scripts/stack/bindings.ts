@@ -12,3 +12,11 @@ export interface StackBindings {
   RESEND_BASE_URL: string;
   RESEND_API_KEY: string;
 }
+
+/** Addresses of misbehaving dependencies, for the tests that prove every call has a deadline. */
+export interface FaultFixtures {
+  /** `host:port` of a server that accepts connections and never says a word: a stalled dependency. */
+  blackhole: string;
+  /** An Upstash REST endpoint whose Redis cannot be reached. */
+  unreachableRedisRestUrl: string;
+}

@@ -9,6 +9,8 @@ export interface UpstashRest {
   url: string;
   token: string;
   kind: "redis-server" | "external";
+  /** The private redis-server, when this endpoint started one: outage tests stop and pause it. */
+  server?: RedisServer;
   stop(): Promise<void>;
 }
 
@@ -28,10 +30,25 @@ export class RedisServerMissingError extends Error {
  * `@upstash/redis` client (and `@upstash/ratelimit`'s Lua scripts) that it runs against Upstash.
  * Uses `redisUrl` when given, otherwise starts a private `redis-server` on a free port.
  */
-export async function startUpstashRest(options: { redisUrl?: string; token: string }): Promise<UpstashRest> {
+export async function startUpstashRest(options: {
+  redisUrl?: string;
+  token: string;
+  /** Start even when Redis cannot be reached (a fixture for outage tests); by default that is an error. */
+  allowUnreachable?: boolean;
+}): Promise<UpstashRest> {
   const server = options.redisUrl ? undefined : await startRedisServer();
-  const redis = new Redis(options.redisUrl ?? `redis://127.0.0.1:${server?.port}`, { lazyConnect: true });
-  await redis.connect();
+  // Like Upstash, answer at once while Redis is unreachable instead of queueing commands until it
+  // returns; commands in flight when the connection drops fail at once too. Reconnects by itself.
+  const redis = new Redis(options.redisUrl ?? `redis://127.0.0.1:${server?.port}`, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+  });
+  redis.on("error", () => {});
+  await redis.connect().catch((error: unknown) => {
+    if (!options.allowUnreachable) throw error;
+  });
   const scripts = new UpstashScripts();
   const run = (command: [string, ...string[]]) => redis.callBuffer(...scripts.translate(command)) as Promise<Reply>;
   const http = createServer(async (req, res) => {
@@ -48,6 +65,7 @@ export async function startUpstashRest(options: { redisUrl?: string; token: stri
     } catch {
       return send(400, { error: "ERR failed to parse command" });
     }
+    if (redis.status !== "ready") return send(503, { error: `ERR Redis is unreachable (${redis.status})` });
     const base64 = req.headers["upstash-encoding"] === "base64";
     const path = new URL(req.url ?? "/", "http://rest").pathname;
     try {
@@ -85,6 +103,7 @@ export async function startUpstashRest(options: { redisUrl?: string; token: stri
     url: `http://127.0.0.1:${port}`,
     token: options.token,
     kind: server ? "redis-server" : "external",
+    server,
     stop: async () => {
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
@@ -161,8 +180,41 @@ function encode(reply: Reply, base64: boolean): unknown {
   return (typeof reply === "string" ? Buffer.from(reply) : reply).toString("base64");
 }
 
-async function startRedisServer(): Promise<{ port: number; stop(): Promise<void> }> {
+/** A private redis-server on a fixed port, which outage tests may stop, start again, pause and resume. */
+export interface RedisServer {
+  port: number;
+  /** Stops it as a crash would (SIGKILL); `start` brings it back, empty, on the same port. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open and nothing answers, as with a stalled server. */
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
+}
+
+async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort();
+  let child = await spawnRedisServer(port);
+  const stopChild = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGCONT");
+    const exited = once(child, "exit");
+    child.kill(signal);
+    await exited;
+  };
+  return {
+    port,
+    kill: () => stopChild("SIGKILL"),
+    start: async () => {
+      child = await spawnRedisServer(port);
+    },
+    pause: () => child.kill("SIGSTOP"),
+    resume: () => child.kill("SIGCONT"),
+    stop: () => stopChild("SIGTERM"),
+  };
+}
+
+async function spawnRedisServer(port: number) {
   const child = spawn(
     "redis-server",
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
@@ -181,14 +233,7 @@ async function startRedisServer(): Promise<{ port: number; stop(): Promise<void>
   });
   child.removeAllListeners("exit");
   child.stdout.resume();
-  return {
-    port,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      await once(child, "exit");
-    },
-  };
+  return child;
 }
 
 export async function freePort(): Promise<number> {

@@ -3,6 +3,7 @@
  * bindings once everything is up and migrated, and stops everything on SIGTERM, SIGINT or
  * when its parent closes stdin. The test runner's global setup starts it this way.
  */
+import { startFaultFixtures } from "./fixtures.ts";
 import { startStack } from "./index.ts";
 import { RedisServerMissingError } from "./redis.ts";
 
@@ -14,10 +15,15 @@ try {
     // The test runner asks for quiet: mails are read through /dev/mailbox there.
     log: process.env.STACK_QUIET ? () => {} : (line) => console.error(line),
   });
+  // The test runner asks for misbehaving dependencies too, to prove every call has a deadline.
+  const fixtures = process.env.STACK_FIXTURES
+    ? await startFaultFixtures(stack.bindings.UPSTASH_REDIS_REST_TOKEN)
+    : undefined;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    await fixtures?.stop();
     await stack.stop();
     process.exit(0);
   };
@@ -26,7 +32,15 @@ try {
   process.stdin.on("end", stop);
   process.stdin.resume();
   console.log(
-    `STACK_READY ${JSON.stringify({ bindings: stack.bindings, database: stack.database, redis: stack.redis })}`,
+    `STACK_READY ${JSON.stringify({
+      bindings: stack.bindings,
+      database: stack.database,
+      redis: stack.redis,
+      fixtures: fixtures && {
+        blackhole: fixtures.blackhole,
+        unreachableRedisRestUrl: fixtures.unreachableRedisRestUrl,
+      },
+    })}`,
   );
 } catch (error) {
   console.error(error instanceof RedisServerMissingError ? error.message : error);

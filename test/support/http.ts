@@ -1,10 +1,23 @@
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import worker from "../../src/index";
 
 export const baseUrl = "http://gaplash.test";
 
 /** Calls the Worker exactly as a client would: through its own `fetch`, inside workerd. */
 export function api(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`${baseUrl}${path}`, init));
+}
+
+/**
+ * Calls the Worker with some of its bindings replaced, such as a dependency pointed at a server
+ * that never answers. The Durable Objects keep their own bindings.
+ */
+export async function apiWith(overrides: Record<string, string>, path: string, init?: RequestInit): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(new Request(`${baseUrl}${path}`, init), { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
 }
 
 export function postJson(path: string, body: unknown, init: RequestInit = {}): Promise<Response> {

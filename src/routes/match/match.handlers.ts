@@ -72,6 +72,16 @@ export const attempt: AppRouteHandler<routes.AttemptRoute> = async (c) => {
     // object paired it before it failed, the withdrawal finds nothing queued, and the learner
     // is told the truth: matched.
     const withdrawn = await resolveAttempts(db, [queued.id], "cancelled", new Date());
+    if (withdrawn.length > 0) {
+      // If the hand-off reaches the object after all, it must not queue what the database withdrew.
+      c.executionCtx.waitUntil(
+        objects
+          .matchmaker(level, (matchmaker) => matchmaker.cancel(queued.id))
+          .catch((cancelError) =>
+            log("warn", "withdrawn attempt not cancelled in its matchmaker", describeError(cancelError)),
+          ),
+      );
+    }
     const latest = withdrawn.length === 0 ? await latestAttempt(db, userId) : undefined;
     const session =
       latest?.id === queued.id && latest.sessionId ? await findSession(db, userId, latest.sessionId) : undefined;
