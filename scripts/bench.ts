@@ -107,11 +107,11 @@ async function signUp(api: string, label: string, level: string): Promise<Learne
       headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify(body),
     });
-  await json(await post("/auth/email/request", { email }));
+  const { login_id } = await json<{ login_id: string }>(await post("/auth/email/request", { email }));
   const mailbox = await json<{ items: { text?: string }[] }>(await fetch(`${api}/dev/mailbox?email=${email}`));
   const code = /\b(\d{6})\b/.exec(mailbox.items[0]?.text ?? "")?.[1];
   const signedIn = await json<{ access_token: string; user: { id: string } }>(
-    await post("/auth/email/verify", { email, code }),
+    await post("/auth/email/verify", { email, login_id, code }),
   );
   await json(await post("/me", { display_name: label, level }, signedIn.access_token));
   return { token: signedIn.access_token, id: signedIn.user.id };

@@ -88,14 +88,16 @@ async function signInWith(refreshToken: string, name: string, level: Learner["le
 
 async function signUp(name: string, level: Learner["level"]): Promise<Learner> {
   const email = `load-${runId}-${name}@example.com`;
-  await timed("code request", () => call("POST", "/auth/email/request", { body: { email }, expect: [202] }));
+  const { login_id } = (
+    await timed("code request", () => call("POST", "/auth/email/request", { body: { email }, expect: [202] }))
+  ).body as { login_id: string };
   const mailbox = (await call("GET", `/dev/mailbox?email=${encodeURIComponent(email)}`, { expect: [200] })).body as {
     items: { text?: string }[];
   };
   const code = /\b(\d{6})\b/.exec(mailbox.items[0]?.text ?? "")?.[1];
   if (!code) throw new Error(`no code mailed to ${email}`);
   const signedIn = (
-    await timed("verify", () => call("POST", "/auth/email/verify", { body: { email, code }, expect: [200] }))
+    await timed("verify", () => call("POST", "/auth/email/verify", { body: { email, login_id, code }, expect: [200] }))
   ).body as { access_token: string; user: { id: string } };
   const learner: Learner = { name, token: signedIn.access_token, userId: signedIn.user.id, level, sent: new Map() };
   await timed("profile", () =>

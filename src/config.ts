@@ -51,13 +51,21 @@ const ConfigSchema = z.object({
   S3_SECRET_ACCESS_KEY: z.string().min(1),
   // Where uploaded objects are served from (an R2 public domain or a CDN); defaults to the bucket URL.
   S3_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  VOICE_URL_TTL_SEC: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 24 * 3600)
+    .default(3600),
   RATE_LIMIT_CODE_REQUESTS_PER_EMAIL_HOUR: positiveInt(5),
   // Unset: 20 in production, 1,000 in development so local load tests from one address work.
   RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR: z.coerce.number().int().min(1).optional(),
-  RATE_LIMIT_CODE_CHECKS_PER_EMAIL_15MIN: positiveInt(10),
+  // Unset: 60 in production, 1,000 in development, like code requests per IP.
+  RATE_LIMIT_CODE_CHECKS_PER_IP_15MIN: z.coerce.number().int().min(1).optional(),
   RATE_LIMIT_MATCH_ATTEMPTS_PER_MIN: positiveInt(30),
   RATE_LIMIT_MESSAGES_PER_MIN: positiveInt(60),
   RATE_LIMIT_REPORTS_PER_HOUR: positiveInt(10),
+  RATE_LIMIT_UPLOADS_PER_HOUR: positiveInt(30),
   MATCH_WIDEN_ADJACENT_AFTER_SEC: positiveInt(30),
   MATCH_WIDEN_TWO_AFTER_SEC: positiveInt(90),
   MATCH_ATTEMPT_TTL_SEC: positiveInt(300),
@@ -93,15 +101,18 @@ export interface Config {
     accessKeyId: string;
     secretAccessKey: string;
     publicUrl: string;
+    /** How long a signed URL to play a voice note works. */
+    voiceUrlTtlSeconds: number;
     timeoutMs: number;
   };
   rateLimits: {
     codeRequestsPerEmailHour: number;
     codeRequestsPerIpHour: number;
-    codeChecksPerEmail15Min: number;
+    codeChecksPerIp15Min: number;
     matchAttemptsPerMin: number;
     messagesPerMin: number;
     reportsPerHour: number;
+    uploadsPerHour: number;
   };
   matching: MatchingConfig;
   /** How long a request waits on a Durable Object call before it answers 503 naming the object. */
@@ -188,16 +199,19 @@ export function parseConfig(env: object): Config {
       accessKeyId: vars.S3_ACCESS_KEY_ID,
       secretAccessKey: vars.S3_SECRET_ACCESS_KEY,
       publicUrl: (vars.S3_PUBLIC_URL ?? `${s3Endpoint}/${vars.S3_BUCKET}`).replace(/\/$/, ""),
+      voiceUrlTtlSeconds: vars.VOICE_URL_TTL_SEC,
       timeoutMs: vars.DEADLINE_S3_MS,
     },
     rateLimits: {
       codeRequestsPerEmailHour: vars.RATE_LIMIT_CODE_REQUESTS_PER_EMAIL_HOUR,
       codeRequestsPerIpHour:
         vars.RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR ?? (vars.ENVIRONMENT === "development" ? 1000 : 20),
-      codeChecksPerEmail15Min: vars.RATE_LIMIT_CODE_CHECKS_PER_EMAIL_15MIN,
+      codeChecksPerIp15Min:
+        vars.RATE_LIMIT_CODE_CHECKS_PER_IP_15MIN ?? (vars.ENVIRONMENT === "development" ? 1000 : 60),
       matchAttemptsPerMin: vars.RATE_LIMIT_MATCH_ATTEMPTS_PER_MIN,
       messagesPerMin: vars.RATE_LIMIT_MESSAGES_PER_MIN,
       reportsPerHour: vars.RATE_LIMIT_REPORTS_PER_HOUR,
+      uploadsPerHour: vars.RATE_LIMIT_UPLOADS_PER_HOUR,
     },
     matching: {
       widenAdjacentAfterMs: vars.MATCH_WIDEN_ADJACENT_AFTER_SEC * 1000,

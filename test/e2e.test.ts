@@ -10,8 +10,10 @@ afterAll(() => handle.close());
 
 async function signUp(name: string): Promise<SignedIn> {
   const email = newEmail(name.toLowerCase());
-  expect((await requestCode(email)).status).toBe(202);
-  const response = await verify(email, await latestCode(email));
+  const requested = await requestCode(email);
+  expect(requested.status).toBe(202);
+  const { login_id } = (await requested.json()) as { login_id: string };
+  const response = await verify(email, login_id, await latestCode(email));
   expect(response.status).toBe(200);
   const session = (await response.json()) as SignedIn;
   const profile = await postJson(

@@ -1,8 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import { ApiError } from "./errors";
+import { text } from "./text";
 
 export const PageQuerySchema = z.object({
-  cursor: z.string().max(512).optional().openapi({ description: "`next_cursor` from the previous page." }),
+  cursor: text().max(512).optional().openapi({ description: "`next_cursor` from the previous page." }),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
@@ -33,17 +34,17 @@ export function decodeCursor(cursor: string): KeysetPosition {
   }
 }
 
-/** Builds `{items, next_cursor}` from a page fetched with `limit + 1` rows. */
-export function toPage<Row, Item>(
+/** Builds `{items, next_cursor}` from a page fetched with `limit + 1` rows; a view may be async (one that signs URLs). */
+export async function toPage<Row, Item>(
   rows: Row[],
   limit: number,
   position: (row: Row) => KeysetPosition,
-  toItem: (row: Row) => Item,
-): { items: Item[]; next_cursor: string | null } {
+  toItem: (row: Row) => Item | Promise<Item>,
+): Promise<{ items: Item[]; next_cursor: string | null }> {
   const pageRows = rows.slice(0, limit);
   const last = pageRows.at(-1);
   return {
-    items: pageRows.map(toItem),
+    items: await Promise.all(pageRows.map(toItem)),
     next_cursor: rows.length > limit && last ? encodeCursor(position(last)) : null,
   };
 }

@@ -1,6 +1,7 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Context } from "hono";
+import type { Config } from "../config";
 import { ApiError } from "./errors";
 import { describeError, log } from "./logger";
 import type { AppBindings } from "./types";
@@ -12,6 +13,11 @@ export interface RateLimitRule {
   windowSeconds: number;
   /** Refuse (503) rather than allow when Redis cannot answer: for sign-in, where guessing is the risk. */
   failClosed: boolean;
+}
+
+/** Presigned uploads, voice notes and avatars together: one counter per user. */
+export function uploadsRule(config: Config): RateLimitRule {
+  return { name: "uploads", limit: config.rateLimits.uploadsPerHour, windowSeconds: 3600, failClosed: false };
 }
 
 // Module scope, so every request of the isolate shares one limiter per rule and the cache

@@ -2,8 +2,10 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { socketExpiresHeader, socketUserHeader } from "../durable-objects/socket-hub";
 import { ApiError } from "../lib/errors";
+import { describeError, log } from "../lib/logger";
 import type { AppBindings } from "../lib/types";
 import { InvalidAccessTokenError, type VerifiedAccess, verifyAccessToken } from "../services/auth/tokens";
+import { accessRevocation, type Revocation } from "../services/revocation";
 
 function unauthorized(detail: string, invalidToken: boolean): ApiError {
   const challenge = invalidToken
@@ -18,22 +20,53 @@ function presentedToken(c: Context<AppBindings>, allowQueryToken: boolean): stri
   return allowQueryToken ? c.req.query("token") : undefined;
 }
 
+function revoked(revocation: Revocation): ApiError {
+  switch (revocation.reason) {
+    case "suspended":
+      return new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+    case "deleted":
+      return unauthorized("This account no longer exists.", true);
+    case "signed-out":
+      return unauthorized("This sign-in was ended; sign in again.", true);
+  }
+}
+
+/**
+ * Whether the user's tokens were revoked after `token` was issued. Redis holds the revocations;
+ * when it cannot answer, the signed token alone decides (it lives at most 15 minutes), so a
+ * Redis outage does not sign everyone out.
+ */
+async function revocationOf(c: Context<AppBindings>, access: VerifiedAccess): Promise<Revocation | null> {
+  try {
+    const revocation = await accessRevocation(c.get("services").redis, access.userId);
+    return revocation && access.issuedAt <= revocation.at ? revocation : null;
+  } catch (error) {
+    log("warn", "token revocations unavailable; trusting the token", {
+      request_id: c.get("requestId"),
+      ...describeError(error),
+    });
+    return null;
+  }
+}
+
 const authenticate = (allowQueryToken: boolean) =>
   createMiddleware<AppBindings>(async (c, next) => {
     const token = presentedToken(c, allowQueryToken);
     if (!token) throw unauthorized("Send the access token as `Authorization: Bearer <token>`.", false);
-    let claims: VerifiedAccess;
+    let access: VerifiedAccess;
     try {
-      claims = await verifyAccessToken(c.get("config").auth.jwtSecret, token);
+      access = await verifyAccessToken(c.get("config").auth.jwtSecret, token);
     } catch (error) {
       throw unauthorized(error instanceof InvalidAccessTokenError ? error.message : "the token is not valid", true);
     }
-    c.set("auth", claims);
-    c.set("userId", claims.userId);
+    c.set("userId", access.userId);
+    const revocation = await revocationOf(c, access);
+    if (revocation) throw revoked(revocation);
+    c.set("auth", access);
     await next();
   });
 
-/** `AuthRequired`: a valid access token in `Authorization: Bearer`, or 401 with `WWW-Authenticate`. */
+/** `AuthRequired`: a valid, unrevoked access token in `Authorization: Bearer`, or 401 with `WWW-Authenticate`. */
 export const requireAuth = authenticate(false);
 
 /**

@@ -5,7 +5,8 @@ import { olderThan } from "../db/keyset";
 import { auditLogs, profiles, refreshTokens, reports, users } from "../db/schema";
 import { type Level, levels } from "../db/schema/enums";
 import type { KeysetPosition } from "../lib/pagination";
-import type { Queryable } from "./auth/tokens";
+import type { Queryable, Role } from "./auth/tokens";
+import { type Departure, leaveEverything } from "./departures";
 
 const reporter = alias(users, "reporter");
 const reporterProfile = alias(profiles, "reporter_profile");
@@ -55,16 +56,30 @@ async function audit(
   await tx.insert(auditLogs).values({ ...entry, createdAt: now });
 }
 
-/** Suspends a user: no sign-in, refresh, matching or sending from now on; their sign-ins are revoked. */
-async function suspend(tx: Queryable, userId: string, now: Date): Promise<void> {
+/**
+ * Suspends a user: no sign-in, refresh, matching or sending from now on; their sign-ins are
+ * revoked, their active session ends and their queued attempt is withdrawn. The caller announces
+ * the departure (and revokes access tokens) after the commit.
+ */
+async function suspend(tx: Queryable, userId: string, now: Date): Promise<Departure> {
   await tx.update(users).set({ status: "suspended" }).where(eq(users.id, userId));
   await tx
     .update(refreshTokens)
     .set({ revokedAt: now })
     .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)));
+  return leaveEverything(tx, userId, now);
 }
 
-export type CloseOutcome = { kind: "closed" } | { kind: "not-found" } | { kind: "already-closed" };
+/** A user an admin action suspended, with what they left, to announce after the commit. */
+export interface Suspension {
+  userId: string;
+  departure: Departure;
+}
+
+export type CloseOutcome =
+  | { kind: "closed"; suspension: Suspension | null }
+  | { kind: "not-found" }
+  | { kind: "already-closed" };
 
 export async function closeReport(
   db: Database,
@@ -87,7 +102,10 @@ export async function closeReport(
         closedAt: now,
       })
       .where(eq(reports.id, reportId));
-    if (decision.action === "suspend" && report.targetUserId) await suspend(tx, report.targetUserId, now);
+    const suspension =
+      decision.action === "suspend" && report.targetUserId
+        ? { userId: report.targetUserId, departure: await suspend(tx, report.targetUserId, now) }
+        : null;
     await audit(
       tx,
       {
@@ -99,9 +117,13 @@ export async function closeReport(
       },
       now,
     );
-    return { kind: "closed" as const };
+    return { kind: "closed" as const, suspension };
   });
 }
+
+export type StatusOutcome =
+  | { kind: "done"; previous: "active" | "suspended"; suspension: Suspension | null }
+  | { kind: "not-found" };
 
 export async function setUserStatus(
   db: Database,
@@ -109,11 +131,12 @@ export async function setUserStatus(
   userId: string,
   status: "active" | "suspended",
   now: Date,
-): Promise<{ kind: "done"; previous: "active" | "suspended" } | { kind: "not-found" }> {
+): Promise<StatusOutcome> {
   return db.transaction(async (tx) => {
     const [user] = await tx.select({ status: users.status }).from(users).where(eq(users.id, userId)).for("update");
     if (!user) return { kind: "not-found" as const };
-    if (status === "suspended") await suspend(tx, userId, now);
+    let suspension: Suspension | null = null;
+    if (status === "suspended") suspension = { userId, departure: await suspend(tx, userId, now) };
     else await tx.update(users).set({ status: "active" }).where(eq(users.id, userId));
     await audit(
       tx,
@@ -126,7 +149,55 @@ export async function setUserStatus(
       },
       now,
     );
-    return { kind: "done" as const, previous: user.status };
+    return { kind: "done" as const, previous: user.status, suspension };
+  });
+}
+
+export type RoleOutcome =
+  | { kind: "done"; previous: Role }
+  | { kind: "not-found" }
+  /** The address is in `ADMIN_EMAILS`, which would make it an admin again at its next sign-in. */
+  | { kind: "configured-admin" };
+
+/**
+ * Grants or takes away the admin role, audited in the same transaction. A role granted here
+ * stays until an admin takes it away; an address listed in `ADMIN_EMAILS` is an admin by
+ * configuration, so taking its role away here is refused (remove it from the list instead).
+ */
+export async function setUserRole(
+  db: Database,
+  adminId: string,
+  userId: string,
+  role: Role,
+  adminEmails: ReadonlySet<string>,
+  now: Date,
+): Promise<RoleOutcome> {
+  return db.transaction(async (tx) => {
+    const [user] = await tx
+      .select({ role: users.role, email: users.email })
+      .from(users)
+      .where(eq(users.id, userId))
+      .for("update");
+    if (!user) return { kind: "not-found" as const };
+    if (role === "user" && adminEmails.has(user.email)) return { kind: "configured-admin" as const };
+    if (user.role !== role) {
+      await tx
+        .update(users)
+        .set({ role, adminSource: role === "admin" ? "grant" : null })
+        .where(eq(users.id, userId));
+    }
+    await audit(
+      tx,
+      {
+        actorId: adminId,
+        action: role === "admin" ? "user.role.grant" : "user.role.revoke",
+        targetType: "user",
+        targetId: userId,
+        metadata: { previous_role: user.role, role },
+      },
+      now,
+    );
+    return { kind: "done" as const, previous: user.role };
   });
 }
 

@@ -1,13 +1,11 @@
-import { AwsClient } from "aws4fetch";
 import { sql } from "drizzle-orm";
-import type { Config } from "../config";
 import type { Database } from "../db/client";
 import type { KeysetPosition } from "../lib/pagination";
-import { userPrefix } from "./uploads";
+import type { VoiceNoteSigner } from "./uploads";
 
 export type NewMessage =
   | { type: "text"; text: string }
-  | { type: "voice"; audioUrl: string; durationMs: number }
+  | { type: "voice"; audioKey: string; durationMs: number }
   | { type: "correction"; text: string; corrects: string };
 
 export type MessageRow = {
@@ -16,7 +14,7 @@ export type MessageRow = {
   sender_id: string | null;
   type: "text" | "voice" | "correction";
   text: string | null;
-  audio_url: string | null;
+  audio_key: string | null;
   duration_ms: number | null;
   corrects_id: string | null;
   client_id: string | null;
@@ -36,14 +34,15 @@ export interface MessageView {
   created_at: string;
 }
 
-export function toMessageView(row: MessageRow): MessageView {
+/** The message as its readers see it; a voice note comes with a freshly signed, short-lived URL. */
+export async function toMessageView(row: MessageRow, signVoiceNote: VoiceNoteSigner): Promise<MessageView> {
   return {
     id: row.id,
     session_id: row.session_id,
     sender_id: row.sender_id,
     type: row.type,
     text: row.text,
-    audio_url: row.audio_url,
+    audio_url: row.audio_key ? await signVoiceNote(row.audio_key) : null,
     duration_ms: row.duration_ms,
     corrects: row.corrects_id,
     client_id: row.client_id,
@@ -52,14 +51,14 @@ export function toMessageView(row: MessageRow): MessageView {
 }
 
 export type SendOutcome =
-  | { kind: "created"; message: MessageView }
-  | { kind: "replayed"; message: MessageView }
+  | { kind: "created"; message: MessageRow }
+  | { kind: "replayed"; message: MessageRow }
   | { kind: "not-found" }
   | { kind: "ended" }
   | { kind: "suspended" }
   | { kind: "bad-correction" };
 
-const messageColumns = sql`id, session_id, sender_id, type, text, audio_url, duration_ms, corrects_id, client_id, created_at`;
+const messageColumns = sql`id, session_id, sender_id, type, text, audio_key, duration_ms, corrects_id, client_id, created_at`;
 
 /**
  * Stores a message in one statement that is also the membership check: it inserts only when the
@@ -76,12 +75,12 @@ export async function sendMessage(
   now: Date,
 ): Promise<SendOutcome> {
   const text = message.type === "voice" ? null : message.text;
-  const audioUrl = message.type === "voice" ? message.audioUrl : null;
+  const audioKey = message.type === "voice" ? message.audioKey : null;
   const durationMs = message.type === "voice" ? message.durationMs : null;
   const corrects = message.type === "correction" ? message.corrects : null;
   const inserted = await db.execute<MessageRow>(sql`
-    insert into messages (session_id, sender_id, type, text, audio_url, duration_ms, corrects_id, client_id, created_at)
-    select s.id, ${senderId}, ${message.type}, ${text}, ${audioUrl}, ${durationMs}, ${corrects}, ${clientId}, ${now}
+    insert into messages (session_id, sender_id, type, text, audio_key, duration_ms, corrects_id, client_id, created_at)
+    select s.id, ${senderId}, ${message.type}, ${text}, ${audioKey}, ${durationMs}, ${corrects}, ${clientId}, ${now}
     from sessions s
     join session_participants p on p.session_id = s.id and p.user_id = ${senderId}
     join users u on u.id = p.user_id and u.status = 'active'
@@ -93,7 +92,7 @@ export async function sendMessage(
     returning ${messageColumns}
   `);
   const row = inserted.rows[0];
-  if (row) return { kind: "created", message: toMessageView(row) };
+  if (row) return { kind: "created", message: row };
 
   const why = await db.execute<{
     participant: boolean;
@@ -111,7 +110,7 @@ export async function sendMessage(
   `);
   const state = why.rows[0];
   if (!state?.participant) return { kind: "not-found" };
-  if (state.existing) return { kind: "replayed", message: toMessageView(state.existing) };
+  if (state.existing) return { kind: "replayed", message: state.existing };
   if (state.user_status !== "active") return { kind: "suspended" };
   if (state.session_status !== "active") return { kind: "ended" };
   return { kind: "bad-correction" };
@@ -163,23 +162,4 @@ export async function searchMessages(
     limit ${limit + 1} offset ${offset}
   `);
   return result.rows;
-}
-
-/**
- * Whether `audioUrl` is a voice note this API presigned for `senderId` and that was uploaded:
- * it must lie under the sender's own voice prefix, and the object must exist.
- */
-export async function isOwnVoiceUpload(s3: Config["s3"], senderId: string, audioUrl: string): Promise<boolean> {
-  const prefix = `${s3.publicUrl}/${userPrefix(senderId, "voice")}`;
-  if (!audioUrl.startsWith(prefix)) return false;
-  const key = audioUrl.slice(`${s3.publicUrl}/`.length);
-  if (!/^users\/[0-9a-f-]{36}\/voice\/[0-9a-f-]{36}\.[a-z0-9]+$/.test(key)) return false;
-  const client = new AwsClient({
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    service: "s3",
-    region: s3.region,
-  });
-  const head = await client.fetch(`${s3.endpoint}/${s3.bucket}/${key}`, { method: "HEAD" });
-  return head.ok;
 }

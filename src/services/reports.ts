@@ -8,7 +8,9 @@ export type ReportReason = "spam" | "harassment" | "inappropriate" | "underage" 
 export type FileOutcome =
   | { kind: "filed"; id: string; evidenceCount: number; createdAt: Date }
   | { kind: "unknown-target" }
-  | { kind: "unknown-session" };
+  | { kind: "unknown-session" }
+  /** The reporter's own account is gone or suspended (a token that outlived it). */
+  | { kind: "inactive-reporter" };
 
 /**
  * Files a report in one statement. A report that names a session must name one the reporter
@@ -22,12 +24,14 @@ export async function fileReport(
 ): Promise<FileOutcome> {
   const sessionId = report.sessionId ?? null;
   const result = await db.execute<{
+    reporter_active: boolean;
     target_exists: boolean;
     session_shared: boolean;
     id: string | null;
     evidence_count: number | null;
   }>(sql`
-    with target as (select id from users where id = ${report.targetUserId}),
+    with reporter as (select id from users where id = ${report.reporterId} and status = 'active'),
+    target as (select id from users where id = ${report.targetUserId} and exists (select 1 from reporter)),
     shared as (
       select mine.session_id from session_participants mine
       join session_participants theirs on theirs.session_id = mine.session_id and theirs.user_id = ${report.targetUserId}
@@ -36,7 +40,7 @@ export async function fileReport(
     evidence as (
       select coalesce(jsonb_agg(jsonb_build_object(
           'id', m.id, 'sender_id', m.sender_id, 'type', m.type, 'text', m.text,
-          'audio_url', m.audio_url, 'created_at', m.created_at) order by m.created_at, m.id), '[]'::jsonb) as messages
+          'audio_key', m.audio_key, 'created_at', m.created_at) order by m.created_at, m.id), '[]'::jsonb) as messages
       from (select * from messages where session_id in (select session_id from shared)
             order by created_at desc, id desc limit ${evidenceSize}) m
     ),
@@ -50,11 +54,12 @@ export async function fileReport(
       from ok
       returning id, jsonb_array_length(coalesce(evidence, '[]'::jsonb)) as evidence_count
     )
-    select exists (select 1 from target) as target_exists, exists (select 1 from shared) as session_shared,
+    select exists (select 1 from reporter) as reporter_active, exists (select 1 from target) as target_exists, exists (select 1 from shared) as session_shared,
       (select id from filed) as id, (select evidence_count from filed) as evidence_count
   `);
   const row = result.rows[0];
-  if (!row?.target_exists) return { kind: "unknown-target" };
+  if (!row?.reporter_active) return { kind: "inactive-reporter" };
+  if (!row.target_exists) return { kind: "unknown-target" };
   if (!row.id) return { kind: "unknown-session" };
   return { kind: "filed", id: row.id, evidenceCount: row.evidence_count ?? 0, createdAt: now };
 }

@@ -1,7 +1,4 @@
-import { AwsClient, AwsV4Signer } from "aws4fetch";
-import type { Config } from "../config";
-
-type S3Config = Config["s3"];
+import { copyObject, presignUrl, type S3Config } from "./storage";
 
 /** What each kind of upload may be: its content types (with file extensions) and size cap. */
 export const uploadRules = {
@@ -25,6 +22,23 @@ export const uploadRules = {
 export type UploadKind = keyof typeof uploadRules;
 export const presignTtlSeconds = 300;
 
+/**
+ * Where objects live in the bucket. Avatars are public (the public domain serves avatar keys
+ * only); voice uploads are a sender's scratch space, deleted by the bucket's lifecycle rule after
+ * a day; a voice note, once sent, is copied to its session's private prefix, which no presigned
+ * PUT can reach, so what a message plays can never change.
+ */
+export const storageLayout = {
+  avatarPrefix: (userId: string) => `users/${userId}/avatar/`,
+  uploadPrefix: (userId: string) => `uploads/${userId}/`,
+  voiceNotePrefix: (sessionId: string) => `voice/${sessionId}/`,
+};
+
+const uploadPrefixOf: Record<UploadKind, (userId: string) => string> = {
+  voice: storageLayout.uploadPrefix,
+  avatar: storageLayout.avatarPrefix,
+};
+
 export interface UploadRequest {
   userId: string;
   kind: UploadKind;
@@ -41,89 +55,59 @@ export interface PresignedUpload {
   expires_in: number;
 }
 
-/** Every object a user uploads lives under their own prefix; the key proves who it was signed for. */
-export function userPrefix(userId: string, kind: UploadKind): string {
-  return `users/${userId}/${kind}/`;
-}
-
-function objectUrl(s3: S3Config, key: string): URL {
-  return new URL(`${s3.endpoint}/${s3.bucket}/${key}`);
-}
-
-function amzDate(now: Date): string {
-  return now.toISOString().replace(/[:-]|\.\d{3}/g, "");
+/** The address of an object in the bucket (not readable without a signature unless public). */
+export function objectAddress(s3: S3Config, key: string): string {
+  return `${s3.endpoint}/${s3.bucket}/${key}`;
 }
 
 /**
  * A presigned PUT for one new object. Content-Type and Content-Length are signed, so the upload
  * must be exactly what was declared (and within the cap), and the URL works for 5 minutes.
+ * `url` is the avatar's public URL, or, for a voice upload, the address to send as `audio_url`.
  */
 export async function presignUpload(s3: S3Config, request: UploadRequest, now: Date): Promise<PresignedUpload> {
   const types: Record<string, string> = uploadRules[request.kind].types;
   const extension = types[request.contentType];
   if (!extension) throw new Error(`${request.contentType} is not allowed for ${request.kind}`);
-  const key = `${userPrefix(request.userId, request.kind)}${crypto.randomUUID()}.${extension}`;
-  const url = objectUrl(s3, key);
-  url.searchParams.set("X-Amz-Expires", String(presignTtlSeconds));
+  const key = `${uploadPrefixOf[request.kind](request.userId)}${crypto.randomUUID()}.${extension}`;
   const headers = { "Content-Type": request.contentType, "Content-Length": String(request.size) };
-  const signed = await new AwsV4Signer({
-    method: "PUT",
-    url: url.toString(),
-    headers,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    service: "s3",
-    region: s3.region,
-    datetime: amzDate(now),
-    signQuery: true,
-    allHeaders: true,
-  }).sign();
   return {
-    upload_url: signed.url.toString(),
+    upload_url: await presignUrl(s3, { method: "PUT", key, headers }, presignTtlSeconds, now),
     method: "PUT",
     headers,
     key,
-    url: `${s3.publicUrl}/${key}`,
+    url: request.kind === "avatar" ? `${s3.publicUrl}/${key}` : objectAddress(s3, key),
     expires_in: presignTtlSeconds,
   };
 }
 
-/** Deletes every object under `prefix` (ListObjectsV2 pages of up to 1,000 keys). */
-export async function deleteObjectsUnder(s3: S3Config, prefix: string): Promise<number> {
-  const client = new AwsClient({
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    service: "s3",
-    region: s3.region,
-  });
-  let deleted = 0;
-  let continuation: string | undefined;
-  do {
-    const list = new URL(`${s3.endpoint}/${s3.bucket}`);
-    list.searchParams.set("list-type", "2");
-    list.searchParams.set("prefix", prefix);
-    if (continuation) list.searchParams.set("continuation-token", continuation);
-    const response = await client.fetch(list.toString());
-    if (!response.ok) throw new Error(`listing ${prefix} failed with ${response.status}`);
-    const xml = await response.text();
-    const keys = [...xml.matchAll(/<Key>([^<]+)<\/Key>/g)].map((match) => decodeXml(match[1] ?? ""));
-    for (const key of keys) {
-      const removed = await client.fetch(objectUrl(s3, key).toString(), { method: "DELETE" });
-      if (!removed.ok && removed.status !== 404) throw new Error(`deleting ${key} failed with ${removed.status}`);
-      deleted += 1;
-    }
-    continuation = /<IsTruncated>true<\/IsTruncated>/.test(xml)
-      ? /<NextContinuationToken>([^<]+)<\/NextContinuationToken>/.exec(xml)?.[1]
-      : undefined;
-  } while (continuation);
-  return deleted;
+const uploadedVoice = /^uploads\/[0-9a-f-]{36}\/([0-9a-f-]{36}\.[a-z0-9]+)$/;
+
+/**
+ * Turns a sender's voice upload into a voice note of `sessionId`: `audioUrl` must be the address
+ * of an upload presigned for `senderId`, and the object must exist; it is copied to a fresh key
+ * under the session's private prefix. Returns that key, or null when `audioUrl` is not such an
+ * upload. The copy is made before the message is stored, so the caller deletes it if no message is.
+ */
+export async function attachVoiceNote(
+  s3: S3Config,
+  senderId: string,
+  sessionId: string,
+  audioUrl: string,
+): Promise<string | null> {
+  const base = `${s3.endpoint}/${s3.bucket}/`;
+  if (!audioUrl.startsWith(`${base}${storageLayout.uploadPrefix(senderId)}`)) return null;
+  const uploadKey = audioUrl.slice(base.length);
+  const file = uploadedVoice.exec(uploadKey)?.[1];
+  if (!file) return null;
+  const extension = file.slice(file.indexOf("."));
+  const noteKey = `${storageLayout.voiceNotePrefix(sessionId)}${crypto.randomUUID()}${extension}`;
+  return (await copyObject(s3, uploadKey, noteKey)) ? noteKey : null;
 }
 
-function decodeXml(text: string): string {
-  return text
-    .replaceAll("&lt;", "<")
-    .replaceAll("&gt;", ">")
-    .replaceAll("&quot;", '"')
-    .replaceAll("&apos;", "'")
-    .replaceAll("&amp;", "&");
+/** Mints short-lived signed URLs to play voice notes; voice notes are never public. */
+export type VoiceNoteSigner = (key: string) => Promise<string>;
+
+export function voiceNoteSigner(s3: S3Config, now: Date): VoiceNoteSigner {
+  return (key) => presignUrl(s3, { method: "GET", key }, s3.voiceUrlTtlSeconds, now);
 }

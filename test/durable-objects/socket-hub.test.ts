@@ -38,10 +38,11 @@ describe("SessionRoom", () => {
     const stub = newRoom();
     const aziza = await connect(stub, "aziza");
     const bobur = await connect(stub, "bobur");
-    expect(await stub.broadcast({ type: "message", text: "salom" })).toBe(2);
+    const ended = { type: "ended" as const, session_id: "s1", ended_at: new Date().toISOString(), ended_by: "aziza" };
+    expect(await stub.broadcast(ended)).toBe(2);
     await eventually(() => aziza.received.length === 1 && bobur.received.length === 1, "both pushes");
-    expect(aziza.received).toEqual([{ type: "message", text: "salom" }]);
-    expect(bobur.received).toEqual([{ type: "message", text: "salom" }]);
+    expect(aziza.received).toEqual([ended]);
+    expect(bobur.received).toEqual([ended]);
   });
 
   it("refuses anything but a WebSocket upgrade for a named user with a live token", async () => {

@@ -1,8 +1,8 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { matchAttempts } from "../../src/db/schema";
-import { bearer, latestCode, requestCode, type SignedIn, signIn, verify } from "../support/auth";
-import { testDatabase } from "../support/db";
+import { bearer, type SignedIn, signIn, startSignIn, verify } from "../support/auth";
+import { passResendCooldown, testDatabase } from "../support/db";
 import { api, postJson, readProblem } from "../support/http";
 import { attempt, cancelAttempt, learner } from "../support/match";
 import { endWith, pairInSession, send } from "../support/sessions";
@@ -66,11 +66,9 @@ describe("the moderation story", () => {
 
     const refresh = await postJson("/auth/refresh", { refresh_token: target.refresh_token });
     expect(refresh.status).toBe(401);
-    await handle.db.execute(
-      sql`update auth_email_tokens set created_at = now() - interval '2 minutes' where email = ${target.user.email}`,
-    );
-    await requestCode(target.user.email);
-    const signInAgain = await verify(target.user.email, await latestCode(target.user.email));
+    await passResendCooldown(target.user.email);
+    const pending = await startSignIn(target.user.email);
+    const signInAgain = await verify(pending.email, pending.loginId, pending.code);
     expect(signInAgain.status).toBe(403);
     expect((await readProblem(signInAgain)).code).toBe("ACCOUNT_SUSPENDED");
     const sending = await send(target, sessionId, { type: "text", text: "still here" });

@@ -150,7 +150,7 @@ describe("DELETE /me", () => {
     const email = newEmail();
     const first = await signIn(email);
     await api("/me", { method: "DELETE", headers: bearer(first) });
-    await passResendCooldown(handle, email);
+    await passResendCooldown(email);
     const second = await signIn(email);
     expect(second.user.id).not.toBe(first.user.id);
   });

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
-import { SignatureV4 } from "@smithy/signature-v4";
 import { describe, expect, it } from "vitest";
 import { getConfig } from "../../src/config";
 import { presignUpload } from "../../src/services/uploads";
 import { bearer, type SignedIn, signIn } from "../support/auth";
+import { awsS3Signer } from "../support/aws";
 import { api, postJson, readProblem } from "../support/http";
 
 interface Presigned {
@@ -22,7 +22,7 @@ async function upload(presigned: Presigned, bytes: Uint8Array): Promise<Response
 }
 
 describe("POST /uploads/presign", () => {
-  it("presigns a voice note under the caller's prefix; the PUT lands and reads back", async () => {
+  it("presigns a voice upload under the caller's own upload prefix; the PUT lands at its address", async () => {
     const session = await signIn();
     const bytes = crypto.getRandomValues(new Uint8Array(4096));
     const response = await presign(session, { kind: "voice", content_type: "audio/webm", size: bytes.byteLength });
@@ -33,7 +33,7 @@ describe("POST /uploads/presign", () => {
       headers: { "Content-Type": "audio/webm", "Content-Length": "4096" },
       expires_in: 300,
     });
-    expect(presigned.key).toMatch(new RegExp(`^users/${session.user.id}/voice/[0-9a-f-]{36}\\.webm$`));
+    expect(presigned.key).toMatch(new RegExp(`^uploads/${session.user.id}/[0-9a-f-]{36}\\.webm$`));
     const signedUrl = new URL(presigned.upload_url);
     expect(signedUrl.searchParams.get("X-Amz-Expires")).toBe("300");
     expect(signedUrl.searchParams.get("X-Amz-SignedHeaders")).toBe("content-length;content-type;host");
@@ -66,35 +66,6 @@ describe("POST /uploads/presign", () => {
 });
 
 describe("presigned URLs", () => {
-  /** SHA-256 and HMAC-SHA-256 through WebCrypto, in the shape the AWS signer asks for. */
-  class WebCryptoSha256 {
-    private chunks: Uint8Array[] = [];
-    constructor(private readonly secret?: string | Uint8Array | ArrayBuffer | ArrayBufferView) {}
-    update(chunk: Uint8Array | string): void {
-      this.chunks.push(typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk);
-    }
-    async digest(): Promise<Uint8Array> {
-      const data = new Uint8Array(this.chunks.reduce((length, chunk) => length + chunk.byteLength, 0));
-      let offset = 0;
-      for (const chunk of this.chunks) {
-        data.set(chunk, offset);
-        offset += chunk.byteLength;
-      }
-      if (this.secret === undefined) return new Uint8Array(await crypto.subtle.digest("SHA-256", data));
-      const raw =
-        typeof this.secret === "string"
-          ? new TextEncoder().encode(this.secret)
-          : ArrayBuffer.isView(this.secret)
-            ? new Uint8Array(this.secret.buffer, this.secret.byteOffset, this.secret.byteLength)
-            : new Uint8Array(this.secret);
-      const key = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-      return new Uint8Array(await crypto.subtle.sign("HMAC", key, data));
-    }
-    reset(): void {
-      this.chunks = [];
-    }
-  }
-
   it("carry the same signature AWS's own signer computes for the same request and clock", async () => {
     const { s3 } = getConfig(env);
     const now = new Date("2026-11-26T12:34:56Z");
@@ -102,13 +73,7 @@ describe("presigned URLs", () => {
     const ours = await presignUpload(s3, { userId, kind: "avatar", contentType: "image/png", size: 1234 }, now);
     const ourUrl = new URL(ours.upload_url);
 
-    const signer = new SignatureV4({
-      service: "s3",
-      region: s3.region,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-      sha256: WebCryptoSha256,
-      uriEscapePath: false,
-    });
+    const signer = awsS3Signer(s3);
     const endpoint = new URL(s3.endpoint);
     const theirs = await signer.presign(
       {

@@ -29,15 +29,27 @@ export async function requestCode(email: string, headers: Record<string, string>
   return postJson("/auth/email/request", { email }, { headers });
 }
 
-export async function verify(email: string, code: string): Promise<Response> {
-  return postJson("/auth/email/verify", { email, code });
+export async function verify(
+  email: string,
+  loginId: string,
+  code: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return postJson("/auth/email/verify", { email, login_id: loginId, code }, { headers });
+}
+
+/** Asks for a code for `email` and reads it from the mailbox: a pending sign-in. */
+export async function startSignIn(email = newEmail()): Promise<{ email: string; loginId: string; code: string }> {
+  const requested = await requestCode(email);
+  if (requested.status !== 202) throw new Error(`code request answered ${requested.status}: ${await requested.text()}`);
+  const { login_id: loginId } = (await requested.json()) as { login_id: string };
+  return { email, loginId, code: await latestCode(email) };
 }
 
 /** Signs a (new) user in through the public email flow, exactly as an app would. */
 export async function signIn(email = newEmail()): Promise<SignedIn> {
-  const requested = await requestCode(email);
-  if (requested.status !== 202) throw new Error(`code request answered ${requested.status}: ${await requested.text()}`);
-  const response = await verify(email, await latestCode(email));
+  const pending = await startSignIn(email);
+  const response = await verify(pending.email, pending.loginId, pending.code);
   if (response.status !== 200) throw new Error(`verify answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as SignedIn;
 }

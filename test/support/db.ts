@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
-import { eq, sql } from "drizzle-orm";
 import { getConfig } from "../../src/config";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client";
-import { authEmailTokens, users } from "../../src/db/schema";
+import { users } from "../../src/db/schema";
+import { getRedis } from "../../src/lib/redis";
+import { resendCooldownKey } from "../../src/services/auth/email-codes";
 
 /** A database handle on the same driver path the Worker uses; close it when done. */
 export function testDatabase(): DatabaseHandle {
@@ -22,10 +23,7 @@ export async function insertUsers(handle: DatabaseHandle, count: number): Promis
     .returning({ id: users.id, email: users.email });
 }
 
-/** Moves the last code request of `email` two minutes into the past, past the one-a-minute cooldown. */
-export async function passResendCooldown(handle: DatabaseHandle, email: string): Promise<void> {
-  await handle.db
-    .update(authEmailTokens)
-    .set({ createdAt: sql`${authEmailTokens.createdAt} - interval '2 minutes'` })
-    .where(eq(authEmailTokens.email, email));
+/** Ends the one-a-minute cooldown of `email` now, as if the minute had passed. */
+export async function passResendCooldown(email: string): Promise<void> {
+  await getRedis(getConfig(env).redis).del(resendCooldownKey(email));
 }

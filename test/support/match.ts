@@ -43,10 +43,14 @@ export function openMatchSocket(session: SignedIn, level?: Level) {
   return openSocket(`/match/ws?${query}`);
 }
 
-export async function eventually(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+export async function eventually(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 3000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (condition()) return;
+    if (await condition()) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`timed out waiting for ${what}`);

@@ -5,6 +5,8 @@ export type Level = (typeof levels)[number];
 
 export const levelEnum = pgEnum("level", levels);
 export const userRoleEnum = pgEnum("user_role", ["user", "admin"]);
+/** Where an admin's role came from: `ADMIN_EMAILS` (renewed or withdrawn at each sign-in) or another admin. */
+export const adminSourceEnum = pgEnum("admin_source", ["config", "grant"]);
 export const userStatusEnum = pgEnum("user_status", ["active", "suspended"]);
 export const authProviderEnum = pgEnum("auth_provider", ["email", "google"]);
 export const matchStatusEnum = pgEnum("match_status", ["queued", "matched", "cancelled", "expired"]);

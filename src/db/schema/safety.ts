@@ -28,7 +28,7 @@ export interface EvidenceMessage {
   sender_id: string | null;
   type: string;
   text: string | null;
-  audio_url: string | null;
+  audio_key: string | null;
   created_at: string;
 }
 

@@ -68,6 +68,8 @@ export const matchAttempts = pgTable(
     uniqueIndex("match_attempts_one_queued_per_user").on(t.userId).where(sql`${t.status} = 'queued'`),
     index("match_attempts_session_id_idx").on(t.sessionId),
     index("match_attempts_level_created_at_idx").on(t.level, t.createdAt),
+    // The cron sweep looks for queued attempts past their lifetime; queued ones are few.
+    index("match_attempts_queued_created_at_idx").on(t.createdAt).where(sql`${t.status} = 'queued'`),
   ],
 );
 
@@ -82,7 +84,8 @@ export const messages = pgTable(
     senderId: uuid().references(() => users.id, { onDelete: "set null" }),
     type: messageTypeEnum().notNull(),
     text: text(),
-    audioUrl: text(),
+    // The voice note's object key in the private bucket; readers get a short-lived signed URL.
+    audioKey: text(),
     durationMs: integer(),
     correctsId: uuid().references((): AnyPgColumn => messages.id, { onDelete: "set null" }),
     clientId: uuid(),

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { boolean, check, index, integer, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { createdAt, id, instant } from "./columns";
-import { authProviderEnum, levelEnum, userRoleEnum, userStatusEnum } from "./enums";
+import { adminSourceEnum, authProviderEnum, levelEnum, userRoleEnum, userStatusEnum } from "./enums";
 
 export const users = pgTable(
   "users",
@@ -10,12 +10,14 @@ export const users = pgTable(
     // Stored lower-cased, so a plain unique index is case-insensitive without citext.
     email: text().notNull(),
     role: userRoleEnum().notNull().default("user"),
+    adminSource: adminSourceEnum(),
     status: userStatusEnum().notNull().default("active"),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex("users_email_key").on(t.email),
     check("users_email_lowercase", sql`${t.email} = lower(${t.email})`),
+    check("users_admin_source", sql`(${t.role} = 'admin') = (${t.adminSource} is not null)`),
     index("users_created_at_idx").on(t.createdAt),
   ],
 );
@@ -39,7 +41,10 @@ export const authIdentities = pgTable(
   ],
 );
 
-/** One live sign-in code per address: a new request replaces the row. */
+/**
+ * One row per sign-in request (its id is the `login_id` the requester got back): several may be
+ * pending for one address, and wrong guesses count against their own row only.
+ */
 export const authEmailTokens = pgTable(
   "auth_email_tokens",
   {
@@ -51,10 +56,7 @@ export const authEmailTokens = pgTable(
     attempts: integer().notNull().default(0),
     createdAt: createdAt(),
   },
-  (t) => [
-    uniqueIndex("auth_email_tokens_email_key").on(t.email),
-    index("auth_email_tokens_expires_at_idx").on(t.expiresAt),
-  ],
+  (t) => [index("auth_email_tokens_email_idx").on(t.email), index("auth_email_tokens_expires_at_idx").on(t.expiresAt)],
 );
 
 export const refreshTokens = pgTable(
@@ -76,6 +78,7 @@ export const refreshTokens = pgTable(
     index("refresh_tokens_user_id_idx").on(t.userId),
     index("refresh_tokens_family_id_idx").on(t.familyId),
     index("refresh_tokens_created_at_idx").on(t.createdAt),
+    index("refresh_tokens_expires_at_idx").on(t.expiresAt),
   ],
 );
 

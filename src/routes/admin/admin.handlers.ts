@@ -1,10 +1,14 @@
 import type { Context } from "hono";
 import { ApiError } from "../../lib/errors";
+import { describeError, log } from "../../lib/logger";
 import { decodeCursor, toPage } from "../../lib/pagination";
 import type { AppBindings, AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
 import * as admin from "../../services/admin";
+import { announceDeparture } from "../../services/departures";
 import { onlineCounts } from "../../services/presence";
+import { restoreAccess } from "../../services/revocation";
+import { type VoiceNoteSigner, voiceNoteSigner } from "../../services/uploads";
 import type * as routes from "./admin.routes";
 
 function summary(
@@ -20,7 +24,8 @@ function summary(
     : null;
 }
 
-function reportView(row: admin.ReportRow) {
+/** A report as moderators see it; voice notes in the evidence come with short-lived signed URLs. */
+async function reportView(row: admin.ReportRow, signVoiceNote: VoiceNoteSigner) {
   const { report } = row;
   return {
     id: report.id,
@@ -28,7 +33,14 @@ function reportView(row: admin.ReportRow) {
     reason: report.reason,
     note: report.note,
     session_id: report.sessionId,
-    evidence: report.evidence,
+    evidence: report.evidence
+      ? await Promise.all(
+          report.evidence.map(async ({ audio_key, ...message }) => ({
+            ...message,
+            audio_url: audio_key ? await signVoiceNote(audio_key) : null,
+          })),
+        )
+      : null,
     reporter: summary(row.reporter),
     target: summary(row.target),
     resolution: report.resolution,
@@ -43,32 +55,60 @@ export const listReports: AppRouteHandler<routes.ListReportsRoute> = async (c) =
   const { status, cursor, limit } = c.req.valid("query");
   const rows = await admin.listReports(c.get("services").db, status, limit, cursor ? decodeCursor(cursor) : undefined);
   return c.json(
-    toPage(rows, limit, (row) => ({ at: row.report.createdAt, id: row.report.id }), reportView),
+    await toPage(
+      rows,
+      limit,
+      (row) => ({ at: row.report.createdAt, id: row.report.id }),
+      (row) => reportView(row, voiceNoteSigner(c.get("config").s3, new Date())),
+    ),
     200,
   );
 };
 
+/** After a suspension commits: the user's tokens, sockets, session and queue learn of it. */
+function announceSuspension(c: Context<AppBindings>, suspension: admin.Suspension | null, now: Date) {
+  if (!suspension) return Promise.resolve();
+  const { redis, objects } = c.get("services");
+  return announceDeparture({ redis, objects }, suspension.userId, "suspended", suspension.departure, now);
+}
+
 export const closeReport: AppRouteHandler<routes.CloseReportRoute> = async (c) => {
   const { id } = c.req.valid("param");
   const { db } = c.get("services");
-  const outcome = await admin.closeReport(db, currentUser(c).userId, id, c.req.valid("json"), new Date());
+  const now = new Date();
+  const outcome = await admin.closeReport(db, currentUser(c).userId, id, c.req.valid("json"), now);
   if (outcome.kind === "not-found") throw new ApiError("NOT_FOUND", { detail: "No such report." });
   if (outcome.kind === "already-closed") throw new ApiError("CONFLICT", { detail: "This report is already closed." });
+  await announceSuspension(c, outcome.suspension, now);
   const row = await admin.findReport(db, id);
   if (!row) throw new ApiError("NOT_FOUND", { detail: "No such report." });
-  return c.json(reportView(row), 200);
+  return c.json(await reportView(row, voiceNoteSigner(c.get("config").s3, now)), 200);
 };
 
-async function changeStatus(c: Context<AppBindings>, userId: string, status: "active" | "suspended") {
+/** Admins act on other accounts only: nobody suspends, unsuspends or changes the role of themselves. */
+function notYourself(c: Context<AppBindings>, userId: string, what: string): string {
   const actor = currentUser(c).userId;
-  if (status === "suspended" && userId === actor) {
+  if (userId === actor) {
     throw new ApiError("VALIDATION_FAILED", {
-      detail: "path.id: you cannot suspend yourself",
-      errors: [{ field: "path.id", message: "you cannot suspend yourself" }],
+      detail: `path.id: you cannot ${what} yourself`,
+      errors: [{ field: "path.id", message: `you cannot ${what} yourself` }],
     });
   }
-  const outcome = await admin.setUserStatus(c.get("services").db, actor, userId, status, new Date());
+  return actor;
+}
+
+async function changeStatus(c: Context<AppBindings>, userId: string, status: "active" | "suspended") {
+  const actor = notYourself(c, userId, status === "suspended" ? "suspend" : "unsuspend");
+  const { db, redis } = c.get("services");
+  const now = new Date();
+  const outcome = await admin.setUserStatus(db, actor, userId, status, now);
   if (outcome.kind === "not-found") throw new ApiError("NOT_FOUND", { detail: "No such user." });
+  if (status === "suspended") await announceSuspension(c, outcome.suspension, now);
+  else {
+    await restoreAccess(redis, userId).catch((error) =>
+      log("warn", "lifted suspension not cleared in Redis", { user_id: userId, ...describeError(error) }),
+    );
+  }
   return { id: userId, status, previous_status: outcome.previous };
 }
 
@@ -78,6 +118,28 @@ export const suspendUser: AppRouteHandler<routes.SuspendUserRoute> = async (c) =
 
 export const unsuspendUser: AppRouteHandler<routes.UnsuspendUserRoute> = async (c) => {
   return c.json(await changeStatus(c, c.req.valid("param").id, "active"), 200);
+};
+
+export const setRole: AppRouteHandler<routes.SetRoleRoute> = async (c) => {
+  const { id } = c.req.valid("param");
+  const { role } = c.req.valid("json");
+  const actor = notYourself(c, id, "change the role of");
+  const outcome = await admin.setUserRole(
+    c.get("services").db,
+    actor,
+    id,
+    role,
+    c.get("config").auth.adminEmails,
+    new Date(),
+  );
+  if (outcome.kind === "not-found") throw new ApiError("NOT_FOUND", { detail: "No such user." });
+  if (outcome.kind === "configured-admin") {
+    throw new ApiError("CONFLICT", {
+      detail:
+        "This address is listed in ADMIN_EMAILS and would be an admin again at its next sign-in; remove it there.",
+    });
+  }
+  return c.json({ id, role, previous_role: outcome.previous }, 200);
 };
 
 export const overview: AppRouteHandler<routes.OverviewRoute> = async (c) => {
@@ -104,7 +166,7 @@ export const auditLogs: AppRouteHandler<routes.AuditLogsRoute> = async (c) => {
   const { cursor, limit } = c.req.valid("query");
   const rows = await admin.listAuditLogs(c.get("services").db, limit, cursor ? decodeCursor(cursor) : undefined);
   return c.json(
-    toPage(
+    await toPage(
       rows,
       limit,
       (row) => ({ at: row.createdAt, id: row.id }),

@@ -13,6 +13,7 @@ export const adminRouter = router
   .openapi(routes.closeReport, handlers.closeReport)
   .openapi(routes.suspendUser, handlers.suspendUser)
   .openapi(routes.unsuspendUser, handlers.unsuspendUser)
+  .openapi(routes.setRole, handlers.setRole)
   .openapi(routes.overview, handlers.overview)
   .openapi(routes.queues, handlers.queues)
   .openapi(routes.auditLogs, handlers.auditLogs);

@@ -2,11 +2,15 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema/enums";
 import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
+import { text } from "../../lib/text";
 import { reasons } from "../reports/reports.routes";
 
 const tags = ["Admin"];
 const security = [{ bearerAuth: [] }];
-const guarded = { 401: problem("No valid access token."), 403: problem("Not an admin.") };
+const guarded = {
+  401: problem("No valid access token."),
+  403: problem("Not an admin (read from the database on every request), or the account is suspended."),
+};
 const IdParamsSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
 const UserSummarySchema = z
@@ -78,7 +82,7 @@ export const closeReport = createRoute({
     params: IdParamsSchema,
     body: jsonBody(
       z
-        .object({ resolution: z.string().trim().min(1).max(1000), action: z.enum(["none", "warn", "suspend"]) })
+        .object({ resolution: text().trim().min(1).max(1000), action: z.enum(["none", "warn", "suspend"]) })
         .openapi("CloseReport"),
     ),
   },
@@ -120,10 +124,37 @@ export const unsuspendUser = createRoute({
   request: { params: IdParamsSchema },
   responses: {
     200: jsonContent(UserStatusSchema, "Active again."),
-    400: commonErrorResponses[400],
+    400: problem("Admins cannot unsuspend themselves."),
     ...guarded,
     404: problem("No such user."),
     500: commonErrorResponses[500],
+  },
+});
+
+export const setRole = createRoute({
+  method: "post",
+  path: "/admin/users/{id}/role",
+  tags,
+  summary: "Grant or take away the admin role",
+  description:
+    "Takes effect at once: admin rights are read from the database on every request. Written to the audit log. " +
+    "Addresses in `ADMIN_EMAILS` are admins by configuration: their role cannot be taken away here.",
+  security,
+  request: {
+    params: IdParamsSchema,
+    body: jsonBody(z.object({ role: z.enum(["user", "admin"]) }).openapi("RoleChange", { example: { role: "admin" } })),
+  },
+  responses: {
+    200: jsonContent(
+      z
+        .object({ id: z.uuid(), role: z.enum(["user", "admin"]), previous_role: z.enum(["user", "admin"]) })
+        .openapi("UserRoleChange"),
+      "The role now.",
+    ),
+    ...commonErrorResponses,
+    ...guarded,
+    404: problem("No such user."),
+    409: problem("The address is in ADMIN_EMAILS; remove it there to take the role away."),
   },
 });
 
@@ -218,6 +249,7 @@ export type ListReportsRoute = typeof listReports;
 export type CloseReportRoute = typeof closeReport;
 export type SuspendUserRoute = typeof suspendUser;
 export type UnsuspendUserRoute = typeof unsuspendUser;
+export type SetRoleRoute = typeof setRole;
 export type OverviewRoute = typeof overview;
 export type QueuesRoute = typeof queues;
 export type AuditLogsRoute = typeof auditLogs;

@@ -10,7 +10,8 @@ import type { AppBindings, AppRouteHandler } from "../../lib/types";
 import { signInWithIdentity } from "../../services/auth/accounts";
 import { verifyEmailCode as checkEmailCode, codeTtlMs, issueEmailCode } from "../../services/auth/email-codes";
 import { googleClient, googleScopes, verifyGoogleIdToken } from "../../services/auth/google";
-import { issueTokenPair, revokeRefreshToken, rotateRefreshToken } from "../../services/auth/tokens";
+import { issueTokenPair, revokeEverySignIn, revokeRefreshToken, rotateRefreshToken } from "../../services/auth/tokens";
+import { announceDeparture } from "../../services/departures";
 import type * as routes from "./auth.routes";
 import { signInView } from "./auth.views";
 
@@ -19,7 +20,7 @@ const hour = 3600;
 export const requestEmailCode: AppRouteHandler<routes.RequestEmailCodeRoute> = async (c) => {
   const { email } = c.req.valid("json");
   const { auth, rateLimits } = c.get("config");
-  const { db, mailer } = c.get("services");
+  const { db, redis, mailer } = c.get("services");
   await enforceRateLimit(
     c,
     { name: "code-request-ip", limit: rateLimits.codeRequestsPerIpHour, windowSeconds: hour, failClosed: true },
@@ -30,37 +31,35 @@ export const requestEmailCode: AppRouteHandler<routes.RequestEmailCodeRoute> = a
     { name: "code-request-email", limit: rateLimits.codeRequestsPerEmailHour, windowSeconds: hour, failClosed: true },
     email,
   );
-  let outcome: Awaited<ReturnType<typeof issueEmailCode>>;
-  try {
-    outcome = await issueEmailCode({ db, mailer, authSecret: auth.authSecret, now: new Date() }, email);
-  } catch (error) {
-    log("error", "sign-in code not sent", { request_id: c.get("requestId"), ...describeError(error) });
-    throw new ApiError("MAIL_NOT_SENT", { detail: "The code could not be mailed; try again in a moment." });
+  const outcome = await issueEmailCode({ db, redis, mailer, authSecret: auth.authSecret, now: new Date() }, email);
+  switch (outcome.kind) {
+    case "not-sent":
+      log("error", "sign-in code not sent", { request_id: c.get("requestId"), ...describeError(outcome.error) });
+      throw new ApiError("MAIL_NOT_SENT", { detail: "The code could not be mailed; try again in a moment." });
+    case "cooldown":
+      throw new ApiError("RATE_LIMITED", {
+        detail: `A code was sent to this address less than a minute ago. Try again in ${outcome.retryAfterSeconds} s.`,
+        headers: { "Retry-After": String(outcome.retryAfterSeconds) },
+      });
+    case "sent":
+      return c.json({ status: "sent" as const, login_id: outcome.loginId, expires_in: codeTtlMs / 1000 }, 202);
   }
-  if (outcome.kind === "cooldown") {
-    throw new ApiError("RATE_LIMITED", {
-      detail: `A code was sent to this address less than a minute ago. Try again in ${outcome.retryAfterSeconds} s.`,
-      headers: { "Retry-After": String(outcome.retryAfterSeconds) },
-    });
-  }
-  return c.json({ status: "sent" as const, expires_in: codeTtlMs / 1000 }, 202);
 };
 
 export const verifyEmailCode: AppRouteHandler<routes.VerifyEmailCodeRoute> = async (c) => {
-  const { email, code } = c.req.valid("json");
+  const { email, login_id: loginId, code } = c.req.valid("json");
   const { auth, rateLimits } = c.get("config");
   await enforceRateLimit(
     c,
-    { name: "code-check-email", limit: rateLimits.codeChecksPerEmail15Min, windowSeconds: 900, failClosed: true },
-    email,
+    { name: "code-check-ip", limit: rateLimits.codeChecksPerIp15Min, windowSeconds: 900, failClosed: true },
+    clientIp(c),
   );
   const now = new Date();
   const result = await c.get("services").db.transaction(async (tx) => {
     const outcome = await checkEmailCode(
       tx,
       { authSecret: auth.authSecret, adminEmails: auth.adminEmails, now },
-      email,
-      code,
+      { email, loginId, code },
     );
     if (outcome.kind !== "signed-in" || outcome.user.status === "suspended") return { outcome };
     const claims = { userId: outcome.user.id, role: outcome.user.role };
@@ -72,6 +71,11 @@ export const verifyEmailCode: AppRouteHandler<routes.VerifyEmailCodeRoute> = asy
       throw new ApiError("INVALID_CODE", {
         detail: `That code is not right. ${outcome.attemptsLeft} attempt(s) left.`,
         extensions: { attempts_left: outcome.attemptsLeft },
+      });
+    case "unknown-login":
+      throw new ApiError("INVALID_CODE", {
+        detail: "No sign-in with this login_id is pending for this address; ask for a new code.",
+        extensions: { attempts_left: 0 },
       });
     case "expired":
       throw new ApiError("CODE_EXPIRED", { detail: "That code has expired; ask for a new one." });
@@ -115,8 +119,24 @@ export const refresh: AppRouteHandler<routes.RefreshRoute> = async (c) => {
 };
 
 export const logout: AppRouteHandler<routes.LogoutRoute> = async (c) => {
-  const { refresh_token } = c.req.valid("json");
-  await revokeRefreshToken(c.get("services").db, refresh_token, new Date());
+  const { refresh_token, everywhere } = c.req.valid("json");
+  const { db, redis, objects } = c.get("services");
+  const now = new Date();
+  if (!everywhere) {
+    await revokeRefreshToken(db, refresh_token, now);
+    return c.body(null, 204);
+  }
+  const userId = await revokeEverySignIn(db, refresh_token, now);
+  if (userId) {
+    // Access tokens already issued stop at once too, and so do the sockets they opened.
+    await announceDeparture(
+      { redis, objects },
+      userId,
+      "signed-out",
+      { endedSessions: [], cancelledAttempt: null },
+      now,
+    );
+  }
   return c.body(null, 204);
 };
 

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
-import { EmailSchema, RefreshTokenBodySchema, SignInSchema } from "./auth.schemas";
+import { text } from "../../lib/text";
+import { EmailSchema, LogoutSchema, RefreshTokenBodySchema, SignInSchema } from "./auth.schemas";
 
 const tags = ["Auth"];
 const tooMany = problem("Rate limited; `Retry-After` says when to try again.");
@@ -11,12 +12,19 @@ export const requestEmailCode = createRoute({
   tags,
   summary: "Mail a 6-digit sign-in code",
   description:
-    "Answers 202 for any address, whether or not it has an account. The code is valid for 10 minutes, " +
-    "works once, and replaces any earlier code. One code per address per minute.",
+    "Answers 202 for any address, whether or not it has an account, with a `login_id` for this sign-in. " +
+    "The code is bound to that login: valid for 10 minutes, once. Several sign-ins may be pending for one " +
+    "address, each with its own wrong tries. One code per address per minute.",
   request: { body: jsonBody(z.object({ email: EmailSchema }).openapi("EmailCodeRequest")) },
   responses: {
     202: jsonContent(
-      z.object({ status: z.literal("sent"), expires_in: z.number().int().openapi({ example: 600 }) }),
+      z
+        .object({
+          status: z.literal("sent"),
+          login_id: z.uuid().openapi({ description: "Send it back with the code to `/auth/email/verify`." }),
+          expires_in: z.number().int().openapi({ example: 600 }),
+        })
+        .openapi("EmailCodeSent"),
       "A code is on its way.",
     ),
     ...commonErrorResponses,
@@ -31,13 +39,16 @@ export const verifyEmailCode = createRoute({
   tags,
   summary: "Sign in with the mailed code",
   description:
-    "Creates the account on first sign-in. Wrong code: `INVALID_CODE`; expired: `CODE_EXPIRED`; " +
-    "already used: `CODE_USED`; after 5 wrong codes: `TOO_MANY_ATTEMPTS` (ask for a new one).",
+    "Creates the account on first sign-in. Wrong code (or a `login_id` not pending for this address): " +
+    "`INVALID_CODE`; expired: `CODE_EXPIRED`; already used: `CODE_USED`; after 5 wrong codes for this login: " +
+    "`TOO_MANY_ATTEMPTS` (ask for a new one). Wrong tries count per login and per IP address, never per address, " +
+    "so nobody can lock another person out.",
   request: {
     body: jsonBody(
       z
         .object({
           email: EmailSchema,
+          login_id: z.uuid().openapi({ example: "5b0c2f1e-8d4a-4e6b-9c3f-1a2b3c4d5e6f" }),
           code: z
             .string()
             .regex(/^\d{6}$/, "six digits")
@@ -75,8 +86,11 @@ export const logout = createRoute({
   method: "post",
   path: "/auth/logout",
   tags,
-  summary: "Revoke this sign-in's refresh tokens",
-  request: { body: jsonBody(RefreshTokenBodySchema) },
+  summary: "Sign out this device, or everywhere",
+  description:
+    "Revokes this sign-in's refresh tokens. With `everywhere: true` and the current refresh token, revokes every " +
+    "sign-in of the account, refuses its access tokens at once and closes its sockets.",
+  request: { body: jsonBody(LogoutSchema) },
   responses: {
     204: { description: "Revoked (also when the token was unknown)." },
     ...commonErrorResponses,
@@ -107,9 +121,9 @@ export const googleCallback = createRoute({
     "already signed in by email is the same account.",
   request: {
     query: z.object({
-      code: z.string().min(1).max(2048).optional(),
-      state: z.string().min(1).max(512).optional(),
-      error: z.string().max(256).optional(),
+      code: text().min(1).max(2048).optional(),
+      state: text().min(1).max(512).optional(),
+      error: text().max(256).optional(),
     }),
   },
   responses: {

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { text } from "../../lib/text";
 
 export const EmailSchema = z
   .string()
@@ -28,6 +29,11 @@ export const SignInSchema = z
   })
   .openapi("SignIn");
 
-export const RefreshTokenBodySchema = z
-  .object({ refresh_token: z.string().min(1).max(512) })
-  .openapi("RefreshTokenBody");
+export const RefreshTokenBodySchema = z.object({ refresh_token: text().min(1).max(512) }).openapi("RefreshTokenBody");
+
+export const LogoutSchema = RefreshTokenBodySchema.extend({
+  everywhere: z
+    .boolean()
+    .default(false)
+    .openapi({ description: "Sign out every device of the account, not only this one." }),
+}).openapi("Logout", { example: { refresh_token: "q7Vd…", everywhere: false } });

@@ -6,6 +6,7 @@ import { decodeCursor, toPage } from "../../lib/pagination";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
 import { blockUser } from "../../services/blocks";
+import { endedEvent, pushToRoom } from "../../services/session-events";
 import type * as routes from "./blocks.routes";
 
 function notYourself(): ApiError {
@@ -19,8 +20,15 @@ export const block: AppRouteHandler<routes.BlockRoute> = async (c) => {
   const { userId } = currentUser(c);
   const { id } = c.req.valid("param");
   if (id === userId) throw notYourself();
-  const outcome = await blockUser(c.get("services").db, userId, id, new Date());
+  const { db, objects } = c.get("services");
+  const now = new Date();
+  const outcome = await blockUser(db, userId, id, now);
+  if (outcome.kind === "inactive-blocker")
+    throw new ApiError("FORBIDDEN", { detail: "This account cannot block now." });
   if (outcome.kind === "unknown-user") throw new ApiError("NOT_FOUND", { detail: "No such user." });
+  for (const sessionId of outcome.endedSessions) {
+    c.executionCtx.waitUntil(pushToRoom(objects, sessionId, endedEvent(sessionId, userId, now)));
+  }
   return c.body(null, 204);
 };
 
@@ -48,7 +56,7 @@ export const list: AppRouteHandler<routes.ListRoute> = async (c) => {
     .orderBy(desc(blocks.createdAt), desc(blocks.blockedId))
     .limit(limit + 1);
   return c.json(
-    toPage(
+    await toPage(
       rows,
       limit,
       (row) => ({ at: row.createdAt, id: row.userId }),

@@ -19,6 +19,7 @@ export const block = createRoute({
     204: { description: "Blocked." },
     400: problem("You cannot block yourself."),
     401: unauthorized,
+    403: problem("The account is suspended."),
     404: problem("No such user."),
     500: commonErrorResponses[500],
   },

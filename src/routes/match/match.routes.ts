@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema/enums";
 import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { text } from "../../lib/text";
 import { authenticated, requireSocketAuth } from "../../middleware/auth";
 
 const tags = ["Matchmaking"];
@@ -101,7 +102,7 @@ export const socket = createRoute({
   security: [{ bearerAuth: [] }],
   request: {
     query: z.object({
-      token: z.string().optional().openapi({ description: "The access token, when no header can be sent." }),
+      token: text().optional().openapi({ description: "The access token, when no header can be sent." }),
       level: LevelSchema.optional(),
     }),
   },

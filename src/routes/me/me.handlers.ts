@@ -3,9 +3,12 @@ import type { Database } from "../../db/client";
 import { profiles, users } from "../../db/schema";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
+import { enforceRateLimit, uploadsRule } from "../../lib/rate-limit";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
-import { deleteObjectsUnder, presignUpload, userPrefix } from "../../services/uploads";
+import { announceDeparture, deleteAccount } from "../../services/departures";
+import { deleteObjectsUnder } from "../../services/storage";
+import { presignUpload, storageLayout } from "../../services/uploads";
 import { userView } from "../auth/auth.views";
 import type * as routes from "./me.routes";
 
@@ -69,17 +72,24 @@ export const patchMe: AppRouteHandler<routes.PatchMeRoute> = async (c) => {
 
 export const deleteMe: AppRouteHandler<routes.DeleteMeRoute> = async (c) => {
   const { userId } = currentUser(c);
-  const deleted = await c.get("services").db.delete(users).where(eq(users.id, userId)).returning({ id: users.id });
-  if (deleted.length === 0) throw accountGone();
-  try {
-    await deleteObjectsUnder(c.get("config").s3, userPrefix(userId, "avatar"));
-  } catch (error) {
-    // The account is gone either way; orphaned images are logged for the operator to remove.
-    log("error", "avatar objects not deleted", {
-      request_id: c.get("requestId"),
-      user_id: userId,
-      ...describeError(error),
-    });
+  const { db, redis, objects } = c.get("services");
+  const now = new Date();
+  const departure = await deleteAccount(db, userId, now);
+  if (!departure) throw accountGone();
+  await announceDeparture({ redis, objects }, userId, "deleted", departure, now);
+  const { s3 } = c.get("config");
+  for (const prefix of [storageLayout.avatarPrefix(userId), storageLayout.uploadPrefix(userId)]) {
+    try {
+      await deleteObjectsUnder(s3, prefix);
+    } catch (error) {
+      // The account is gone either way; orphaned objects are logged for the operator to remove.
+      log("error", "personal objects not deleted", {
+        request_id: c.get("requestId"),
+        user_id: userId,
+        prefix,
+        ...describeError(error),
+      });
+    }
   }
   return c.body(null, 204);
 };
@@ -87,6 +97,7 @@ export const deleteMe: AppRouteHandler<routes.DeleteMeRoute> = async (c) => {
 export const uploadAvatar: AppRouteHandler<routes.UploadAvatarRoute> = async (c) => {
   const { userId } = currentUser(c);
   const { content_type, size } = c.req.valid("json");
+  await enforceRateLimit(c, uploadsRule(c.get("config")), userId);
   const now = new Date();
   const upload = await presignUpload(
     c.get("config").s3,

@@ -51,6 +51,7 @@ export const uploadAvatar = createRoute({
     201: jsonContent(AvatarUploadSchema, "Upload the image here."),
     ...commonErrorResponses,
     401: unauthorized,
+    429: problem("Too many uploads this hour (30 by default); `Retry-After` says when to try again."),
   },
 });
 

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema";
+import { text } from "../../lib/text";
 import { isIanaTimeZone } from "../../lib/time-zones";
 import { UserSchema } from "../auth/auth.schemas";
 import { PresignedUploadSchema } from "../uploads/uploads.schemas";
@@ -41,10 +42,10 @@ export const MeSchema = z
 
 export const ProfilePatchSchema = z
   .strictObject({
-    display_name: z.string().trim().min(1).max(50).nullable().optional(),
-    about: z.string().trim().max(500).nullable().optional(),
+    display_name: text().trim().min(1).max(50).nullable().optional(),
+    about: text().trim().max(500).nullable().optional(),
     level: LevelSchema.nullable().optional(),
-    timezone: z.string().max(64).refine(isIanaTimeZone, "not an IANA time zone such as Asia/Tashkent").optional(),
+    timezone: text().max(64).refine(isIanaTimeZone, "not an IANA time zone such as Asia/Tashkent").optional(),
     interests: z
       .array(InterestSchema)
       .max(10)

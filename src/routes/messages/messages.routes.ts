@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
+import { text } from "../../lib/text";
 import { authenticated } from "../../middleware/auth";
 import { MessageSchema } from "../sessions/sessions.schemas";
 
@@ -13,7 +14,7 @@ export const search = createRoute({
   ...authenticated,
   request: {
     query: PageQuerySchema.extend({
-      q: z.string().trim().min(3, "at least 3 characters").max(200).openapi({ example: "market" }),
+      q: text().trim().min(3, "at least 3 characters").max(200).openapi({ example: "market" }),
     }),
   },
   responses: {

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { profiles } from "../../db/schema";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
+import { blockedEitherWay } from "../../services/blocks";
 import { onlineCounts, presenceTtlSeconds, recordPing, whoIsOnline } from "../../services/presence";
 import type * as routes from "./presence.routes";
 
@@ -19,7 +20,10 @@ export const online: AppRouteHandler<routes.OnlineRoute> = async (c) => {
 };
 
 export const status: AppRouteHandler<routes.StatusRoute> = async (c) => {
+  const { userId } = currentUser(c);
   const { user_ids } = c.req.valid("query");
-  const onlineIds = await whoIsOnline(c.get("services").redis, user_ids);
-  return c.json({ items: user_ids.map((id) => ({ user_id: id, online: onlineIds.has(id) })) }, 200);
+  const { db, redis } = c.get("services");
+  // Someone who blocked the caller (or whom the caller blocked) always reads as offline.
+  const [onlineIds, hidden] = await Promise.all([whoIsOnline(redis, user_ids), blockedEitherWay(db, userId, user_ids)]);
+  return c.json({ items: user_ids.map((id) => ({ user_id: id, online: onlineIds.has(id) && !hidden.has(id) })) }, 200);
 };

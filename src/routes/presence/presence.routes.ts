@@ -65,6 +65,7 @@ export const status = createRoute({
   path: "/presence",
   tags,
   summary: "Which of these users are online",
+  description: "A user who blocked you, or whom you blocked, always reads as offline.",
   ...authenticated,
   request: { query: z.object({ user_ids: UserIdsSchema }) },
   responses: {

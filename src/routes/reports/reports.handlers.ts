@@ -30,6 +30,9 @@ export const create: AppRouteHandler<CreateRoute> = async (c) => {
     },
     new Date(),
   );
+  if (outcome.kind === "inactive-reporter") {
+    throw new ApiError("FORBIDDEN", { detail: "This account cannot file reports now." });
+  }
   if (outcome.kind === "unknown-target") throw new ApiError("NOT_FOUND", { detail: "No such user." });
   if (outcome.kind === "unknown-session") {
     throw new ApiError("NOT_FOUND", { detail: "No such session shared with this user." });

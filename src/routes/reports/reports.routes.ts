@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { text } from "../../lib/text";
 import { authenticated } from "../../middleware/auth";
 
 export const reasons = ["spam", "harassment", "inappropriate", "underage", "scam", "other"] as const;
@@ -8,7 +9,7 @@ export const NewReportSchema = z
   .object({
     target_user_id: z.uuid(),
     reason: z.enum(reasons),
-    note: z.string().trim().max(1000).optional(),
+    note: text().trim().max(1000).optional(),
     session_id: z
       .uuid()
       .optional()
@@ -37,6 +38,7 @@ export const create = createRoute({
     ),
     ...commonErrorResponses,
     401: problem("No valid access token."),
+    403: problem("The account is suspended."),
     404: problem("No such user, or no session you shared with them."),
     429: problem("Too many reports; `Retry-After` says when to try again."),
   },

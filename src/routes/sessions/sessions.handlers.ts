@@ -4,14 +4,11 @@ import { decodeCursor, toPage } from "../../lib/pagination";
 import { enforceRateLimit } from "../../lib/rate-limit";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser, socketRequest } from "../../middleware/auth";
-import {
-  isOwnVoiceUpload,
-  type NewMessage,
-  pageMessages,
-  sendMessage as storeMessage,
-  toMessageView,
-} from "../../services/messages";
+import { type NewMessage, pageMessages, sendMessage as storeMessage, toMessageView } from "../../services/messages";
+import { endedEvent, pushToRoom } from "../../services/session-events";
 import { endSession, findSession, listSessions, toSessionView } from "../../services/sessions";
+import { deleteObject } from "../../services/storage";
+import { attachVoiceNote, voiceNoteSigner } from "../../services/uploads";
 import type * as routes from "./sessions.routes";
 
 function sessionNotFound(): ApiError {
@@ -22,10 +19,7 @@ export const list: AppRouteHandler<routes.ListRoute> = async (c) => {
   const { userId } = currentUser(c);
   const { cursor, limit } = c.req.valid("query");
   const rows = await listSessions(c.get("services").db, userId, limit, cursor ? decodeCursor(cursor) : undefined);
-  return c.json(
-    toPage(rows, limit, (row) => ({ at: row.startedAt, id: row.id }), toSessionView),
-    200,
-  );
+  return c.json(await toPage(rows, limit, (row) => ({ at: row.startedAt, id: row.id }), toSessionView), 200);
 };
 
 export const get: AppRouteHandler<routes.GetRoute> = async (c) => {
@@ -40,14 +34,7 @@ export const end: AppRouteHandler<routes.EndRoute> = async (c) => {
   const { db, objects } = c.get("services");
   const outcome = await endSession(db, userId, id, c.req.valid("json"), new Date());
   if (outcome.kind === "not-found") throw sessionNotFound();
-  if (outcome.endedNow) {
-    const event = { type: "ended", session_id: id, ended_at: outcome.endedAt.toISOString(), ended_by: userId };
-    c.executionCtx.waitUntil(
-      objects
-        .room(id, (room) => room.broadcast(event))
-        .catch((error) => log("warn", "session end not pushed", { session_id: id, ...describeError(error) })),
-    );
-  }
+  if (outcome.endedNow) c.executionCtx.waitUntil(pushToRoom(objects, id, endedEvent(id, userId, outcome.endedAt)));
   const session = await findSession(db, userId, id);
   if (!session) throw sessionNotFound();
   return c.json(session, 200);
@@ -65,20 +52,32 @@ export const sendMessage: AppRouteHandler<routes.SendMessageRoute> = async (c) =
   );
   let message: NewMessage;
   if (body.type === "voice") {
-    if (!(await isOwnVoiceUpload(config.s3, userId, body.audio_url))) {
+    const audioKey = await attachVoiceNote(config.s3, userId, id, body.audio_url);
+    if (!audioKey) {
       throw new ApiError("VALIDATION_FAILED", {
         detail: "body.audio_url: not a voice note uploaded with a URL presigned for you",
         errors: [{ field: "body.audio_url", message: "not a voice note uploaded with a URL presigned for you" }],
       });
     }
-    message = { type: "voice", audioUrl: body.audio_url, durationMs: body.duration_ms };
+    message = { type: "voice", audioKey, durationMs: body.duration_ms };
   } else if (body.type === "correction") {
     message = { type: "correction", text: body.text, corrects: body.corrects };
   } else {
     message = { type: "text", text: body.text };
   }
 
-  const outcome = await storeMessage(c.get("services").db, userId, id, message, body.client_id ?? null, new Date());
+  const now = new Date();
+  const outcome = await storeMessage(c.get("services").db, userId, id, message, body.client_id ?? null, now);
+  if (message.type === "voice" && outcome.kind !== "created") {
+    // Nothing new was stored (a retry, or a refusal): the copy made for it is nobody's.
+    const copy = message.audioKey;
+    c.executionCtx.waitUntil(
+      deleteObject(config.s3, copy).catch((error) =>
+        log("warn", "unused voice note copy not deleted", { key: copy, ...describeError(error) }),
+      ),
+    );
+  }
+  const signVoiceNote = voiceNoteSigner(config.s3, now);
   switch (outcome.kind) {
     case "not-found":
       throw sessionNotFound();
@@ -92,15 +91,12 @@ export const sendMessage: AppRouteHandler<routes.SendMessageRoute> = async (c) =
         errors: [{ field: "body.corrects", message: "not a message of your partner in this session" }],
       });
     case "replayed":
-      return c.json(outcome.message, 200);
-    case "created":
-      c.executionCtx.waitUntil(
-        c
-          .get("services")
-          .objects.room(id, (room) => room.broadcast({ type: "message", message: outcome.message }))
-          .catch((error) => log("warn", "message not pushed", { session_id: id, ...describeError(error) })),
-      );
-      return c.json(outcome.message, 201);
+      return c.json(await toMessageView(outcome.message, signVoiceNote), 200);
+    case "created": {
+      const view = await toMessageView(outcome.message, signVoiceNote);
+      c.executionCtx.waitUntil(pushToRoom(c.get("services").objects, id, { type: "message", message: view }));
+      return c.json(view, 201);
+    }
   }
 };
 
@@ -114,8 +110,14 @@ export const listMessages: AppRouteHandler<routes.ListMessagesRoute> = async (c)
     cursor ? decodeCursor(cursor) : undefined,
   );
   if (!rows) throw sessionNotFound();
+  const signVoiceNote = voiceNoteSigner(c.get("config").s3, new Date());
   return c.json(
-    toPage(rows, limit, (row) => ({ at: new Date(row.created_at), id: row.id }), toMessageView),
+    await toPage(
+      rows,
+      limit,
+      (row) => ({ at: new Date(row.created_at), id: row.id }),
+      (row) => toMessageView(row, signVoiceNote),
+    ),
     200,
   );
 };

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
+import { text } from "../../lib/text";
 import { authenticated, requireSocketAuth } from "../../middleware/auth";
 import {
   EndSessionSchema,
@@ -119,7 +120,7 @@ export const socket = createRoute({
     "after the database commit. A client that reconnects catches up with `GET /sessions/{id}/messages`.",
   middleware: [requireSocketAuth],
   security: [{ bearerAuth: [] }],
-  request: { params: SessionParamsSchema, query: z.object({ token: z.string().optional() }) },
+  request: { params: SessionParamsSchema, query: z.object({ token: text().optional() }) },
   responses: {
     101: { description: "Switching protocols." },
     400: commonErrorResponses[400],

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema/enums";
+import { text } from "../../lib/text";
 
 export const SessionParamsSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
@@ -23,7 +24,7 @@ export const SessionSchema = z
 export const EndSessionSchema = z
   .object({
     rating: z.number().int().min(1).max(5).openapi({ description: "How the session went for you, 1–5." }),
-    notes: z.string().trim().max(1000).optional(),
+    notes: text().trim().max(1000).optional(),
   })
   .openapi("EndSession", { example: { rating: 5, notes: "Great conversation about football" } });
 
@@ -49,7 +50,7 @@ const clientId = z
 
 export const NewMessageSchema = z
   .discriminatedUnion("type", [
-    z.object({ type: z.literal("text"), text: z.string().trim().min(1).max(4000), client_id: clientId }),
+    z.object({ type: z.literal("text"), text: text().trim().min(1).max(4000), client_id: clientId }),
     z.object({
       type: z.literal("voice"),
       audio_url: z.url(),
@@ -63,7 +64,7 @@ export const NewMessageSchema = z
     z.object({
       type: z.literal("correction"),
       corrects: z.uuid(),
-      text: z.string().trim().min(1).max(4000),
+      text: text().trim().min(1).max(4000),
       client_id: clientId,
     }),
   ])

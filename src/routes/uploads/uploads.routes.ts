@@ -17,6 +17,7 @@ export const presign = createRoute({
     201: jsonContent(PresignedUploadSchema, "Upload with the returned method, URL and headers."),
     ...commonErrorResponses,
     401: problem("No valid access token."),
+    429: problem("Too many uploads this hour (30 by default); `Retry-After` says when to try again."),
   },
 });
 

@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import { authIdentities, profiles, users } from "../../db/schema";
+import { auditLogs, authIdentities, profiles, users } from "../../db/schema";
 import type { Queryable } from "./tokens";
 
 export type User = typeof users.$inferSelect;
@@ -14,7 +14,9 @@ export interface Identity {
 /**
  * Finds the account that `identity` signs in to, creating it (with an empty profile) on first
  * sign-in, and records the identity. A verified address already known through the other
- * provider is the same account: one user, two identities. Run inside a transaction.
+ * provider is the same account: one user, two identities. `ADMIN_EMAILS` is applied at every
+ * sign-in: a listed address becomes an admin, and one no longer listed loses the role that the
+ * list gave it. Run inside a transaction.
  */
 export async function signInWithIdentity(
   tx: Queryable,
@@ -33,7 +35,12 @@ export async function signInWithIdentity(
   if (!user) {
     const [created] = await tx
       .insert(users)
-      .values({ email: identity.email, role: options.isAdminEmail ? "admin" : "user", createdAt: options.now })
+      .values({
+        email: identity.email,
+        role: options.isAdminEmail ? "admin" : "user",
+        adminSource: options.isAdminEmail ? "config" : null,
+        createdAt: options.now,
+      })
       .onConflictDoNothing({ target: users.email })
       .returning();
     if (created) {
@@ -51,8 +58,28 @@ export async function signInWithIdentity(
   }
 
   if (options.isAdminEmail && user.role !== "admin") {
-    const [promoted] = await tx.update(users).set({ role: "admin" }).where(eq(users.id, user.id)).returning();
+    const [promoted] = await tx
+      .update(users)
+      .set({ role: "admin", adminSource: "config" })
+      .where(eq(users.id, user.id))
+      .returning();
     if (promoted) user = promoted;
+  } else if (!options.isAdminEmail && user.role === "admin" && user.adminSource === "config") {
+    // The address left ADMIN_EMAILS: the role it gave goes with it (a role an admin granted stays).
+    const [demoted] = await tx
+      .update(users)
+      .set({ role: "user", adminSource: null })
+      .where(eq(users.id, user.id))
+      .returning();
+    await tx.insert(auditLogs).values({
+      actorId: null,
+      action: "user.role.revoke",
+      targetType: "user",
+      targetId: user.id,
+      metadata: { previous_role: "admin", role: "user", reason: "no longer in ADMIN_EMAILS" },
+      createdAt: options.now,
+    });
+    if (demoted) user = demoted;
   }
   return user;
 }

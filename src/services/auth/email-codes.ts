@@ -1,7 +1,9 @@
-import { and, eq, lt } from "drizzle-orm";
+import type { Redis } from "@upstash/redis/cloudflare";
+import { and, eq } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { authEmailTokens } from "../../db/schema";
 import { constantTimeEqual, hmacSha256Hex, randomDigits } from "../../lib/crypto";
+import { fromRedis } from "../../lib/redis";
 import type { Mailer } from "../mailer";
 import { type Identity, signInWithIdentity, type User } from "./accounts";
 import type { Queryable } from "./tokens";
@@ -10,50 +12,64 @@ export const codeTtlMs = 10 * 60 * 1000;
 export const resendCooldownMs = 60 * 1000;
 export const maxCodeAttempts = 5;
 
-/** Codes are stored only as an HMAC bound to the address, so a leaked table reveals no code. */
-function hashCode(secret: string, email: string, code: string): Promise<string> {
-  return hmacSha256Hex(secret, `${email}\n${code}`);
+/** Codes are stored only as an HMAC bound to their login and address, so a leaked table reveals no code. */
+function hashCode(secret: string, loginId: string, email: string, code: string): Promise<string> {
+  return hmacSha256Hex(secret, `${loginId}\n${email}\n${code}`);
 }
 
-export type IssueOutcome = { kind: "sent" } | { kind: "cooldown"; retryAfterSeconds: number };
+/** The one-a-minute cooldown of an address, kept in Redis for exactly that minute. */
+export const resendCooldownKey = (email: string) => `code-cooldown:${email}`;
 
 /**
- * Creates a fresh code for `email`, replacing any earlier one, and mails it. A second request
- * within a minute changes nothing. The database decides that atomically, so two racing
- * requests cannot both send.
+ * Starts the address's one-minute cooldown unless one is running, in one atomic Redis step, so
+ * two racing requests cannot both mail. Returns the seconds left when one is running.
+ */
+async function startCooldown(redis: Redis, email: string, now: Date): Promise<number | null> {
+  const pipeline = redis.pipeline();
+  pipeline.set(resendCooldownKey(email), now.getTime(), { nx: true, px: resendCooldownMs });
+  pipeline.pttl(resendCooldownKey(email));
+  const [started, remainingMs] = await fromRedis(pipeline.exec<[string | null, number]>());
+  return started === "OK" ? null : Math.max(1, Math.ceil(remainingMs / 1000));
+}
+
+export type IssueOutcome =
+  | { kind: "sent"; loginId: string }
+  | { kind: "cooldown"; retryAfterSeconds: number }
+  | { kind: "not-sent"; error: unknown };
+
+/**
+ * Starts a sign-in for `email`: a fresh code bound to a new `loginId`, mailed to the address.
+ * Several sign-ins may be pending for one address (each counts its own wrong guesses), but an
+ * address gets at most one mail a minute.
  */
 export async function issueEmailCode(
-  deps: { db: Database; mailer: Mailer; authSecret: string; now: Date },
+  deps: { db: Database; redis: Redis; mailer: Mailer; authSecret: string; now: Date },
   email: string,
 ): Promise<IssueOutcome> {
-  const { db, now } = deps;
+  const { db, redis, now } = deps;
+  const retryAfterSeconds = await startCooldown(redis, email, now);
+  if (retryAfterSeconds !== null) return { kind: "cooldown", retryAfterSeconds };
+
+  const loginId = crypto.randomUUID();
   const code = randomDigits(6);
-  const fresh = {
-    codeHash: await hashCode(deps.authSecret, email, code),
-    expiresAt: new Date(now.getTime() + codeTtlMs),
-    usedAt: null,
-    attempts: 0,
-    createdAt: now,
-  };
-  const [issued] = await db
-    .insert(authEmailTokens)
-    .values({ email, ...fresh })
-    .onConflictDoUpdate({
-      target: authEmailTokens.email,
-      set: fresh,
-      setWhere: lt(authEmailTokens.createdAt, new Date(now.getTime() - resendCooldownMs)),
-    })
-    .returning({ id: authEmailTokens.id });
-
-  if (!issued) {
-    const [current] = await db
-      .select({ createdAt: authEmailTokens.createdAt })
-      .from(authEmailTokens)
-      .where(eq(authEmailTokens.email, email));
-    const waitMs = (current?.createdAt.getTime() ?? now.getTime()) + resendCooldownMs - now.getTime();
-    return { kind: "cooldown", retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
+  // Whatever stops the code reaching the inbox drops it and the cooldown, so the user may ask again at once.
+  const withdraw = () =>
+    Promise.allSettled([
+      db.delete(authEmailTokens).where(eq(authEmailTokens.id, loginId)),
+      fromRedis(redis.del(resendCooldownKey(email))),
+    ]);
+  try {
+    await db.insert(authEmailTokens).values({
+      id: loginId,
+      email,
+      codeHash: await hashCode(deps.authSecret, loginId, email, code),
+      expiresAt: new Date(now.getTime() + codeTtlMs),
+      createdAt: now,
+    });
+  } catch (error) {
+    await withdraw();
+    throw error;
   }
-
   try {
     await deps.mailer.send({
       to: email,
@@ -61,37 +77,40 @@ export async function issueEmailCode(
       text: `Your Gaplash sign-in code is ${code}.\n\nIt works once, for 10 minutes. If you did not ask for it, ignore this mail.`,
     });
   } catch (error) {
-    // Without the mail the code is useless; drop it so the user may ask again at once.
-    await db
-      .delete(authEmailTokens)
-      .where(and(eq(authEmailTokens.id, issued.id), eq(authEmailTokens.codeHash, fresh.codeHash)));
-    throw error;
+    await withdraw();
+    return { kind: "not-sent", error };
   }
-  return { kind: "sent" };
+  return { kind: "sent", loginId };
 }
 
 export type VerifyOutcome =
   | { kind: "signed-in"; user: User }
   | { kind: "invalid"; attemptsLeft: number }
+  | { kind: "unknown-login" }
   | { kind: "expired" }
   | { kind: "used" }
   | { kind: "too-many-attempts" };
 
 /**
- * Checks `code` for `email` and, when it is right, spends it and signs the user in, all in
- * `tx`. A wrong code counts an attempt; the fifth wrong one kills the code.
+ * Checks `code` for the sign-in `loginId` of `email` and, when it is right, spends it and signs
+ * the user in, all in `tx`. A wrong code counts an attempt of this sign-in only; the fifth wrong
+ * one kills it, so a stranger guessing at an address kills only the sign-in they started.
  * The outcome is returned, never thrown, so the attempt count commits with the transaction.
  */
 export async function verifyEmailCode(
   tx: Queryable,
   deps: { authSecret: string; adminEmails: ReadonlySet<string>; now: Date },
-  email: string,
-  code: string,
+  login: { email: string; loginId: string; code: string },
 ): Promise<VerifyOutcome> {
   const { now } = deps;
-  const [token] = await tx.select().from(authEmailTokens).where(eq(authEmailTokens.email, email)).for("update");
-  const presented = await hashCode(deps.authSecret, email, code);
-  if (!token) return { kind: "invalid", attemptsLeft: maxCodeAttempts };
+  const { email, loginId, code } = login;
+  const [token] = await tx
+    .select()
+    .from(authEmailTokens)
+    .where(and(eq(authEmailTokens.id, loginId), eq(authEmailTokens.email, email)))
+    .for("update");
+  const presented = await hashCode(deps.authSecret, loginId, email, code);
+  if (!token) return { kind: "unknown-login" };
   if (token.usedAt) return { kind: "used" };
   if (token.attempts >= maxCodeAttempts) return { kind: "too-many-attempts" };
   if (token.expiresAt <= now) return { kind: "expired" };

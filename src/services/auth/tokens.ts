@@ -1,4 +1,4 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import type { Database } from "../../db/client";
 import { refreshTokens, type users } from "../../db/schema";
@@ -32,7 +32,7 @@ export interface TokenPair {
 }
 
 /** Anything that can run queries: the database or an open transaction. */
-export type Queryable = Pick<Database, "select" | "insert" | "update" | "delete">;
+export type Queryable = Pick<Database, "select" | "insert" | "update" | "delete" | "execute">;
 
 const encoder = new TextEncoder();
 
@@ -155,6 +155,26 @@ export async function revokeRefreshToken(db: Database, presented: string, now: D
     .from(refreshTokens)
     .where(eq(refreshTokens.tokenHash, tokenHash));
   if (row) await revokeFamily(db, row.familyId, now);
+}
+
+/**
+ * Revokes every sign-in of the user whose current refresh token `presented` is, in one
+ * statement, and returns that user's id. A token that is unknown, expired, already spent or
+ * revoked changes nothing: an old leaked token cannot sign anyone out.
+ */
+export async function revokeEverySignIn(db: Database, presented: string, now: Date): Promise<string | null> {
+  const tokenHash = await sha256Hex(presented);
+  const result = await db.execute<{ user_id: string }>(sql`
+    with owner as (
+      select user_id from refresh_tokens
+      where token_hash = ${tokenHash} and expires_at > ${now} and used_at is null and revoked_at is null
+    ), revoked as (
+      update refresh_tokens set revoked_at = ${now}
+      where user_id in (select user_id from owner) and revoked_at is null
+    )
+    select user_id from owner
+  `);
+  return result.rows[0]?.user_id ?? null;
 }
 
 async function revokeFamily(db: Queryable, familyId: string, now: Date): Promise<void> {

@@ -4,9 +4,9 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { authEmailTokens, users } from "../../../src/db/schema";
 import worker from "../../../src/index";
-import { latestCode, newEmail, requestCode, signIn, verify } from "../../support/auth";
+import { newEmail, requestCode, signIn, startSignIn, verify } from "../../support/auth";
 import { passResendCooldown, testDatabase } from "../../support/db";
-import { baseUrl, readProblem } from "../../support/http";
+import { apiWith, baseUrl, readProblem } from "../../support/http";
 
 const handle = testDatabase();
 afterAll(() => handle.close());
@@ -18,94 +18,127 @@ function wrongCode(code: string): string {
   return String((Number(code) + 1) % 1_000_000).padStart(6, "0");
 }
 
-async function freshCode(email = newEmail()): Promise<{ email: string; code: string }> {
-  expect((await requestCode(email)).status).toBe(202);
-  return { email, code: await latestCode(email) };
-}
-
 describe("POST /auth/email/verify refuses", () => {
   it("a wrong code with INVALID_CODE and the attempts left", async () => {
-    const { email, code } = await freshCode();
-    const response = await verify(email, wrongCode(code));
+    const { email, loginId, code } = await startSignIn();
+    const response = await verify(email, loginId, wrongCode(code));
     expect(response.status).toBe(400);
     expect(await readProblem(response)).toMatchObject({ code: "INVALID_CODE", attempts_left: 4 });
   });
 
   it("the code after the fifth wrong try, even the right one (TOO_MANY_ATTEMPTS)", async () => {
-    const { email, code } = await freshCode();
+    const { email, loginId, code } = await startSignIn();
     const codes = [];
-    for (let i = 0; i < 5; i += 1) codes.push((await readProblem(await verify(email, wrongCode(code)))).code);
+    for (let i = 0; i < 5; i += 1) {
+      codes.push((await readProblem(await verify(email, loginId, wrongCode(code)))).code);
+    }
     expect(codes).toEqual(["INVALID_CODE", "INVALID_CODE", "INVALID_CODE", "INVALID_CODE", "TOO_MANY_ATTEMPTS"]);
-    const right = await verify(email, code);
+    const right = await verify(email, loginId, code);
     expect(right.status).toBe(400);
     expect((await readProblem(right)).code).toBe("TOO_MANY_ATTEMPTS");
     expect(await handle.db.select().from(users).where(eq(users.email, email))).toHaveLength(0);
   });
 
   it("a code used once already (CODE_USED)", async () => {
-    const { email, code } = await freshCode();
-    expect((await verify(email, code)).status).toBe(200);
-    const again = await verify(email, code);
+    const { email, loginId, code } = await startSignIn();
+    expect((await verify(email, loginId, code)).status).toBe(200);
+    const again = await verify(email, loginId, code);
     expect(again.status).toBe(400);
     expect((await readProblem(again)).code).toBe("CODE_USED");
   });
 
   it("an expired code (CODE_EXPIRED)", async () => {
-    const { email, code } = await freshCode();
+    const { email, loginId, code } = await startSignIn();
     await handle.db
       .update(authEmailTokens)
       .set({ expiresAt: sql`now() - interval '1 second'` })
-      .where(eq(authEmailTokens.email, email));
-    const response = await verify(email, code);
+      .where(eq(authEmailTokens.id, loginId));
+    const response = await verify(email, loginId, code);
     expect(response.status).toBe(400);
     expect((await readProblem(response)).code).toBe("CODE_EXPIRED");
   });
 
-  it("an earlier code once a new one was requested", async () => {
-    const { email, code: first } = await freshCode();
-    await passResendCooldown(handle, email);
-    expect((await requestCode(email)).status).toBe(202);
-    const second = await latestCode(email);
-    expect(second).not.toBe(first);
-    expect((await readProblem(await verify(email, first))).code).toBe("INVALID_CODE");
-    expect((await verify(email, second)).status).toBe(200);
+  it("a code with the login id of another sign-in, and a login id of another address", async () => {
+    const first = await startSignIn();
+    await passResendCooldown(first.email);
+    const second = await startSignIn(first.email);
+    expect(second.code).not.toBe(first.code);
+    expect((await readProblem(await verify(first.email, first.loginId, second.code))).code).toBe("INVALID_CODE");
+    const other = await startSignIn();
+    const crossed = await readProblem(await verify(first.email, other.loginId, other.code));
+    expect(crossed).toMatchObject({ code: "INVALID_CODE", attempts_left: 0 });
+    expect((await verify(first.email, second.loginId, second.code)).status).toBe(200);
   });
 
-  it("a code for an address that never asked for one", async () => {
-    const response = await verify(newEmail(), "123456");
+  it("a login id that was never issued", async () => {
+    const response = await verify(newEmail(), crypto.randomUUID(), "123456");
     expect((await readProblem(response)).code).toBe("INVALID_CODE");
   });
 
-  it("a code that is not six digits, naming the field", async () => {
-    const response = await verify(newEmail(), "12ab");
+  it("a code that is not six digits or a login id that is not one, naming each field", async () => {
+    const response = await verify(newEmail(), "login", "12ab");
     expect(response.status).toBe(400);
-    expect((await readProblem(response)).errors).toEqual([{ field: "body.code", message: "six digits" }]);
+    expect((await readProblem(response)).errors?.map((error) => error.field).sort()).toEqual([
+      "body.code",
+      "body.login_id",
+    ]);
   });
 
   it("a suspended account, without issuing tokens", async () => {
     const session = await signIn();
     await handle.db.update(users).set({ status: "suspended" }).where(eq(users.id, session.user.id));
-    await passResendCooldown(handle, session.user.email);
-    const { code } = await freshCode(session.user.email);
-    const response = await verify(session.user.email, code);
+    await passResendCooldown(session.user.email);
+    const { loginId, code } = await startSignIn(session.user.email);
+    const response = await verify(session.user.email, loginId, code);
     expect(response.status).toBe(403);
     expect((await readProblem(response)).code).toBe("ACCOUNT_SUSPENDED");
   });
 
-  it("the eleventh check within 15 minutes with 429 and Retry-After", async () => {
-    const email = newEmail();
+  it("checks past the limit per IP address with 429 and Retry-After", async () => {
+    const { email, loginId, code } = await startSignIn();
+    const limited = { RATE_LIMIT_CODE_CHECKS_PER_IP_15MIN: "3" };
+    const ip = { "cf-connecting-ip": `203.0.113.${Math.floor(Math.random() * 250)}-${crypto.randomUUID()}` };
+    const check = () =>
+      apiWith(limited, "/auth/email/verify", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...ip },
+        body: JSON.stringify({ email, login_id: loginId, code: wrongCode(code) }),
+      });
     const statuses = [];
-    for (let i = 0; i < 11; i += 1) statuses.push((await verify(email, "000000")).status);
-    expect(statuses.slice(0, 10).every((status) => status === 400)).toBe(true);
-    expect(statuses[10]).toBe(429);
-    const limited = await verify(email, "000000");
-    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    for (let i = 0; i < 4; i += 1) statuses.push((await check()).status);
+    expect(statuses).toEqual([400, 400, 400, 429]);
+    expect(Number((await check()).headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+});
+
+describe("a stranger who knows an address cannot lock its owner out", () => {
+  it("their wrong guesses kill only the sign-in they started; the owner's own code still works", async () => {
+    const owner = await startSignIn();
+    await passResendCooldown(owner.email);
+    const stranger = await startSignIn(owner.email);
+    for (let i = 0; i < 5; i += 1) await verify(owner.email, stranger.loginId, wrongCode(stranger.code));
+    expect((await readProblem(await verify(owner.email, stranger.loginId, stranger.code))).code).toBe(
+      "TOO_MANY_ATTEMPTS",
+    );
+    const signedIn = await verify(owner.email, owner.loginId, owner.code);
+    expect(signedIn.status).toBe(200);
+  });
+
+  it("their checks against the address from their own IP leave the owner's checks untouched", async () => {
+    const owner = await startSignIn();
+    const strangerIp = { "cf-connecting-ip": `198.51.100.${Math.floor(Math.random() * 250)}-${crypto.randomUUID()}` };
+    const statuses = [];
+    for (let i = 0; i < 12; i += 1) {
+      statuses.push((await verify(owner.email, crypto.randomUUID(), "000000", strangerIp)).status);
+    }
+    expect(statuses.every((status) => status === 400)).toBe(true);
+    expect((await verify(owner.email, owner.loginId, owner.code)).status).toBe(200);
   });
 });
 
 describe("POST /auth/email/request rate limits", () => {
   it("allows one code a minute per address (429 with Retry-After)", async () => {
-    const { email } = await freshCode();
+    const { email } = await startSignIn();
     const again = await requestCode(email);
     expect(again.status).toBe(429);
     expect(Number(again.headers.get("retry-after"))).toBeGreaterThanOrEqual(59);
@@ -118,7 +151,7 @@ describe("POST /auth/email/request rate limits", () => {
     for (let i = 0; i < 12; i += 1) {
       const response = await requestCode(email);
       statuses.push(response.status);
-      if (response.status === 202) await passResendCooldown(handle, email);
+      if (response.status === 202) await passResendCooldown(email);
       else expect(Number(response.headers.get("retry-after"))).toBeGreaterThan(0);
     }
     expect(statuses.filter((status) => status === 202)).toHaveLength(5);

@@ -140,7 +140,7 @@ describe("POST /auth/logout", () => {
   it("leaves the user's other sign-ins alone", async () => {
     const phone = await signIn();
     // A second device signs in later with a new code.
-    await passResendCooldown(handle, phone.user.email);
+    await passResendCooldown(phone.user.email);
     const laptop = await signIn(phone.user.email);
     await postJson("/auth/logout", { refresh_token: phone.refresh_token });
     expect((await refresh(laptop.refresh_token)).status).toBe(200);
