@@ -1,7 +1,9 @@
-import { afterEach, describe, expect, inject, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, inject, it, vi } from "vitest";
 import { bearer, newEmail, signIn } from "./support/auth";
+import { testDatabase } from "./support/db";
 import { apiWith, type ProblemBody, readProblem } from "./support/http";
 import { learner } from "./support/match";
+import { pairInSession } from "./support/sessions";
 
 /*
  * Every call to a dependency has a deadline: a dependency that stalls or is down makes the
@@ -10,6 +12,8 @@ import { learner } from "./support/match";
  */
 const { blackhole, unreachableRedisRestUrl } = inject("fixtures");
 const stalledHttp = `http://${blackhole}`;
+const handle = testDatabase();
+afterAll(() => handle.close());
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -65,6 +69,24 @@ describe("Postgres", () => {
       body: JSON.stringify({ refresh_token: user.refresh_token }),
     });
     expect(await unavailable(refresh)).toMatchObject({ dependency: "postgres" });
+  });
+});
+
+describe("S3", () => {
+  it("that stalls: a voice message answers 503 naming S3 at the S3 deadline", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const { a, sessionId } = await pairInSession(handle);
+    const upload = `${stalledHttp}/gaplash/uploads/${a.user.id}/${crypto.randomUUID()}.webm`;
+    const response = await apiWith(
+      { S3_ENDPOINT: stalledHttp, DEADLINE_S3_MS: "300" },
+      `/sessions/${sessionId}/messages`,
+      {
+        method: "POST",
+        headers: { ...bearer(a), "content-type": "application/json" },
+        body: JSON.stringify({ type: "voice", audio_url: upload, duration_ms: 1000 }),
+      },
+    );
+    expect(await unavailable(response)).toMatchObject({ code: "DEPENDENCY_UNAVAILABLE", dependency: "s3" });
   });
 });
 

@@ -1,8 +1,12 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { createRoute, z } from "@hono/zod-openapi";
+import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { createApp } from "../../src/app";
 import worker from "../../src/index";
 import { redact } from "../../src/lib/logger";
+import { jsonBody, jsonContent } from "../../src/lib/openapi";
 import { api, baseUrl } from "../support/http";
 
 afterEach(() => {
@@ -105,5 +109,44 @@ describe("LOG_LEVEL", () => {
     expect(info).not.toHaveBeenCalled();
     const warned = warn.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
     expect(warned).toEqual([expect.objectContaining({ msg: "request", status: 404, route: null })]);
+  });
+});
+
+describe("a failed database statement in the log", () => {
+  const app = createApp().openapi(
+    createRoute({
+      method: "post",
+      path: "/__probe/statement",
+      request: { body: jsonBody(z.object({ note: z.string() })) },
+      responses: { 200: jsonContent(z.object({}), "never") },
+    }),
+    async (c) => {
+      // Postgres refuses the value and quotes it in its error message.
+      await c.get("services").db.execute(sql`select ${c.req.valid("json").note}::int as number`);
+      return c.json({}, 200);
+    },
+  );
+
+  it("names the SQL and Postgres's error code, never the values sent or Postgres's message", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((line: unknown) => {
+      lines.push(String(line));
+    });
+    const ctx = createExecutionContext();
+    const response = await app.fetch(
+      new Request(`${baseUrl}/__probe/statement`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ note: "Aziza told me her secret" }),
+      }),
+      env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(500);
+    const raw = lines.join("\n");
+    expect(raw).toContain("select $1::int as number");
+    expect(raw).toContain('"db_code":"22P02"');
+    expect(raw).not.toContain("secret");
   });
 });

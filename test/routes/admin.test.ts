@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { matchAttempts } from "../../src/db/schema";
+import { matchAttempts, users } from "../../src/db/schema";
 import { bearer, type SignedIn, signIn, startSignIn, verify } from "../support/auth";
 import { passResendCooldown, testDatabase } from "../support/db";
 import { api, postJson, readProblem } from "../support/http";
@@ -106,12 +106,95 @@ describe("the moderation story", () => {
   });
 });
 
+describe("admin rights come from the database, not the token", () => {
+  const roleOf = (who: SignedIn, role: "admin" | "user") =>
+    postJson(`/admin/users/${who.user.id}/role`, { role }, { headers: bearer(admin) });
+
+  it("a granted admin gets in at once, and loses access at once when the role is taken away", async () => {
+    const deputy = await signIn();
+    expect((await api("/admin/stats/overview", { headers: bearer(deputy) })).status).toBe(403);
+    const granted = await roleOf(deputy, "admin");
+    expect(await granted.json()).toEqual({ id: deputy.user.id, role: "admin", previous_role: "user" });
+    expect((await api("/admin/stats/overview", { headers: bearer(deputy) })).status).toBe(200);
+
+    expect((await roleOf(deputy, "user")).status).toBe(200);
+    const refused = await api("/admin/stats/overview", { headers: bearer(deputy) });
+    expect(refused.status).toBe(403);
+    expect((await readProblem(refused)).code).toBe("FORBIDDEN");
+
+    const audit = (await (await asAdmin("/admin/audit-logs?limit=2")).json()) as {
+      items: { action: string; actor_id: string; target_id: string }[];
+    };
+    expect(audit.items.map((entry) => [entry.action, entry.actor_id, entry.target_id])).toEqual([
+      ["user.role.revoke", admin.user.id, deputy.user.id],
+      ["user.role.grant", admin.user.id, deputy.user.id],
+    ]);
+  });
+
+  it("a suspended admin is refused at once, even with an admin token", async () => {
+    const deputy = await signIn();
+    await roleOf(deputy, "admin");
+    await handle.db.update(users).set({ status: "suspended" }).where(eq(users.id, deputy.user.id));
+    const refused = await api("/admin/reports", { headers: bearer(deputy) });
+    expect(refused.status).toBe(403);
+    expect((await readProblem(refused)).code).toBe("ACCOUNT_SUSPENDED");
+  });
+
+  it("no admin changes their own status or role", async () => {
+    for (const path of ["suspend", "unsuspend"]) {
+      expect((await asAdmin(`/admin/users/${admin.user.id}/${path}`, { method: "POST" })).status).toBe(400);
+    }
+    const own = await postJson(`/admin/users/${admin.user.id}/role`, { role: "user" }, { headers: bearer(admin) });
+    expect((await readProblem(own)).errors?.[0]?.field).toBe("path.id");
+  });
+
+  it("refuses to take the role from an address in ADMIN_EMAILS, and answers 404 for nobody", async () => {
+    const [configured] = await handle.db
+      .insert(users)
+      .values({ email: "moderator@gaplash.test", role: "admin", adminSource: "config" })
+      .onConflictDoUpdate({ target: users.email, set: { role: "admin", adminSource: "config" } })
+      .returning({ id: users.id });
+    const response = await postJson(
+      `/admin/users/${configured?.id}/role`,
+      { role: "user" },
+      { headers: bearer(admin) },
+    );
+    expect(response.status).toBe(409);
+    const nobody = await postJson(
+      `/admin/users/${crypto.randomUUID()}/role`,
+      { role: "admin" },
+      { headers: bearer(admin) },
+    );
+    expect(nobody.status).toBe(404);
+  });
+
+  it("an address taken out of ADMIN_EMAILS loses the role at its next sign-in; a granted admin keeps it", async () => {
+    const formerEmail = `former-admin-${crypto.randomUUID()}@example.com`;
+    const grantedEmail = `granted-admin-${crypto.randomUUID()}@example.com`;
+    await handle.db.insert(users).values([
+      { email: formerEmail, role: "admin", adminSource: "config" },
+      { email: grantedEmail, role: "admin", adminSource: "grant" },
+    ]);
+    const former = await signIn(formerEmail);
+    const granted = await signIn(grantedEmail);
+    expect([former.user.role, granted.user.role]).toEqual(["user", "admin"]);
+    expect((await api("/admin/stats/overview", { headers: bearer(former) })).status).toBe(403);
+    const audit = (await (await asAdmin("/admin/audit-logs?limit=20")).json()) as {
+      items: { action: string; actor_id: string | null; target_id: string }[];
+    };
+    expect(audit.items).toContainEqual(
+      expect.objectContaining({ action: "user.role.revoke", actor_id: null, target_id: former.user.id }),
+    );
+  });
+});
+
 describe("an ordinary user", () => {
   const routes: [string, string, unknown?][] = [
     ["GET", "/admin/reports"],
     ["POST", `/admin/reports/${crypto.randomUUID()}/close`, { resolution: "x", action: "none" }],
     ["POST", `/admin/users/${crypto.randomUUID()}/suspend`],
     ["POST", `/admin/users/${crypto.randomUUID()}/unsuspend`],
+    ["POST", `/admin/users/${crypto.randomUUID()}/role`, { role: "admin" }],
     ["GET", "/admin/stats/overview"],
     ["GET", "/admin/stats/queues"],
     ["GET", "/admin/audit-logs"],

@@ -6,6 +6,10 @@ import { bearer, signIn } from "../support/auth";
 import { api, readProblem } from "../support/http";
 import { learner, ping } from "../support/match";
 
+interface PresenceList {
+  items: { user_id: string; online: boolean }[];
+}
+
 describe("POST /presence/ping", () => {
   it("marks the user online for 60 s at their level", async () => {
     const session = await learner("C2");
@@ -74,5 +78,21 @@ describe("GET /presence?user_ids=", () => {
     expect(tooMany.status).toBe(400);
     expect((await readProblem(tooMany)).errors?.[0]?.field).toBe("query.user_ids");
     expect((await api("/presence?user_ids=abc", { headers: bearer(viewer) })).status).toBe(400);
+  });
+});
+
+describe("GET /presence for someone who blocked you", () => {
+  it("always reads as offline to you, and as online to everyone else", async () => {
+    const blocker = await learner("A1", "blocker");
+    const blocked = await learner("A1", "blocked");
+    const bystander = await learner("A1", "bystander");
+    expect((await api(`/users/${blocked.user.id}/block`, { method: "POST", headers: bearer(blocker) })).status).toBe(
+      204,
+    );
+    const asked = async (who: typeof blocker, about: string) =>
+      ((await (await api(`/presence?user_ids=${about}`, { headers: bearer(who) })).json()) as PresenceList).items;
+    expect(await asked(blocked, blocker.user.id)).toEqual([{ user_id: blocker.user.id, online: false }]);
+    expect(await asked(blocker, blocked.user.id)).toEqual([{ user_id: blocked.user.id, online: false }]);
+    expect(await asked(bystander, blocker.user.id)).toEqual([{ user_id: blocker.user.id, online: true }]);
   });
 });

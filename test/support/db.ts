@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { getConfig } from "../../src/config";
 import { type DatabaseHandle, openDatabase } from "../../src/db/client";
 import { users } from "../../src/db/schema";
@@ -26,4 +27,9 @@ export async function insertUsers(handle: DatabaseHandle, count: number): Promis
 /** Ends the one-a-minute cooldown of `email` now, as if the minute had passed. */
 export async function passResendCooldown(email: string): Promise<void> {
   await getRedis(getConfig(env).redis).del(resendCooldownKey(email));
+}
+
+/** Makes a signed-in user an admin as another admin's grant would: rights are read from the database. */
+export async function makeAdmin(handle: DatabaseHandle, userId: string): Promise<void> {
+  await handle.db.update(users).set({ role: "admin", adminSource: "grant" }).where(eq(users.id, userId));
 }

@@ -1,14 +1,25 @@
 import { api } from "./http";
 
-/** Opens a WebSocket on the Worker and collects every JSON push it receives (`pong` aside). */
-export async function openSocket(path: string): Promise<{ socket: WebSocket; received: Record<string, unknown>[] }> {
+export interface TestSocket {
+  socket: WebSocket;
+  /** Every JSON push received (`pong` aside). */
+  received: Record<string, unknown>[];
+  /** How the server closed the socket, once it did. */
+  closed: { code: number; reason: string } | null;
+}
+
+/** Opens a WebSocket on the Worker and collects every JSON push it receives, and how it closes. */
+export async function openSocket(path: string): Promise<TestSocket> {
   const response = await api(path, { headers: { Upgrade: "websocket" } });
   if (response.status !== 101 || !response.webSocket) throw new Error(`upgrade of ${path} answered ${response.status}`);
   const socket = response.webSocket;
-  const received: Record<string, unknown>[] = [];
+  const client: TestSocket = { socket, received: [], closed: null };
   socket.accept();
   socket.addEventListener("message", (event) => {
-    if (event.data !== "pong") received.push(JSON.parse(String(event.data)) as Record<string, unknown>);
+    if (event.data !== "pong") client.received.push(JSON.parse(String(event.data)) as Record<string, unknown>);
   });
-  return { socket, received };
+  socket.addEventListener("close", (event) => {
+    client.closed = { code: event.code, reason: event.reason };
+  });
+  return client;
 }
