@@ -35,7 +35,10 @@ export const MessageSchema = z
     sender_id: z.uuid().nullable().openapi({ description: "null when the sender deleted their account." }),
     type: z.enum(["text", "voice", "correction"]),
     text: z.string().nullable(),
-    audio_url: z.url().nullable(),
+    audio_url: z
+      .url()
+      .nullable()
+      .openapi({ description: "For a voice note: a signed URL that plays it, valid for an hour (ask again after)." }),
     duration_ms: z.number().int().nullable(),
     corrects: z.uuid().nullable().openapi({ description: "For a correction: the partner's message it corrects." }),
     client_id: z.uuid().nullable(),
@@ -53,7 +56,7 @@ export const NewMessageSchema = z
     z.object({ type: z.literal("text"), text: text().trim().min(1).max(4000), client_id: clientId }),
     z.object({
       type: z.literal("voice"),
-      audio_url: z.url(),
+      audio_url: z.url().openapi({ description: "The `url` of a voice upload presigned for you and uploaded." }),
       duration_ms: z
         .number()
         .int()

@@ -10,7 +10,9 @@ export const presign = createRoute({
   summary: "Presign an upload of a voice note or an avatar",
   description:
     "Voice: webm, ogg, mpeg, mp4/aac or wav up to 10 MB. Avatar: jpeg, png or webp up to 2 MB. " +
-    "The key is under the caller's own prefix; the URL works once, for 5 minutes, for exactly the declared type and size.",
+    "The key is under the caller's own prefix; the URL works for 5 minutes, for exactly the declared type and size. " +
+    "A voice upload is copied into the session when its message is sent, so uploading again later changes nothing " +
+    "that was sent; unsent voice uploads are deleted after a day. Limited to 30 uploads an hour per user.",
   ...authenticated,
   request: { body: jsonBody(PresignRequestSchema) },
   responses: {

@@ -41,8 +41,12 @@ export const PresignedUploadSchema = z
     headers: z
       .object({ "Content-Type": z.string(), "Content-Length": z.string() })
       .openapi({ description: "Send exactly these headers: both are part of the signature." }),
-    key: z.string().openapi({ example: "users/6f1d2a9c-3b4e-4f5a-8b6c-7d8e9f0a1b2c/voice/1c9e….webm" }),
-    url: z.url().openapi({ description: "Where the object can be read once uploaded." }),
+    key: z.string().openapi({ example: "uploads/6f1d2a9c-3b4e-4f5a-8b6c-7d8e9f0a1b2c/1c9e….webm" }),
+    url: z.url().openapi({
+      description:
+        "For an avatar, its public URL. For a voice upload, its address: send it as `audio_url` of a voice message " +
+        "(voice notes are private and play only from the signed URLs messages carry).",
+    }),
     expires_in: z.number().int().openapi({ example: 300 }),
   })
   .openapi("PresignedUpload");
