@@ -4,10 +4,11 @@ import { join } from "node:path";
 import type { StackBindings } from "./bindings.ts";
 import { startMailbox } from "./mailbox.ts";
 import { applyMigrations } from "./migrate.ts";
+import type { PgliteServer } from "./pglite-server.ts";
 import { startPostgres } from "./postgres.ts";
-import { startUpstashRest } from "./redis.ts";
+import { type RedisServer, startUpstashRest } from "./redis.ts";
 import { startS3 } from "./s3.ts";
-import { startWsProxy } from "./ws-proxy.ts";
+import { startWsProxy, type WsProxy } from "./ws-proxy.ts";
 
 export type { StackBindings };
 
@@ -15,7 +16,37 @@ export interface Stack {
   bindings: StackBindings;
   database: "pglite" | "postgres";
   redis: "redis-server" | "external";
+  /** Breaks the dependencies on purpose, to prove the API survives it (`npm run test:faults`). */
+  faults: StackFaults;
   stop(): Promise<void>;
+}
+
+export interface StackFaults {
+  /**
+   * The private redis-server: `kill` (SIGKILL, as a crash) and `start` (empty, same port),
+   * `pause` (SIGSTOP: connections stay open, nothing answers) and `resume`. Absent with
+   * `redisUrl`: the stack does not own that Redis.
+   */
+  redis?: Pick<RedisServer, "kill" | "start" | "pause" | "resume">;
+  database: DatabaseFaults;
+}
+
+export interface DatabaseFaults {
+  /**
+   * What `stop` takes down: PGlite's wire server (it stops listening and drops its connections),
+   * or, for a server from `databaseUrl` that the stack does not own, the bridge in front of it
+   * (it refuses and drops connections). Either way the driver finds no database.
+   */
+  stopsAt: "pglite server" | "bridge";
+  stop(): Promise<void>;
+  /** Serves again at the same address. */
+  start(): Promise<void>;
+  /** The bridge holds every byte, connections kept open, as a database that stopped answering. */
+  stall(): void;
+  /** Delivers what was held, in order. */
+  resume(): void;
+  /** PGlite only: why no statement runs, if a client is keeping its one session (see PgliteServer). */
+  heldUp(): string | undefined;
 }
 
 export interface StackOptions {
@@ -77,10 +108,22 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       },
       database: postgres.kind,
       redis: redis.kind,
+      faults: { redis: redis.server, database: databaseFaults(postgres.server, proxy) },
       stop,
     };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+function databaseFaults(server: PgliteServer | undefined, proxy: WsProxy): DatabaseFaults {
+  return {
+    stopsAt: server ? "pglite server" : "bridge",
+    stop: async () => (server ? server.close() : proxy.cut()),
+    start: async () => (server ? server.listen() : proxy.restore()),
+    stall: () => proxy.stall(),
+    resume: () => proxy.resume(),
+    heldUp: () => server?.heldUp(),
+  };
 }

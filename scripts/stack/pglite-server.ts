@@ -15,12 +15,32 @@ import type { PGlite } from "@electric-sql/pglite";
  */
 export interface PgliteServer {
   address: string;
+  /** Goes away as a crashed server does: stops listening and drops every connection. */
+  close(): Promise<void>;
+  /** Serves again on the same address after `close`; the database itself was never closed. */
+  listen(): Promise<void>;
+  /**
+   * Says so when a client has kept the one session idle inside a transaction for over a second:
+   * on Postgres that client would hold only its own locks; here every other client waits for it.
+   */
+  heldUp(): string | undefined;
   stop(): Promise<void>;
 }
 
 const sslRequest = 80877103;
 const gssEncRequest = 80877104;
 const cancelRequest = 80877102;
+const syncMessage = new Uint8Array([0x53, 0, 0, 0, 4]);
+const rollbackMessage = simpleQuery("ROLLBACK");
+
+function simpleQuery(sql: string): Uint8Array {
+  const text = Buffer.from(`${sql}\0`, "utf8");
+  const message = Buffer.alloc(5 + text.length);
+  message.write("Q", 0, "latin1");
+  message.writeInt32BE(4 + text.length, 1);
+  text.copy(message, 5);
+  return new Uint8Array(message);
+}
 
 interface Batch {
   connection: Connection;
@@ -102,6 +122,8 @@ class Turns {
   private queue: Batch[] = [];
   private running = false;
   private owner: Connection | null = null;
+  /** When the owner's last batch ended, and what it was. */
+  private ownerIdle = { since: 0, batch: undefined as Batch | undefined };
   private readonly db: PGlite;
 
   constructor(db: PGlite) {
@@ -116,13 +138,25 @@ class Turns {
   async release(connection: Connection): Promise<void> {
     this.queue = this.queue.filter((batch) => batch.connection !== connection);
     if (this.owner === connection) {
-      // A client that left inside a transaction must not leave it open for the next one.
-      await this.db.runExclusive(async () => {
-        if (this.db.isInTransaction()) await this.db.exec("ROLLBACK");
-      });
+      await this.abandon();
       this.owner = null;
     }
     void this.pump();
+  }
+
+  /**
+   * What Postgres does when a client hangs up: whatever it left unfinished is rolled back, an
+   * extended-protocol sequence without its Sync included (a Sync alone would commit that one).
+   * The messages go straight to the protocol: `db.exec` takes the very lock `runExclusive` holds,
+   * and would wait for it for ever.
+   */
+  private async abandon(): Promise<void> {
+    const discard = { onRawData: () => {} };
+    await this.db.runExclusive(async () => {
+      await this.db.execProtocolRawStream(rollbackMessage, discard);
+      await this.db.execProtocolRawStream(syncMessage, discard);
+      if (this.db.isInTransaction()) await this.db.execProtocolRawStream(rollbackMessage, discard);
+    });
   }
 
   private async pump(): Promise<void> {
@@ -151,7 +185,31 @@ class Turns {
     } catch {
       connection.socket.destroy();
     }
+    // A client that hung up while its batch ran (a dropped connection) was released before the
+    // batch could leave a transaction or a sequence open: clean up after it here.
+    if (connection.closed && (batch.open || this.db.isInTransaction())) await this.abandon().catch(() => {});
     this.owner = !connection.closed && (batch.open || this.db.isInTransaction()) ? connection : null;
+    this.ownerIdle = { since: performance.now(), batch };
+  }
+
+  heldUp(): string | undefined {
+    const idleMs = performance.now() - this.ownerIdle.since;
+    if (!this.owner || this.running || idleMs < 1000) return undefined;
+    const statement = this.ownerIdle.batch?.messages
+      .map((message) => ({ type: String.fromCharCode(message[0] ?? 0), body: Buffer.from(message.subarray(5)) }))
+      .find(({ type }) => type === "Q" || type === "P");
+    const sql = statement?.type === "P" ? statement.body.subarray(statement.body.indexOf(0) + 1) : statement?.body;
+    const last = sql
+      ? sql
+          .subarray(0, Math.max(0, sql.indexOf(0)))
+          .toString("utf8")
+          .replace(/\s+/g, " ")
+          .slice(0, 80)
+      : "?";
+    return (
+      `a client has kept PGlite's one session idle inside a transaction for ${(idleMs / 1000).toFixed(1)} s ` +
+      `(its last statement: ${last}); ${this.queue.length} batches of other clients wait`
+    );
   }
 }
 
@@ -163,14 +221,23 @@ export async function startPgliteServer(db: PGlite, options: { host: string; por
     socket.on("close", () => sockets.delete(socket));
     new Connection(socket, turns);
   });
-  server.listen(options.port, options.host);
-  await once(server, "listening");
+  const listen = async (port: number) => {
+    server.listen(port, options.host);
+    await once(server, "listening");
+  };
+  await listen(options.port);
   const { address, port } = server.address() as AddressInfo;
+  const close = async () => {
+    if (!server.listening) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  };
   return {
     address: `${address}:${port}`,
-    stop: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close,
+    listen: () => listen(port),
+    heldUp: () => turns.heldUp(),
+    stop: close,
   };
 }

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
-import { startPgliteServer } from "./pglite-server.ts";
+import { type PgliteServer, startPgliteServer } from "./pglite-server.ts";
 
 export interface Postgres {
   /** Connection string as the Worker will use it (host and port of the real server). */
@@ -9,6 +9,8 @@ export interface Postgres {
   /** `host:port` that the WebSocket proxy must be allowed to dial. */
   address: string;
   kind: "pglite" | "postgres";
+  /** PGlite's wire server, when the stack serves PGlite: outage tests close it and listen again. */
+  server?: PgliteServer;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function startPostgres(options: { databaseUrl?: string; dataDir?: s
     url: `postgres://postgres:postgres@${address}/postgres`,
     address,
     kind: "pglite",
+    server,
     stop: async () => {
       await server.stop();
       await db.close();

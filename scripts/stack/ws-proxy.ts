@@ -1,11 +1,34 @@
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { createConnection } from "node:net";
-import { WebSocketServer } from "ws";
+import { type WebSocket, WebSocketServer } from "ws";
 
 export interface WsProxy {
   /** Value for `neonConfig.wsProxy`: the driver appends `?address=host:port`. */
   wsProxy: string;
+  /**
+   * The database goes away, for a server the stack does not own and so cannot stop: new
+   * connections are refused and open ones dropped until `restore`.
+   */
+  cut(): void;
+  restore(): void;
+  /**
+   * The database stalls: connections open and stay open, but no byte gets through either way
+   * until `resume`, which delivers everything held, in order, as a network that heals would.
+   */
+  stall(): void;
+  resume(): void;
   stop(): Promise<void>;
+}
+
+/** One client's WebSocket and its TCP connection to the database. */
+interface Link {
+  socket: WebSocket;
+  tcp: Socket;
+  connected: boolean;
+  /** Client bytes not yet written to the database (before the connection is up, or while stalled). */
+  held: Buffer[];
+  /** The client hung up; the database hears of it after the bytes it sent before. */
+  clientGone: boolean;
 }
 
 /**
@@ -15,7 +38,21 @@ export interface WsProxy {
  */
 export async function startWsProxy(allowedTargets: string[]): Promise<WsProxy> {
   const allowed = new Set(allowedTargets);
-  const server = new WebSocketServer({ host: "127.0.0.1", port: 0, path: "/v2" });
+  const links = new Set<Link>();
+  let cut = false;
+  let stalled = false;
+  const deliver = (link: Link) => {
+    if (stalled || !link.connected) return;
+    for (const chunk of link.held.splice(0)) link.tcp.write(chunk);
+    if (link.clientGone) link.tcp.end();
+  };
+  const server = new WebSocketServer({
+    host: "127.0.0.1",
+    port: 0,
+    path: "/v2",
+    // Refused at the upgrade, as a proxy whose database is gone answers.
+    verifyClient: (_info, done) => done(!cut, 503, "database unreachable"),
+  });
   server.on("connection", (socket, request) => {
     const target = new URL(request.url ?? "", "http://proxy").searchParams.get("address") ?? "";
     if (!allowed.has(target)) {
@@ -24,20 +61,27 @@ export async function startWsProxy(allowedTargets: string[]): Promise<WsProxy> {
     }
     const [host, port] = splitHostPort(target);
     const tcp = createConnection({ host, port, noDelay: true });
-    const pending: Buffer[] = [];
-    let connected = false;
+    const link: Link = { socket, tcp, connected: false, held: [], clientGone: false };
+    links.add(link);
     tcp.on("connect", () => {
-      connected = true;
-      for (const chunk of pending.splice(0)) tcp.write(chunk);
+      link.connected = true;
+      deliver(link);
     });
     tcp.on("data", (chunk) => socket.send(chunk));
-    tcp.on("close", () => socket.close());
+    if (stalled) tcp.pause();
+    tcp.on("close", () => {
+      links.delete(link);
+      socket.close();
+    });
     tcp.on("error", () => socket.terminate());
     socket.on("message", (data: Buffer) => {
-      if (connected) tcp.write(data);
-      else pending.push(data);
+      link.held.push(data);
+      deliver(link);
     });
-    socket.on("close", () => tcp.end());
+    socket.on("close", () => {
+      link.clientGone = true;
+      deliver(link);
+    });
     socket.on("error", () => tcp.destroy());
   });
   await new Promise<void>((resolve, reject) => {
@@ -45,10 +89,37 @@ export async function startWsProxy(allowedTargets: string[]): Promise<WsProxy> {
     server.once("error", reject);
   });
   const { port } = server.address() as AddressInfo;
+  const dropAll = () => {
+    for (const link of links) {
+      link.socket.terminate();
+      link.tcp.destroy();
+    }
+    links.clear();
+  };
   return {
     wsProxy: `127.0.0.1:${port}/v2`,
+    cut: () => {
+      cut = true;
+      dropAll();
+    },
+    restore: () => {
+      cut = false;
+    },
+    stall: () => {
+      stalled = true;
+      // Bytes from the database stay in the kernel's buffers, as they would on a stalled network.
+      for (const link of links) link.tcp.pause();
+    },
+    resume: () => {
+      stalled = false;
+      for (const link of links) {
+        link.tcp.resume();
+        deliver(link);
+      }
+    },
     stop: () =>
       new Promise<void>((resolve) => {
+        dropAll();
         for (const client of server.clients) client.terminate();
         server.close(() => resolve());
       }),
