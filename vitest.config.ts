@@ -13,7 +13,8 @@ export default defineConfig({
           APP_BUILT_AT: "2026-01-01T00:00:00.000Z",
           JWT_SECRET: "test-jwt-secret-0123456789abcdefghijklmnopqrstuv",
           AUTH_SECRET: "test-auth-secret-0123456789abcdefghijklmnopqrstu",
-          ADMIN_EMAILS: "root@gaplash.test, Moderator@Gaplash.test, story-admin@gaplash.test",
+          ADMIN_EMAILS:
+            "root@gaplash.test, Moderator@Gaplash.test, story-admin@gaplash.test, listed-admin@gaplash.test",
           GOOGLE_CLIENT_ID: "gaplash-test.apps.googleusercontent.com",
           GOOGLE_CLIENT_SECRET: "test-google-client-secret",
           GOOGLE_REDIRECT_URI: "http://gaplash.test/auth/google/callback",
@@ -24,6 +25,8 @@ export default defineConfig({
   test: {
     globalSetup: ["./test/global-setup.ts"],
     include: ["test/**/*.test.ts"],
+    // The browser story runs in Node against wrangler dev (vitest.browser.config.ts).
+    exclude: ["test/browser/**"],
     // Request log lines are printed only for tests that fail.
     silent: "passed-only",
     // Files run one after another: matchmaking queues, rate limits and the admin statistics are

@@ -28,6 +28,7 @@ import { neonConfig, Pool } from "@neondatabase/serverless";
 import { toEnvFile } from "./stack/env-file.ts";
 import { type Stack, startStack } from "./stack/index.ts";
 import { freePort, RedisServerMissingError } from "./stack/redis.ts";
+import { TurnServerMissingError } from "./stack/turn.ts";
 
 const { values } = parseArgs({
   options: {
@@ -1039,7 +1040,9 @@ let exitCode = 1;
 try {
   exitCode = await main();
 } catch (error) {
-  console.error(error instanceof RedisServerMissingError ? error.message : error);
+  console.error(
+    error instanceof RedisServerMissingError || error instanceof TurnServerMissingError ? error.message : error,
+  );
 } finally {
   await cleanup();
 }

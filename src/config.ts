@@ -69,6 +69,19 @@ const ConfigSchema = z.object({
   MATCH_WIDEN_ADJACENT_AFTER_SEC: positiveInt(30),
   MATCH_WIDEN_TWO_AFTER_SEC: positiveInt(90),
   MATCH_ATTEMPT_TTL_SEC: positiveInt(300),
+  // Cloudflare Realtime TURN: the key id is a var, its API token a secret; both or neither.
+  TURN_KEY_ID: z.string().min(1).optional(),
+  TURN_KEY_API_TOKEN: z.string().min(1).optional(),
+  // Only for local development: the stand-in of Cloudflare's credentials API in front of coturn.
+  TURN_API_URL: z.url({ protocol: /^https?$/ }).default("https://rtc.live.cloudflare.com"),
+  TURN_CREDENTIAL_TTL_SEC: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(48 * 3600)
+    .default(3600),
+  RATE_LIMIT_ICE_SERVERS_PER_MIN: positiveInt(20),
+  DEADLINE_TURN_MS: deadline(3000),
   DEADLINE_DATABASE_MS: deadline(5000),
   DEADLINE_REDIS_MS: deadline(1000),
   DEADLINE_S3_MS: deadline(3000),
@@ -113,10 +126,13 @@ export interface Config {
     messagesPerMin: number;
     reportsPerHour: number;
     uploadsPerHour: number;
+    iceServersPerMin: number;
   };
   matching: MatchingConfig;
   /** How long a request waits on a Durable Object call before it answers 503 naming the object. */
   durableObjectTimeoutMs: number;
+  /** Cloudflare Realtime TURN; absent, calls get STUN only. */
+  turn?: { keyId: string; apiToken: string; apiUrl: string; credentialTtlSeconds: number; timeoutMs: number };
 }
 
 export interface MatchingConfig {
@@ -158,6 +174,9 @@ export function parseConfig(env: object): Config {
     throw new ConfigError([
       "GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and GOOGLE_REDIRECT_URI must be set together (or none of them)",
     ]);
+  }
+  if (Boolean(vars.TURN_KEY_ID) !== Boolean(vars.TURN_KEY_API_TOKEN)) {
+    throw new ConfigError(["TURN_KEY_ID and TURN_KEY_API_TOKEN must be set together (or neither)"]);
   }
   const s3Endpoint = vars.S3_ENDPOINT.replace(/\/$/, "");
   return {
@@ -212,6 +231,7 @@ export function parseConfig(env: object): Config {
       messagesPerMin: vars.RATE_LIMIT_MESSAGES_PER_MIN,
       reportsPerHour: vars.RATE_LIMIT_REPORTS_PER_HOUR,
       uploadsPerHour: vars.RATE_LIMIT_UPLOADS_PER_HOUR,
+      iceServersPerMin: vars.RATE_LIMIT_ICE_SERVERS_PER_MIN,
     },
     matching: {
       widenAdjacentAfterMs: vars.MATCH_WIDEN_ADJACENT_AFTER_SEC * 1000,
@@ -219,5 +239,15 @@ export function parseConfig(env: object): Config {
       attemptTtlMs: vars.MATCH_ATTEMPT_TTL_SEC * 1000,
     },
     durableObjectTimeoutMs: vars.DEADLINE_DURABLE_OBJECT_MS,
+    turn:
+      vars.TURN_KEY_ID && vars.TURN_KEY_API_TOKEN
+        ? {
+            keyId: vars.TURN_KEY_ID,
+            apiToken: vars.TURN_KEY_API_TOKEN,
+            apiUrl: vars.TURN_API_URL.replace(/\/$/, ""),
+            credentialTtlSeconds: vars.TURN_CREDENTIAL_TTL_SEC,
+            timeoutMs: vars.DEADLINE_TURN_MS,
+          }
+        : undefined,
   };
 }

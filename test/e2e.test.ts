@@ -4,6 +4,7 @@ import { testDatabase } from "./support/db";
 import { api, postJson } from "./support/http";
 import { attempt, eventually, openMatchSocket } from "./support/match";
 import { endWith, openSessionSocket, send } from "./support/sessions";
+import { ofType } from "./support/sockets";
 
 const handle = testDatabase();
 afterAll(() => handle.close());
@@ -67,7 +68,7 @@ describe("the whole story, two learners", () => {
       (await send(bobur, sessionId, { type: "correction", corrects: text.id, text: "I went to the market yesterday" }))
         .status,
     ).toBe(201);
-    await eventually(() => room.received.length >= 2, "Aziza's messages in Bobur's room");
+    await eventually(() => ofType(room, "message").length >= 2, "Aziza's messages in Bobur's room");
     const history = (await (await api(`/sessions/${sessionId}/messages`, { headers: bearer(aziza) })).json()) as {
       items: { type: string }[];
     };

@@ -18,6 +18,6 @@ describe("GET /health/ready", () => {
   it("is ready when Postgres and Redis both answer", async () => {
     const response = await api("/health/ready");
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
+    expect(await response.json()).toEqual({ status: "ready", checks: { postgres: "ok", redis: "ok" }, turn: "on" });
   });
 });

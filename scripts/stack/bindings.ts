@@ -11,6 +11,9 @@ export interface StackBindings {
   S3_SECRET_ACCESS_KEY: string;
   RESEND_BASE_URL: string;
   RESEND_API_KEY: string;
+  TURN_KEY_ID: string;
+  TURN_KEY_API_TOKEN: string;
+  TURN_API_URL: string;
 }
 
 /** Addresses of misbehaving dependencies, for the tests that prove every call has a deadline. */

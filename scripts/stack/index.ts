@@ -8,6 +8,7 @@ import type { PgliteServer } from "./pglite-server.ts";
 import { startPostgres } from "./postgres.ts";
 import { type RedisServer, startUpstashRest } from "./redis.ts";
 import { startS3 } from "./s3.ts";
+import { startTurn } from "./turn.ts";
 import { startWsProxy, type WsProxy } from "./ws-proxy.ts";
 
 export type { StackBindings };
@@ -92,6 +93,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const mailbox = await startMailbox({ apiKey: "re_local_mailbox", log: (line) => log(`[mailbox] ${line}`) });
     stops.push(mailbox.stop);
 
+    const turn = await startTurn();
+    stops.push(turn.stop);
+
     return {
       bindings: {
         DATABASE_URL: postgres.url,
@@ -105,6 +109,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
         RESEND_BASE_URL: mailbox.url,
         RESEND_API_KEY: mailbox.apiKey,
+        TURN_KEY_ID: turn.keyId,
+        TURN_KEY_API_TOKEN: turn.apiToken,
+        TURN_API_URL: turn.apiUrl,
       },
       database: postgres.kind,
       redis: redis.kind,

@@ -6,6 +6,7 @@
 import { startFaultFixtures } from "./fixtures.ts";
 import { startStack } from "./index.ts";
 import { RedisServerMissingError } from "./redis.ts";
+import { TurnServerMissingError } from "./turn.ts";
 
 try {
   const stack = await startStack({
@@ -43,6 +44,8 @@ try {
     })}`,
   );
 } catch (error) {
-  console.error(error instanceof RedisServerMissingError ? error.message : error);
+  console.error(
+    error instanceof RedisServerMissingError || error instanceof TurnServerMissingError ? error.message : error,
+  );
   process.exit(1);
 }

@@ -1,18 +1,20 @@
 import { getConfig } from "../config";
-import { openDatabase } from "../db/client";
+import { type Database, openDatabase } from "../db/client";
 import { levels } from "../db/schema/enums";
 import { describeError, log } from "../lib/logger";
 import { getRedis } from "../lib/redis";
+import { handBack, queuedAttempts } from "../services/attempts";
 import { pruneExpiredSignIns } from "../services/housekeeping";
 import { expireStaleAttempts } from "../services/match-store";
-import { objectCalls } from "../services/objects";
+import { type ObjectCalls, objectCalls } from "../services/objects";
 import { sweepPresence } from "../services/presence";
 
 /**
  * The every-minute Cron Trigger: drops stale members from the online indexes, has every level's
  * matchmaker expire the attempts of users who stopped pinging or waited too long, then expires
- * in the database whatever is still queued past its lifetime (held by no object), and prunes
- * expired sign-in codes and refresh tokens. Each part is idempotent and independent of the
+ * in the database whatever is still queued past its lifetime (held by no object), hands every
+ * younger queued attempt that its object does not hold back to it, and prunes expired sign-in
+ * codes and refresh tokens. Each part is idempotent and independent of the
  * others, so two sweeps running at once do no harm and one failing part does not stop the rest.
  */
 export const sweep: ExportedHandlerScheduledHandler<Env> = async (controller, env) => {
@@ -28,11 +30,12 @@ export const sweep: ExportedHandlerScheduledHandler<Env> = async (controller, en
       ...levels.map((level) => objects.matchmaker(level, (matchmaker) => matchmaker.sweep())),
     ]);
     const now = new Date();
-    const [stale, pruned] = await Promise.allSettled([
+    const [stale, pruned, adopted] = await Promise.allSettled([
       expireStaleAttempts(database.db, new Date(now.getTime() - config.matching.attemptTtlMs), now),
       pruneExpiredSignIns(database.db, now),
+      adoptUnheldAttempts(database.db, objects, now, config.matching.attemptTtlMs),
     ]);
-    const failures = [presence, ...queues, stale, pruned].filter((outcome) => outcome.status === "rejected");
+    const failures = [presence, ...queues, stale, pruned, adopted].filter((outcome) => outcome.status === "rejected");
     for (const failure of failures) log("error", "cron sweep step failed", describeError(failure.reason));
     log(failures.length > 0 ? "warn" : "info", "cron sweep", {
       cron: controller.cron,
@@ -43,6 +46,7 @@ export const sweep: ExportedHandlerScheduledHandler<Env> = async (controller, en
         0,
       ),
       unheld_attempts_expired: stale.status === "fulfilled" ? stale.value : null,
+      unheld_attempts_reattached: adopted.status === "fulfilled" ? adopted.value : null,
       sign_in_codes_pruned: pruned.status === "fulfilled" ? pruned.value.codes : null,
       refresh_tokens_pruned: pruned.status === "fulfilled" ? pruned.value.refreshTokens : null,
       duration_ms: Date.now() - started,
@@ -51,3 +55,28 @@ export const sweep: ExportedHandlerScheduledHandler<Env> = async (controller, en
     await database.close().catch(() => {});
   }
 };
+
+/** Queued attempts this young may still be on their way to their object: left to their request. */
+const handOffGraceMs = 10_000;
+const adoptionsPerSweep = 100;
+
+/** Hands every queued attempt that its level's object does not hold back to it; returns how many. */
+async function adoptUnheldAttempts(db: Database, objects: ObjectCalls, now: Date, ttlMs: number): Promise<number> {
+  const attempts = await queuedAttempts(
+    db,
+    { createdAfter: new Date(now.getTime() - ttlMs), createdBefore: new Date(now.getTime() - handOffGraceMs) },
+    adoptionsPerSweep,
+  );
+  let handedBack = 0;
+  for (const level of new Set(attempts.map((attempt) => attempt.level))) {
+    const ofLevel = attempts.filter((attempt) => attempt.level === level);
+    const held = new Set(
+      await objects.matchmaker(level, (matchmaker) => matchmaker.holds(ofLevel.map((attempt) => attempt.id))),
+    );
+    for (const attempt of ofLevel.filter((candidate) => !held.has(candidate.id))) {
+      await handBack({ db, objects }, attempt);
+      handedBack += 1;
+    }
+  }
+  return handedBack;
+}

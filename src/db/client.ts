@@ -53,6 +53,12 @@ export function openDatabase(config: Config["database"], onError: (error: Error)
   pool.on("error", (error: Error) => {
     if (!closing) onError(error);
   });
+  // Connections lent out and not given back. drizzle's transaction sends BEGIN before its own
+  // try/finally, so a BEGIN that misses the deadline never gives its connection back; left
+  // alone it would keep `end()` waiting and, once the BEGIN lands, sit inside a transaction.
+  const lent = new Set<PoolClient>();
+  pool.on("acquire", (client: PoolClient) => lent.add(client));
+  pool.on("release", (_error: Error | undefined, client: PoolClient) => lent.delete(client));
   let queries = 0;
   return {
     db: drizzle({
@@ -66,9 +72,11 @@ export function openDatabase(config: Config["database"], onError: (error: Error)
       },
     }),
     queryCount: () => queries,
-    close: () => {
+    close: async () => {
       closing = true;
-      return pool.end();
+      // Releasing with an error destroys the connection, so the server rolls back what it held.
+      for (const client of lent) client.release(new Error("the connection was still lent when its owner closed"));
+      await pool.end();
     },
   };
 }

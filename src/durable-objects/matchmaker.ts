@@ -1,5 +1,5 @@
 import { getConfig } from "../config";
-import { type Database, type DatabaseHandle, openDatabase } from "../db/client";
+import { KeptDatabase } from "../db/kept";
 import { type Level, levels } from "../db/schema/enums";
 import { describeError, log } from "../lib/logger";
 import { getRedis } from "../lib/redis";
@@ -116,30 +116,7 @@ export class Matchmaker extends SocketHub {
     return run;
   }
 
-  /**
-   * Unlike a stateless request, an object may keep its connection from one call to the next,
-   * so a burst of arrivals pays for the connection once. A failed connection is dropped and the
-   * next call opens a new one.
-   */
-  private database: DatabaseHandle | undefined;
-
-  private async withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
-    if (!this.database) {
-      const opened = openDatabase(this.config.database, (error) => {
-        log("warn", "matchmaker database connection lost", describeError(error));
-        if (this.database === opened) this.database = undefined;
-      });
-      this.database = opened;
-    }
-    const handle = this.database;
-    try {
-      return await work(handle.db);
-    } catch (error) {
-      if (this.database === handle) this.database = undefined;
-      await handle.close().catch(() => {});
-      throw error;
-    }
-  }
+  private readonly database = new KeptDatabase(getConfig(this.env).database, "matchmaker");
 
   /** The waiting users, oldest first. */
   waiting(): QueueEntry[] {
@@ -155,6 +132,13 @@ export class Matchmaker extends SocketHub {
         blocked: JSON.parse(row.blocked) as string[],
         avoid: JSON.parse(row.avoid) as string[],
       }));
+  }
+
+  /** Which of `attemptIds` this queue holds. */
+  holds(attemptIds: string[]): string[] {
+    return this.waiting()
+      .map((entry) => entry.attemptId)
+      .filter((attemptId) => attemptIds.includes(attemptId));
   }
 
   queueDepth(): number {
@@ -260,7 +244,7 @@ export class Matchmaker extends SocketHub {
         });
       }
 
-      const created = await this.withDatabase((db) =>
+      const created = await this.database.run((db) =>
         pairMany(
           db,
           proposals.map((proposal) => proposal.pair),
@@ -344,7 +328,7 @@ export class Matchmaker extends SocketHub {
       tried.add(partner.entry.userId);
 
       const level = sessionLevel(entry, partner.entry);
-      const outcome = await this.withDatabase((db) =>
+      const outcome = await this.database.run((db) =>
         pairAttempts(
           db,
           { level, attempts: [entry.attemptId, partner.entry.attemptId], users: [entry.userId, partner.entry.userId] },
@@ -519,7 +503,7 @@ export class Matchmaker extends SocketHub {
           .filter((item): item is { entry: QueueEntry; reason: "timeout" | "offline" } => item.reason !== undefined);
         if (leaving.length > 0) {
           const resolved = new Set(
-            await this.withDatabase((db) =>
+            await this.database.run((db) =>
               resolveAttempts(
                 db,
                 leaving.map((item) => item.entry.attemptId),

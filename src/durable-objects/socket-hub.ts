@@ -58,11 +58,19 @@ export abstract class SocketHub extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [userId]);
-    server.serializeAttachment({ userId, connectedAt: Date.now(), expiresAt } satisfies SocketAttachment);
+    const attachment: SocketAttachment = { userId, connectedAt: Date.now(), expiresAt };
+    server.serializeAttachment(attachment);
     this.closeOldestBeyondCap(userId);
+    await this.onConnect(server, attachment);
     await this.rescheduleAlarm();
     return new Response(null, { status: 101, webSocket: client });
   }
+
+  /** A socket was accepted; what it is sent now reaches the client first. */
+  protected async onConnect(_socket: WebSocket, _attachment: SocketAttachment): Promise<void> {}
+
+  /** A socket closed (the client left, or the object closed it). */
+  protected async onDisconnect(_attachment: SocketAttachment): Promise<void> {}
 
   private closeOldestBeyondCap(userId: string): void {
     const sockets = this.openSockets(userId).sort((a, b) => a.attachment.connectedAt - b.attachment.connectedAt);
@@ -136,6 +144,8 @@ export abstract class SocketHub extends DurableObject<Env> {
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
     // Code 1005 means "none given", which may not be sent back.
     this.close(socket, code === 1005 ? 1000 : code, reason);
+    const attachment = socket.deserializeAttachment() as SocketAttachment | null;
+    if (attachment) await this.onDisconnect(attachment);
   }
 
   /** When the object next has work of its own, besides closing sockets whose token expired. */

@@ -45,11 +45,3 @@ export async function hmacSha256Hex(secret: string, message: string): Promise<st
 export async function sha256Hex(message: string): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", encoder.encode(message)));
 }
-
-/** Compares two strings in time that depends only on their length. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const left = encoder.encode(a);
-  const right = encoder.encode(b);
-  if (left.byteLength !== right.byteLength) return false;
-  return crypto.subtle.timingSafeEqual(left, right);
-}

@@ -1,5 +1,5 @@
 /** Everything outside the Worker that a request may wait on. */
-export type Dependency = "postgres" | "redis" | "s3" | "mail" | "matchmaker" | "session room";
+export type Dependency = "postgres" | "redis" | "s3" | "mail" | "matchmaker" | "session room" | "turn";
 
 /**
  * A dependency did not answer in time or could not be reached. The request answers

@@ -13,7 +13,14 @@ export interface KeysetPosition {
   id: string;
 }
 
-const PositionSchema = z.object({ at: z.iso.datetime(), id: z.uuid() });
+// Our cursors carry real timestamps; anything outside these years is not one (Postgres has no year 0).
+const PositionSchema = z.object({
+  at: z.iso.datetime().refine((at) => {
+    const year = new Date(at).getUTCFullYear();
+    return year >= 2000 && year <= 9999;
+  }),
+  id: z.uuid(),
+});
 
 /** Cursors are opaque to clients: base64url of the keyset position. */
 export function encodeCursor(position: KeysetPosition): string {

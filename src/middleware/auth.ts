@@ -89,9 +89,9 @@ export function currentUser(c: Context<AppBindings>): VerifiedAccess {
  * The upgrade request as a Durable Object receives it, told whose socket it is and until when
  * the token it was opened with holds (the object closes it then).
  */
-export function socketRequest(c: Context<AppBindings>): Request {
+export function socketRequest(c: Context<AppBindings>, extraHeaders: Record<string, string> = {}): Request {
   const { userId, expiresAt } = currentUser(c);
-  const headers = new Headers(c.req.raw.headers);
+  const headers = new Headers({ ...Object.fromEntries(c.req.raw.headers), ...extraHeaders });
   headers.set(socketUserHeader, userId);
   headers.set(socketExpiresHeader, String(expiresAt));
   return new Request(c.req.raw.url, { headers });

@@ -207,11 +207,17 @@ export function startOfUtcDay(now: Date): Date {
 
 /**
  * Today's figures, UTC. A user is active today when they signed in or refreshed, took part in a
- * session that started, or sent a message today.
+ * session that started, or sent a message today. Time spoken counts the calls that ended today.
  */
 export async function overview(db: Database, now: Date) {
   const since = startOfUtcDay(now);
-  const result = await db.execute<{ sessions_today: number; dau: number; waiting: number; open_reports: number }>(sql`
+  const result = await db.execute<{
+    sessions_today: number;
+    dau: number;
+    waiting: number;
+    open_reports: number;
+    spoken_sec_today: number;
+  }>(sql`
     select
       (select count(*) from sessions where started_at >= ${since})::int as sessions_today,
       (select count(*) from (
@@ -220,7 +226,8 @@ export async function overview(db: Database, now: Date) {
          union select user_id from refresh_tokens where created_at >= ${since}
        ) active)::int as dau,
       (select count(*) from match_attempts where status = 'queued')::int as waiting,
-      (select count(*) from reports where status = 'open')::int as open_reports
+      (select count(*) from reports where status = 'open')::int as open_reports,
+      (select coalesce(sum(duration_sec), 0) from calls where ended_at >= ${since})::int as spoken_sec_today
   `);
   const row = result.rows[0];
   return {
@@ -228,6 +235,7 @@ export async function overview(db: Database, now: Date) {
     dau: row?.dau ?? 0,
     waiting: row?.waiting ?? 0,
     openReports: row?.open_reports ?? 0,
+    spokenSecToday: row?.spoken_sec_today ?? 0,
   };
 }
 

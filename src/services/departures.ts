@@ -6,7 +6,7 @@ import { describeError, log } from "../lib/logger";
 import type { Queryable } from "./auth/tokens";
 import type { ObjectCalls } from "./objects";
 import { type RevocationReason, revokeAccess } from "./revocation";
-import { endedEvent } from "./session-events";
+import { endedEvent } from "./room-protocol";
 
 /** What a user leaves behind when they are suspended or delete their account. */
 export interface Departure {
@@ -59,7 +59,7 @@ export async function announceDeparture(
     revokeAccess(deps.redis, userId, reason, now),
     ...departure.endedSessions.map((sessionId) =>
       deps.objects.room(sessionId, async (room) => {
-        await room.broadcast(endedEvent(sessionId, userId, now));
+        await room.broadcast(endedEvent(sessionId, userId, now, reason === "signed-out" ? "ended" : reason));
         await room.disconnect(userId);
       }),
     ),

@@ -1,9 +1,9 @@
-import { and, desc, eq, ne, type SQL } from "drizzle-orm";
+import { and, desc, eq, ne, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../db/client";
 import { olderThan } from "../db/keyset";
 import { profiles, sessionParticipants, sessions } from "../db/schema";
-import type { Level } from "../db/schema/enums";
+import type { CallEndReason, Level } from "../db/schema/enums";
 import type { KeysetPosition } from "../lib/pagination";
 import { recordPractice } from "./streaks";
 
@@ -17,26 +17,61 @@ export interface SessionView {
   started_at: string;
   ended_at: string | null;
   duration_sec: number | null;
+  spoken_sec: number;
+  /** The session's calls, oldest first. */
+  calls: CallView[];
   partner: { id: string; display_name: string | null; level: Level | null } | null;
   my_rating: number | null;
   my_notes: string | null;
 }
 
+export interface CallView {
+  id: string;
+  started_by: string | null;
+  started_at: string;
+  connected_at: string | null;
+  ended_at: string | null;
+  duration_sec: number | null;
+  end_reason: CallEndReason | null;
+}
+
+/** Seconds spoken in the session's calls: connected time, a call going on counted up to now. */
+const spokenSec = sql<number>`(
+  select coalesce(sum(greatest(0, floor(extract(epoch from (coalesce(c.ended_at, now()) - c.connected_at))))), 0)::int
+  from calls c where c.session_id = ${sessions.id} and c.connected_at is not null
+)`.mapWith(Number);
+
+type CallJson = Omit<CallView, "started_at" | "connected_at" | "ended_at"> &
+  Record<"started_at" | "connected_at" | "ended_at", string | null>;
+
+const callsOfSession = sql<CallJson[]>`(
+  select coalesce(json_agg(json_build_object(
+    'id', c.id, 'started_by', c.started_by, 'started_at', c.started_at, 'connected_at', c.connected_at,
+    'ended_at', c.ended_at, 'duration_sec', c.duration_sec, 'end_reason', c.end_reason) order by c.started_at), '[]')
+  from calls c where c.session_id = ${sessions.id}
+)`;
+
+const iso = (value: string | null) => (value === null ? null : new Date(value).toISOString());
+
+const sessionColumns = {
+  spokenSec,
+  calls: callsOfSession,
+  id: sessions.id,
+  level: sessions.level,
+  status: sessions.status,
+  startedAt: sessions.startedAt,
+  endedAt: sessions.endedAt,
+  durationSec: sessions.durationSec,
+  rating: mine.rating,
+  notes: mine.notes,
+  partnerId: other.userId,
+  partnerName: profiles.displayName,
+  partnerLevel: profiles.level,
+};
+
 function sessionRows(db: Database, userId: string, where?: SQL) {
   return db
-    .select({
-      id: sessions.id,
-      level: sessions.level,
-      status: sessions.status,
-      startedAt: sessions.startedAt,
-      endedAt: sessions.endedAt,
-      durationSec: sessions.durationSec,
-      rating: mine.rating,
-      notes: mine.notes,
-      partnerId: other.userId,
-      partnerName: profiles.displayName,
-      partnerLevel: profiles.level,
-    })
+    .select(sessionColumns)
     .from(mine)
     .innerJoin(sessions, eq(sessions.id, mine.sessionId))
     .leftJoin(other, and(eq(other.sessionId, mine.sessionId), ne(other.userId, mine.userId)))
@@ -54,6 +89,13 @@ export function toSessionView(row: SessionRow): SessionView {
     started_at: row.startedAt.toISOString(),
     ended_at: row.endedAt?.toISOString() ?? null,
     duration_sec: row.durationSec,
+    spoken_sec: row.spokenSec,
+    calls: row.calls.map((call) => ({
+      ...call,
+      started_at: iso(call.started_at) ?? "",
+      connected_at: iso(call.connected_at),
+      ended_at: iso(call.ended_at),
+    })),
     // A partner who deleted their account leaves no participant row: shown as null.
     partner: row.partnerId ? { id: row.partnerId, display_name: row.partnerName, level: row.partnerLevel } : null,
     my_rating: row.rating,
@@ -68,7 +110,7 @@ export function listSessions(db: Database, userId: string, limit: number, after?
     .limit(limit + 1);
 }
 
-/** One session, only if the caller took part in it. */
+/** One session, only if the caller took part in it (one round trip). */
 export async function findSession(db: Database, userId: string, sessionId: string): Promise<SessionView | undefined> {
   const [row] = await sessionRows(db, userId, eq(sessions.id, sessionId));
   return row ? toSessionView(row) : undefined;

@@ -1,6 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { roomSessionHeader } from "../../src/durable-objects/session-room";
 import { closeCodes, socketExpiresHeader, socketUserHeader } from "../../src/durable-objects/socket-hub";
 import { eventually } from "../support/match";
 
@@ -12,9 +13,14 @@ interface Client {
 
 const inFifteenMinutes = () => Date.now() + 15 * 60 * 1000;
 
-async function connect(stub: DurableObjectStub, userId: string, expiresAt = inFifteenMinutes()): Promise<Client> {
+async function connect(
+  stub: DurableObjectStub,
+  userId: string,
+  expiresAt = inFifteenMinutes(),
+  headers: Record<string, string> = {},
+): Promise<Client> {
   const response = await stub.fetch("http://room/ws", {
-    headers: { Upgrade: "websocket", [socketUserHeader]: userId, [socketExpiresHeader]: String(expiresAt) },
+    headers: { Upgrade: "websocket", [socketUserHeader]: userId, [socketExpiresHeader]: String(expiresAt), ...headers },
   });
   expect(response.status).toBe(101);
   const socket = response.webSocket;
@@ -31,22 +37,39 @@ async function connect(stub: DurableObjectStub, userId: string, expiresAt = inFi
 }
 
 const newRoom = () => env.SESSION_ROOM.get(env.SESSION_ROOM.idFromName(crypto.randomUUID()));
+/** A room's sockets also say which session it serves and who is in it, as the Worker does. */
+function joinRoom(stub: DurableObjectStub, userId: string, participants: string[]): Promise<Client> {
+  const session = { id: crypto.randomUUID(), participants, ended: false };
+  return connect(stub, userId, inFifteenMinutes(), { [roomSessionHeader]: JSON.stringify(session) });
+}
+const pushesOf = (client: Client) =>
+  client.received.filter((frame) => typeof frame === "object" && frame !== null && "session_id" in frame);
 const newMatchmaker = () => env.MATCHMAKER.get(env.MATCHMAKER.idFromName(`test-${crypto.randomUUID()}`));
 
 describe("SessionRoom", () => {
   it("pushes a broadcast to every participant's socket", async () => {
     const stub = newRoom();
-    const aziza = await connect(stub, "aziza");
-    const bobur = await connect(stub, "bobur");
-    const ended = { type: "ended" as const, session_id: "s1", ended_at: new Date().toISOString(), ended_by: "aziza" };
+    const [azizaId, boburId] = [crypto.randomUUID(), crypto.randomUUID()];
+    const aziza = await joinRoom(stub, azizaId, [azizaId, boburId]);
+    const bobur = await joinRoom(stub, boburId, [azizaId, boburId]);
+    const ended = {
+      type: "ended" as const,
+      session_id: "s1",
+      ended_at: new Date().toISOString(),
+      ended_by: "aziza",
+      reason: "ended" as const,
+    };
     expect(await stub.broadcast(ended)).toBe(2);
-    await eventually(() => aziza.received.length === 1 && bobur.received.length === 1, "both pushes");
-    expect(aziza.received).toEqual([ended]);
-    expect(bobur.received).toEqual([ended]);
+    await eventually(() => pushesOf(aziza).length === 1 && pushesOf(bobur).length === 1, "both pushes");
+    expect(pushesOf(aziza)).toEqual([ended]);
+    expect(pushesOf(bobur)).toEqual([ended]);
   });
 
-  it("refuses anything but a WebSocket upgrade for a named user with a live token", async () => {
+  it("refuses anything but a WebSocket upgrade for a named user with a live token, in a known session", async () => {
     const stub = newRoom();
+    expect(
+      (await stub.fetch("http://room/ws", { headers: { Upgrade: "websocket", [socketUserHeader]: "a" } })).status,
+    ).toBe(426);
     expect((await stub.fetch("http://room/ws")).status).toBe(426);
     expect((await stub.fetch("http://room/ws", { headers: { Upgrade: "websocket" } })).status).toBe(426);
     const expired = await stub.fetch("http://room/ws", {
@@ -56,7 +79,8 @@ describe("SessionRoom", () => {
   });
 
   it("answers ping without waking the object", async () => {
-    const client = await connect(newRoom(), "aziza");
+    const id = crypto.randomUUID();
+    const client = await joinRoom(newRoom(), id, [id]);
     client.socket.send("ping");
     await eventually(() => client.received.includes("pong"), "pong");
     expect(client.closed).toBeNull();
@@ -64,8 +88,8 @@ describe("SessionRoom", () => {
 });
 
 describe("sockets on every object", () => {
-  it("close a socket that sends anything but ping (1008)", async () => {
-    const client = await connect(newRoom(), "aziza");
+  it("close a socket that sends anything but ping where nothing else is documented (1008)", async () => {
+    const client = await connect(newMatchmaker(), "aziza");
     client.socket.send(JSON.stringify({ type: "hello" }));
     await eventually(() => client.closed !== null, "the close");
     expect(client.closed?.code).toBe(closeCodes.unsupportedFrame);
@@ -91,7 +115,7 @@ describe("sockets on every object", () => {
   });
 
   it("close sockets whose access token has expired, on the object's alarm (4003)", async () => {
-    const stub = newRoom();
+    const stub = newMatchmaker();
     const expiring = await connect(stub, "aziza", Date.now() + 300);
     const fresh = await connect(stub, "bobur");
     await new Promise((resolve) => setTimeout(resolve, 400));

@@ -8,6 +8,7 @@ import { makeAdmin, passResendCooldown, testDatabase } from "../support/db";
 import { api, apiWith, postJson, readProblem } from "../support/http";
 import { attempt, eventually, learner, openMatchSocket } from "../support/match";
 import { openSessionSocket, pairInSession } from "../support/sessions";
+import { ofType } from "../support/sockets";
 
 /*
  * Suspension, deletion and signing out everywhere bite at once, everywhere: on every write route
@@ -78,8 +79,12 @@ describe("DELETE /me", () => {
     await startSignIn(a.user.email);
 
     expect((await api("/me", { method: "DELETE", headers: bearer(a) })).status).toBe(204);
-    await eventually(() => partnerSocket.received.length > 0, "the partner's ended push");
-    expect(partnerSocket.received[0]).toMatchObject({ type: "ended", session_id: sessionId, ended_by: a.user.id });
+    await eventually(() => ofType(partnerSocket, "ended").length > 0, "the partner's ended push");
+    expect(ofType(partnerSocket, "ended")[0]).toMatchObject({
+      type: "ended",
+      session_id: sessionId,
+      ended_by: a.user.id,
+    });
     await eventually(() => ownSocket.closed !== null && ownMatchSocket.closed !== null, "the user's sockets closed");
     expect([ownSocket.closed?.code, ownMatchSocket.closed?.code]).toEqual([closeCodes.revoked, closeCodes.revoked]);
     const [session] = await handle.db.select().from(sessions).where(eq(sessions.id, sessionId));
@@ -111,8 +116,8 @@ describe("a suspension", () => {
     expect((await readProblem(await writes(a, { userId: b.user.id, sessionId }).profile())).code).toBe(
       "ACCOUNT_SUSPENDED",
     );
-    await eventually(() => partnerSocket.received.length > 0, "the partner's ended push");
-    expect(partnerSocket.received[0]).toMatchObject({ type: "ended", session_id: sessionId });
+    await eventually(() => ofType(partnerSocket, "ended").length > 0, "the partner's ended push");
+    expect(ofType(partnerSocket, "ended")[0]).toMatchObject({ type: "ended", session_id: sessionId });
   });
 });
 
@@ -121,8 +126,12 @@ describe("POST /users/{id}/block", () => {
     const { a, b, sessionId } = await pairInSession(handle);
     const partnerSocket = await openSessionSocket(b, sessionId);
     expect((await api(`/users/${b.user.id}/block`, { method: "POST", headers: bearer(a) })).status).toBe(204);
-    await eventually(() => partnerSocket.received.length > 0, "the ended push");
-    expect(partnerSocket.received[0]).toMatchObject({ type: "ended", session_id: sessionId, ended_by: a.user.id });
+    await eventually(() => ofType(partnerSocket, "ended").length > 0, "the ended push");
+    expect(ofType(partnerSocket, "ended")[0]).toMatchObject({
+      type: "ended",
+      session_id: sessionId,
+      ended_by: a.user.id,
+    });
   });
 });
 

@@ -107,6 +107,30 @@ describe("an attempt is never left queued without a matchmaker holding it", () =
     await endSession(matched.body.session_id);
   });
 
+  it("GET /match/status hands a stranded attempt back to its object, so a partner finds the learner", async () => {
+    const stranded = await learner("C1", "polls-status");
+    const attemptId = await strandedAttempt(stranded, "C1");
+    expect(await matchStatus(stranded)).toMatchObject({ status: "queued", attempt_id: attemptId });
+    const partner = await learner("C1", "arrives-later");
+    const matched = await attempt(partner, "C1");
+    expect(matched.status).toBe(200);
+    expect(matched.body.partner?.id).toBe(stranded.user.id);
+    await endSession(matched.body.session_id);
+  });
+
+  it("the cron sweep hands queued attempts no object holds back to their objects", async () => {
+    const stranded = await learner("C1", "left-alone");
+    await strandedAttempt(stranded, "C1", 20_000);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const partner = await learner("C1", "arrives-after-sweep");
+    const matched = await attempt(partner, "C1");
+    expect(matched.status).toBe(200);
+    expect(matched.body.partner?.id).toBe(stranded.user.id);
+    await endSession(matched.body.session_id);
+  });
+
   it("when the matchmaker does not answer in time, answers 503 naming it and withdraws the attempt", async () => {
     const learnerC1 = await learner("C1", "kept-waiting");
     // The C1 object takes no calls for 1.5 s: a stalled Durable Object.

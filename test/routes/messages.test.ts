@@ -4,6 +4,7 @@ import { testDatabase } from "../support/db";
 import { api, postJson, readProblem } from "../support/http";
 import { eventually } from "../support/match";
 import { endWith, openSessionSocket, pairInSession, send } from "../support/sessions";
+import { ofType } from "../support/sockets";
 
 const handle = testDatabase();
 afterAll(() => handle.close());
@@ -125,8 +126,8 @@ describe("POST /sessions/{id}/messages", () => {
     const { a, b, sessionId } = await pairInSession(handle);
     const socket = await openSessionSocket(b, sessionId);
     const sent = (await (await send(a, sessionId, { type: "text", text: "Can you hear me?" })).json()) as MessageBody;
-    await eventually(() => socket.received.length > 0, "the live message");
-    expect(socket.received[0]).toEqual({ type: "message", message: sent });
+    await eventually(() => ofType(socket, "message").length > 0, "the live message");
+    expect(ofType(socket, "message")).toEqual([{ type: "message", message: sent }]);
   });
 
   it("limits sends to 60 a minute per user (429)", async () => {

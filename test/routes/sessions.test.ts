@@ -4,6 +4,7 @@ import { testDatabase } from "../support/db";
 import { api, readProblem } from "../support/http";
 import { eventually, learner } from "../support/match";
 import { endWith, openSessionSocket, pairInSession, sessionBetween } from "../support/sessions";
+import { ofType } from "../support/sockets";
 
 const handle = testDatabase();
 afterAll(() => handle.close());
@@ -96,8 +97,8 @@ describe("POST /sessions/{id}/end", () => {
     const { a, b, sessionId } = await pairInSession(handle);
     const socket = await openSessionSocket(b, sessionId);
     await endWith(a, sessionId, { rating: 4 });
-    await eventually(() => socket.received.length > 0, "the ended event");
-    expect(socket.received[0]).toMatchObject({ type: "ended", session_id: sessionId, ended_by: a.user.id });
+    await eventually(() => ofType(socket, "ended").length > 0, "the ended event");
+    expect(ofType(socket, "ended")[0]).toMatchObject({ type: "ended", session_id: sessionId, ended_by: a.user.id });
   });
 
   it("refuses a rating outside 1–5 and an outsider", async () => {

@@ -8,6 +8,7 @@ import { testDatabase } from "../support/db";
 import { api, apiWith, postJson, readProblem } from "../support/http";
 import { eventually } from "../support/match";
 import { openSessionSocket, pairInSession, send } from "../support/sessions";
+import { ofType } from "../support/sockets";
 
 /*
  * A voice note belongs to its private conversation: it is played through a short-lived signed
@@ -68,8 +69,8 @@ describe("voice notes", () => {
     };
     expect(new URL(partnerPage.items[0]?.audio_url ?? "").pathname).toBe(url.pathname);
     expect(await played(partnerPage.items[0]?.audio_url ?? "")).toEqual(bytes);
-    await eventually(() => socket.received.length > 0, "the pushed voice note");
-    const pushed = socket.received[0] as { message: Voice };
+    await eventually(() => ofType(socket, "message").length > 0, "the pushed voice note");
+    const pushed = ofType(socket, "message")[0] as { message: Voice };
     expect(new URL(pushed.message.audio_url).pathname).toBe(url.pathname);
   });
 

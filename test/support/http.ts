@@ -10,10 +10,14 @@ export function api(path: string, init?: RequestInit): Promise<Response> {
 }
 
 /**
- * Calls the Worker with some of its bindings replaced, such as a dependency pointed at a server
- * that never answers. The Durable Objects keep their own bindings.
+ * Calls the Worker with some of its bindings replaced (or removed, with `undefined`), such as a
+ * dependency pointed at a server that never answers. The Durable Objects keep their own bindings.
  */
-export async function apiWith(overrides: Record<string, string>, path: string, init?: RequestInit): Promise<Response> {
+export async function apiWith(
+  overrides: Record<string, string | undefined>,
+  path: string,
+  init?: RequestInit,
+): Promise<Response> {
   const ctx = createExecutionContext();
   const response = await worker.fetch(new Request(`${baseUrl}${path}`, init), { ...env, ...overrides }, ctx);
   await waitOnExecutionContext(ctx);

@@ -23,3 +23,8 @@ export async function openSocket(path: string): Promise<TestSocket> {
   });
   return client;
 }
+
+/** The pushes of the given types a socket received, in order (a room also sends presence and call frames). */
+export function ofType(client: TestSocket, ...types: string[]): Record<string, unknown>[] {
+  return client.received.filter((frame) => types.includes(String(frame.type)));
+}

@@ -1,4 +1,5 @@
 export * from "./audit";
+export * from "./calls";
 export * from "./enums";
 export * from "./progress";
 export * from "./relations";

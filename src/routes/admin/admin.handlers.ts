@@ -153,6 +153,7 @@ export const overview: AppRouteHandler<routes.OverviewRoute> = async (c) => {
       online_now: online.total,
       waiting_in_queue: figures.waiting,
       open_reports: figures.openReports,
+      minutes_spoken_today: Math.round(figures.spokenSecToday / 6) / 10,
     },
     200,
   );

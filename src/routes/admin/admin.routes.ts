@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema/enums";
+import { idSchema } from "../../lib/ids";
 import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
 import { text } from "../../lib/text";
@@ -11,7 +12,7 @@ const guarded = {
   401: problem("No valid access token."),
   403: problem("Not an admin (read from the database on every request), or the account is suspended."),
 };
-const IdParamsSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
+const IdParamsSchema = z.object({ id: idSchema().openapi({ param: { name: "id", in: "path" } }) });
 
 const UserSummarySchema = z
   .object({
@@ -173,6 +174,9 @@ export const overview = createRoute({
           online_now: z.number().int(),
           waiting_in_queue: z.number().int(),
           open_reports: z.number().int(),
+          minutes_spoken_today: z
+            .number()
+            .openapi({ description: "Minutes spoken in calls that ended today, to a tenth of a minute." }),
         })
         .openapi("Overview"),
       "The figures.",

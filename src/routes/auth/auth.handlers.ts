@@ -1,8 +1,8 @@
 import { generateCodeVerifier, generateState, OAuth2RequestError } from "arctic";
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
+import { timingSafeEqual } from "hono/utils/buffer";
 import { clientIp } from "../../lib/client-ip";
-import { constantTimeEqual } from "../../lib/crypto";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
 import { enforceRateLimit } from "../../lib/rate-limit";
@@ -182,7 +182,7 @@ export const googleCallback: AppRouteHandler<routes.GoogleCallbackRoute> = async
     !query.state ||
     !expectedState ||
     !codeVerifier ||
-    !constantTimeEqual(query.state, expectedState)
+    !(await timingSafeEqual(query.state, expectedState))
   ) {
     throw new ApiError("OAUTH_STATE_MISMATCH", {
       detail: "This sign-in did not start here or has expired; start again from /auth/google/login.",

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { idSchema } from "../../lib/ids";
 import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { text } from "../../lib/text";
 import { EmailSchema, LogoutSchema, RefreshTokenBodySchema, SignInSchema } from "./auth.schemas";
@@ -48,7 +49,7 @@ export const verifyEmailCode = createRoute({
       z
         .object({
           email: EmailSchema,
-          login_id: z.uuid().openapi({ example: "5b0c2f1e-8d4a-4e6b-9c3f-1a2b3c4d5e6f" }),
+          login_id: idSchema().openapi({ example: "5b0c2f1e-8d4a-4e6b-9c3f-1a2b3c4d5e6f" }),
           code: z
             .string()
             .regex(/^\d{6}$/, "six digits")

@@ -6,7 +6,7 @@ import { decodeCursor, toPage } from "../../lib/pagination";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
 import { blockUser } from "../../services/blocks";
-import { endedEvent, pushToRoom } from "../../services/session-events";
+import { endedEvent, pushToRoom } from "../../services/room-protocol";
 import type * as routes from "./blocks.routes";
 
 function notYourself(): ApiError {
@@ -27,7 +27,7 @@ export const block: AppRouteHandler<routes.BlockRoute> = async (c) => {
     throw new ApiError("FORBIDDEN", { detail: "This account cannot block now." });
   if (outcome.kind === "unknown-user") throw new ApiError("NOT_FOUND", { detail: "No such user." });
   for (const sessionId of outcome.endedSessions) {
-    c.executionCtx.waitUntil(pushToRoom(objects, sessionId, endedEvent(sessionId, userId, now)));
+    c.executionCtx.waitUntil(pushToRoom(objects, sessionId, endedEvent(sessionId, userId, now, "blocked")));
   }
   return c.body(null, 204);
 };

@@ -1,11 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { idSchema } from "../../lib/ids";
 import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
 import { authenticated } from "../../middleware/auth";
 
 const tags = ["Safety"];
 const unauthorized = problem("No valid access token.");
-const UserParamsSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
+const UserParamsSchema = z.object({ id: idSchema().openapi({ param: { name: "id", in: "path" } }) });
 
 export const block = createRoute({
   method: "post",

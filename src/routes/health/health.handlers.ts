@@ -18,6 +18,7 @@ export const health: AppRouteHandler<HealthRoute> = (c) => {
 
 export const ready: AppRouteHandler<ReadyRoute> = async (c) => {
   const { db, redis } = c.get("services");
+  const turn = c.get("config").turn ? ("on" as const) : ("off" as const);
   const readiness = await checkReadiness(
     [
       { name: "postgres", check: () => db.execute(sql`select 1`) },
@@ -36,8 +37,8 @@ export const ready: AppRouteHandler<ReadyRoute> = async (c) => {
     const failing = readiness.failures.map((failure) => failure.name).join(" and ");
     throw new ApiError("DEPENDENCY_UNAVAILABLE", {
       detail: `${failing} did not answer.`,
-      extensions: { checks: readiness.checks },
+      extensions: { checks: readiness.checks, turn },
     });
   }
-  return c.json({ status: "ready" as const, checks: readiness.checks }, 200);
+  return c.json({ status: "ready" as const, checks: readiness.checks, turn }, 200);
 };

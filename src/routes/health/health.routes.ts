@@ -16,6 +16,9 @@ export const ReadinessSchema = z
   .object({
     status: z.literal("ready"),
     checks: z.record(z.string(), z.enum(["ok", "failing"])).openapi({ example: { postgres: "ok", redis: "ok" } }),
+    turn: z
+      .enum(["on", "off"])
+      .openapi({ description: "Whether calls get TURN relays (Cloudflare Realtime TURN configured) or STUN only." }),
   })
   .openapi("Readiness");
 

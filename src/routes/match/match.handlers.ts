@@ -7,6 +7,7 @@ import { describeError, log } from "../../lib/logger";
 import { enforceRateLimit } from "../../lib/rate-limit";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser, socketRequest } from "../../middleware/auth";
+import { queueEntry, reattach } from "../../services/attempts";
 import { latestAttempt, openAttempt, resolveAttempts } from "../../services/match-store";
 import { band } from "../../services/matching";
 import { whoIsOnline } from "../../services/presence";
@@ -54,19 +55,8 @@ export const attempt: AppRouteHandler<routes.AttemptRoute> = async (c) => {
 
   let result: EnqueueResult;
   try {
-    result = await objects.matchmaker(
-      level,
-      async (matchmaker): Promise<EnqueueResult> =>
-        matchmaker.enqueue({
-          userId,
-          attemptId: queued.id,
-          level,
-          displayName: candidate.displayName,
-          enqueuedAt: queued.createdAt.getTime(),
-          blocked: candidate.blocked,
-          avoid: candidate.avoid,
-        }),
-    );
+    const entry = queueEntry(candidate, { id: queued.id, userId, level, createdAt: queued.createdAt });
+    result = await objects.matchmaker(level, async (matchmaker): Promise<EnqueueResult> => matchmaker.enqueue(entry));
   } catch (error) {
     // The database must never say queued for an attempt no object holds: withdraw it. If the
     // object paired it before it failed, the withdrawal finds nothing queued, and the learner
@@ -114,7 +104,19 @@ export const attempt: AppRouteHandler<routes.AttemptRoute> = async (c) => {
 
 export const status: AppRouteHandler<routes.StatusRoute> = async (c) => {
   const { userId } = currentUser(c);
-  const latest = await latestAttempt(c.get("services").db, userId);
+  const { db, objects } = c.get("services");
+  let latest = await latestAttempt(db, userId);
+  if (latest?.status === "queued") {
+    // Waiting learners ask this often: each time, make sure the attempt is held by its object.
+    const reattached = await reattach({ db, objects }, { ...latest, userId }).catch((error: unknown) => {
+      log("warn", "queued attempt not checked with its matchmaker", {
+        request_id: c.get("requestId"),
+        ...describeError(error),
+      });
+      return "held" as const;
+    });
+    if (reattached !== "held") latest = await latestAttempt(db, userId);
+  }
   if (!latest) return c.json({ status: "none" as const, attempt_id: null, level: null, band: [], waited_ms: 0 }, 200);
   const waitedMs = (latest.resolvedAt ?? new Date()).getTime() - latest.createdAt.getTime();
   return c.json(

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema/enums";
+import { idSchema } from "../../lib/ids";
 import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
 import { authenticated } from "../../middleware/auth";
 
@@ -57,7 +58,7 @@ const UserIdsSchema = z
         .filter(Boolean),
     ),
   ])
-  .pipe(z.array(z.uuid()).min(1).max(50))
+  .pipe(z.array(idSchema()).min(1).max(50))
   .openapi({ description: "Comma-separated user ids, at most 50.", example: "6f1d2a9c-3b4e-4f5a-8b6c-7d8e9f0a1b2c" });
 
 export const status = createRoute({

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { badgeEnum } from "../../db/schema/enums";
 import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
 import { authenticated } from "../../middleware/auth";
 
@@ -38,7 +39,7 @@ export const badges = createRoute({
     200: jsonContent(
       z
         .object({
-          items: z.array(z.object({ badge: z.enum(["FIRST_CHAT", "SEVEN_DAYS"]), awarded_at: z.iso.datetime() })),
+          items: z.array(z.object({ badge: z.enum(badgeEnum.enumValues), awarded_at: z.iso.datetime() })),
         })
         .openapi("Badges"),
       "Badges, first awarded first.",

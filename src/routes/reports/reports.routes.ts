@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { idSchema } from "../../lib/ids";
 import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { text } from "../../lib/text";
 import { authenticated } from "../../middleware/auth";
@@ -7,11 +8,10 @@ export const reasons = ["spam", "harassment", "inappropriate", "underage", "scam
 
 export const NewReportSchema = z
   .object({
-    target_user_id: z.uuid(),
+    target_user_id: idSchema(),
     reason: z.enum(reasons),
     note: text().trim().max(1000).optional(),
-    session_id: z
-      .uuid()
+    session_id: idSchema()
       .optional()
       .openapi({ description: "A session you shared with them: its last 50 messages are kept as evidence." }),
   })

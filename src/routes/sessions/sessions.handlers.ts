@@ -1,3 +1,4 @@
+import { type RoomSession, roomSessionHeader } from "../../durable-objects/session-room";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
 import { decodeCursor, toPage } from "../../lib/pagination";
@@ -5,9 +6,10 @@ import { enforceRateLimit } from "../../lib/rate-limit";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser, socketRequest } from "../../middleware/auth";
 import { type NewMessage, pageMessages, sendMessage as storeMessage, toMessageView } from "../../services/messages";
-import { endedEvent, pushToRoom } from "../../services/session-events";
+import { endedEvent, pushToRoom } from "../../services/room-protocol";
 import { endSession, findSession, listSessions, toSessionView } from "../../services/sessions";
 import { deleteObject } from "../../services/storage";
+import { iceServers as fetchIceServers } from "../../services/turn";
 import { attachVoiceNote, voiceNoteSigner } from "../../services/uploads";
 import type * as routes from "./sessions.routes";
 
@@ -34,7 +36,8 @@ export const end: AppRouteHandler<routes.EndRoute> = async (c) => {
   const { db, objects } = c.get("services");
   const outcome = await endSession(db, userId, id, c.req.valid("json"), new Date());
   if (outcome.kind === "not-found") throw sessionNotFound();
-  if (outcome.endedNow) c.executionCtx.waitUntil(pushToRoom(objects, id, endedEvent(id, userId, outcome.endedAt)));
+  if (outcome.endedNow)
+    c.executionCtx.waitUntil(pushToRoom(objects, id, endedEvent(id, userId, outcome.endedAt, "ended")));
   const session = await findSession(db, userId, id);
   if (!session) throw sessionNotFound();
   return c.json(session, 200);
@@ -129,7 +132,29 @@ export const socket: AppRouteHandler<routes.SocketRoute> = async (c) => {
     throw new ApiError("UPGRADE_REQUIRED", { detail: "Connect with a WebSocket client." });
   }
   const { db, objects } = c.get("services");
-  if (!(await findSession(db, userId, id))) throw sessionNotFound();
-  const request = socketRequest(c);
-  return objects.room(id, (room) => room.fetch(request));
+  const session = await findSession(db, userId, id);
+  if (!session) throw sessionNotFound();
+  const room: RoomSession = {
+    id,
+    participants: [userId, ...(session.partner ? [session.partner.id] : [])],
+    ended: session.status === "ended",
+  };
+  const request = socketRequest(c, { [roomSessionHeader]: JSON.stringify(room) });
+  return objects.room(id, (stub) => stub.fetch(request));
+};
+
+export const iceServers: AppRouteHandler<routes.IceServersRoute> = async (c) => {
+  const { userId } = currentUser(c);
+  const { id } = c.req.valid("param");
+  const config = c.get("config");
+  await enforceRateLimit(
+    c,
+    { name: "ice-servers", limit: config.rateLimits.iceServersPerMin, windowSeconds: 60, failClosed: false },
+    userId,
+  );
+  const session = await findSession(c.get("services").db, userId, id);
+  if (!session) throw sessionNotFound();
+  if (session.status !== "active") throw new ApiError("CONFLICT", { detail: "This session has ended; no more calls." });
+  const servers = await fetchIceServers(config.turn, new Date());
+  return c.json({ ice_servers: servers.iceServers, expires_at: servers.expiresAt?.toISOString() ?? null }, 200);
 };

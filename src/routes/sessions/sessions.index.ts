@@ -8,4 +8,5 @@ export const sessionsRouter = createRouter()
   .openapi(routes.end, handlers.end)
   .openapi(routes.sendMessage, handlers.sendMessage)
   .openapi(routes.listMessages, handlers.listMessages)
-  .openapi(routes.socket, handlers.socket);
+  .openapi(routes.socket, handlers.socket)
+  .openapi(routes.iceServers, handlers.iceServers);

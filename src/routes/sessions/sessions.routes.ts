@@ -5,6 +5,7 @@ import { text } from "../../lib/text";
 import { authenticated, requireSocketAuth } from "../../middleware/auth";
 import {
   EndSessionSchema,
+  IceServersSchema,
   MessageSchema,
   NewMessageSchema,
   SessionParamsSchema,
@@ -131,9 +132,32 @@ export const socket = createRoute({
   },
 });
 
+export const iceServers = createRoute({
+  method: "post",
+  path: "/sessions/{id}/call/ice-servers",
+  tags: ["Calls"],
+  summary: "STUN and short-lived TURN servers for a call",
+  description:
+    "For the participants of an active session. TURN credentials come from Cloudflare Realtime TURN and expire " +
+    "at `expires_at`; ask again for each call. Without TURN configured, STUN only. Rate limited per user.",
+  ...authenticated,
+  request: { params: SessionParamsSchema },
+  responses: {
+    200: jsonContent(IceServersSchema, "The servers to give RTCPeerConnection."),
+    400: commonErrorResponses[400],
+    401: unauthorized,
+    404: notFound,
+    409: problem("The session has ended."),
+    429: problem("Too many requests; `Retry-After` says when to try again."),
+    500: commonErrorResponses[500],
+    503: problem("The TURN credentials service did not answer."),
+  },
+});
+
 export type ListRoute = typeof list;
 export type GetRoute = typeof get;
 export type EndRoute = typeof end;
 export type SendMessageRoute = typeof sendMessage;
 export type ListMessagesRoute = typeof listMessages;
 export type SocketRoute = typeof socket;
+export type IceServersRoute = typeof iceServers;

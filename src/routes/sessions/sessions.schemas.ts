@@ -1,8 +1,9 @@
 import { z } from "@hono/zod-openapi";
-import { levels } from "../../db/schema/enums";
+import { callEndReasons, levels } from "../../db/schema/enums";
+import { idSchema } from "../../lib/ids";
 import { text } from "../../lib/text";
 
-export const SessionParamsSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
+export const SessionParamsSchema = z.object({ id: idSchema().openapi({ param: { name: "id", in: "path" } }) });
 
 export const SessionSchema = z
   .object({
@@ -12,6 +13,22 @@ export const SessionSchema = z
     started_at: z.iso.datetime(),
     ended_at: z.iso.datetime().nullable(),
     duration_sec: z.number().int().nullable(),
+    spoken_sec: z.number().int().openapi({ description: "Seconds spoken in the session's calls so far." }),
+    calls: z
+      .array(
+        z
+          .object({
+            id: z.uuid(),
+            started_by: z.uuid().nullable(),
+            started_at: z.iso.datetime(),
+            connected_at: z.iso.datetime().nullable(),
+            ended_at: z.iso.datetime().nullable(),
+            duration_sec: z.number().int().nullable().openapi({ description: "Seconds connected." }),
+            end_reason: z.enum(callEndReasons).nullable(),
+          })
+          .openapi("Call"),
+      )
+      .openapi({ description: "The session's calls, oldest first." }),
     partner: z
       .object({ id: z.uuid(), display_name: z.string().nullable(), level: z.enum(levels).nullable() })
       .nullable()
@@ -46,8 +63,7 @@ export const MessageSchema = z
   })
   .openapi("Message");
 
-const clientId = z
-  .uuid()
+const clientId = idSchema()
   .optional()
   .openapi({ description: "Your id for this send: a retry with the same id returns the first message." });
 
@@ -66,11 +82,41 @@ export const NewMessageSchema = z
     }),
     z.object({
       type: z.literal("correction"),
-      corrects: z.uuid(),
+      corrects: idSchema(),
       text: text().trim().min(1).max(4000),
       client_id: clientId,
     }),
   ])
   .openapi("NewMessage", {
     example: { type: "text", text: "Salom! How are you?", client_id: "0d9e7c1a-3f2b-4c6d-8e5f-a1b2c3d4e5f6" },
+  });
+
+export const IceServersSchema = z
+  .object({
+    ice_servers: z
+      .array(
+        z.object({
+          urls: z.array(z.string()),
+          username: z.string().optional(),
+          credential: z.string().optional(),
+        }),
+      )
+      .openapi({ description: "Pass as `iceServers` to `new RTCPeerConnection(...)`." }),
+    expires_at: z.iso
+      .datetime()
+      .nullable()
+      .openapi({ description: "When the TURN credentials stop working (null: STUN only, nothing expires)." }),
+  })
+  .openapi("IceServers", {
+    example: {
+      ice_servers: [
+        { urls: ["stun:stun.cloudflare.com:3478"] },
+        {
+          urls: ["turn:turn.cloudflare.com:3478?transport=udp", "turns:turn.cloudflare.com:443?transport=tcp"],
+          username: "g0a1c2e3…",
+          credential: "b9d8…",
+        },
+      ],
+      expires_at: "2026-11-26T13:00:00.000Z",
+    },
   });

@@ -1,8 +1,9 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { and, eq } from "drizzle-orm";
+import { timingSafeEqual } from "hono/utils/buffer";
 import type { Database } from "../../db/client";
 import { authEmailTokens } from "../../db/schema";
-import { constantTimeEqual, hmacSha256Hex, randomDigits } from "../../lib/crypto";
+import { hmacSha256Hex, randomDigits } from "../../lib/crypto";
 import { fromRedis } from "../../lib/redis";
 import type { Mailer } from "../mailer";
 import { type Identity, signInWithIdentity, type User } from "./accounts";
@@ -115,7 +116,7 @@ export async function verifyEmailCode(
   if (token.attempts >= maxCodeAttempts) return { kind: "too-many-attempts" };
   if (token.expiresAt <= now) return { kind: "expired" };
 
-  if (!constantTimeEqual(token.codeHash, presented)) {
+  if (!(await timingSafeEqual(token.codeHash, presented))) {
     const attempts = token.attempts + 1;
     await tx.update(authEmailTokens).set({ attempts }).where(eq(authEmailTokens.id, token.id));
     return attempts >= maxCodeAttempts
