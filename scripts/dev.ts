@@ -1,8 +1,9 @@
 /**
  * `npm run dev`: starts the local stack (Postgres, Redis behind the Upstash REST protocol,
- * S3, the mailbox), applies the migrations, then `wrangler dev` on :8080 with the stack's
- * addresses. Your own `.dev.vars` is read after them, so what you set there wins.
- * It fires the Cron Trigger every minute, and Ctrl-C stops every process it started.
+ * S3, the mailbox), applies the migrations, builds the web client (and rebuilds it on change),
+ * then `wrangler dev` on :8080 (or `PORT`) with the stack's addresses. Your own `.dev.vars` is
+ * read after them, so what you set there wins. It fires the Cron Trigger every minute, and
+ * Ctrl-C stops every process it started.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -12,8 +13,10 @@ import { join } from "node:path";
 import { toEnvFile } from "./stack/env-file.ts";
 import { startStack } from "./stack/index.ts";
 import { RedisServerMissingError } from "./stack/redis.ts";
+import { TurnServerMissingError } from "./stack/turn.ts";
 
 const root = new URL("..", import.meta.url).pathname;
+const port = Number(process.env.PORT ?? "8080");
 const dataDir = join(root, ".data");
 
 function gitCommit(): string {
@@ -33,7 +36,7 @@ try {
     log: (line) => console.log(line),
   });
 } catch (error) {
-  if (error instanceof RedisServerMissingError) {
+  if (error instanceof RedisServerMissingError || error instanceof TurnServerMissingError) {
     console.error(error.message);
     process.exit(1);
   }
@@ -42,7 +45,7 @@ try {
 
 console.log(
   `local stack up: ${stack.database === "pglite" ? "PGlite (.data/pglite)" : "Postgres from DATABASE_URL"}, ` +
-    `${stack.redis === "redis-server" ? "redis-server" : "Redis from REDIS_URL"}, S3 and mailbox; migrations applied`,
+    `${stack.redis === "redis-server" ? "redis-server" : "Redis from REDIS_URL"}, S3, mailbox and coturn; migrations applied`,
 );
 
 await mkdir(dataDir, { recursive: true });
@@ -60,15 +63,25 @@ if (!existsSync(secretsEnvFile)) {
 const userVars = join(root, ".dev.vars");
 const envFiles = [secretsEnvFile, stackEnvFile, ...(existsSync(userVars) ? [userVars] : [])];
 
-const wrangler = spawn(
-  "npx",
-  ["wrangler", "dev", "--port", "8080", ...envFiles.flatMap((file) => ["--env-file", file])],
-  { cwd: root, stdio: "inherit" },
-);
+const nodeScript = (script: string, ...args: string[]) =>
+  [process.execPath, ["--experimental-strip-types", "--disable-warning=ExperimentalWarning", script, ...args]] as const;
+
+// The client is built once before wrangler starts (it serves public/), then rebuilt on change.
+execFileSync(...nodeScript("scripts/build-client.ts"), { cwd: root, stdio: "inherit" });
+// Each child leads its own process group, so stopping it stops everything it started too.
+const children = [
+  spawn(...nodeScript("scripts/build-client.ts", "--watch"), { cwd: root, stdio: "inherit", detached: true }),
+  spawn("npx", ["wrangler", "dev", "--port", String(port), ...envFiles.flatMap((file) => ["--env-file", file])], {
+    cwd: root,
+    stdio: "inherit",
+    detached: true,
+  }),
+];
+const [, wrangler] = children;
 
 // wrangler dev does not fire Cron Triggers by itself; fire the sweep every minute as production does.
 const cronTimer = setInterval(() => {
-  fetch("http://127.0.0.1:8080/cdn-cgi/local/scheduled?cron=*+*+*+*+*").catch(() => {});
+  fetch(`http://127.0.0.1:${port}/cdn-cgi/local/scheduled?cron=*+*+*+*+*`).catch(() => {});
 }, 60_000);
 
 let stopping = false;
@@ -76,11 +89,13 @@ async function shutdown(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
     clearInterval(cronTimer);
-    if (wrangler.exitCode === null) wrangler.kill("SIGINT");
+    for (const child of children) {
+      if (child.exitCode === null && child.pid) process.kill(-child.pid, "SIGINT");
+    }
     await stack.stop();
   }
   process.exit(code);
 }
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
-wrangler.on("exit", (code) => void shutdown(code ?? 0));
+wrangler?.on("exit", (code) => void shutdown(code ?? 0));

@@ -1,0 +1,112 @@
+import { type ClientResponse, hc } from "hono/client";
+import type { AppType } from "../../src/app";
+
+/** The tokens of the signed-in learner, kept across reloads. */
+export interface Tokens {
+  access_token: string;
+  refresh_token: string;
+  user: { id: string; email: string; role: string };
+}
+
+const storageKey = "gaplash.tokens";
+const listeners = new Set<(tokens: Tokens | null) => void>();
+
+export function currentTokens(): Tokens | null {
+  const stored = localStorage.getItem(storageKey);
+  return stored ? (JSON.parse(stored) as Tokens) : null;
+}
+
+export function setTokens(tokens: Tokens | null): void {
+  if (tokens) localStorage.setItem(storageKey, JSON.stringify(tokens));
+  else localStorage.removeItem(storageKey);
+  for (const listener of listeners) listener(tokens);
+}
+
+/** Called whenever the learner signs in, refreshes or is signed out (a refused refresh, a 401). */
+export function onTokens(listener: (tokens: Tokens | null) => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** An RFC 9457 problem the API answered with. */
+export class Problem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    detail: string,
+    readonly errors: { field: string; message: string }[] = [],
+  ) {
+    super(detail);
+  }
+}
+
+export async function problemOf(response: Pick<Response, "json" | "status" | "statusText">): Promise<Problem> {
+  const body = (await response.json().catch(() => ({}))) as Partial<{
+    code: string;
+    detail: string;
+    errors: { field: string; message: string }[];
+  }>;
+  return new Problem(response.status, body.code ?? "UNKNOWN", body.detail ?? response.statusText, body.errors);
+}
+
+let refreshing: Promise<boolean> | null = null;
+
+/** Swaps the refresh token for a new pair, once even when many requests ask at the same time. */
+export function refreshTokens(): Promise<boolean> {
+  refreshing ??= (async () => {
+    const tokens = currentTokens();
+    if (!tokens) return false;
+    const response = await fetch("/auth/refresh", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: tokens.refresh_token }),
+    });
+    if (!response.ok) {
+      setTokens(null);
+      return false;
+    }
+    setTokens((await response.json()) as Tokens);
+    return true;
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+function withToken(init: RequestInit | undefined): RequestInit {
+  const headers = new Headers(init?.headers);
+  const tokens = currentTokens();
+  if (tokens) headers.set("authorization", `Bearer ${tokens.access_token}`);
+  return { ...init, headers };
+}
+
+/** Every call carries the access token; a 401 refreshes it once and retries, or signs the learner out. */
+async function authorizedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const response = await fetch(input, withToken(init));
+  if (response.status !== 401 || !currentTokens()) return response;
+  if (!(await refreshTokens())) return response;
+  return fetch(input, withToken(init));
+}
+
+/** The API, typed by its own route declarations. */
+export const api = hc<AppType>(location.origin, { fetch: authorizedFetch });
+
+/** The body a response carries when it succeeds. */
+export type Success<R> =
+  R extends ClientResponse<infer Body, infer Status, "json"> ? (Status extends 200 | 201 | 202 ? Body : never) : never;
+
+/** The body of a successful answer, or the API's problem, thrown. */
+export async function ok<R extends ClientResponse<unknown, number, "json">>(response: R): Promise<Success<R>> {
+  if (!response.ok) throw await problemOf(response);
+  return (await response.json()) as Success<R>;
+}
+
+/** A WebSocket URL of the API with the access token in the query, as browsers cannot send headers. */
+export function socketUrl(path: string, query: Record<string, string> = {}): string {
+  const url = new URL(path, location.origin);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  for (const [name, value] of Object.entries({ ...query, token: currentTokens()?.access_token ?? "" })) {
+    url.searchParams.set(name, value);
+  }
+  return url.toString();
+}

@@ -1,0 +1,78 @@
+import { refreshTokens, socketUrl } from "./api";
+
+/** Close codes the API's sockets use (src/durable-objects/socket-hub.ts). */
+const tokenExpired = 4003;
+const doNotReconnect = new Set([4001, 4004, 1008]);
+
+/**
+ * A WebSocket to the API that stays open: it reconnects with backoff (0.5 s doubling to 10 s),
+ * refreshes the access token first when the server closed it for expiry, and stops for good when
+ * the server says not to come back (replaced, revoked, refused). `onOpen` runs on every
+ * (re)connection, so the owner can catch up over HTTP what it missed.
+ */
+export class LiveSocket {
+  private socket: WebSocket | null = null;
+  private attempt = 0;
+  private closed = false;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly path: string,
+    private readonly query: Record<string, string>,
+    private readonly handlers: {
+      onMessage(frame: Record<string, unknown>): void;
+      onOpen?(): void;
+      onState?(state: "connecting" | "open" | "closed"): void;
+    },
+  ) {
+    this.connect();
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    this.handlers.onState?.("connecting");
+    const socket = new WebSocket(socketUrl(this.path, this.query));
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      this.attempt = 0;
+      this.handlers.onState?.("open");
+      this.handlers.onOpen?.();
+    });
+    socket.addEventListener("message", (event) => {
+      if (event.data === "pong") return;
+      try {
+        this.handlers.onMessage(JSON.parse(String(event.data)) as Record<string, unknown>);
+      } catch {
+        // Not a frame of ours.
+      }
+    });
+    socket.addEventListener("close", (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (this.closed || doNotReconnect.has(event.code)) {
+        this.handlers.onState?.("closed");
+        return;
+      }
+      void this.reconnect(event.code === tokenExpired);
+    });
+  }
+
+  private async reconnect(refresh: boolean): Promise<void> {
+    if (refresh && !(await refreshTokens())) return;
+    const delay = Math.min(10_000, 500 * 2 ** this.attempt);
+    this.attempt += 1;
+    this.retry = setTimeout(() => this.connect(), delay);
+  }
+
+  send(frame: Record<string, unknown>): boolean {
+    if (this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retry);
+    this.socket?.close(1000, "leaving");
+  }
+}

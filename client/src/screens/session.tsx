@@ -1,0 +1,354 @@
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { api, currentTokens, ok, type Success } from "../api";
+import { Call, type CallState } from "../call";
+import { LiveSocket } from "../live";
+import { sendVoiceNote, VoiceRecorder } from "../recorder";
+import { go } from "../router";
+import { clock, ErrorNote, Screen, useAction } from "../ui";
+
+type SessionInfo = Success<Awaited<ReturnType<(typeof api.sessions)[":id"]["$get"]>>>;
+type Page = Success<Awaited<ReturnType<(typeof api.sessions)[":id"]["messages"]["$get"]>>>;
+type Message = Page["items"][number];
+
+const reasons = ["spam", "harassment", "inappropriate", "underage", "scam", "other"] as const;
+
+/** Oldest first, each message once (the page and the socket may both bring one). */
+function merge(current: Message[], incoming: Message[]): Message[] {
+  const byId = new Map(current.map((message) => [message.id, message]));
+  for (const message of incoming) byId.set(message.id, message);
+  return [...byId.values()].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
+}
+
+export function Session(props: { id: string }) {
+  const me = currentTokens()?.user.id ?? "";
+  const [session, setSession] = useState<SessionInfo | null>(null);
+  const [messages, setMessages] = useState<Message[]>([]);
+  const [draft, setDraft] = useState("");
+  const [correcting, setCorrecting] = useState<Message | null>(null);
+  const [recorder, setRecorder] = useState<VoiceRecorder | null>(null);
+  const [partnerOnline, setPartnerOnline] = useState(false);
+  const [ended, setEnded] = useState(false);
+  const [call, setCall] = useState<CallState | null>(null);
+  const [now, setNow] = useState(Date.now());
+  const [rating, setRating] = useState(5);
+  const [notes, setNotes] = useState("");
+  const [reportReason, setReportReason] = useState<(typeof reasons)[number]>("inappropriate");
+  const [reportNote, setReportNote] = useState("");
+  const [reported, setReported] = useState(false);
+  const socket = useRef<LiveSocket | null>(null);
+  const callRef = useRef<Call | null>(null);
+
+  const catchUp = async () => {
+    const page = await ok(
+      await api.sessions[":id"].messages.$get({ param: { id: props.id }, query: { limit: "100" } }),
+    );
+    setMessages((current) => merge(current, page.items));
+  };
+
+  const load = useAction(async () => {
+    const info = await ok(await api.sessions[":id"].$get({ param: { id: props.id } }));
+    setSession(info);
+    setEnded(info.status === "ended");
+    await catchUp();
+  });
+
+  useEffect(() => {
+    void load.run();
+    const live = new LiveSocket(
+      `/sessions/${props.id}/ws`,
+      {},
+      {
+        // A reconnection may have missed messages: page back to what is already here.
+        onOpen: () => void catchUp().catch(() => {}),
+        onMessage: (frame) => {
+          switch (frame.type) {
+            case "room":
+              setPartnerOnline(frame.partner_online === true);
+              callRef.current?.setPolite(frame.polite === true);
+              return;
+            case "peer.joined":
+              return setPartnerOnline(true);
+            case "peer.left":
+              return setPartnerOnline(false);
+            case "message":
+              return setMessages((current) => merge(current, [frame.message as Message]));
+            case "ended":
+              return setEnded(true);
+            default:
+              if (typeof frame.type === "string" && (frame.type.startsWith("call.") || frame.type === "error")) {
+                void callRef.current?.receive(frame);
+              }
+          }
+        },
+      },
+    );
+    socket.current = live;
+    callRef.current = new Call(props.id, live, true, setCall);
+    const tick = setInterval(() => setNow(Date.now()), 1000);
+    return () => {
+      clearInterval(tick);
+      callRef.current?.dispose();
+      live.close();
+    };
+  }, [props.id]);
+
+  const partner = session?.partner;
+  const byId = useMemo(() => new Map(messages.map((message) => [message.id, message])), [messages]);
+
+  const send = useAction(async () => {
+    const text = draft.trim();
+    if (!text) return;
+    const body = correcting
+      ? { type: "correction" as const, corrects: correcting.id, text, client_id: crypto.randomUUID() }
+      : { type: "text" as const, text, client_id: crypto.randomUUID() };
+    const sent = await ok(await api.sessions[":id"].messages.$post({ param: { id: props.id }, json: body }));
+    setMessages((current) => merge(current, [sent]));
+    setDraft("");
+    setCorrecting(null);
+  });
+
+  const record = useAction(async () => {
+    if (!recorder) {
+      setRecorder(await VoiceRecorder.start());
+      return;
+    }
+    setRecorder(null);
+    const recording = await recorder.stop();
+    const sent = await sendVoiceNote(props.id, recording, recorder.type);
+    setMessages((current) => merge(current, [sent]));
+  });
+
+  const startCall = useAction(async () => callRef.current?.start());
+  const answerCall = useAction(async () => callRef.current?.answer());
+
+  const end = useAction(async () => {
+    callRef.current?.dispose();
+    await ok(
+      await api.sessions[":id"].end.$post({
+        param: { id: props.id },
+        json: { rating, ...(notes.trim() ? { notes } : {}) },
+      }),
+    );
+    go({ screen: "home" });
+  });
+
+  const block = useAction(async () => {
+    if (!partner) return;
+    const response = await api.users[":id"].block.$post({ param: { id: partner.id } });
+    if (!response.ok) await ok(response);
+    setEnded(true);
+  });
+
+  const report = useAction(async () => {
+    if (!partner) return;
+    await ok(
+      await api.reports.$post({
+        json: {
+          target_user_id: partner.id,
+          reason: reportReason,
+          session_id: props.id,
+          ...(reportNote.trim() ? { note: reportNote } : {}),
+        },
+      }),
+    );
+    setReportNote("");
+    setReported(true);
+  });
+
+  const inCall = call && call.phase !== "idle" && call.phase !== "ended";
+
+  return (
+    <Screen
+      title={partner ? `With ${partner.display_name ?? "a learner"} (${partner.level ?? session?.level})` : "Session"}
+      actions={<a href="#/home">Home</a>}
+    >
+      <p role="status">
+        {partner ? (partnerOnline ? "Your partner is here." : "Your partner is not connected.") : ""}
+        {ended ? " This session has ended." : ""}
+      </p>
+
+      <section aria-labelledby="call-heading" class="call">
+        <h2 id="call-heading">Voice call</h2>
+        {call?.phase === "incoming" ? (
+          <div role="alert">
+            <p>Your partner is calling.</p>
+            <button type="button" class="primary" onClick={() => void answerCall.run()}>
+              Answer
+            </button>
+            <button type="button" onClick={() => callRef.current?.hangUp()}>
+              Decline
+            </button>
+          </div>
+        ) : inCall && call ? (
+          <div>
+            <p role="status" data-testid="call-state">
+              {call.phase === "connected" ? "Connected" : call.phase === "calling" ? "Calling…" : "Connecting…"}
+              {call.connectedAt ? ` ${clock((now - call.connectedAt) / 1000)}` : ""}
+              {call.connection ? ` (${call.connection})` : ""}
+            </p>
+            <button type="button" aria-pressed={call.muted} onClick={() => callRef.current?.toggleMute()}>
+              {call.muted ? "Unmute" : "Mute"}
+            </button>
+            <button type="button" onClick={() => callRef.current?.hangUp()}>
+              Hang up
+            </button>
+          </div>
+        ) : (
+          <>
+            {call?.phase === "ended" ? <p role="status">Call ended ({call.endedReason}).</p> : null}
+            <button
+              type="button"
+              class="primary"
+              disabled={ended || !partnerOnline || startCall.busy}
+              onClick={() => void startCall.run()}
+            >
+              Call
+            </button>
+          </>
+        )}
+        <ErrorNote error={startCall.error ?? answerCall.error} />
+      </section>
+
+      <section aria-labelledby="chat-heading">
+        <h2 id="chat-heading">Messages</h2>
+        <ol class="messages" aria-live="polite" aria-relevant="additions">
+          {messages.map((message) => {
+            const mine = message.sender_id === me;
+            const corrected = message.corrects ? byId.get(message.corrects) : undefined;
+            return (
+              <li key={message.id} class={mine ? "mine" : "theirs"} data-type={message.type}>
+                <span class="sender">{mine ? "You" : (partner?.display_name ?? "Partner")}: </span>
+                {message.type === "voice" && message.audio_url ? (
+                  <audio controls preload="metadata" src={message.audio_url} aria-label="Voice note" />
+                ) : message.type === "correction" ? (
+                  <span>
+                    <span class="correction-of">corrects “{corrected?.text ?? "a message"}”:</span> {message.text}
+                  </span>
+                ) : (
+                  <span>{message.text}</span>
+                )}
+                {!mine && message.type === "text" && !ended ? (
+                  <button
+                    type="button"
+                    class="link"
+                    aria-label={`Correct “${message.text}”`}
+                    onClick={() => {
+                      setCorrecting(message);
+                      setDraft(message.text ?? "");
+                    }}
+                  >
+                    Correct
+                  </button>
+                ) : null}
+              </li>
+            );
+          })}
+        </ol>
+        {ended ? null : (
+          <form
+            onSubmit={(event) => {
+              event.preventDefault();
+              void send.run();
+            }}
+          >
+            {correcting ? (
+              <p>
+                Correcting “{correcting.text}”{" "}
+                <button type="button" class="link" onClick={() => setCorrecting(null)}>
+                  Cancel correction
+                </button>
+              </p>
+            ) : null}
+            <label for="draft">{correcting ? "Corrected text" : "Message"}</label>
+            <input id="draft" maxLength={4000} value={draft} onInput={(event) => setDraft(event.currentTarget.value)} />
+            <button type="submit" disabled={send.busy}>
+              Send
+            </button>
+            <button type="button" aria-pressed={recorder !== null} onClick={() => void record.run()}>
+              {recorder ? "Stop and send voice note" : "Record voice note"}
+            </button>
+            <ErrorNote error={send.error ?? record.error} />
+          </form>
+        )}
+      </section>
+
+      <section aria-labelledby="end-heading">
+        <h2 id="end-heading">{ended ? "Rate this session" : "End the session"}</h2>
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            void end.run();
+          }}
+        >
+          <fieldset>
+            <legend>How did it go?</legend>
+            {[1, 2, 3, 4, 5].map((stars) => (
+              <label key={stars} class="star">
+                <input
+                  type="radio"
+                  name="rating"
+                  value={stars}
+                  checked={rating === stars}
+                  onChange={() => setRating(stars)}
+                />
+                {stars} {stars === 1 ? "star" : "stars"}
+              </label>
+            ))}
+          </fieldset>
+          <label for="notes">Notes (only you see them)</label>
+          <textarea
+            id="notes"
+            maxLength={1000}
+            value={notes}
+            onInput={(event) => setNotes(event.currentTarget.value)}
+          />
+          <button type="submit" class="primary" disabled={end.busy}>
+            {ended ? "Save rating" : "End session"}
+          </button>
+          <ErrorNote error={end.error} />
+        </form>
+      </section>
+
+      {partner ? (
+        <section aria-labelledby="safety-heading">
+          <h2 id="safety-heading">Safety</h2>
+          <form
+            onSubmit={(event) => {
+              event.preventDefault();
+              void report.run();
+            }}
+          >
+            <label for="report-reason">Reason</label>
+            <select
+              id="report-reason"
+              value={reportReason}
+              onChange={(event) => setReportReason(event.currentTarget.value as (typeof reasons)[number])}
+            >
+              {reasons.map((reason) => (
+                <option key={reason} value={reason}>
+                  {reason}
+                </option>
+              ))}
+            </select>
+            <label for="report-note">What happened</label>
+            <input
+              id="report-note"
+              maxLength={1000}
+              value={reportNote}
+              onInput={(e) => setReportNote(e.currentTarget.value)}
+            />
+            <button type="submit" disabled={report.busy}>
+              Report {partner.display_name ?? "partner"}
+            </button>
+            {reported ? <p role="status">Thank you: moderators will look at it.</p> : null}
+            <ErrorNote error={report.error} />
+          </form>
+          <button type="button" onClick={() => void block.run()} disabled={block.busy}>
+            Block {partner.display_name ?? "partner"}
+          </button>
+          <ErrorNote error={block.error} />
+        </section>
+      ) : null}
+    </Screen>
+  );
+}

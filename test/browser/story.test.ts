@@ -1,0 +1,230 @@
+import { execFileSync } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from "vitest";
+
+/*
+ * The seed's last step, "real smoke test (2 devices) → match, chat, end", in real Chromium: two
+ * browser contexts are two learners' phones, each with a fake microphone, using the web client
+ * the Worker serves at /app/ against the real local stack (coturn included).
+ */
+
+const apiUrl = inject("apiUrl");
+const screenshots = join(import.meta.dirname, "screenshots");
+
+/** `CHROMIUM_PATH`, or the first Chromium on the PATH; Playwright's own download cannot be used here. */
+function findChromium(): string {
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
+    try {
+      return execFileSync("which", [name], { encoding: "utf8" }).trim();
+    } catch {
+      // Not this one.
+    }
+  }
+  throw new Error(
+    "No Chromium found: install it (Debian/Ubuntu: `sudo apt-get install chromium`) or set CHROMIUM_PATH",
+  );
+}
+
+interface Learner {
+  name: string;
+  page: Page;
+  context: BrowserContext;
+}
+
+let browser: Browser;
+let aziza: Learner;
+let bobur: Learner;
+let step = 0;
+
+async function shot(learner: Learner, what: string): Promise<void> {
+  step += 1;
+  const file = `${String(step).padStart(2, "0")}-${learner.name.toLowerCase()}-${what}.png`;
+  await learner.page.screenshot({ path: join(screenshots, file), fullPage: true });
+}
+
+async function open(name: string): Promise<Learner> {
+  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, baseURL: apiUrl });
+  await context.grantPermissions(["microphone"], { origin: apiUrl });
+  // Every RTCPeerConnection the page makes, so the test can read its statistics.
+  await context.addInitScript(() => {
+    const Original = window.RTCPeerConnection;
+    const connections: RTCPeerConnection[] = [];
+    Object.assign(window, { gaplashConnections: connections });
+    window.RTCPeerConnection = class extends Original {
+      constructor(configuration?: RTCConfiguration) {
+        super(configuration);
+        connections.push(this);
+      }
+    };
+  });
+  const page = await context.newPage();
+  await page.goto("/app/");
+  return { name, page, context };
+}
+
+async function signIn(learner: Learner, level: string): Promise<void> {
+  const { page } = learner;
+  const email = `${learner.name.toLowerCase()}-${crypto.randomUUID()}@example.com`;
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Send me a code" }).click();
+  await page.getByRole("link", { name: /local mailbox/ }).waitFor();
+  const mailbox = (await (await page.request.get(`/dev/mailbox?email=${encodeURIComponent(email)}`)).json()) as {
+    items: { text?: string }[];
+  };
+  const code = /\b(\d{6})\b/.exec(mailbox.items[0]?.text ?? "")?.[1] ?? "";
+  await page.getByLabel("6-digit code").fill(code);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Your profile" }).waitFor();
+  await page.getByLabel("Display name").fill(learner.name);
+  await page.getByLabel("Your level").selectOption(level);
+  expect(await page.getByLabel(/Time zone/).inputValue()).not.toBe("");
+  await shot(learner, "profile");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("heading", { name: `Salom, ${learner.name}` }).waitFor();
+}
+
+/** Bytes of audio the page's live call has received so far. */
+async function inboundAudioBytes(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const connections = (window as unknown as { gaplashConnections: RTCPeerConnection[] }).gaplashConnections;
+    const live = connections.filter((pc) => pc.connectionState === "connected");
+    let bytes = 0;
+    for (const pc of live) {
+      for (const report of (await pc.getStats()).values()) {
+        if (report.type === "inbound-rtp" && report.kind === "audio") bytes += report.bytesReceived ?? 0;
+      }
+    }
+    return bytes;
+  });
+}
+
+/** The type of the local candidate the live call's selected pair uses: host, srflx or relay. */
+async function selectedCandidateType(page: Page): Promise<string | undefined> {
+  return page.evaluate(async () => {
+    const connections = (window as unknown as { gaplashConnections: RTCPeerConnection[] }).gaplashConnections;
+    const pc = connections.findLast((candidate) => candidate.connectionState === "connected");
+    if (!pc) return undefined;
+    const stats = [...(await pc.getStats()).values()];
+    const transport = stats.find((report) => report.type === "transport");
+    const pair = stats.find((report) => report.id === transport?.selectedCandidatePairId);
+    return stats.find((report) => report.id === pair?.localCandidateId)?.candidateType;
+  });
+}
+
+async function talk(caller: Learner, callee: Learner, label: string): Promise<void> {
+  await caller.page.getByRole("button", { name: "Call", exact: true }).click();
+  await callee.page.getByRole("button", { name: "Answer" }).click();
+  for (const learner of [caller, callee]) {
+    await learner.page.getByTestId("call-state").filter({ hasText: "Connected" }).waitFor({ timeout: 30_000 });
+  }
+  const before = await inboundAudioBytes(callee.page);
+  await callee.page.waitForTimeout(2000);
+  const after = await inboundAudioBytes(callee.page);
+  expect(after).toBeGreaterThan(before);
+  await shot(callee, `call-${label}`);
+}
+
+async function hangUp(caller: Learner, callee: Learner): Promise<void> {
+  await caller.page.getByRole("button", { name: "Hang up" }).click();
+  for (const learner of [caller, callee]) await learner.page.getByText(/Call ended/).waitFor();
+}
+
+beforeAll(async () => {
+  await mkdir(screenshots, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: findChromium(),
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--use-fake-device-for-media-stream",
+      "--use-fake-ui-for-media-stream",
+      "--autoplay-policy=no-user-gesture-required",
+      // Both "phones" and the TURN server live on loopback.
+      "--allow-loopback-in-peer-connection",
+      "--disable-features=WebRtcHideLocalIpsWithMdns",
+    ],
+  });
+  aziza = await open("Aziza");
+  bobur = await open("Bobur");
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe("two learners on two devices", () => {
+  it("sign in, match, chat, send a voice note, correct, call directly and through TURN, end, and see their streak", async () => {
+    onTestFailed(async () => {
+      for (const learner of [aziza, bobur]) await shot(learner, "failure");
+    });
+    await shot(aziza, "sign-in");
+    await signIn(aziza, "B2");
+    await signIn(bobur, "B2");
+
+    await aziza.page.getByRole("button", { name: "Find a partner" }).click();
+    await aziza.page.getByText(/Looking for a partner at B2/).waitFor();
+    await shot(aziza, "waiting");
+    await bobur.page.getByRole("button", { name: "Find a partner" }).click();
+    for (const learner of [aziza, bobur]) {
+      await learner.page.getByRole("heading", { name: /^With / }).waitFor();
+    }
+    await aziza.page.getByText("Your partner is here.").waitFor();
+
+    // Text both ways, live.
+    await aziza.page.getByLabel("Message", { exact: true }).fill("Salom! Men kecha bozorga bordim.");
+    await aziza.page.getByRole("button", { name: "Send", exact: true }).click();
+    await bobur.page.getByText("Salom! Men kecha bozorga bordim.").waitFor();
+    await bobur.page.getByLabel("Message", { exact: true }).fill("Hello! I goed to the market yesterday.");
+    await bobur.page.getByRole("button", { name: "Send", exact: true }).click();
+    await aziza.page.getByText("Hello! I goed to the market yesterday.").waitFor();
+
+    // A correction, linked to the message it corrects.
+    await aziza.page.getByRole("button", { name: /Correct “Hello! I goed/ }).click();
+    await aziza.page.getByLabel("Corrected text").fill("Hello! I went to the market yesterday.");
+    await aziza.page.getByRole("button", { name: "Send", exact: true }).click();
+    await bobur.page.getByText(/corrects “Hello! I goed to the market yesterday.”/).waitFor();
+    await shot(bobur, "correction");
+
+    // A voice note: recorded from the (fake) microphone, uploaded, sent, and played on the other side.
+    await aziza.page.getByRole("button", { name: "Record voice note" }).click();
+    await aziza.page.waitForTimeout(1500);
+    await aziza.page.getByRole("button", { name: "Stop and send voice note" }).click();
+    const note = bobur.page.getByLabel("Voice note").last();
+    await note.waitFor();
+    const played = await note.evaluate(async (audio: HTMLAudioElement) => {
+      await audio.play();
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      return audio.currentTime;
+    });
+    expect(played).toBeGreaterThan(0);
+    await shot(bobur, "voice-note");
+
+    // A call, directly between the two, then relayed by the local TURN server only.
+    await talk(aziza, bobur, "direct");
+    await hangUp(aziza, bobur);
+    for (const learner of [aziza, bobur]) {
+      await learner.page.evaluate(() => localStorage.setItem("gaplash.iceTransportPolicy", "relay"));
+    }
+    await talk(bobur, aziza, "relay");
+    expect(await selectedCandidateType(aziza.page)).toBe("relay");
+    await shot(aziza, "session");
+    await hangUp(bobur, aziza);
+
+    // Both end with a rating; home shows the streak and the first badge.
+    for (const learner of [aziza, bobur]) {
+      await learner.page.getByLabel("5 stars").check();
+      await learner.page.getByRole("button", { name: /End session|Save rating/ }).click();
+      await learner.page.getByRole("heading", { name: `Salom, ${learner.name}` }).waitFor();
+      await expect.poll(() => learner.page.getByTestId("streak").textContent()).toBe("1");
+      await learner.page.getByRole("list", { name: "Badges" }).getByText("FIRST_CHAT").waitFor();
+    }
+    await shot(aziza, "home");
+  });
+});
