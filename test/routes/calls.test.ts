@@ -203,6 +203,7 @@ describe("a call", () => {
     ["session_ended", (s: Sides) => endWith(s.a, s.sessionId, { rating: 4 })],
     ["blocked", (s: Sides) => api(`/users/${s.b.user.id}/block`, { method: "POST", headers: bearer(s.a) })],
     ["suspended", async (s: Sides) => suspend(s.b)],
+    ["deleted", (s: Sides) => api("/me", { method: "DELETE", headers: bearer(s.b) })],
   ])("ends for both with reason %s", async (reason, endIt) => {
     const sockets = await inRoom();
     const callId = await connectedCall(sockets);
