@@ -24,6 +24,10 @@ const ConfigSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   // Only for local development: Neon's own proxy is used when this is not set.
   NEON_WS_PROXY: z.string().min(1).optional(),
+  // Only for local development: Neon's own SQL-over-HTTP endpoint is used when this is not set.
+  NEON_HTTP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  // "off" sends one-shot statements over the WebSocket pool too: for a Postgres without Neon's HTTP endpoint.
+  DATABASE_HTTP: z.enum(["on", "off"]).default("on"),
   UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
   RESEND_API_KEY: z.string().min(1),
@@ -94,7 +98,7 @@ export interface Config {
   commit: string;
   builtAt: string;
   /** Every dependency has a deadline (`timeoutMs`): past it the request answers 503 naming it. */
-  database: { url: string; wsProxy?: string; timeoutMs: number };
+  database: { url: string; wsProxy?: string; httpEndpoint?: string; http: boolean; timeoutMs: number };
   redis: { url: string; token: string; timeoutMs: number };
   mail: { apiKey: string; baseUrl?: string; from: string; timeoutMs: number };
   corsOrigins: ReadonlySet<string>;
@@ -183,7 +187,13 @@ export function parseConfig(env: object): Config {
     environment: vars.ENVIRONMENT,
     commit: vars.APP_COMMIT,
     builtAt: vars.APP_BUILT_AT,
-    database: { url: vars.DATABASE_URL, wsProxy: vars.NEON_WS_PROXY, timeoutMs: vars.DEADLINE_DATABASE_MS },
+    database: {
+      url: vars.DATABASE_URL,
+      wsProxy: vars.NEON_WS_PROXY,
+      httpEndpoint: vars.NEON_HTTP_ENDPOINT,
+      http: vars.DATABASE_HTTP === "on",
+      timeoutMs: vars.DEADLINE_DATABASE_MS,
+    },
     redis: {
       url: vars.UPSTASH_REDIS_REST_URL,
       token: vars.UPSTASH_REDIS_REST_TOKEN,

@@ -47,11 +47,22 @@ describe("Redis", () => {
 });
 
 describe("Postgres", () => {
-  it("that stalls: GET /me answers 503 naming Postgres at the database deadline", async () => {
+  it("that stalls over HTTP: GET /me answers 503 naming Postgres at the database deadline", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const user = await signIn();
-    const response = await apiWith({ NEON_WS_PROXY: `${blackhole}/v2`, DEADLINE_DATABASE_MS: "300" }, "/me", {
+    const response = await apiWith({ NEON_HTTP_ENDPOINT: `${stalledHttp}/sql`, DEADLINE_DATABASE_MS: "300" }, "/me", {
       headers: bearer(user),
+    });
+    expect(await unavailable(response)).toMatchObject({ code: "DEPENDENCY_UNAVAILABLE", dependency: "postgres" });
+  });
+
+  it("that stalls over the WebSocket: a transaction answers 503 naming Postgres at the database deadline", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const user = await signIn();
+    const response = await apiWith({ NEON_WS_PROXY: `${blackhole}/v2`, DEADLINE_DATABASE_MS: "300" }, "/auth/refresh", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: user.refresh_token }),
     });
     expect(await unavailable(response)).toMatchObject({ code: "DEPENDENCY_UNAVAILABLE", dependency: "postgres" });
   });

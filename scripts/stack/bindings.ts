@@ -2,6 +2,7 @@
 export interface StackBindings {
   DATABASE_URL: string;
   NEON_WS_PROXY: string;
+  NEON_HTTP_ENDPOINT: string;
   UPSTASH_REDIS_REST_URL: string;
   UPSTASH_REDIS_REST_TOKEN: string;
   S3_ENDPOINT: string;

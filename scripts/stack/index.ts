@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { StackBindings } from "./bindings.ts";
 import { startMailbox } from "./mailbox.ts";
 import { applyMigrations } from "./migrate.ts";
+import { type NeonHttp, startNeonHttp } from "./neon-http.ts";
 import type { PgliteServer } from "./pglite-server.ts";
 import { startPostgres } from "./postgres.ts";
 import { type RedisServer, startUpstashRest } from "./redis.ts";
@@ -36,13 +37,17 @@ export interface DatabaseFaults {
   /**
    * What `stop` takes down: PGlite's wire server (it stops listening and drops its connections),
    * or, for a server from `databaseUrl` that the stack does not own, the bridge in front of it
-   * (it refuses and drops connections). Either way the driver finds no database.
+   * (it refuses and drops connections); the HTTP endpoint answers 502 meanwhile. Either way the
+   * driver finds no database.
    */
   stopsAt: "pglite server" | "bridge";
   stop(): Promise<void>;
   /** Serves again at the same address. */
   start(): Promise<void>;
-  /** The bridge holds every byte, connections kept open, as a database that stopped answering. */
+  /**
+   * The bridge holds every byte, connections kept open, and the HTTP endpoint holds every request,
+   * as a database that stopped answering.
+   */
   stall(): void;
   /** Delivers what was held, in order. */
   resume(): void;
@@ -79,6 +84,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const proxy = await startWsProxy([postgres.address]);
     stops.push(proxy.stop);
     await applyMigrations(postgres.url, proxy.wsProxy);
+    const neonHttp = await startNeonHttp({ databaseUrl: postgres.url });
+    stops.push(neonHttp.stop);
 
     const redis = await startUpstashRest({ redisUrl: options.redisUrl, token: "local-upstash-token" });
     stops.push(redis.stop);
@@ -100,6 +107,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       bindings: {
         DATABASE_URL: postgres.url,
         NEON_WS_PROXY: proxy.wsProxy,
+        NEON_HTTP_ENDPOINT: neonHttp.url,
         UPSTASH_REDIS_REST_URL: redis.url,
         UPSTASH_REDIS_REST_TOKEN: redis.token,
         S3_ENDPOINT: s3.endpoint,
@@ -115,7 +123,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       },
       database: postgres.kind,
       redis: redis.kind,
-      faults: { redis: redis.server, database: databaseFaults(postgres.server, proxy) },
+      faults: { redis: redis.server, database: databaseFaults(postgres.server, proxy, neonHttp) },
       stop,
     };
   } catch (error) {
@@ -124,13 +132,28 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 }
 
-function databaseFaults(server: PgliteServer | undefined, proxy: WsProxy): DatabaseFaults {
+/** Both ways the Worker reaches the database, the WebSocket bridge and the HTTP endpoint, fail together. */
+function databaseFaults(server: PgliteServer | undefined, proxy: WsProxy, http: NeonHttp): DatabaseFaults {
   return {
     stopsAt: server ? "pglite server" : "bridge",
-    stop: async () => (server ? server.close() : proxy.cut()),
-    start: async () => (server ? server.listen() : proxy.restore()),
-    stall: () => proxy.stall(),
-    resume: () => proxy.resume(),
+    stop: async () => {
+      if (server) await server.close();
+      else proxy.cut();
+      http.cut();
+    },
+    start: async () => {
+      if (server) await server.listen();
+      else proxy.restore();
+      http.restore();
+    },
+    stall: () => {
+      proxy.stall();
+      http.stall();
+    },
+    resume: () => {
+      proxy.resume();
+      http.resume();
+    },
     heldUp: () => server?.heldUp(),
   };
 }

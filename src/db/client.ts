@@ -1,16 +1,31 @@
-import { neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
+import { neon, neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
 import { DrizzleQueryError } from "drizzle-orm/errors";
+import { drizzle as drizzleHttp, type NeonHttpDatabase } from "drizzle-orm/neon-http";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
 import type { Config } from "../config";
 import { DependencyUnavailableError, isTimeout } from "../lib/dependencies";
 import * as schema from "./schema";
 
-export type Database = NeonDatabase<typeof schema>;
+/** Over the WebSocket pool: interactive transactions, and the Durable Objects' kept connections. */
+export type PoolDatabase = NeonDatabase<typeof schema>;
+/** Over Neon's SQL-over-HTTP endpoint: one round trip per statement (or per batch). */
+export type HttpDatabase = NeonHttpDatabase<typeof schema>;
+/** Either: one-shot statements run on both, so the Durable Objects can share them with requests. */
+export type Database = HttpDatabase | PoolDatabase;
 
-export interface DatabaseHandle {
-  db: Database;
-  /** Statements run through this handle so far, counted by drizzle as it sends them. */
-  queryCount(): number;
+/** Anything that runs statements inside an interactive transaction: the pool database or an open transaction. */
+export type Queryable = Pick<PoolDatabase, "select" | "insert" | "update" | "delete" | "execute">;
+
+/** What a request spent on the database, for `Server-Timing`. */
+export interface DatabaseUse {
+  statements: number;
+  /** Network round trips to the database: one per HTTP request or pooled statement, one per new connection. */
+  roundTrips: number;
+}
+
+export interface DatabaseHandle<D extends Database = Database> {
+  db: D;
+  use(): DatabaseUse;
   close(): Promise<void>;
 }
 
@@ -31,11 +46,15 @@ class DatabasePool extends Pool {
 }
 
 /**
- * A drizzle client over a fresh `@neondatabase/serverless` pool. Workers may not carry a
- * socket from one request to the next, so each request opens its own and closes it.
- * Connecting and every statement have the database deadline.
+ * A drizzle client over a fresh `@neondatabase/serverless` pool, for interactive transactions
+ * (and the Durable Objects, which may keep it). Workers may not carry a socket from one request
+ * to the next, so each request opens its own and closes it. Connecting and every statement have
+ * the database deadline.
  */
-export function openDatabase(config: Config["database"], onError: (error: Error) => void): DatabaseHandle {
+export function openPoolDatabase(
+  config: Config["database"],
+  onError: (error: Error) => void,
+): DatabaseHandle<PoolDatabase> {
   if (config.wsProxy) {
     // Local Postgres behind the WebSocket→TCP bridge speaks plain TCP, without TLS.
     neonConfig.wsProxy = config.wsProxy;
@@ -59,19 +78,14 @@ export function openDatabase(config: Config["database"], onError: (error: Error)
   const lent = new Set<PoolClient>();
   pool.on("acquire", (client: PoolClient) => lent.add(client));
   pool.on("release", (_error: Error | undefined, client: PoolClient) => lent.delete(client));
-  let queries = 0;
+  let connections = 0;
+  pool.on("connect", () => {
+    connections += 1;
+  });
+  let statements = 0;
   return {
-    db: drizzle({
-      client: pool,
-      schema,
-      casing: "snake_case",
-      logger: {
-        logQuery: () => {
-          queries += 1;
-        },
-      },
-    }),
-    queryCount: () => queries,
+    db: drizzle({ client: pool, schema, casing: "snake_case", logger: { logQuery: () => void (statements += 1) } }),
+    use: () => ({ statements, roundTrips: statements + connections }),
     close: async () => {
       closing = true;
       // Releasing with an error destroys the connection, so the server rolls back what it held.
@@ -79,6 +93,36 @@ export function openDatabase(config: Config["database"], onError: (error: Error)
       await pool.end();
     },
   };
+}
+
+/**
+ * A drizzle client over Neon's SQL-over-HTTP endpoint: each statement is one HTTPS request, no
+ * connection to open first, so a request that runs one statement pays one round trip. Nothing to
+ * close. Every request has the database deadline.
+ */
+export function openHttpDatabase(config: Config["database"]): DatabaseHandle<HttpDatabase> {
+  if (config.httpEndpoint) neonConfig.fetchEndpoint = config.httpEndpoint;
+  neonConfig.fetchFunction = (input: RequestInfo | URL, init?: RequestInit) =>
+    fetch(input, { ...init, signal: AbortSignal.timeout(config.timeoutMs) });
+  let statements = 0;
+  return {
+    db: drizzleHttp({
+      client: neon(config.url),
+      schema,
+      casing: "snake_case",
+      logger: { logQuery: () => void (statements += 1) },
+    }),
+    use: () => ({ statements, roundTrips: statements }),
+    close: async () => {},
+  };
+}
+
+/**
+ * The handle for one-shot statements: Neon's HTTP path, unless `DATABASE_HTTP=off` (a Postgres
+ * without Neon's HTTP endpoint), where they share the WebSocket pool.
+ */
+export function openDatabase(config: Config["database"], onError: (error: Error) => void): DatabaseHandle {
+  return config.http ? openHttpDatabase(config) : openPoolDatabase(config, onError);
 }
 
 /** The SQLSTATE of a Postgres error, if `error` is one. */

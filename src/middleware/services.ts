@@ -15,10 +15,12 @@ export const services = createMiddleware<AppBindings>(async (c, next) => {
   c.set("services", requestServices);
   try {
     await next();
-    // Standard Server-Timing: browsers' devtools and the benchmark read how many statements a
-    // request cost; it reveals nothing about the data.
-    if (c.res.status !== 101)
-      c.res.headers.append("Server-Timing", `db;desc="${requestServices.queryCount()} queries"`);
+    // Standard Server-Timing: browsers' devtools and the benchmark read how many statements and
+    // round trips to the database a request cost; it reveals nothing about the data.
+    if (c.res.status !== 101) {
+      const { statements, roundTrips } = requestServices.databaseUse();
+      c.res.headers.append("Server-Timing", `db;desc="${statements} statements, ${roundTrips} round trips"`);
+    }
   } finally {
     c.executionCtx.waitUntil(requestServices.close());
   }

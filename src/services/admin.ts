@@ -1,11 +1,11 @@
 import { and, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
-import type { Database } from "../db/client";
+import type { Database, PoolDatabase, Queryable } from "../db/client";
 import { olderThan } from "../db/keyset";
 import { auditLogs, profiles, refreshTokens, reports, users } from "../db/schema";
 import { type Level, levels } from "../db/schema/enums";
 import type { KeysetPosition } from "../lib/pagination";
-import type { Queryable, Role } from "./auth/tokens";
+import type { Role } from "./auth/tokens";
 import { type Departure, leaveEverything } from "./departures";
 
 const reporter = alias(users, "reporter");
@@ -82,7 +82,7 @@ export type CloseOutcome =
   | { kind: "already-closed" };
 
 export async function closeReport(
-  db: Database,
+  db: PoolDatabase,
   adminId: string,
   reportId: string,
   decision: { resolution: string; action: "none" | "warn" | "suspend" },
@@ -126,7 +126,7 @@ export type StatusOutcome =
   | { kind: "not-found" };
 
 export async function setUserStatus(
-  db: Database,
+  db: PoolDatabase,
   adminId: string,
   userId: string,
   status: "active" | "suspended",
@@ -165,7 +165,7 @@ export type RoleOutcome =
  * configuration, so taking its role away here is refused (remove it from the list instead).
  */
 export async function setUserRole(
-  db: Database,
+  db: PoolDatabase,
   adminId: string,
   userId: string,
   role: Role,

@@ -1,9 +1,8 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { sql } from "drizzle-orm";
-import type { Database } from "../db/client";
+import type { Database, PoolDatabase, Queryable } from "../db/client";
 import { type Level, levels } from "../db/schema/enums";
 import { describeError, log } from "../lib/logger";
-import type { Queryable } from "./auth/tokens";
 import type { ObjectCalls } from "./objects";
 import { type RevocationReason, revokeAccess } from "./revocation";
 import { endedEvent } from "./room-protocol";
@@ -83,7 +82,7 @@ export async function announceDeparture(
  * messages stay with the sender shown as deleted), and so do the sign-in codes of its address.
  * Returns null when there was no such account.
  */
-export async function deleteAccount(db: Database, userId: string, now: Date): Promise<Departure | null> {
+export async function deleteAccount(db: PoolDatabase, userId: string, now: Date): Promise<Departure | null> {
   return db.transaction(async (tx) => {
     const departure = await leaveEverything(tx, userId, now);
     const deleted = await tx.execute<{ email: string }>(sql`

@@ -180,7 +180,7 @@ export async function resolveAttempts(
     .update(matchAttempts)
     .set({ status, resolvedAt: now })
     .where(and(sql`${matchAttempts.id} in ${attemptIds}`, eq(matchAttempts.status, "queued")))
-    .returning({ id: matchAttempts.id });
+    .returning();
   return rows.map((row) => row.id);
 }
 
@@ -194,7 +194,7 @@ export async function expireStaleAttempts(db: Database, createdBefore: Date, now
     .update(matchAttempts)
     .set({ status: "expired", resolvedAt: now })
     .where(and(eq(matchAttempts.status, "queued"), lt(matchAttempts.createdAt, createdBefore)))
-    .returning({ id: matchAttempts.id });
+    .returning();
   return rows.length;
 }
 

@@ -1,13 +1,23 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Config } from "../config";
-import { type Database, type DatabaseHandle, openDatabase } from "../db/client";
+import {
+  type Database,
+  type DatabaseHandle,
+  type DatabaseUse,
+  openDatabase,
+  openPoolDatabase,
+  type PoolDatabase,
+} from "../db/client";
 import { getRedis } from "../lib/redis";
 import { createMailer, type Mailer } from "./mailer";
 import { type ObjectCalls, objectCalls } from "./objects";
 
 /** What a request's handlers may use, built once per request by the `services` middleware. */
 export interface Services {
+  /** For one-shot statements: Neon's HTTP path, one round trip each. */
   readonly db: Database;
+  /** For interactive transactions only: a WebSocket connection, opened when first used. */
+  readonly pool: PoolDatabase;
   readonly redis: Redis;
   readonly mailer: Mailer;
   /** The matchmakers and session rooms, each call with its deadline. */
@@ -15,9 +25,9 @@ export interface Services {
 }
 
 export interface RequestServices extends Services {
-  /** Database statements this request ran (0 when it never touched the database). */
-  queryCount(): number;
-  /** Closes what this request opened; the database pool exists only if a handler used it. */
+  /** What this request spent on the database (nothing when it never touched it). */
+  databaseUse(): DatabaseUse;
+  /** Closes what this request opened; each database handle exists only if a handler used it. */
   close(): Promise<void>;
 }
 
@@ -26,12 +36,18 @@ export function createServices(
   env: Pick<Env, "MATCHMAKER" | "SESSION_ROOM">,
   onDatabaseError: (error: Error) => void,
 ): RequestServices {
-  let database: DatabaseHandle | undefined;
+  let oneShot: DatabaseHandle | undefined;
+  let pool: DatabaseHandle<PoolDatabase> | undefined;
   let mailer: Mailer | undefined;
+  const handles = () => [oneShot, pool].filter((handle) => handle !== undefined);
   return {
     get db() {
-      database ??= openDatabase(config.database, onDatabaseError);
-      return database.db;
+      oneShot ??= openDatabase(config.database, onDatabaseError);
+      return oneShot.db;
+    },
+    get pool() {
+      pool ??= openPoolDatabase(config.database, onDatabaseError);
+      return pool.db;
     },
     get redis() {
       return getRedis(config.redis);
@@ -41,12 +57,18 @@ export function createServices(
       return mailer;
     },
     objects: objectCalls(env, config.durableObjectTimeoutMs),
-    queryCount() {
-      return database?.queryCount() ?? 0;
+    databaseUse() {
+      return handles().reduce(
+        (total, handle) => {
+          const use = handle.use();
+          return { statements: total.statements + use.statements, roundTrips: total.roundTrips + use.roundTrips };
+        },
+        { statements: 0, roundTrips: 0 },
+      );
     },
     async close() {
       // A pool whose connection already failed rejects on end(); that failure was reported when it happened.
-      await database?.close().catch(() => {});
+      await Promise.all(handles().map((handle) => handle.close().catch(() => {})));
     },
   };
 }

@@ -1,6 +1,6 @@
 import { and, desc, eq, ne, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
-import type { Database } from "../db/client";
+import type { Database, PoolDatabase } from "../db/client";
 import { olderThan } from "../db/keyset";
 import { profiles, sessionParticipants, sessions } from "../db/schema";
 import type { CallEndReason, Level } from "../db/schema/enums";
@@ -125,7 +125,7 @@ export type EndOutcome = { kind: "not-found" } | { kind: "ended"; endedNow: bool
  * end the session once.
  */
 export async function endSession(
-  db: Database,
+  db: PoolDatabase,
   userId: string,
   sessionId: string,
   feedback: { rating: number; notes?: string },

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
+import type { Queryable } from "../db/client";
 import { profiles, streaks, userBadges } from "../db/schema";
-import type { Queryable } from "./auth/tokens";
 
 export interface StreakState {
   current: number;

@@ -43,16 +43,16 @@ describe("POST /presence/ping", () => {
 describe("GET /presence/online", () => {
   it("counts online users per level", async () => {
     const viewer = await signIn();
-    const before = (await (await api("/presence/online", { headers: bearer(viewer) })).json()) as {
+    await learner("B2");
+    await learner("B2");
+    const after = (await (await api("/presence/online", { headers: bearer(viewer) })).json()) as {
       total: number;
       levels: Record<string, number>;
     };
-    await learner("B2");
-    await learner("B2");
-    const after = (await (await api("/presence/online", { headers: bearer(viewer) })).json()) as typeof before;
     expect(Object.keys(after.levels).sort()).toEqual(["A1", "A2", "B1", "B2", "C1", "C2"]);
-    expect(after.levels.B2).toBeGreaterThanOrEqual((before.levels.B2 ?? 0) + 2);
-    expect(after.total).toBeGreaterThanOrEqual(before.total + 2);
+    // Learners of earlier tests drop out of the 60 s window meanwhile: only floors hold.
+    expect(after.levels.B2).toBeGreaterThanOrEqual(2);
+    expect(after.total).toBeGreaterThanOrEqual(Object.values(after.levels).reduce((sum, n) => sum + n, 0));
   });
 });
 

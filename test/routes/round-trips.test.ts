@@ -1,28 +1,37 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { bearer } from "../support/auth";
 import { testDatabase } from "../support/db";
-import { api } from "../support/http";
+import { api, postJson } from "../support/http";
 import { learner } from "../support/match";
 import { pairInSession, send } from "../support/sessions";
 
 const handle = testDatabase();
 afterAll(() => handle.close());
 
-/** The database statements a response reports in its standard Server-Timing header. */
-function queries(response: Response): number {
-  const match = /db;desc="(\d+) queries"/.exec(response.headers.get("server-timing") ?? "");
+/** The database statements and round trips a response reports in its standard Server-Timing header. */
+function databaseUse(response: Response): { statements: number; roundTrips: number } {
+  const match = /db;desc="(\d+) statements, (\d+) round trips"/.exec(response.headers.get("server-timing") ?? "");
   if (!match) throw new Error(`no Server-Timing: ${response.headers.get("server-timing")}`);
-  return Number(match[1]);
+  return { statements: Number(match[1]), roundTrips: Number(match[2]) };
 }
 
+const one = { statements: 1, roundTrips: 1 };
+
 describe("database round trips on the hot routes", () => {
-  it("is one statement for GET /me, a send, a message page and a search, none for /health", async () => {
+  it("is one statement in one round trip for GET /me, a send, a message page and a search, none for /health", async () => {
     const { a, sessionId } = await pairInSession(handle);
-    expect(queries(await api("/health"))).toBe(0);
-    expect(queries(await api("/me", { headers: bearer(a) }))).toBe(1);
-    expect(queries(await send(a, sessionId, { type: "text", text: "counting statements" }))).toBe(1);
-    expect(queries(await api(`/sessions/${sessionId}/messages`, { headers: bearer(a) }))).toBe(1);
-    expect(queries(await api("/messages/search?q=counting", { headers: bearer(a) }))).toBe(1);
+    expect(databaseUse(await api("/health"))).toEqual({ statements: 0, roundTrips: 0 });
+    expect(databaseUse(await api("/me", { headers: bearer(a) }))).toEqual(one);
+    expect(databaseUse(await send(a, sessionId, { type: "text", text: "counting statements" }))).toEqual(one);
+    expect(databaseUse(await api(`/sessions/${sessionId}/messages`, { headers: bearer(a) }))).toEqual(one);
+    expect(databaseUse(await api("/messages/search?q=counting", { headers: bearer(a) }))).toEqual(one);
+  });
+
+  it("pays for a connection only when a request needs an interactive transaction", async () => {
+    const { a, sessionId } = await pairInSession(handle);
+    const ended = databaseUse(await postJson(`/sessions/${sessionId}/end`, { rating: 5 }, { headers: bearer(a) }));
+    // The transaction's statements over one new connection, then the session read back in one round trip.
+    expect(ended.roundTrips).toBe(ended.statements + 1);
   });
 
   it("is one statement for a match attempt: the checks and the new attempt together", async () => {
@@ -33,7 +42,7 @@ describe("database round trips on the hot routes", () => {
       body: JSON.stringify({ desired_level: "C2" }),
     });
     expect(response.status).toBe(202);
-    expect(queries(response)).toBe(1);
+    expect(databaseUse(response)).toEqual(one);
     await api("/match/attempt", { method: "DELETE", headers: bearer(learnerA) });
   });
 
@@ -41,6 +50,9 @@ describe("database round trips on the hot routes", () => {
     const { a, sessionId } = await pairInSession(handle);
     const clientId = crypto.randomUUID();
     await send(a, sessionId, { type: "text", text: "once", client_id: clientId });
-    expect(queries(await send(a, sessionId, { type: "text", text: "once", client_id: clientId }))).toBe(2);
+    expect(databaseUse(await send(a, sessionId, { type: "text", text: "once", client_id: clientId }))).toEqual({
+      statements: 2,
+      roundTrips: 2,
+    });
   });
 });

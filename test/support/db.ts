@@ -1,14 +1,14 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { getConfig } from "../../src/config";
-import { type DatabaseHandle, openDatabase } from "../../src/db/client";
+import { type DatabaseHandle, openPoolDatabase, type PoolDatabase } from "../../src/db/client";
 import { users } from "../../src/db/schema";
 import { getRedis } from "../../src/lib/redis";
 import { resendCooldownKey } from "../../src/services/auth/email-codes";
 
-/** A database handle on the same driver path the Worker uses; close it when done. */
-export function testDatabase(): DatabaseHandle {
-  return openDatabase(getConfig(env).database, (error) => {
+/** A database connection over the same driver the Worker's transactions use; close it when done. */
+export function testDatabase(): DatabaseHandle<PoolDatabase> {
+  return openPoolDatabase(getConfig(env).database, (error) => {
     throw error;
   });
 }
@@ -17,7 +17,10 @@ export function uniqueEmail(label = "user"): string {
   return `${label}-${crypto.randomUUID()}@example.com`;
 }
 
-export async function insertUsers(handle: DatabaseHandle, count: number): Promise<{ id: string; email: string }[]> {
+export async function insertUsers(
+  handle: DatabaseHandle<PoolDatabase>,
+  count: number,
+): Promise<{ id: string; email: string }[]> {
   return handle.db
     .insert(users)
     .values(Array.from({ length: count }, () => ({ email: uniqueEmail() })))
@@ -30,6 +33,6 @@ export async function passResendCooldown(email: string): Promise<void> {
 }
 
 /** Makes a signed-in user an admin as another admin's grant would: rights are read from the database. */
-export async function makeAdmin(handle: DatabaseHandle, userId: string): Promise<void> {
+export async function makeAdmin(handle: DatabaseHandle<PoolDatabase>, userId: string): Promise<void> {
   await handle.db.update(users).set({ role: "admin", adminSource: "grant" }).where(eq(users.id, userId));
 }

@@ -74,9 +74,9 @@ function announceSuspension(c: Context<AppBindings>, suspension: admin.Suspensio
 
 export const closeReport: AppRouteHandler<routes.CloseReportRoute> = async (c) => {
   const { id } = c.req.valid("param");
-  const { db } = c.get("services");
+  const { db, pool } = c.get("services");
   const now = new Date();
-  const outcome = await admin.closeReport(db, currentUser(c).userId, id, c.req.valid("json"), now);
+  const outcome = await admin.closeReport(pool, currentUser(c).userId, id, c.req.valid("json"), now);
   if (outcome.kind === "not-found") throw new ApiError("NOT_FOUND", { detail: "No such report." });
   if (outcome.kind === "already-closed") throw new ApiError("CONFLICT", { detail: "This report is already closed." });
   await announceSuspension(c, outcome.suspension, now);
@@ -99,9 +99,9 @@ function notYourself(c: Context<AppBindings>, userId: string, what: string): str
 
 async function changeStatus(c: Context<AppBindings>, userId: string, status: "active" | "suspended") {
   const actor = notYourself(c, userId, status === "suspended" ? "suspend" : "unsuspend");
-  const { db, redis } = c.get("services");
+  const { pool, redis } = c.get("services");
   const now = new Date();
-  const outcome = await admin.setUserStatus(db, actor, userId, status, now);
+  const outcome = await admin.setUserStatus(pool, actor, userId, status, now);
   if (outcome.kind === "not-found") throw new ApiError("NOT_FOUND", { detail: "No such user." });
   if (status === "suspended") await announceSuspension(c, outcome.suspension, now);
   else {
@@ -125,7 +125,7 @@ export const setRole: AppRouteHandler<routes.SetRoleRoute> = async (c) => {
   const { role } = c.req.valid("json");
   const actor = notYourself(c, id, "change the role of");
   const outcome = await admin.setUserRole(
-    c.get("services").db,
+    c.get("services").pool,
     actor,
     id,
     role,

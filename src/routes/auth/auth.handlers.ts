@@ -55,7 +55,7 @@ export const verifyEmailCode: AppRouteHandler<routes.VerifyEmailCodeRoute> = asy
     clientIp(c),
   );
   const now = new Date();
-  const result = await c.get("services").db.transaction(async (tx) => {
+  const result = await c.get("services").pool.transaction(async (tx) => {
     const outcome = await checkEmailCode(
       tx,
       { authSecret: auth.authSecret, adminEmails: auth.adminEmails, now },
@@ -93,7 +93,7 @@ export const verifyEmailCode: AppRouteHandler<routes.VerifyEmailCodeRoute> = asy
 export const refresh: AppRouteHandler<routes.RefreshRoute> = async (c) => {
   const { refresh_token } = c.req.valid("json");
   const outcome = await rotateRefreshToken(
-    c.get("services").db,
+    c.get("services").pool,
     c.get("config").auth.jwtSecret,
     refresh_token,
     new Date(),
@@ -210,7 +210,7 @@ export const googleCallback: AppRouteHandler<routes.GoogleCallbackRoute> = async
   }
 
   const now = new Date();
-  const { user, pair } = await c.get("services").db.transaction(async (tx) => {
+  const { user, pair } = await c.get("services").pool.transaction(async (tx) => {
     const signedIn = await signInWithIdentity(
       tx,
       { provider: "google", providerUserId: identity.subject, email: identity.email, emailVerified: true },

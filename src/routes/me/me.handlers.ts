@@ -65,16 +65,16 @@ export const patchMe: AppRouteHandler<routes.PatchMeRoute> = async (c) => {
       updatedAt: new Date(),
     })
     .where(eq(profiles.userId, userId))
-    .returning({ userId: profiles.userId });
+    .returning();
   if (changed.length === 0) throw accountGone();
   return c.json(await loadMe(db, userId), 200);
 };
 
 export const deleteMe: AppRouteHandler<routes.DeleteMeRoute> = async (c) => {
   const { userId } = currentUser(c);
-  const { db, redis, objects } = c.get("services");
+  const { pool, redis, objects } = c.get("services");
   const now = new Date();
-  const departure = await deleteAccount(db, userId, now);
+  const departure = await deleteAccount(pool, userId, now);
   if (!departure) throw accountGone();
   await announceDeparture({ redis, objects }, userId, "deleted", departure, now);
   const { s3 } = c.get("config");
@@ -109,7 +109,7 @@ export const uploadAvatar: AppRouteHandler<routes.UploadAvatarRoute> = async (c)
     .db.update(profiles)
     .set({ avatarUrl: upload.url, updatedAt: now })
     .where(eq(profiles.userId, userId))
-    .returning({ userId: profiles.userId });
+    .returning();
   if (changed.length === 0) throw accountGone();
   return c.json({ ...upload, avatar_url: upload.url }, 201);
 };

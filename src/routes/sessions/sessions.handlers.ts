@@ -33,8 +33,8 @@ export const get: AppRouteHandler<routes.GetRoute> = async (c) => {
 export const end: AppRouteHandler<routes.EndRoute> = async (c) => {
   const { userId } = currentUser(c);
   const { id } = c.req.valid("param");
-  const { db, objects } = c.get("services");
-  const outcome = await endSession(db, userId, id, c.req.valid("json"), new Date());
+  const { db, pool, objects } = c.get("services");
+  const outcome = await endSession(pool, userId, id, c.req.valid("json"), new Date());
   if (outcome.kind === "not-found") throw sessionNotFound();
   if (outcome.endedNow)
     c.executionCtx.waitUntil(pushToRoom(objects, id, endedEvent(id, userId, outcome.endedAt, "ended")));

@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
+import type { Queryable } from "../../db/client";
 import { auditLogs, authIdentities, profiles, users } from "../../db/schema";
-import type { Queryable } from "./tokens";
 
 export type User = typeof users.$inferSelect;
 

@@ -1,13 +1,12 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { and, eq } from "drizzle-orm";
 import { timingSafeEqual } from "hono/utils/buffer";
-import type { Database } from "../../db/client";
+import type { Database, Queryable } from "../../db/client";
 import { authEmailTokens } from "../../db/schema";
 import { hmacSha256Hex, randomDigits } from "../../lib/crypto";
 import { fromRedis } from "../../lib/redis";
 import type { Mailer } from "../mailer";
 import { type Identity, signInWithIdentity, type User } from "./accounts";
-import type { Queryable } from "./tokens";
 
 export const codeTtlMs = 10 * 60 * 1000;
 export const resendCooldownMs = 60 * 1000;

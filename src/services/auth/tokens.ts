@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import type { Database } from "../../db/client";
+import type { Database, PoolDatabase, Queryable } from "../../db/client";
 import { refreshTokens, type users } from "../../db/schema";
 import { randomToken, sha256Hex } from "../../lib/crypto";
 import type { User } from "./accounts";
@@ -30,9 +30,6 @@ export interface TokenPair {
   token_type: "Bearer";
   expires_in: number;
 }
-
-/** Anything that can run queries: the database or an open transaction. */
-export type Queryable = Pick<Database, "select" | "insert" | "update" | "delete" | "execute">;
 
 const encoder = new TextEncoder();
 
@@ -117,7 +114,7 @@ export type RotationOutcome =
  * time means it leaked: the whole family is revoked, so neither holder can continue.
  */
 export async function rotateRefreshToken(
-  db: Database,
+  db: PoolDatabase,
   secret: string,
   presented: string,
   now: Date,
@@ -177,7 +174,7 @@ export async function revokeEverySignIn(db: Database, presented: string, now: Da
   return result.rows[0]?.user_id ?? null;
 }
 
-async function revokeFamily(db: Queryable, familyId: string, now: Date): Promise<void> {
+async function revokeFamily(db: Database | Queryable, familyId: string, now: Date): Promise<void> {
   await db
     .update(refreshTokens)
     .set({ revokedAt: now })
