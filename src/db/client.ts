@@ -83,8 +83,11 @@ export function openPoolDatabase(
     connections += 1;
   });
   let statements = 0;
+  const countStatement = () => {
+    statements += 1;
+  };
   return {
-    db: drizzle({ client: pool, schema, casing: "snake_case", logger: { logQuery: () => void (statements += 1) } }),
+    db: drizzle({ client: pool, schema, casing: "snake_case", logger: { logQuery: countStatement } }),
     use: () => ({ statements, roundTrips: statements + connections }),
     close: async () => {
       closing = true;
@@ -105,13 +108,11 @@ export function openHttpDatabase(config: Config["database"]): DatabaseHandle<Htt
   neonConfig.fetchFunction = (input: RequestInfo | URL, init?: RequestInit) =>
     fetch(input, { ...init, signal: AbortSignal.timeout(config.timeoutMs) });
   let statements = 0;
+  const countStatement = () => {
+    statements += 1;
+  };
   return {
-    db: drizzleHttp({
-      client: neon(config.url),
-      schema,
-      casing: "snake_case",
-      logger: { logQuery: () => void (statements += 1) },
-    }),
+    db: drizzleHttp({ client: neon(config.url), schema, casing: "snake_case", logger: { logQuery: countStatement } }),
     use: () => ({ statements, roundTrips: statements }),
     close: async () => {},
   };
