@@ -1,6 +1,6 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { sql } from "drizzle-orm";
-import type { Database, PoolDatabase, Queryable } from "../db/client";
+import type { PoolDatabase, Queryable } from "../db/client";
 import { type Level, levels } from "../db/schema/enums";
 import { describeError, log } from "../lib/logger";
 import type { ObjectCalls } from "./objects";
