@@ -4,17 +4,24 @@
  * then `wrangler dev` on :8080 (or `PORT`) with the stack's addresses. Your own `.dev.vars` is
  * read after them, so what you set there wins. It fires the Cron Trigger every minute, and
  * Ctrl-C stops every process it started.
+ *
+ * `npm run dev -- --db-rtt 20 --redis-rtt 5` puts the database and Redis that many milliseconds
+ * of round trip away, to feel the API as a learner far from the database region would.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { toEnvFile } from "./stack/env-file.ts";
 import { startStack } from "./stack/index.ts";
 import { RedisServerMissingError } from "./stack/redis.ts";
 import { TurnServerMissingError } from "./stack/turn.ts";
 
+const { values: options } = parseArgs({
+  options: { "db-rtt": { type: "string", default: "0" }, "redis-rtt": { type: "string", default: "0" } },
+});
 const root = new URL("..", import.meta.url).pathname;
 const port = Number(process.env.PORT ?? "8080");
 const dataDir = join(root, ".data");
@@ -33,6 +40,8 @@ try {
     dataDir,
     databaseUrl: process.env.DATABASE_URL,
     redisUrl: process.env.REDIS_URL,
+    databaseRttMs: Number(options["db-rtt"]),
+    redisRttMs: Number(options["redis-rtt"]),
     log: (line) => console.log(line),
   });
 } catch (error) {
@@ -45,7 +54,10 @@ try {
 
 console.log(
   `local stack up: ${stack.database === "pglite" ? "PGlite (.data/pglite)" : "Postgres from DATABASE_URL"}, ` +
-    `${stack.redis === "redis-server" ? "redis-server" : "Redis from REDIS_URL"}, S3, mailbox and coturn; migrations applied`,
+    `${stack.redis === "redis-server" ? "redis-server" : "Redis from REDIS_URL"}, S3, mailbox and coturn; migrations applied` +
+    (stack.distance.database.rtt || stack.distance.redis.rtt
+      ? `; round trips: database ${stack.distance.database.rtt} ms, Redis ${stack.distance.redis.rtt} ms`
+      : ""),
 );
 
 await mkdir(dataDir, { recursive: true });

@@ -2,6 +2,7 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StackBindings } from "./bindings.ts";
+import { Distance } from "./distance.ts";
 import { startMailbox } from "./mailbox.ts";
 import { applyMigrations } from "./migrate.ts";
 import { type NeonHttp, startNeonHttp } from "./neon-http.ts";
@@ -20,6 +21,11 @@ export interface Stack {
   redis: "redis-server" | "external";
   /** Breaks the dependencies on purpose, to prove the API survives it (`npm run test:faults`). */
   faults: StackFaults;
+  /**
+   * How far the database (the WebSocket bridge and the HTTP endpoint alike) and the Upstash
+   * endpoint are from the Worker; `set(ms)` changes a round trip while running.
+   */
+  distance: { database: Distance; redis: Distance };
   stop(): Promise<void>;
 }
 
@@ -62,6 +68,10 @@ export interface StackOptions {
   databaseUrl?: string;
   /** A running Redis to use instead of starting `redis-server`. */
   redisUrl?: string;
+  /** Round-trip time added between the Worker and the database (see `Stack.distance`). */
+  databaseRttMs?: number;
+  /** Round-trip time added between the Worker and the Upstash endpoint. */
+  redisRttMs?: number;
   log?: (line: string) => void;
 }
 
@@ -81,13 +91,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       dataDir: options.dataDir && join(options.dataDir, "pglite"),
     });
     stops.push(postgres.stop);
-    const proxy = await startWsProxy([postgres.address]);
+    // Set once the migrations are applied: they are not what the distance is there to show.
+    const distance = { database: new Distance(), redis: new Distance(options.redisRttMs) };
+    const proxy = await startWsProxy([postgres.address], distance.database);
     stops.push(proxy.stop);
     await applyMigrations(postgres.url, proxy.wsProxy);
-    const neonHttp = await startNeonHttp({ databaseUrl: postgres.url });
+    distance.database.set(options.databaseRttMs ?? 0);
+    const neonHttp = await startNeonHttp({ databaseUrl: postgres.url, distance: distance.database });
     stops.push(neonHttp.stop);
 
-    const redis = await startUpstashRest({ redisUrl: options.redisUrl, token: "local-upstash-token" });
+    const redis = await startUpstashRest({
+      redisUrl: options.redisUrl,
+      token: "local-upstash-token",
+      distance: distance.redis,
+    });
     stops.push(redis.stop);
 
     const s3 = await startS3({
@@ -124,6 +141,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       database: postgres.kind,
       redis: redis.kind,
       faults: { redis: redis.server, database: databaseFaults(postgres.server, proxy, neonHttp) },
+      distance,
       stop,
     };
   } catch (error) {

@@ -2,12 +2,11 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import pg from "pg";
+import { Distance } from "./distance.ts";
 
 export interface NeonHttp {
   /** For `neonConfig.fetchEndpoint`: where the driver POSTs its SQL. */
   url: string;
-  /** Adds `ms` of round-trip time to every request (half before, half after), as distance would. */
-  setRtt(ms: number): void;
   /** The database is unreachable: every request answers 502 at once until `restore`. */
   cut(): void;
   restore(): void;
@@ -54,17 +53,21 @@ const rawText = { getTypeParser: () => (value: string) => value };
  * Postgres text, and errors as 400 with Postgres's error fields, exactly as the serverless
  * driver expects from Neon. Each request borrows one of a few kept connections to the database.
  */
-export async function startNeonHttp(options: { databaseUrl: string; connections?: number }): Promise<NeonHttp> {
+export async function startNeonHttp(options: {
+  databaseUrl: string;
+  connections?: number;
+  /** Half its round trip before each request is handled and half before the answer leaves. */
+  distance?: Distance;
+}): Promise<NeonHttp> {
+  const distance = options.distance ?? new Distance();
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.connections ?? 8 });
   const served = address(options.databaseUrl);
   pool.on("error", () => {});
-  let rtt = 0;
-  const pause = () => new Promise((resolve) => setTimeout(resolve, rtt / 2));
   let cut = false;
   let stalled: { promise: Promise<void>; release: () => void } | null = null;
 
   const server = createServer(async (req, res) => {
-    if (rtt > 0) await pause();
+    await distance.oneWay();
     if (stalled) await stalled.promise;
     if (cut) return send(res, 502, { message: "the database is unreachable" });
     try {
@@ -134,17 +137,13 @@ export async function startNeonHttp(options: { databaseUrl: string; connections?
 
   function send(res: ServerResponse, status: number, body: unknown): void {
     const write = () => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-    if (rtt > 0) void pause().then(write);
-    else write();
+    void distance.oneWay().then(write);
   }
 
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/sql`,
-    setRtt: (ms) => {
-      rtt = ms;
-    },
     cut: () => {
       cut = true;
     },

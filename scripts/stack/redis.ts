@@ -4,6 +4,7 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
+import { Distance } from "./distance.ts";
 
 export interface UpstashRest {
   url: string;
@@ -35,7 +36,10 @@ export async function startUpstashRest(options: {
   token: string;
   /** Start even when Redis cannot be reached (a fixture for outage tests); by default that is an error. */
   allowUnreachable?: boolean;
+  /** Half its round trip before each request is handled and half before the answer leaves. */
+  distance?: Distance;
 }): Promise<UpstashRest> {
+  const distance = options.distance ?? new Distance();
   const server = options.redisUrl ? undefined : await startRedisServer();
   // Like Upstash, answer at once while Redis is unreachable instead of queueing commands until it
   // returns; commands in flight when the connection drops fail at once too. Reconnects by itself.
@@ -53,8 +57,11 @@ export async function startUpstashRest(options: {
   const run = (command: [string, ...string[]]) => redis.callBuffer(...scripts.translate(command)) as Promise<Reply>;
   const http = createServer(async (req, res) => {
     const send = (status: number, body: unknown) => {
-      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+      void distance
+        .oneWay()
+        .then(() => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body)));
     };
+    await distance.oneWay();
     if (req.method !== "POST") return send(405, { error: "ERR only POST is supported" });
     if (req.headers.authorization !== `Bearer ${options.token}`) return send(401, { error: "Unauthorized" });
     const chunks: Buffer[] = [];

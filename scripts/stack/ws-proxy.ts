@@ -1,6 +1,7 @@
 import type { AddressInfo, Socket } from "node:net";
 import { createConnection } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
+import { Distance } from "./distance.ts";
 
 export interface WsProxy {
   /** Value for `neonConfig.wsProxy`: the driver appends `?address=host:port`. */
@@ -35,8 +36,9 @@ interface Link {
  * The WebSocket→TCP bridge that Neon runs in front of its Postgres, so the serverless
  * driver reaches a local Postgres exactly as it reaches Neon. Only the addresses in
  * `allowedTargets` can be dialled: this is a bridge to our database, not an open relay.
+ * `distance` delays each direction, the upgrade, bytes and hang-ups alike, by half its round trip.
  */
-export async function startWsProxy(allowedTargets: string[]): Promise<WsProxy> {
+export async function startWsProxy(allowedTargets: string[], distance = new Distance()): Promise<WsProxy> {
   const allowed = new Set(allowedTargets);
   const links = new Set<Link>();
   let cut = false;
@@ -50,8 +52,14 @@ export async function startWsProxy(allowedTargets: string[]): Promise<WsProxy> {
     host: "127.0.0.1",
     port: 0,
     path: "/v2",
-    // Refused at the upgrade, as a proxy whose database is gone answers.
-    verifyClient: (_info, done) => done(!cut, 503, "database unreachable"),
+    // Refused at the upgrade, as a proxy whose database is gone answers. The upgrade is a round
+    // trip of its own before any Postgres byte moves, as it is to Neon.
+    verifyClient: (_info, done) => {
+      void distance
+        .oneWay()
+        .then(() => distance.oneWay())
+        .then(() => done(!cut, 503, "database unreachable"));
+    },
   });
   server.on("connection", (socket, request) => {
     const target = new URL(request.url ?? "", "http://proxy").searchParams.get("address") ?? "";
@@ -63,25 +71,31 @@ export async function startWsProxy(allowedTargets: string[]): Promise<WsProxy> {
     const tcp = createConnection({ host, port, noDelay: true });
     const link: Link = { socket, tcp, connected: false, held: [], clientGone: false };
     links.add(link);
+    const toDatabase = distance.line();
+    const toClient = distance.line();
     tcp.on("connect", () => {
       link.connected = true;
       deliver(link);
     });
-    tcp.on("data", (chunk) => socket.send(chunk));
+    tcp.on("data", (chunk) => toClient(() => socket.send(chunk)));
     if (stalled) tcp.pause();
     tcp.on("close", () => {
       links.delete(link);
-      socket.close();
+      toClient(() => socket.close());
     });
     tcp.on("error", () => socket.terminate());
-    socket.on("message", (data: Buffer) => {
-      link.held.push(data);
-      deliver(link);
-    });
-    socket.on("close", () => {
-      link.clientGone = true;
-      deliver(link);
-    });
+    socket.on("message", (data: Buffer) =>
+      toDatabase(() => {
+        link.held.push(data);
+        deliver(link);
+      }),
+    );
+    socket.on("close", () =>
+      toDatabase(() => {
+        link.clientGone = true;
+        deliver(link);
+      }),
+    );
     socket.on("error", () => tcp.destroy());
   });
   await new Promise<void>((resolve, reject) => {
