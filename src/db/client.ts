@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { neon, neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
 import { DrizzleQueryError } from "drizzle-orm/errors";
 import { drizzle as drizzleHttp, type NeonHttpDatabase } from "drizzle-orm/neon-http";
@@ -25,8 +26,12 @@ export interface DatabaseUse {
 
 export interface DatabaseHandle<D extends Database = Database> {
   db: D;
-  use(): DatabaseUse;
   close(): Promise<void>;
+}
+
+/** A pool is the request's own, so it counts what ran over it. */
+export interface PoolHandle extends DatabaseHandle<PoolDatabase> {
+  use(): DatabaseUse;
 }
 
 /** A pool whose connection failures (a transaction's `connect`) name the database. */
@@ -51,10 +56,7 @@ class DatabasePool extends Pool {
  * to the next, so each request opens its own and closes it. Connecting and every statement have
  * the database deadline.
  */
-export function openPoolDatabase(
-  config: Config["database"],
-  onError: (error: Error) => void,
-): DatabaseHandle<PoolDatabase> {
+export function openPoolDatabase(config: Config["database"], onError: (error: Error) => void): PoolHandle {
   if (config.wsProxy) {
     // Local Postgres behind the WebSocket→TCP bridge speaks plain TCP, without TLS.
     neonConfig.wsProxy = config.wsProxy;
@@ -98,32 +100,75 @@ export function openPoolDatabase(
   };
 }
 
+/** The database use of the request in flight, which the isolate's shared HTTP database counts into. */
+const httpUse = new AsyncLocalStorage<DatabaseUse>();
+
 /**
- * A drizzle client over Neon's SQL-over-HTTP endpoint: each statement is one HTTPS request, no
- * connection to open first, so a request that runs one statement pays one round trip. Nothing to
- * close. Every request has the database deadline.
+ * Runs `work` with what it runs on the shared HTTP database counted into `use`: the database
+ * serves every request of the isolate at once, so it cannot keep one request's count itself.
  */
-export function openHttpDatabase(config: Config["database"]): DatabaseHandle<HttpDatabase> {
-  if (config.httpEndpoint) neonConfig.fetchEndpoint = config.httpEndpoint;
-  neonConfig.fetchFunction = (input: RequestInfo | URL, init?: RequestInit) =>
-    fetch(input, { ...init, signal: AbortSignal.timeout(config.timeoutMs) });
-  let statements = 0;
+export function countHttpUse<T>(use: DatabaseUse, work: () => T): T {
+  return httpUse.run(use, work);
+}
+
+const httpDatabases = new WeakMap<Config["database"], HttpDatabase>();
+
+/**
+ * Where and how long one HTTP database's requests go. The driver keeps its endpoint and fetch
+ * function in one global for every client, but copies each client's `fetchOptions` into the
+ * options of each of its requests, so these ride there, under a key of our own, to the one fetch
+ * function below, and every client keeps its own endpoint and deadline.
+ */
+const httpRoute = Symbol("gaplash.databaseHttpRoute");
+interface HttpRoute {
+  endpoint: string | undefined;
+  timeoutMs: number;
+}
+type RoutedInit = RequestInit & { [httpRoute]?: HttpRoute };
+
+neonConfig.fetchFunction = (input: RequestInfo | URL, init: RoutedInit = {}) => {
+  const { [httpRoute]: route, ...options } = init;
+  const use = httpUse.getStore();
+  if (use) use.roundTrips += 1;
+  return fetch(route?.endpoint ?? input, {
+    ...options,
+    signal: route ? AbortSignal.timeout(route.timeoutMs) : options.signal,
+  });
+};
+
+/**
+ * A drizzle client over Neon's SQL-over-HTTP endpoint: each statement (or batch) is one HTTPS
+ * request, no connection to open first, so a request that runs one statement pays one round trip.
+ * It holds no socket, only the driver's `fetch`, so unlike a pool it may outlive the request: it
+ * is made once per isolate and configuration, and building drizzle's view of the schema (a good
+ * share of a short request's CPU) is not paid again on every request. Every HTTP request has the
+ * database deadline. Nothing to close.
+ */
+export function httpDatabase(config: Config["database"]): HttpDatabase {
+  const made = httpDatabases.get(config);
+  if (made) return made;
+  const route: HttpRoute = { endpoint: config.httpEndpoint, timeoutMs: config.timeoutMs };
   const countStatement = () => {
-    statements += 1;
+    const use = httpUse.getStore();
+    if (use) use.statements += 1;
   };
-  return {
-    db: drizzleHttp({ client: neon(config.url), schema, casing: "snake_case", logger: { logQuery: countStatement } }),
-    use: () => ({ statements, roundTrips: statements }),
-    close: async () => {},
-  };
+  const db = drizzleHttp({
+    client: neon(config.url, { fetchOptions: { [httpRoute]: route } }),
+    schema,
+    casing: "snake_case",
+    logger: { logQuery: countStatement },
+  });
+  httpDatabases.set(config, db);
+  return db;
 }
 
 /**
- * The handle for one-shot statements: Neon's HTTP path, unless `DATABASE_HTTP=off` (a Postgres
- * without Neon's HTTP endpoint), where they share the WebSocket pool.
+ * The handle for one-shot statements outside a request (the cron sweep): Neon's HTTP path, unless
+ * `DATABASE_HTTP=off` (a Postgres without Neon's HTTP endpoint), where they run over a pool.
  */
 export function openDatabase(config: Config["database"], onError: (error: Error) => void): DatabaseHandle {
-  return config.http ? openHttpDatabase(config) : openPoolDatabase(config, onError);
+  if (!config.http) return openPoolDatabase(config, onError);
+  return { db: httpDatabase(config), close: async () => {} };
 }
 
 /** The SQLSTATE of a Postgres error, if `error` is one. */

@@ -17,6 +17,7 @@ export function getRedis(config: Config["redis"]): Redis {
       url: config.url,
       token: config.token,
       enableTelemetry: false,
+      enableAutoPipelining: false,
       retry: { retries: 2, backoff: (attempt) => 50 * 2 ** attempt },
       signal: () => AbortSignal.timeout(config.timeoutMs),
     });

@@ -14,7 +14,7 @@ export const services = createMiddleware<AppBindings>(async (c, next) => {
   c.set("config", config);
   c.set("services", requestServices);
   try {
-    await next();
+    await requestServices.run(next);
     // Standard Server-Timing: browsers' devtools and the benchmark read how many statements and
     // round trips to the database a request cost; it reveals nothing about the data.
     if (c.res.status !== 101) {

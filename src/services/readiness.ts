@@ -25,7 +25,7 @@ export async function checkReadiness(probes: ReadinessProbe[], timeoutMs: number
 }
 
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number, name: string): Promise<T> {
-  let timer: number | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${name} did not answer within ${timeoutMs} ms`)), timeoutMs);
   });

@@ -1,12 +1,13 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Config } from "../config";
 import {
+  countHttpUse,
   type Database,
-  type DatabaseHandle,
   type DatabaseUse,
-  openDatabase,
+  httpDatabase,
   openPoolDatabase,
   type PoolDatabase,
+  type PoolHandle,
 } from "../db/client";
 import { getRedis } from "../lib/redis";
 import { createMailer, type Mailer } from "./mailer";
@@ -25,6 +26,8 @@ export interface Services {
 }
 
 export interface RequestServices extends Services {
+  /** Runs the request's handlers, so that what they run on the shared HTTP database counts as theirs. */
+  run<T>(work: () => Promise<T>): Promise<T>;
   /** What this request spent on the database (nothing when it never touched it). */
   databaseUse(): DatabaseUse;
   /** Closes what this request opened; each database handle exists only if a handler used it. */
@@ -36,13 +39,16 @@ export function createServices(
   env: Pick<Env, "MATCHMAKER" | "SESSION_ROOM">,
   onDatabaseError: (error: Error) => void,
 ): RequestServices {
-  let oneShot: DatabaseHandle | undefined;
-  let pool: DatabaseHandle<PoolDatabase> | undefined;
+  const overHttp: DatabaseUse = { statements: 0, roundTrips: 0 };
+  // Without the HTTP path, one-shot statements share a pool of the request's own.
+  let oneShot: PoolHandle | undefined;
+  let pool: PoolHandle | undefined;
   let mailer: Mailer | undefined;
   const handles = () => [oneShot, pool].filter((handle) => handle !== undefined);
   return {
     get db() {
-      oneShot ??= openDatabase(config.database, onDatabaseError);
+      if (config.database.http) return httpDatabase(config.database);
+      oneShot ??= openPoolDatabase(config.database, onDatabaseError);
       return oneShot.db;
     },
     get pool() {
@@ -57,13 +63,14 @@ export function createServices(
       return mailer;
     },
     objects: objectCalls(env, config.durableObjectTimeoutMs),
+    run: (work) => countHttpUse(overHttp, work),
     databaseUse() {
       return handles().reduce(
         (total, handle) => {
           const use = handle.use();
           return { statements: total.statements + use.statements, roundTrips: total.roundTrips + use.roundTrips };
         },
-        { statements: 0, roundTrips: 0 },
+        { ...overHttp },
       );
     },
     async close() {

@@ -1,5 +1,6 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
+import { preparedPerClient } from "../../db/prepared";
 import { profiles, users } from "../../db/schema";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
@@ -19,11 +20,18 @@ function accountGone(): ApiError {
   });
 }
 
+/** The account, its profile and its sign-in identities: one statement, over the one-shot path. */
+const meStatement = preparedPerClient((db: Database) =>
+  db.query.users
+    .findFirst({
+      where: eq(users.id, sql.placeholder("userId")),
+      with: { profile: true, identities: { orderBy: (identity, { asc }) => [asc(identity.createdAt)] } },
+    })
+    .prepare("me"),
+);
+
 async function loadMe(db: Database, userId: string) {
-  const user = await db.query.users.findFirst({
-    where: eq(users.id, userId),
-    with: { profile: true, identities: { orderBy: (identity, { asc }) => [asc(identity.createdAt)] } },
-  });
+  const user = await meStatement(db).execute({ userId });
   if (!user?.profile) throw accountGone();
   const { profile } = user;
   return {

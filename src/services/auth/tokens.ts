@@ -32,6 +32,20 @@ export interface TokenPair {
 }
 
 const encoder = new TextEncoder();
+const signingKeys = new Map<string, Promise<CryptoKey>>();
+
+/** Imported once per isolate and secret: every authenticated request verifies with it. */
+function signingKey(secret: string): Promise<CryptoKey> {
+  let key = signingKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+      "verify",
+    ]);
+    signingKeys.set(secret, key);
+  }
+  return key;
+}
 
 export async function signAccessToken(secret: string, claims: AccessClaims, now: Date): Promise<string> {
   const issuedAt = Math.floor(now.getTime() / 1000);
@@ -43,7 +57,7 @@ export async function signAccessToken(secret: string, claims: AccessClaims, now:
     .setIssuedAt(issuedAt)
     .setExpirationTime(issuedAt + accessTokenTtlSeconds)
     .setJti(crypto.randomUUID())
-    .sign(encoder.encode(secret));
+    .sign(await signingKey(secret));
 }
 
 export class InvalidAccessTokenError extends Error {
@@ -56,7 +70,7 @@ export class InvalidAccessTokenError extends Error {
 /** Verifies signature, algorithm, issuer, audience and expiry (60 s of clock skew at most). */
 export async function verifyAccessToken(secret: string, token: string, now = new Date()): Promise<VerifiedAccess> {
   try {
-    const { payload } = await jwtVerify(token, encoder.encode(secret), {
+    const { payload } = await jwtVerify(token, await signingKey(secret), {
       algorithms: [algorithm],
       issuer,
       audience,
