@@ -7,8 +7,9 @@ export { Matchmaker } from "../src/durable-objects/matchmaker";
 
 /**
  * The benchmark's ceilings, run in the same workerd with the same logging as the API: a bare Hono
- * worker, and one raw select and one raw insert through the very database path the API uses
- * (`openDatabase`: a serverless-driver pool per request).
+ * worker, and one raw select and one raw insert over the fastest database path the platform
+ * allows, the one the API's one-shot statements take (`openDatabase`: Neon's SQL over HTTP, one
+ * request per statement, no connection to open).
  */
 const app = new Hono<{ Bindings: Env }>();
 

@@ -1,38 +1,54 @@
 /**
- * `npm run bench [-- --duration 10 --connections 32 --log-level error]`
+ * `npm run bench [-- --duration 10 --connections 32 --log-level error --db-rtt 20 --redis-rtt 10]`
  *
  * Runs the API under `wrangler dev` (workerd) against a real PostgreSQL and a real Redis on
  * loopback, which it starts itself, and drives it with autocannon. In the same run it measures
- * the ceilings: a bare Hono worker, and a raw select and a raw insert through the same database
- * path (bench/ceiling.ts), both workers with the same logging. Then matchmaking: the time from the
- * second compatible attempt to both `matched` pushes, and the pairs per second one level's
- * Durable Object sustains. Prints one table and writes it as JSON under bench/results/.
+ * the ceilings: a bare Hono worker, and a raw select and a raw insert over the fastest database
+ * path (bench/ceiling.ts), both workers with the same logging.
+ *
+ * Then distance: each hot route one request at a time, with the database and then Redis moved
+ * `--db-rtt` / `--redis-rtt` ms of round trip away (stack.distance), which turns the extra
+ * latency into the round trips a request really makes. It does so for the API as it is and for
+ * the same API with `DATABASE_HTTP=off` (every statement over a new WebSocket connection, as
+ * before the HTTP path).
+ *
+ * Then matchmaking: the time from the second compatible attempt to both `matched` pushes, and the
+ * pairs per second one level's Durable Object sustains. Prints the tables and writes them as JSON
+ * under bench/results/.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import autocannon from "autocannon";
-import { toEnvFile } from "./stack/env-file.ts";
 import { startStack } from "./stack/index.ts";
 import { startPostgresServer } from "./stack/postgres-server.ts";
-import { freePort } from "./stack/redis.ts";
+import { startLocalWorker } from "./stack/worker.ts";
 
 const { values } = parseArgs({
   options: {
     duration: { type: "string", default: "10" },
     connections: { type: "string", default: "32" },
     "log-level": { type: "string", default: "error" },
+    "db-rtt": { type: "string", default: "20" },
+    "redis-rtt": { type: "string", default: "10" },
+    "distance-samples": { type: "string", default: "40" },
     "latency-samples": { type: "string", default: "100" },
     "burst-users": { type: "string", default: "200" },
   },
 });
 const duration = Number(values.duration);
 const connections = Number(values.connections);
-const logLevel = values["log-level"] ?? "error";
+const databaseRtt = Number(values["db-rtt"]);
+const redisRtt = Number(values["redis-rtt"]);
+const distanceSamples = Number(values["distance-samples"]);
+const logLevels = ["debug", "info", "log", "warn", "error", "none"] as const;
+type LogLevel = (typeof logLevels)[number];
+const logLevel = logLevels.find((level) => level === values["log-level"]);
+if (!logLevel) throw new Error(`--log-level is one of ${logLevels.join(", ")}`);
 const root = new URL("..", import.meta.url).pathname;
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -45,47 +61,10 @@ function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
 }
 
-async function startWorker(name: string, args: string[], envFile: string): Promise<string> {
-  const port = await freePort();
-  const inspector = await freePort();
-  const persist = await mkdtemp(join(tmpdir(), `gaplash-bench-${name}-`));
-  const child: ChildProcess = spawn(
-    "npx",
-    [
-      "wrangler",
-      "dev",
-      ...args,
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--inspector-port",
-      String(inspector),
-      "--log-level",
-      logLevel,
-      "--persist-to",
-      persist,
-      "--env-file",
-      envFile,
-      "--show-interactive-dev-session=false",
-    ],
-    { cwd: root, stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
-  );
-  cleanups.push(async () => {
-    child.kill("SIGINT");
-    await rm(persist, { recursive: true, force: true });
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return url;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${name} did not come up on ${url}`);
+async function startWorker(vars: Record<string, string>, args: string[] = [], level: LogLevel = logLevel ?? "error") {
+  const worker = await startLocalWorker({ vars, args, logLevel: level });
+  cleanups.push(worker.stop);
+  return worker.url;
 }
 
 async function json<T>(response: Response): Promise<T> {
@@ -143,20 +122,34 @@ interface Measured {
   p50: number;
   p99: number;
   errors: number;
-  queriesPerRequest: number | null;
+  /** What the database layer reports in Server-Timing, averaged over ten requests. */
+  database: DatabaseUse | null;
   ceiling?: string;
   ratio?: number;
+  ratioToBareHono?: number;
 }
 
-async function queriesPerRequest(url: string, init: RequestInit): Promise<number | null> {
-  const counts: number[] = [];
+interface DatabaseUse {
+  statements: number;
+  roundTrips: number;
+}
+
+function databaseUse(response: Response): DatabaseUse | null {
+  const match = /db;desc="(\d+) statements, (\d+) round trips"/.exec(response.headers.get("server-timing") ?? "");
+  return match ? { statements: Number(match[1]), roundTrips: Number(match[2]) } : null;
+}
+
+async function averageDatabaseUse(url: string, init: RequestInit): Promise<DatabaseUse | null> {
+  const uses: DatabaseUse[] = [];
   for (let i = 0; i < 10; i += 1) {
     const response = await fetch(url, init);
     await response.arrayBuffer();
-    const match = /db;desc="(\d+) queries"/.exec(response.headers.get("server-timing") ?? "");
-    if (match) counts.push(Number(match[1]));
+    const use = databaseUse(response);
+    if (use) uses.push(use);
   }
-  return counts.length ? counts.reduce((a, b) => a + b, 0) / counts.length : null;
+  if (uses.length === 0) return null;
+  const mean = (pick: (use: DatabaseUse) => number) => uses.reduce((sum, use) => sum + pick(use), 0) / uses.length;
+  return { statements: mean((use) => use.statements), roundTrips: mean((use) => use.roundTrips) };
 }
 
 async function load(
@@ -182,12 +175,51 @@ async function load(
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.timeouts + unexpected,
-    queriesPerRequest: await queriesPerRequest(url, {
+    database: await averageDatabaseUse(url, {
       method: options.method ?? "GET",
       headers: options.headers,
       body: options.body,
     }),
   };
+}
+
+/** One hot route, requested one at a time: `prepare` runs untimed before each request. */
+interface Probe {
+  name: string;
+  request: () => Promise<Response>;
+  expect: number;
+  prepare?: () => Promise<unknown>;
+  tidy?: () => Promise<unknown>;
+}
+
+/** Median latency of `samples` sequential requests (after a few untimed ones), and what they reported. */
+async function medianLatency(probe: Probe, samples: number): Promise<{ p50: number; reported: DatabaseUse | null }> {
+  const timings: number[] = [];
+  let reported: DatabaseUse | null = null;
+  for (let i = -3; i < samples; i += 1) {
+    await probe.prepare?.();
+    const started = performance.now();
+    const response = await probe.request();
+    await response.arrayBuffer();
+    const elapsed = performance.now() - started;
+    if (response.status !== probe.expect)
+      throw new Error(`${probe.name}: ${response.status}, expected ${probe.expect}`);
+    await probe.tidy?.();
+    if (i >= 0) timings.push(elapsed);
+    reported = databaseUse(response);
+  }
+  return { p50: percentile(timings, 50), reported };
+}
+
+interface DistanceRow {
+  route: string;
+  path: "HTTP (after)" | "WebSocket per request (before)";
+  p50AtZeroMs: number;
+  p50AtDatabaseRttMs: number;
+  databaseRoundTrips: number;
+  p50AtRedisRttMs: number | null;
+  redisRoundTrips: number | null;
+  reported: DatabaseUse | null;
 }
 
 function percentile(values: number[], p: number): number {
@@ -289,36 +321,36 @@ try {
   await pool.query("create table if not exists bench_inserts (id bigserial primary key, body text not null)");
   await pool.end();
 
-  const envDir = await mkdtemp(join(tmpdir(), "gaplash-bench-env-"));
-  cleanups.push(() => rm(envDir, { recursive: true, force: true }));
-  const envFile = join(envDir, "bench.env");
-  await writeFile(
-    envFile,
-    toEnvFile({
-      ...stack.bindings,
-      JWT_SECRET: randomBytes(32).toString("base64url"),
-      AUTH_SECRET: randomBytes(32).toString("base64url"),
-      // The limits stay in the path (each request still asks Redis) but never refuse the load.
-      RATE_LIMIT_MESSAGES_PER_MIN: "100000000",
-      RATE_LIMIT_MATCH_ATTEMPTS_PER_MIN: "100000000",
-      RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR: "100000000",
-      APP_COMMIT: "bench",
-      // The ceiling worker has no wrangler.toml vars of the API's; it parses the same config.
-      ENVIRONMENT: "development",
-      MAIL_FROM: "Gaplash <bench@gaplash.local>",
-      CORS_ORIGINS: "http://localhost:3000",
-    }),
-  );
-  log(`starting the API and the ceiling worker under wrangler dev (--log-level ${logLevel})`);
-  const api = await startWorker("api", [], envFile);
-  const ceiling = await startWorker("ceiling", ["-c", "bench/wrangler.toml"], envFile);
+  const key = () => randomBytes(32).toString("base64url");
+  // One set of keys for every worker, so a learner signed in through one is signed in to all.
+  const vars = {
+    ...stack.bindings,
+    JWT_SECRET: key(),
+    AUTH_SECRET: key(),
+    // The limits stay in the path (each request still asks Redis) but never refuse the load.
+    RATE_LIMIT_MESSAGES_PER_MIN: "100000000",
+    RATE_LIMIT_MATCH_ATTEMPTS_PER_MIN: "100000000",
+    RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR: "100000000",
+    APP_COMMIT: "bench",
+    // The ceiling worker has no wrangler.toml vars of the API's; it parses the same config.
+    ENVIRONMENT: "development",
+    MAIL_FROM: "Gaplash <bench@gaplash.local>",
+    CORS_ORIGINS: "http://localhost:3000",
+  };
+  log(`starting the API, the ceiling worker and two variants under wrangler dev (--log-level ${logLevel})`);
+  const api = await startWorker(vars);
+  const ceiling = await startWorker(vars, ["-c", "bench/wrangler.toml"]);
   // The same API without the per-request log line, to show what that line costs under wrangler dev.
-  const quietEnvFile = join(envDir, "bench-quiet.env");
-  await writeFile(quietEnvFile, `${await readFile(envFile, "utf8")}LOG_LEVEL="warn"\n`);
-  const quietApi = await startWorker("api-quiet", [], quietEnvFile);
+  const quietApi = await startWorker({ ...vars, LOG_LEVEL: "warn" });
+  // The same API as before the HTTP path: every statement over a new WebSocket connection.
+  const webSocketApi = await startWorker({ ...vars, DATABASE_HTTP: "off" });
 
   log("creating learners and a session");
-  const [a, b] = await Promise.all([signUp(api, "alice", "A1"), signUp(api, "bob", "A1")]);
+  const [a, b, lone] = await Promise.all([
+    signUp(api, "alice", "A1"),
+    signUp(api, "bob", "A1"),
+    signUp(api, "lone", "B1"),
+  ]);
   await Promise.all([ping(api, a), ping(api, b)]);
   await attempt(api, a, "A1");
   const sessionId = (await attempt(api, b, "A1")).session_id;
@@ -335,15 +367,13 @@ try {
       expect: 201,
     }),
   };
-  const routes: Measured[] = [
-    { ...(await load("GET /health", `${api}/health`, { expect: 200 })), ceiling: ceilings.health.name },
+  const hotRoutes = async (base: string, suffix: string): Promise<Measured[]> => [
     {
-      ...(await load("GET /health, LOG_LEVEL=warn", `${quietApi}/health`, { expect: 200 })),
-      ceiling: ceilings.health.name,
+      ...(await load(`GET /me${suffix}`, `${base}/me`, { headers: auth, expect: 200 })),
+      ceiling: ceilings.select.name,
     },
-    { ...(await load("GET /me", `${api}/me`, { headers: auth, expect: 200 })), ceiling: ceilings.select.name },
     {
-      ...(await load("POST /sessions/{id}/messages", `${api}/sessions/${sessionId}/messages`, {
+      ...(await load(`POST /sessions/{id}/messages${suffix}`, `${base}/sessions/${sessionId}/messages`, {
         method: "POST",
         headers: { ...auth, "content-type": "application/json" },
         body: message,
@@ -352,21 +382,94 @@ try {
       ceiling: ceilings.insert.name,
     },
     {
-      ...(await load("GET /sessions/{id}/messages", `${api}/sessions/${sessionId}/messages`, {
+      ...(await load(`GET /sessions/{id}/messages${suffix}`, `${base}/sessions/${sessionId}/messages`, {
         headers: auth,
         expect: 200,
       })),
       ceiling: ceilings.select.name,
     },
+  ];
+  const routes: Measured[] = [
+    { ...(await load("GET /health", `${api}/health`, { expect: 200 })), ceiling: ceilings.health.name },
+    {
+      ...(await load("GET /health, LOG_LEVEL=warn", `${quietApi}/health`, { expect: 200 })),
+      ceiling: ceilings.health.name,
+    },
+    ...(await hotRoutes(api, "")),
     {
       ...(await load("GET /messages/search", `${api}/messages/search?q=market`, { headers: auth, expect: 200 })),
       ceiling: ceilings.select.name,
     },
+    ...(await hotRoutes(quietApi, ", LOG_LEVEL=warn")),
+    ...(await hotRoutes(webSocketApi, ", before (WebSocket)")),
   ];
   const byName = new Map(Object.values(ceilings).map((measured) => [measured.name, measured]));
   for (const route of routes) {
     const base = route.ceiling ? byName.get(route.ceiling) : undefined;
     if (base?.requestsPerSecond) route.ratio = route.requestsPerSecond / base.requestsPerSecond;
+    if (ceilings.health.requestsPerSecond) {
+      route.ratioToBareHono = route.requestsPerSecond / ceilings.health.requestsPerSecond;
+    }
+  }
+
+  log(`distance: each hot route one at a time, at 0, at ${databaseRtt} ms to the database, at ${redisRtt} ms to Redis`);
+  const probes = (base: string): Probe[] => [
+    { name: "GET /me", request: () => fetch(`${base}/me`, { headers: auth }), expect: 200 },
+    {
+      name: "GET /sessions/{id}/messages",
+      request: () => fetch(`${base}/sessions/${sessionId}/messages`, { headers: auth }),
+      expect: 200,
+    },
+    {
+      name: "POST /sessions/{id}/messages",
+      request: () =>
+        fetch(`${base}/sessions/${sessionId}/messages`, {
+          method: "POST",
+          headers: { ...auth, "content-type": "application/json" },
+          body: message,
+        }),
+      expect: 201,
+    },
+    {
+      name: "POST /match/attempt",
+      prepare: () => ping(base, lone),
+      request: () =>
+        fetch(`${base}/match/attempt`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${lone.token}` },
+          body: JSON.stringify({ desired_level: "B1" }),
+        }),
+      expect: 202,
+      tidy: () =>
+        fetch(`${base}/match/attempt`, { method: "DELETE", headers: { authorization: `Bearer ${lone.token}` } }),
+    },
+  ];
+  const distanceRows: DistanceRow[] = [];
+  for (const [path, base] of [
+    ["HTTP (after)", api],
+    ["WebSocket per request (before)", webSocketApi],
+  ] as const) {
+    for (const probe of probes(base)) {
+      stack.distance.database.set(0);
+      stack.distance.redis.set(0);
+      const near = await medianLatency(probe, distanceSamples);
+      stack.distance.database.set(databaseRtt);
+      const farDatabase = databaseRtt > 0 ? await medianLatency(probe, distanceSamples) : near;
+      stack.distance.database.set(0);
+      stack.distance.redis.set(redisRtt);
+      const farRedis = redisRtt > 0 ? await medianLatency(probe, distanceSamples) : undefined;
+      stack.distance.redis.set(0);
+      distanceRows.push({
+        route: probe.name,
+        path,
+        p50AtZeroMs: near.p50,
+        p50AtDatabaseRttMs: farDatabase.p50,
+        databaseRoundTrips: databaseRtt > 0 ? (farDatabase.p50 - near.p50) / databaseRtt : 0,
+        p50AtRedisRttMs: farRedis?.p50 ?? null,
+        redisRoundTrips: farRedis ? (farRedis.p50 - near.p50) / redisRtt : null,
+        reported: near.reported,
+      });
+    }
   }
 
   log("matchmaking: time from the second attempt to both pushes");
@@ -382,15 +485,34 @@ try {
   const pad = (text: string, width: number) => text.padEnd(width);
   const num = (value: number | null | undefined, digits = 1) =>
     value === null || value === undefined ? "—" : value.toFixed(digits);
+  const use = (value: DatabaseUse | null) => (value ? `${num(value.statements)}/${num(value.roundTrips)}` : "—");
+  const ratios = (row: Measured) =>
+    [
+      row.ratio === undefined || row.ceiling === ceilings.health.name
+        ? ""
+        : `${row.ratio.toFixed(2)} of ${row.ceiling?.replace("ceiling: ", "")}`,
+      row.ratioToBareHono === undefined || row.name.startsWith("ceiling")
+        ? ""
+        : `${row.ratioToBareHono.toFixed(2)} of bare Hono`,
+    ]
+      .filter(Boolean)
+      .join(", ");
   const lines = [
     `Gaplash benchmark — ${new Date().toISOString()}`,
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}; wrangler ${execFileSync("npx", ["wrangler", "--version"], { cwd: root, encoding: "utf8" }).trim()}`,
-    `load: autocannon, ${connections} connections, ${duration} s per row; both workers with wrangler dev --log-level ${logLevel}; PostgreSQL ${postgres ? "started for this run" : "from DATABASE_URL"}, redis-server`,
+    `load: autocannon, ${connections} connections, ${duration} s per row; every worker with wrangler dev --log-level ${logLevel}; PostgreSQL ${postgres ? "started for this run" : "from DATABASE_URL"}, redis-server`,
     "",
-    `${pad("route", 34)}${pad("req/s", 9)}${pad("p50 ms", 8)}${pad("p99 ms", 8)}${pad("errors", 8)}${pad("db q/req", 10)}ratio to ceiling`,
+    `${pad("route", 50)}${pad("req/s", 9)}${pad("p50 ms", 8)}${pad("p99 ms", 8)}${pad("errors", 8)}${pad("db st/rt", 10)}ratio`,
     ...rows.map(
       (row) =>
-        `${pad(row.name, 34)}${pad(num(row.requestsPerSecond, 0), 9)}${pad(num(row.p50, 0), 8)}${pad(num(row.p99, 0), 8)}${pad(String(row.errors), 8)}${pad(num(row.queriesPerRequest), 10)}${row.ratio === undefined ? "" : `${row.ratio.toFixed(2)} of ${row.ceiling?.replace("ceiling: ", "")}`}`,
+        `${pad(row.name, 50)}${pad(num(row.requestsPerSecond, 0), 9)}${pad(num(row.p50, 0), 8)}${pad(num(row.p99, 0), 8)}${pad(String(row.errors), 8)}${pad(use(row.database), 10)}${ratios(row)}`,
+    ),
+    "",
+    `distance: one request at a time, p50 of ${distanceSamples}; round trips derived as (p50 far − p50 near) / RTT; "reported" is the database layer's own count (statements/round trips)`,
+    `${pad("route", 30)}${pad("database path", 32)}${pad("p50 0", 8)}${pad(`db +${databaseRtt}`, 9)}${pad("db RTs", 8)}${pad(`redis +${redisRtt}`, 11)}${pad("redis RTs", 11)}reported`,
+    ...distanceRows.map(
+      (row) =>
+        `${pad(row.route, 30)}${pad(row.path, 32)}${pad(num(row.p50AtZeroMs), 8)}${pad(num(row.p50AtDatabaseRttMs), 9)}${pad(num(row.databaseRoundTrips), 8)}${pad(num(row.p50AtRedisRttMs), 11)}${pad(num(row.redisRoundTrips), 11)}${use(row.reported)}`,
     ),
     "",
     `matchmaking: second attempt → both matched pushes: p50 ${num(percentile(latencies, 50))} ms, p99 ${num(percentile(latencies, 99))} ms, slowest ${num(Math.max(...latencies))} ms, first pair ${num(latencies[0])} ms (${latencies.length} pairs)`,
@@ -412,9 +534,10 @@ try {
           memoryGiB: Math.round(totalmem() / 2 ** 30),
           node: process.version,
         },
-        settings: { connections, duration, logLevel },
+        settings: { connections, duration, logLevel, databaseRtt, redisRtt, distanceSamples },
         routes,
         ceilings: Object.values(ceilings),
+        distance: distanceRows,
         matchmaking: {
           pushLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), samples: latencies.length },
           burst: { ...burst, pairsPerSecond: burst.pairs / burst.seconds },
