@@ -35,13 +35,19 @@ function reportRows(db: Database, where: SQL | undefined) {
 
 export type ReportRow = Awaited<ReturnType<typeof reportRows>>[number];
 
-/** Reports with both users' summaries, newest first, `limit + 1` rows from `after`. */
+/**
+ * Reports with both users' summaries, newest first, `limit + 1` rows from `after`. One statement
+ * over the HTTP path: a read needs no connection of its own.
+ */
 export function listReports(db: Database, status: "open" | "closed", limit: number, after?: KeysetPosition) {
   return reportRows(db, and(eq(reports.status, status), olderThan(reports.createdAt, reports.id, after)))
     .orderBy(desc(reports.createdAt), desc(reports.id))
     .limit(limit + 1);
 }
 
+/**
+ * The report with both users' summaries; one statement over the HTTP path.
+ */
 export async function findReport(db: Database, reportId: string): Promise<ReportRow | undefined> {
   const [row] = await reportRows(db, eq(reports.id, reportId));
   return row;
@@ -81,6 +87,11 @@ export type CloseOutcome =
   | { kind: "not-found" }
   | { kind: "already-closed" };
 
+/**
+ * Closes a report with its audit row, and suspends the target when the decision says so. An
+ * interactive transaction on the request's pool: the report row is locked and read before the
+ * decision is written, and the audit row must commit with it.
+ */
 export async function closeReport(
   db: PoolDatabase,
   adminId: string,
@@ -125,6 +136,11 @@ export type StatusOutcome =
   | { kind: "done"; previous: "active" | "suspended"; suspension: Suspension | null }
   | { kind: "not-found" };
 
+/**
+ * Suspends or lifts a suspension, with its audit row. An interactive transaction on the request's
+ * pool: the user row is locked and its previous status read before the change, and the audit row
+ * must commit with it.
+ */
 export async function setUserStatus(
   db: PoolDatabase,
   adminId: string,
@@ -162,7 +178,8 @@ export type RoleOutcome =
 /**
  * Grants or takes away the admin role, audited in the same transaction. A role granted here
  * stays until an admin takes it away; an address listed in `ADMIN_EMAILS` is an admin by
- * configuration, so taking its role away here is refused (remove it from the list instead).
+ * configuration, so taking its role away here is refused (remove it from the list instead). An
+ * interactive transaction on the request's pool, for the same reason.
  */
 export async function setUserRole(
   db: PoolDatabase,
@@ -208,6 +225,7 @@ export function startOfUtcDay(now: Date): Date {
 /**
  * Today's figures, UTC. A user is active today when they signed in or refreshed, took part in a
  * session that started, or sent a message today. Time spoken counts the calls that ended today.
+ * One statement over the HTTP path.
  */
 export async function overview(db: Database, now: Date) {
   const since = startOfUtcDay(now);
@@ -249,7 +267,10 @@ export interface QueueFigures {
   match_rate_24h: number | null;
 }
 
-/** Per level: queue depth now, and over the last 24 h the wait to a match (p50, p95) and the match rate. */
+/**
+ * Per level: queue depth now, and over the last 24 h the wait to a match (p50, p95) and the match
+ * rate. One statement over the HTTP path.
+ */
 export async function queueStats(db: Database, now: Date): Promise<QueueFigures[]> {
   const since = new Date(now.getTime() - 24 * 3600 * 1000);
   const result = await db.execute<{
@@ -289,6 +310,9 @@ export async function queueStats(db: Database, now: Date): Promise<QueueFigures[
   });
 }
 
+/**
+ * The audit trail, newest first, `limit + 1` rows from `after`: one statement over the HTTP path.
+ */
 export function listAuditLogs(db: Database, limit: number, after?: KeysetPosition) {
   return db
     .select()

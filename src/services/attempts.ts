@@ -31,7 +31,8 @@ export function queueEntry(candidate: MatchCandidate, attempt: QueuedAttempt): Q
  * Hands a queued attempt back to its level's object when the object does not hold it: its
  * hand-off was lost (say the statement that queued it committed only after its request had
  * given up on the database). The object pairs it at once if it can. Safe to repeat: an attempt
- * the object holds is left as it is, at the cost of one call to the object.
+ * the object holds is left as it is, at the cost of one call to the object. Its statements are
+ * one-shot reads: the attempt route passes the HTTP path.
  */
 export async function reattach(
   deps: { db: Database; objects: ObjectCalls },
@@ -41,7 +42,10 @@ export async function reattach(
   return held.length > 0 ? "held" : handBack(deps, attempt);
 }
 
-/** Gives an attempt its object does not hold to that object, if its owner still waits with it. */
+/**
+ * Gives an attempt its object does not hold to that object, if its owner still waits with it. Its
+ * statements are one-shot reads: the cron sweep passes the HTTP path.
+ */
 export async function handBack(
   deps: { db: Database; objects: ObjectCalls },
   attempt: QueuedAttempt,
@@ -56,7 +60,8 @@ export async function handBack(
 
 /**
  * Attempts queued in the database between `createdAfter` and `createdBefore`, oldest first, at
- * most `limit`: the cron sweep makes sure each is held by its object.
+ * most `limit`: the cron sweep makes sure each is held by its object. One statement over the HTTP
+ * path.
  */
 export async function queuedAttempts(
   db: Database,

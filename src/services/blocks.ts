@@ -10,7 +10,8 @@ export type BlockOutcome =
 
 /**
  * Records that `blockerId` blocked `blockedId` (once, however often asked) and ends every
- * active session the two share, in one statement.
+ * active session the two share, in one statement. Being one statement, it runs on the HTTP path:
+ * one round trip.
  */
 export async function blockUser(db: Database, blockerId: string, blockedId: string, now: Date): Promise<BlockOutcome> {
   const result = await db.execute<{ blocker_active: boolean; target_exists: boolean; ended: string[] | null }>(sql`
@@ -42,7 +43,10 @@ export async function blockUser(db: Database, blockerId: string, blockedId: stri
   return { kind: "blocked", endedSessions: row.ended ?? [] };
 }
 
-/** Which of `others` blocked `userId` or were blocked by them: one indexed read. */
+/**
+ * Which of `others` blocked `userId` or were blocked by them: one indexed read. It runs on the
+ * HTTP path.
+ */
 export async function blockedEitherWay(db: Database, userId: string, others: string[]): Promise<Set<string>> {
   if (others.length === 0) return new Set();
   const rows = await db

@@ -24,7 +24,8 @@ const at = (ms: number | null) => (ms === null ? null : new Date(ms));
 /**
  * Writes the call's row as the room knows it, in one statement: inserted when the call starts,
  * updated as it connects and ends. Returns false when the id already names a call of another
- * session, which this one may not take over.
+ * session, which this one may not take over. The session room runs it on its kept connection,
+ * where it costs one round trip.
  */
 export async function recordCall(db: Database, call: CallRecord, now: number): Promise<boolean> {
   const result = await db.execute<{ id: string }>(sql`
@@ -39,7 +40,10 @@ export async function recordCall(db: Database, call: CallRecord, now: number): P
   return result.rows.length > 0;
 }
 
-/** Awards `FIRST_CALL` to whichever of `userIds` still have an account and do not have it yet. */
+/**
+ * Awards `FIRST_CALL` to whichever of `userIds` still have an account and do not have it yet. One
+ * statement, on the session room's kept connection.
+ */
 export async function awardFirstCall(db: Database, userIds: string[], now: Date): Promise<void> {
   if (userIds.length === 0) return;
   await db.execute(sql`

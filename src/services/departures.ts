@@ -80,7 +80,8 @@ export async function announceDeparture(
  * Deletes the account in one transaction: first it leaves its sessions and queue, then the user
  * row goes (cascading to identities, tokens, profile, blocks, streak, badges and memberships;
  * messages stay with the sender shown as deleted), and so do the sign-in codes of its address.
- * Returns null when there was no such account.
+ * Returns null when there was no such account. It needs the request's pool: an interactive
+ * transaction, since what the first statement ended is what the caller must announce.
  */
 export async function deleteAccount(db: PoolDatabase, userId: string, now: Date): Promise<Departure | null> {
   return db.transaction(async (tx) => {

@@ -9,7 +9,8 @@ const expiredCodeRetentionMs = 24 * 60 * 60 * 1000;
 
 /**
  * Deletes sign-in codes a day past their expiry and refresh tokens past theirs, at most
- * `pruneBatchSize` of each, in one round trip: neither table grows for ever.
+ * `pruneBatchSize` of each, in one round trip: neither table grows for ever. The cron sweep runs
+ * it on the HTTP path.
  */
 export async function pruneExpiredSignIns(db: Database, now: Date): Promise<{ codes: number; refreshTokens: number }> {
   const codesBefore = new Date(now.getTime() - expiredCodeRetentionMs);

@@ -72,7 +72,8 @@ function toCandidate(row: CandidateRow): MatchCandidate {
 /**
  * Everything matchmaking must know about a user, in one round trip: who they must never meet
  * (blocks either way, partners rated 1–2 by either side, and their last partner, so the same two
- * are not paired back to back) and whether they are still in a session or already queued.
+ * are not paired back to back) and whether they are still in a session or already queued. Callers
+ * outside a Durable Object pass the HTTP path.
  */
 export async function loadCandidate(db: Database, userId: string): Promise<MatchCandidate | undefined> {
   const result = await db.execute<CandidateRow>(candidateQuery(userId));
@@ -83,7 +84,8 @@ export async function loadCandidate(db: Database, userId: string): Promise<Match
 /**
  * The attempt route's one round trip: reads the candidate as `loadCandidate` does and, in the same
  * statement, queues a new attempt when the user is active, in no session and not already queued.
- * `attemptId` is null when nothing was queued; the candidate says why.
+ * `attemptId` is null when nothing was queued; the candidate says why. It runs on the HTTP path,
+ * so the attempt costs one round trip to the database.
  */
 export async function openAttempt(
   db: Database,
@@ -116,7 +118,8 @@ export type PairOutcome =
  * Turns two queued attempts into a session in one statement, so it is one round trip and
  * atomic: both attempts are locked and must still be queued, the two must not have blocked each
  * other since they queued, and neither may be in an active session. Only then is the session
- * created with both participants and both attempts resolved.
+ * created with both participants and both attempts resolved. The Matchmaker runs it on its kept
+ * connection.
  */
 export async function pairAttempts(
   db: Database,
@@ -168,7 +171,11 @@ export async function pairAttempts(
   return { kind: "stale", stillQueued: row?.queued ?? [] };
 }
 
-/** Resolves queued attempts as expired or cancelled; attempts already resolved are left alone. */
+/**
+ * Resolves queued attempts as expired or cancelled; attempts already resolved are left alone. One
+ * statement: the Matchmaker runs it on its kept connection, the attempt route (a cancel) on the
+ * HTTP path.
+ */
 export async function resolveAttempts(
   db: Database,
   attemptIds: string[],
@@ -187,7 +194,8 @@ export async function resolveAttempts(
 /**
  * Expires attempts that are still queued in the database past their lifetime. The level's object
  * expires what it holds on its own alarm; what is left here is an attempt no object holds (its
- * hand-off failed and so did its withdrawal), which would otherwise stay queued for ever.
+ * hand-off failed and so did its withdrawal), which would otherwise stay queued for ever. One
+ * statement; the cron sweep runs it on the HTTP path.
  */
 export async function expireStaleAttempts(db: Database, createdBefore: Date, now: Date): Promise<number> {
   const rows = await db
@@ -198,6 +206,9 @@ export async function expireStaleAttempts(db: Database, createdBefore: Date, now
   return rows.length;
 }
 
+/**
+ * The caller's most recent attempt, whatever its status; one statement over the HTTP path.
+ */
 export async function latestAttempt(db: Database, userId: string) {
   const [attempt] = await db
     .select()
@@ -223,7 +234,8 @@ function arrayLiteral(values: string[]): string {
 /**
  * Creates the sessions of many pairs in one statement, under the same rules as `pairAttempts`
  * (all four attempts locked and still queued, no block, nobody already in a session). Returns
- * the session ids created; a pair that was refused is left for `pairAttempts` to explain.
+ * the session ids created; a pair that was refused is left for `pairAttempts` to explain. The
+ * Matchmaker runs it on its kept connection.
  */
 export async function pairMany(db: Database, pairs: ProposedPair[], now: Date): Promise<Set<string>> {
   if (pairs.length === 0) return new Set();

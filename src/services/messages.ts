@@ -64,7 +64,8 @@ const messageColumns = sql`id, session_id, sender_id, type, text, audio_key, dur
  * Stores a message in one statement that is also the membership check: it inserts only when the
  * sender is an active participant of an active session (and a correction names the partner's
  * message in it). A send retried with the same `client_id` stores nothing new. Only when
- * nothing was stored does a second query say why, so a send costs at most two round trips.
+ * nothing was stored does a second query say why, so a send costs at most two round trips. Both
+ * run on the HTTP path: one statement needs no connection.
  */
 export async function sendMessage(
   db: Database,
@@ -118,7 +119,8 @@ export async function sendMessage(
 
 /**
  * A page of a session's messages, newest first, in one round trip: the participant row is the
- * driving table, so an outsider gets no row at all (not found) rather than an empty page.
+ * driving table, so an outsider gets no row at all (not found) rather than an empty page. It runs
+ * on the HTTP path.
  */
 export async function pageMessages(
   db: Database,
@@ -145,7 +147,10 @@ export async function pageMessages(
 
 export type SearchHit = MessageRow & { score: number };
 
-/** Trigram search over the caller's own sessions, best match first (`<%` uses the GIN index). */
+/**
+ * Trigram search over the caller's own sessions, best match first (`<%` uses the GIN index). One
+ * statement over the HTTP path.
+ */
 export async function searchMessages(
   db: Database,
   userId: string,

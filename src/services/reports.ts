@@ -15,7 +15,8 @@ export type FileOutcome =
 /**
  * Files a report in one statement. A report that names a session must name one the reporter
  * shared with the target, and it stores a snapshot of that session's last 50 messages, so
- * moderators see what happened even if messages are deleted later.
+ * moderators see what happened even if messages are deleted later. Being one statement, it runs
+ * on the HTTP path.
  */
 export async function fileReport(
   db: Database,

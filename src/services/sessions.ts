@@ -103,14 +103,19 @@ export function toSessionView(row: SessionRow): SessionView {
   };
 }
 
-/** The caller's sessions, newest first, `limit + 1` rows from `after` (one round trip). */
+/**
+ * The caller's sessions, newest first, `limit + 1` rows from `after` (one round trip). It runs on
+ * the HTTP path.
+ */
 export function listSessions(db: Database, userId: string, limit: number, after?: KeysetPosition) {
   return sessionRows(db, userId, olderThan(sessions.startedAt, sessions.id, after))
     .orderBy(desc(sessions.startedAt), desc(sessions.id))
     .limit(limit + 1);
 }
 
-/** One session, only if the caller took part in it (one round trip). */
+/**
+ * One session, only if the caller took part in it (one round trip). It runs on the HTTP path.
+ */
 export async function findSession(db: Database, userId: string, sessionId: string): Promise<SessionView | undefined> {
   const [row] = await sessionRows(db, userId, eq(sessions.id, sessionId));
   return row ? toSessionView(row) : undefined;
@@ -122,7 +127,8 @@ export type EndOutcome = { kind: "not-found" } | { kind: "ended"; endedNow: bool
  * The caller leaves the session with a rating. The first call ends the session for both and
  * counts the practice for both participants' streaks and badges; each participant's own first call
  * records their rating and notes; later calls change nothing. Rows are locked, so two ends racing
- * end the session once.
+ * end the session once. An interactive transaction on the request's pool: the rows are locked and
+ * read before the streaks are counted from them.
  */
 export async function endSession(
   db: PoolDatabase,

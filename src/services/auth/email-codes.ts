@@ -40,7 +40,8 @@ export type IssueOutcome =
 /**
  * Starts a sign-in for `email`: a fresh code bound to a new `loginId`, mailed to the address.
  * Several sign-ins may be pending for one address (each counts its own wrong guesses), but an
- * address gets at most one mail a minute.
+ * address gets at most one mail a minute. The code is one statement over the HTTP path; the
+ * cool-down is a Redis key.
  */
 export async function issueEmailCode(
   deps: { db: Database; redis: Redis; mailer: Mailer; authSecret: string; now: Date },
@@ -95,7 +96,9 @@ export type VerifyOutcome =
  * Checks `code` for the sign-in `loginId` of `email` and, when it is right, spends it and signs
  * the user in, all in `tx`. A wrong code counts an attempt of this sign-in only; the fifth wrong
  * one kills it, so a stranger guessing at an address kills only the sign-in they started.
- * The outcome is returned, never thrown, so the attempt count commits with the transaction.
+ * The outcome is returned, never thrown, so the attempt count commits with the transaction. `tx`
+ * is an interactive transaction on the request's pool: the code row is locked and read before it
+ * is spent.
  */
 export async function verifyEmailCode(
   tx: Queryable,

@@ -93,7 +93,10 @@ export async function verifyAccessToken(secret: string, token: string, now = new
   }
 }
 
-/** Issues an access token and a new refresh token in `familyId` (a new family when signing in). */
+/**
+ * Issues an access token and a new refresh token in `familyId` (a new family when signing in).
+ * Runs in the caller's sign-in transaction, so the refresh token commits with the sign-in.
+ */
 export async function issueTokenPair(
   db: Queryable,
   secret: string,
@@ -125,7 +128,9 @@ export type RotationOutcome =
 
 /**
  * Spends a refresh token for a new pair in the same family. A token presented a second
- * time means it leaked: the whole family is revoked, so neither holder can continue.
+ * time means it leaked: the whole family is revoked, so neither holder can continue. An
+ * interactive transaction on the request's pool: the presented token is locked and read before it
+ * is spent or its family revoked.
  */
 export async function rotateRefreshToken(
   db: PoolDatabase,
@@ -158,7 +163,11 @@ export async function rotateRefreshToken(
   });
 }
 
-/** Revokes the family of `presented`, if it is one of ours; unknown tokens change nothing. */
+/**
+ * Revokes the family of `presented`, if it is one of ours; unknown tokens change nothing. Two
+ * statements over the HTTP path, not a transaction: a family once revoked stays revoked, and a
+ * token rotated in between belongs to the same family.
+ */
 export async function revokeRefreshToken(db: Database, presented: string, now: Date): Promise<void> {
   const tokenHash = await sha256Hex(presented);
   const [row] = await db
@@ -171,7 +180,7 @@ export async function revokeRefreshToken(db: Database, presented: string, now: D
 /**
  * Revokes every sign-in of the user whose current refresh token `presented` is, in one
  * statement, and returns that user's id. A token that is unknown, expired, already spent or
- * revoked changes nothing: an old leaked token cannot sign anyone out.
+ * revoked changes nothing: an old leaked token cannot sign anyone out. It runs on the HTTP path.
  */
 export async function revokeEverySignIn(db: Database, presented: string, now: Date): Promise<string | null> {
   const tokenHash = await sha256Hex(presented);
