@@ -32,7 +32,7 @@ export function queueEntry(candidate: MatchCandidate, attempt: QueuedAttempt): Q
  * hand-off was lost (say the statement that queued it committed only after its request had
  * given up on the database). The object pairs it at once if it can. Safe to repeat: an attempt
  * the object holds is left as it is, at the cost of one call to the object. Its statements are
- * one-shot reads: the attempt route passes the HTTP path.
+ * one-shot reads: the status route passes the HTTP path.
  */
 export async function reattach(
   deps: { db: Database; objects: ObjectCalls },
@@ -44,7 +44,8 @@ export async function reattach(
 
 /**
  * Gives an attempt its object does not hold to that object, if its owner still waits with it. Its
- * statements are one-shot reads: the cron sweep passes the HTTP path.
+ * statements are one-shot reads: the cron sweep, and the status route through `reattach`, pass the
+ * HTTP path.
  */
 export async function handBack(
   deps: { db: Database; objects: ObjectCalls },

@@ -17,7 +17,8 @@ export interface Departure {
 
 /**
  * In one statement: ends every active session of `userId` and cancels their queued attempt.
- * Run in the transaction of the suspension or deletion itself.
+ * Run in the transaction of the suspension or deletion itself, on the request's pool: what it
+ * ends and cancels must commit with them, or not at all.
  */
 export async function leaveEverything(tx: Queryable, userId: string, now: Date): Promise<Departure> {
   const result = await tx.execute<{ ended: string[] | null; attempt_id: string | null; level: Level | null }>(sql`

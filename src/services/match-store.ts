@@ -72,8 +72,8 @@ function toCandidate(row: CandidateRow): MatchCandidate {
 /**
  * Everything matchmaking must know about a user, in one round trip: who they must never meet
  * (blocks either way, partners rated 1–2 by either side, and their last partner, so the same two
- * are not paired back to back) and whether they are still in a session or already queued. Callers
- * outside a Durable Object pass the HTTP path.
+ * are not paired back to back) and whether they are still in a session or already queued. Its one
+ * caller, `handBack` (from the status route and the cron sweep), passes the HTTP path.
  */
 export async function loadCandidate(db: Database, userId: string): Promise<MatchCandidate | undefined> {
   const result = await db.execute<CandidateRow>(candidateQuery(userId));

@@ -43,7 +43,8 @@ export const sevenDays = 7;
 /**
  * Counts a finished session for `userId` on their local day: advances the streak (the row is
  * locked, so two ends racing count once) and awards FIRST_CHAT and SEVEN_DAYS, each only once.
- * Run inside the transaction that ended the session.
+ * Run inside the transaction that ended the session, `endSession`'s on the request's pool: the
+ * practice counts only if the end commits.
  */
 export async function recordPractice(tx: Queryable, userId: string, endedAt: Date): Promise<StreakState> {
   const [profile] = await tx.select({ timezone: profiles.timezone }).from(profiles).where(eq(profiles.userId, userId));

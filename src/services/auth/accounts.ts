@@ -16,7 +16,9 @@ export interface Identity {
  * sign-in, and records the identity. A verified address already known through the other
  * provider is the same account: one user, two identities. `ADMIN_EMAILS` is applied at every
  * sign-in: a listed address becomes an admin, and one no longer listed loses the role that the
- * list gave it. Run inside a transaction.
+ * list gave it. Run inside a transaction: the caller's, on the request's pool (the code check or
+ * the Google callback), since each step reads what the one before wrote and the account must
+ * commit with the refresh token issued for it.
  */
 export async function signInWithIdentity(
   tx: Queryable,
