@@ -2,8 +2,9 @@ import { swaggerUI } from "@hono/swagger-ui";
 import { requestId } from "hono/request-id";
 import packageJson from "../package.json" with { type: "json" };
 import { asDatabaseUnavailable } from "./db/client";
+import { allowedMethods } from "./lib/allowed-methods";
 import { createRouter } from "./lib/create-router";
-import { problemResponse, routeNotFound, toApiError } from "./lib/errors";
+import { ApiError, problemResponse, routeNotFound, toApiError } from "./lib/errors";
 import { describeError, log } from "./lib/logger";
 import { bodyLimit } from "./middleware/body-limit";
 import { cors } from "./middleware/cors";
@@ -53,17 +54,33 @@ export function createApp() {
     bearerFormat: "JWT",
     description: "The `access_token` from sign-in, valid for 15 minutes.",
   });
-  app.doc31("/openapi.json", {
+  app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: {
       title: "Gaplash API",
       version: packageJson.version,
       description: "One-to-one speaking practice: sign in, match with a partner of your level, talk.",
+      contact: { name: "Gaplash API team", email: "api@gaplash.com" },
+      // The description, not the service: anyone may build on it, e.g. generate a client.
+      license: { name: "CC BY 4.0", identifier: "CC-BY-4.0" },
     },
-  });
+    // Whoever serves the document is the server it describes: production, preview or local.
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
   app.get("/swagger", swaggerUI({ url: "/openapi.json", title: "Gaplash API" }));
 
-  app.notFound((c) => problemResponse(c, routeNotFound(c)));
+  const methodsAt = allowedMethods(app.routes);
+  app.notFound((c) => {
+    const allowed = methodsAt(new URL(c.req.url).pathname);
+    if (allowed.length === 0) return problemResponse(c, routeNotFound(c));
+    return problemResponse(
+      c,
+      new ApiError("METHOD_NOT_ALLOWED", {
+        detail: `${new URL(c.req.url).pathname} answers ${allowed.join(", ")}, not ${c.req.method}.`,
+        headers: { Allow: allowed.join(", ") },
+      }),
+    );
+  });
   app.onError((error, c) => {
     const apiError = toApiError(asDatabaseUnavailable(error) ?? error);
     if (apiError.status >= 500) {

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { bearer, signIn } from "./support/auth";
 import { api, readProblem } from "./support/http";
 
 describe("request ids", () => {
@@ -40,7 +41,11 @@ describe("unknown routes", () => {
 describe("body size", () => {
   it("refuses a 2 MB body with 413 before any route sees it", async () => {
     const body = JSON.stringify({ padding: "x".repeat(2 * 1024 * 1024) });
-    const response = await api("/health", { method: "POST", headers: { "content-type": "application/json" }, body });
+    const response = await api("/auth/email/request", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
     expect(response.status).toBe(413);
     expect((await readProblem(response)).code).toBe("PAYLOAD_TOO_LARGE");
   });
@@ -53,12 +58,58 @@ describe("body size", () => {
         controller.close();
       },
     });
-    const response = await api("/health", {
+    const response = await api("/auth/email/request", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: stream,
     });
     expect(response.status).toBe(413);
+  });
+});
+
+describe("methods and media types", () => {
+  it("answers a known path asked with another method 405, with the methods it has in Allow", async () => {
+    const response = await api("/me", { method: "PUT" });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")?.split(", ").sort()).toEqual(["DELETE", "GET", "HEAD", "PATCH"]);
+    expect((await readProblem(response)).code).toBe("METHOD_NOT_ALLOWED");
+    expect((await api("/sessions/0b8e7c1a-2f3d-4e5f-8a9b-0c1d2e3f4a5b/messages", { method: "DELETE" })).status).toBe(
+      405,
+    );
+  });
+
+  it("reads integers in a query only as plain decimal digits", async () => {
+    const learner = await signIn();
+    for (const limit of ["0x10", "1e2", " 5", "+5", "5.0", ""]) {
+      const response = await api(`/sessions?limit=${encodeURIComponent(limit)}`, { headers: bearer(learner) });
+      expect(response.status, `limit=${JSON.stringify(limit)}`).toBe(400);
+      expect((await readProblem(response)).errors?.[0]?.field).toBe("query.limit");
+    }
+    expect((await api("/sessions?limit=5", { headers: bearer(learner) })).status).toBe(200);
+  });
+
+  it("still answers an unknown path 404", async () => {
+    const response = await api("/nowhere", { method: "PUT" });
+    expect(response.status).toBe(404);
+    expect(response.headers.get("allow")).toBeNull();
+  });
+
+  it("takes a JSON body only as application/json, and says what it got", async () => {
+    for (const type of ["application/problem+json", "application/vnd.api+json", "text/plain"]) {
+      const response = await api("/auth/email/request", {
+        method: "POST",
+        headers: { "content-type": type },
+        body: JSON.stringify({ email: "media@example.com" }),
+      });
+      expect(response.status).toBe(415);
+      expect((await readProblem(response)).detail).toContain(type);
+    }
+    const charset = await api("/auth/email/request", {
+      method: "POST",
+      headers: { "content-type": "application/json; charset=utf-8" },
+      body: JSON.stringify({ email: "not an address" }),
+    });
+    expect(charset.status).toBe(400);
   });
 });
 

@@ -1,4 +1,5 @@
-import { z } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
+import { requireJsonBody } from "../middleware/json-body";
 import { type ErrorCode, errorCatalog, problemType } from "./errors";
 
 export const ProblemSchema = z
@@ -27,9 +28,47 @@ export function problem(description: string) {
 export const commonErrorResponses = {
   400: problem("The request is not valid; `errors` lists each field."),
   413: problem("The body is larger than the API accepts."),
-  415: problem("The body is not JSON."),
+  415: problem("The body is not `application/json`."),
   500: problem("Something failed on the server; quote `request_id`."),
 } as const;
+
+const dependencyUnavailable = problem(
+  "A dependency (Postgres, Redis, object storage, mail, a Durable Object) did not answer in time; `dependency` " +
+    "names it. Nothing was changed; try again shortly.",
+);
+
+/**
+ * `createRoute` with the answers every route of its kind can give, so that the document lists
+ * each status a client may see: 400 when it takes input, 401 and 403 behind a bearer token, 413
+ * (the body limit comes before routing), 415 when it takes a JSON body, 500, and 503 when a
+ * dependency does not answer. A route's own entry for a status wins. A route without `security`
+ * is public and says so (`security: []`). A route that takes a JSON body takes it only as
+ * `application/json`.
+ */
+export function defineRoute<const R extends RouteConfig>(config: R) {
+  const bearer = config.security?.some((requirement) => "bearerAuth" in requirement) ?? false;
+  const middleware = config.middleware === undefined ? [] : [config.middleware].flat();
+  return createRoute({
+    ...config,
+    // After authentication, so that a stranger learns nothing about the body it sent.
+    middleware: config.request?.body ? [...middleware, requireJsonBody] : middleware,
+    security: config.security ?? [],
+    responses: {
+      ...(config.request ? { 400: commonErrorResponses[400] } : {}),
+      ...(bearer
+        ? {
+            401: problem("No valid access token; `WWW-Authenticate` says why."),
+            403: problem("The account is suspended."),
+          }
+        : {}),
+      413: commonErrorResponses[413],
+      ...(config.request?.body ? { 415: commonErrorResponses[415] } : {}),
+      500: commonErrorResponses[500],
+      503: dependencyUnavailable,
+      ...config.responses,
+    },
+  });
+}
 
 export function jsonContent<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } };

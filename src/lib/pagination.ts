@@ -2,9 +2,26 @@ import { z } from "@hono/zod-openapi";
 import { ApiError } from "./errors";
 import { text } from "./text";
 
+/**
+ * An integer in a query string, written as plain decimal digits: `0x10`, `1e2`, ` 5` and `+5`
+ * are refused rather than read as numbers, as JavaScript's `Number()` would.
+ */
+function queryInteger(min: number, max: number) {
+  const plainDigits = (value: unknown) =>
+    typeof value === "string" && /^(0|[1-9][0-9]{0,8})$/.test(value) ? Number(value) : value;
+  return z.preprocess(
+    plainDigits,
+    z
+      .number({ error: `must be a whole number from ${min} to ${max}, in plain digits` })
+      .int()
+      .min(min)
+      .max(max),
+  );
+}
+
 export const PageQuerySchema = z.object({
   cursor: text().max(512).optional().openapi({ description: "`next_cursor` from the previous page." }),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: queryInteger(1, 100).default(20),
 });
 
 /** The position after the last item of a page: newest-first lists order by (time desc, id desc). */

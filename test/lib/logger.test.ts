@@ -7,6 +7,7 @@ import { createApp } from "../../src/app";
 import worker from "../../src/index";
 import { redact } from "../../src/lib/logger";
 import { jsonBody, jsonContent } from "../../src/lib/openapi";
+import { publishedDocument } from "../support/contract";
 import { api, baseUrl } from "../support/http";
 
 afterEach(() => {
@@ -54,6 +55,8 @@ describe("log redaction", () => {
 
 describe("request log", () => {
   it("writes one JSON line per request with id, method, route, status and latency, without secrets", async () => {
+    // Read before listening: the contract check's own request for the document is logged too.
+    await publishedDocument();
     const lines: string[] = [];
     vi.spyOn(console, "log").mockImplementation((line: unknown) => {
       lines.push(String(line));

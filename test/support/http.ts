@@ -1,12 +1,19 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import worker from "../../src/index";
+import { assertConforms } from "./contract";
 
 export const baseUrl = "http://gaplash.test";
 
-/** Calls the Worker exactly as a client would: through its own `fetch`, inside workerd. */
-export function api(path: string, init?: RequestInit): Promise<Response> {
-  return exports.default.fetch(new Request(`${baseUrl}${path}`, init));
+/**
+ * Calls the Worker exactly as a client would: through its own `fetch`, inside workerd. Every
+ * answer is held to the published document (see `assertConforms`).
+ */
+export async function api(path: string, init?: RequestInit): Promise<Response> {
+  const request = new Request(`${baseUrl}${path}`, init);
+  const response = await exports.default.fetch(request.clone());
+  await assertConforms(request, response);
+  return response;
 }
 
 /**
@@ -19,8 +26,10 @@ export async function apiWith(
   init?: RequestInit,
 ): Promise<Response> {
   const ctx = createExecutionContext();
-  const response = await worker.fetch(new Request(`${baseUrl}${path}`, init), { ...env, ...overrides }, ctx);
+  const request = new Request(`${baseUrl}${path}`, init);
+  const response = await worker.fetch(request.clone(), { ...env, ...overrides }, ctx);
   await waitOnExecutionContext(ctx);
+  await assertConforms(request, response);
   return response;
 }
 

@@ -1,7 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema/enums";
 import { idSchema } from "../../lib/ids";
-import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
 import { text } from "../../lib/text";
 import { reasons } from "../reports/reports.routes";
@@ -53,7 +53,8 @@ export const AdminReportSchema = z
   })
   .openapi("AdminReport");
 
-export const listReports = createRoute({
+export const listReports = defineRoute({
+  operationId: "listReports",
   method: "get",
   path: "/admin/reports",
   tags,
@@ -71,7 +72,8 @@ export const listReports = createRoute({
   },
 });
 
-export const closeReport = createRoute({
+export const closeReport = defineRoute({
+  operationId: "closeReport",
   method: "post",
   path: "/admin/reports/{id}/close",
   tags,
@@ -100,7 +102,8 @@ const UserStatusSchema = z
   .object({ id: z.uuid(), status: z.enum(["active", "suspended"]), previous_status: z.enum(["active", "suspended"]) })
   .openapi("UserStatusChange");
 
-export const suspendUser = createRoute({
+export const suspendUser = defineRoute({
+  operationId: "suspendUser",
   method: "post",
   path: "/admin/users/{id}/suspend",
   tags,
@@ -116,7 +119,8 @@ export const suspendUser = createRoute({
   },
 });
 
-export const unsuspendUser = createRoute({
+export const unsuspendUser = defineRoute({
+  operationId: "unsuspendUser",
   method: "post",
   path: "/admin/users/{id}/unsuspend",
   tags,
@@ -132,7 +136,8 @@ export const unsuspendUser = createRoute({
   },
 });
 
-export const setRole = createRoute({
+export const setRole = defineRoute({
+  operationId: "setUserRole",
   method: "post",
   path: "/admin/users/{id}/role",
   tags,
@@ -159,7 +164,8 @@ export const setRole = createRoute({
   },
 });
 
-export const overview = createRoute({
+export const overview = defineRoute({
+  operationId: "getAdminOverview",
   method: "get",
   path: "/admin/stats/overview",
   tags,
@@ -186,7 +192,8 @@ export const overview = createRoute({
   },
 });
 
-export const queues = createRoute({
+export const queues = defineRoute({
+  operationId: "getQueueStats",
   method: "get",
   path: "/admin/stats/queues",
   tags,
@@ -216,7 +223,8 @@ export const queues = createRoute({
   },
 });
 
-export const auditLogs = createRoute({
+export const auditLogs = defineRoute({
+  operationId: "listAuditLogs",
   method: "get",
   path: "/admin/audit-logs",
   tags,

@@ -1,13 +1,14 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { idSchema } from "../../lib/ids";
-import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { text } from "../../lib/text";
 import { EmailSchema, LogoutSchema, RefreshTokenBodySchema, SignInSchema } from "./auth.schemas";
 
 const tags = ["Auth"];
 const tooMany = problem("Rate limited; `Retry-After` says when to try again.");
 
-export const requestEmailCode = createRoute({
+export const requestEmailCode = defineRoute({
+  operationId: "requestEmailCode",
   method: "post",
   path: "/auth/email/request",
   tags,
@@ -34,7 +35,8 @@ export const requestEmailCode = createRoute({
   },
 });
 
-export const verifyEmailCode = createRoute({
+export const verifyEmailCode = defineRoute({
+  operationId: "verifyEmailCode",
   method: "post",
   path: "/auth/email/verify",
   tags,
@@ -67,7 +69,8 @@ export const verifyEmailCode = createRoute({
   },
 });
 
-export const refresh = createRoute({
+export const refresh = defineRoute({
+  operationId: "refreshTokens",
   method: "post",
   path: "/auth/refresh",
   tags,
@@ -83,7 +86,8 @@ export const refresh = createRoute({
   },
 });
 
-export const logout = createRoute({
+export const logout = defineRoute({
+  operationId: "logout",
   method: "post",
   path: "/auth/logout",
   tags,
@@ -98,7 +102,8 @@ export const logout = createRoute({
   },
 });
 
-export const googleLogin = createRoute({
+export const googleLogin = defineRoute({
+  operationId: "startGoogleSignIn",
   method: "get",
   path: "/auth/google/login",
   tags,
@@ -112,7 +117,8 @@ export const googleLogin = createRoute({
   },
 });
 
-export const googleCallback = createRoute({
+export const googleCallback = defineRoute({
+  operationId: "finishGoogleSignIn",
   method: "get",
   path: "/auth/google/callback",
   tags,

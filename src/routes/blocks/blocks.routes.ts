@@ -1,6 +1,6 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { idSchema } from "../../lib/ids";
-import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
 import { authenticated } from "../../middleware/auth";
 
@@ -8,7 +8,8 @@ const tags = ["Safety"];
 const unauthorized = problem("No valid access token.");
 const UserParamsSchema = z.object({ id: idSchema().openapi({ param: { name: "id", in: "path" } }) });
 
-export const block = createRoute({
+export const block = defineRoute({
+  operationId: "blockUser",
   method: "post",
   path: "/users/{id}/block",
   tags,
@@ -26,7 +27,8 @@ export const block = createRoute({
   },
 });
 
-export const unblock = createRoute({
+export const unblock = defineRoute({
+  operationId: "unblockUser",
   method: "delete",
   path: "/users/{id}/block",
   tags,
@@ -46,7 +48,8 @@ export const BlockedUserSchema = z
   .object({ user_id: z.uuid(), display_name: z.string().nullable(), blocked_at: z.iso.datetime() })
   .openapi("BlockedUser");
 
-export const list = createRoute({
+export const list = defineRoute({
+  operationId: "listBlocks",
   method: "get",
   path: "/me/blocks",
   tags,

@@ -1,5 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
+import { z } from "@hono/zod-openapi";
+import { commonErrorResponses, defineRoute, jsonContent, problem } from "../../lib/openapi";
 
 export const DevMailSchema = z
   .object({
@@ -13,7 +13,8 @@ export const DevMailSchema = z
   })
   .openapi("DevMail");
 
-export const mailbox = createRoute({
+export const mailbox = defineRoute({
+  operationId: "readDevMailbox",
   method: "get",
   path: "/dev/mailbox",
   // Development only: kept out of the published document.

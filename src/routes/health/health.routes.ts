@@ -23,22 +23,29 @@ export const ReadinessSchema = z
   .openapi("Readiness");
 
 export const health = createRoute({
+  operationId: "getHealth",
   method: "get",
   path: "/health",
   tags,
   summary: "Liveness and build information",
+  description: "Answers without asking any dependency: for those, see `/health/ready`.",
+  security: [],
   responses: {
     200: jsonContent(HealthSchema, "The Worker is up."),
+    413: commonErrorResponses[413],
     500: commonErrorResponses[500],
   },
 });
 
 export const ready = createRoute({
+  operationId: "getReadiness",
   method: "get",
   path: "/health/ready",
   tags,
   summary: "Readiness: Postgres and Redis answer",
+  security: [],
   responses: {
+    413: commonErrorResponses[413],
     200: jsonContent(ReadinessSchema, "Every dependency answered."),
     500: commonErrorResponses[500],
     503: problem("A dependency did not answer; `checks` names it."),

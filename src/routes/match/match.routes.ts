@@ -1,6 +1,6 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema/enums";
-import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { text } from "../../lib/text";
 import { authenticated, requireSocketAuth } from "../../middleware/auth";
 
@@ -12,7 +12,8 @@ export const PartnerSchema = z
   .object({ id: z.uuid(), display_name: z.string().nullable(), level: LevelSchema })
   .openapi("Partner");
 
-export const attempt = createRoute({
+export const attempt = defineRoute({
+  operationId: "attemptMatch",
   method: "post",
   path: "/match/attempt",
   tags,
@@ -60,7 +61,8 @@ export const MatchStatusSchema = z
   })
   .openapi("MatchStatus");
 
-export const status = createRoute({
+export const status = defineRoute({
+  operationId: "getMatchStatus",
   method: "get",
   path: "/match/status",
   tags,
@@ -73,7 +75,8 @@ export const status = createRoute({
   },
 });
 
-export const cancel = createRoute({
+export const cancel = defineRoute({
+  operationId: "cancelMatchAttempt",
   method: "delete",
   path: "/match/attempt",
   tags,
@@ -88,7 +91,8 @@ export const cancel = createRoute({
   },
 });
 
-export const socket = createRoute({
+export const socket = defineRoute({
+  operationId: "openMatchSocket",
   method: "get",
   path: "/match/ws",
   tags,
@@ -97,7 +101,7 @@ export const socket = createRoute({
     "Upgrade with `?token=<access token>` (browsers cannot set headers on a WebSocket) or `Authorization`. " +
     "Joins the matchmaker of `level` (default: the profile's level); connect to the level you ask a match for. " +
     'Pushes `{"type":"matched","attempt_id","session_id","partner","band"}` and `{"type":"expired",...}`; ' +
-    "send `ping` to get `pong`.",
+    "send `ping` to get `pong`. Any other frame, or one over 1 KB, closes the socket.",
   middleware: [requireSocketAuth],
   security: [{ bearerAuth: [] }],
   request: {
@@ -107,7 +111,7 @@ export const socket = createRoute({
     }),
   },
   responses: {
-    101: { description: "Switching protocols." },
+    101: { description: "Switching protocols: the socket is open." },
     400: problem("No level given and none in the profile."),
     401: unauthorized,
     426: problem("Not a WebSocket upgrade."),

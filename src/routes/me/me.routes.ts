@@ -1,5 +1,4 @@
-import { createRoute } from "@hono/zod-openapi";
-import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { authenticated } from "../../middleware/auth";
 import { AvatarUploadBodySchema } from "../uploads/uploads.schemas";
 import { AvatarUploadSchema, MeSchema, ProfilePatchSchema } from "./me.schemas";
@@ -7,7 +6,8 @@ import { AvatarUploadSchema, MeSchema, ProfilePatchSchema } from "./me.schemas";
 const tags = ["Profile"];
 const unauthorized = problem("No valid access token, or the account no longer exists.");
 
-export const getMe = createRoute({
+export const getMe = defineRoute({
+  operationId: "getMe",
   method: "get",
   path: "/me",
   tags,
@@ -16,7 +16,8 @@ export const getMe = createRoute({
   responses: { 200: jsonContent(MeSchema, "The caller."), 401: unauthorized, 500: commonErrorResponses[500] },
 });
 
-export const patchMe = createRoute({
+export const patchMe = defineRoute({
+  operationId: "updateMe",
   method: "patch",
   path: "/me",
   tags,
@@ -27,7 +28,8 @@ export const patchMe = createRoute({
   responses: { 200: jsonContent(MeSchema, "The caller, changed."), ...commonErrorResponses, 401: unauthorized },
 });
 
-export const deleteMe = createRoute({
+export const deleteMe = defineRoute({
+  operationId: "deleteMe",
   method: "delete",
   path: "/me",
   tags,
@@ -39,7 +41,8 @@ export const deleteMe = createRoute({
   responses: { 204: { description: "Deleted." }, 401: unauthorized, 500: commonErrorResponses[500] },
 });
 
-export const uploadAvatar = createRoute({
+export const uploadAvatar = defineRoute({
+  operationId: "uploadAvatar",
   method: "post",
   path: "/me/avatar",
   tags,

@@ -7,13 +7,18 @@ import { PresignedUploadSchema } from "../uploads/uploads.schemas";
 
 export const LevelSchema = z.enum(levels).openapi({ description: "CEFR level.", example: "B1" });
 
+const interestPattern = /^[\p{L}\p{N}][\p{L}\p{N} _-]*$/u;
+
 const InterestSchema = z
   .string()
   .trim()
   .toLowerCase()
   .min(1)
   .max(30)
-  .regex(/^[\p{L}\p{N}][\p{L}\p{N} _-]*$/u, "letters, digits, spaces, - and _ only");
+  .regex(interestPattern, "letters, digits, spaces, - and _ only")
+  // The generator would print JavaScript's `/u` into the pattern; JSON Schema patterns are
+  // ECMA-262 regexes read in Unicode mode already, so the source alone is the pattern.
+  .openapi({ pattern: interestPattern.source, example: "football" });
 
 export const ProfileSchema = z
   .object({

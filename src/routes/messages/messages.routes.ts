@@ -1,11 +1,12 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
+import { z } from "@hono/zod-openapi";
+import { commonErrorResponses, defineRoute, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
 import { text } from "../../lib/text";
 import { authenticated } from "../../middleware/auth";
 import { MessageSchema } from "../sessions/sessions.schemas";
 
-export const search = createRoute({
+export const search = defineRoute({
+  operationId: "searchMessages",
   method: "get",
   path: "/messages/search",
   tags: ["Messages"],

@@ -1,13 +1,14 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema/enums";
 import { idSchema } from "../../lib/ids";
-import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonContent, problem } from "../../lib/openapi";
 import { authenticated } from "../../middleware/auth";
 
 const tags = ["Presence"];
 const unauthorized = problem("No valid access token.");
 
-export const ping = createRoute({
+export const ping = defineRoute({
+  operationId: "pingPresence",
   method: "post",
   path: "/presence/ping",
   tags,
@@ -25,7 +26,8 @@ export const ping = createRoute({
   },
 });
 
-export const online = createRoute({
+export const online = defineRoute({
+  operationId: "getOnlineCounts",
   method: "get",
   path: "/presence/online",
   tags,
@@ -61,7 +63,8 @@ const UserIdsSchema = z
   .pipe(z.array(idSchema()).min(1).max(50))
   .openapi({ description: "Comma-separated user ids, at most 50.", example: "6f1d2a9c-3b4e-4f5a-8b6c-7d8e9f0a1b2c" });
 
-export const status = createRoute({
+export const status = defineRoute({
+  operationId: "getPresenceStatus",
   method: "get",
   path: "/presence",
   tags,

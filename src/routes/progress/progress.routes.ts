@@ -1,11 +1,12 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { badgeEnum } from "../../db/schema/enums";
-import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonContent, problem } from "../../lib/openapi";
 import { authenticated } from "../../middleware/auth";
 
 const tags = ["Progress"];
 
-export const streak = createRoute({
+export const streak = defineRoute({
+  operationId: "getStreak",
   method: "get",
   path: "/me/streaks",
   tags,
@@ -29,7 +30,8 @@ export const streak = createRoute({
   },
 });
 
-export const badges = createRoute({
+export const badges = defineRoute({
+  operationId: "listBadges",
   method: "get",
   path: "/me/badges",
   tags,

@@ -1,6 +1,6 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { idSchema } from "../../lib/ids";
-import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { text } from "../../lib/text";
 import { authenticated } from "../../middleware/auth";
 
@@ -17,7 +17,8 @@ export const NewReportSchema = z
   })
   .openapi("NewReport");
 
-export const create = createRoute({
+export const create = defineRoute({
+  operationId: "fileReport",
   method: "post",
   path: "/reports",
   tags: ["Safety"],

@@ -1,5 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { z } from "@hono/zod-openapi";
+import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
 import { text } from "../../lib/text";
 import { authenticated, requireSocketAuth } from "../../middleware/auth";
@@ -16,7 +16,8 @@ const tags = ["Sessions"];
 const unauthorized = problem("No valid access token.");
 const notFound = problem("No such session among yours (the same answer whether or not it exists).");
 
-export const list = createRoute({
+export const list = defineRoute({
+  operationId: "listSessions",
   method: "get",
   path: "/sessions",
   tags,
@@ -34,7 +35,8 @@ export const list = createRoute({
   },
 });
 
-export const get = createRoute({
+export const get = defineRoute({
+  operationId: "getSession",
   method: "get",
   path: "/sessions/{id}",
   tags,
@@ -50,7 +52,8 @@ export const get = createRoute({
   },
 });
 
-export const end = createRoute({
+export const end = defineRoute({
+  operationId: "endSession",
   method: "post",
   path: "/sessions/{id}/end",
   tags,
@@ -68,7 +71,8 @@ export const end = createRoute({
   },
 });
 
-export const sendMessage = createRoute({
+export const sendMessage = defineRoute({
+  operationId: "sendMessage",
   method: "post",
   path: "/sessions/{id}/messages",
   tags: ["Messages"],
@@ -91,7 +95,8 @@ export const sendMessage = createRoute({
   },
 });
 
-export const listMessages = createRoute({
+export const listMessages = defineRoute({
+  operationId: "listMessages",
   method: "get",
   path: "/sessions/{id}/messages",
   tags: ["Messages"],
@@ -110,20 +115,31 @@ export const listMessages = createRoute({
   },
 });
 
-export const socket = createRoute({
+export const socket = defineRoute({
+  operationId: "openSessionSocket",
   method: "get",
   path: "/sessions/{id}/ws",
   tags,
   summary: "WebSocket for the session's live events",
   description:
-    "Upgrade with `?token=<access token>` or `Authorization`. Pushes " +
-    '`{"type":"message","message":{…}}` for every stored message and `{"type":"ended",…}` when the session ends, ' +
-    "after the database commit. A client that reconnects catches up with `GET /sessions/{id}/messages`.",
+    "Upgrade with `?token=<access token>` or `Authorization`; answers 101 and then speaks JSON text frames.\n\n" +
+    "**Pushed to you:** " +
+    '`{"type":"room","you","partner_online","polite"}` on connecting (`polite` is your role in perfect negotiation); ' +
+    '`{"type":"peer.joined"|"peer.left","user_id"}`; `{"type":"message","message":{…}}` for every stored message and ' +
+    '`{"type":"ended","session_id","ended_at","ended_by","reason"}` when the session ends, both after the database ' +
+    'commit; your partner\'s call frames with `from` added; `{"type":"call.ended","call_id","reason","duration_sec"}`; ' +
+    '`{"type":"error","code","message","call_id"?}` for a frame the room refused.\n\n' +
+    "**You may send** call signalling, relayed to your partner only: " +
+    '`{"type":"call.offer"|"call.answer","call_id","sdp"}` (SDP up to 20 KB), ' +
+    '`{"type":"call.ice","call_id","candidate":{candidate,sdpMid,sdpMLineIndex,usernameFragment}}`, ' +
+    '`{"type":"call.connected","call_id"}` and `{"type":"call.hangup","call_id","reason"?}`, and `ping` (answered ' +
+    "`pong`). An unknown or invalid frame gets an `error` frame; text that is not a JSON object with a `type`, or a " +
+    "frame over 24 KB, closes the socket. A client that reconnects catches up with `GET /sessions/{id}/messages`.",
   middleware: [requireSocketAuth],
   security: [{ bearerAuth: [] }],
   request: { params: SessionParamsSchema, query: z.object({ token: text().optional() }) },
   responses: {
-    101: { description: "Switching protocols." },
+    101: { description: "Switching protocols: the socket is open." },
     400: commonErrorResponses[400],
     401: unauthorized,
     404: notFound,
@@ -132,7 +148,8 @@ export const socket = createRoute({
   },
 });
 
-export const iceServers = createRoute({
+export const iceServers = defineRoute({
+  operationId: "getIceServers",
   method: "post",
   path: "/sessions/{id}/call/ice-servers",
   tags: ["Calls"],

@@ -1,9 +1,9 @@
-import { createRoute } from "@hono/zod-openapi";
-import { commonErrorResponses, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { authenticated } from "../../middleware/auth";
 import { PresignedUploadSchema, PresignRequestSchema } from "./uploads.schemas";
 
-export const presign = createRoute({
+export const presign = defineRoute({
+  operationId: "presignUpload",
   method: "post",
   path: "/uploads/presign",
   tags: ["Uploads"],
