@@ -1,6 +1,7 @@
 /**
  * `npm run build:client [-- --watch]`: bundles the web client (client/) into public/app/, which
- * the Worker serves as static assets at /app/ (and public/index.html at /). Prints the gzip size
+ * the Worker serves as static assets at /app/ (and public/index.html at /, and Swagger UI's files
+ * at /swagger-ui/). Prints the gzip size
  * of what a browser downloads. `npm run dev`, `npm test` and `npm run deploy` run it first.
  */
 import { copyFile, mkdir, readFile } from "node:fs/promises";
@@ -33,6 +34,12 @@ async function copyStatic(): Promise<void> {
   await copyFile(join(root, "client/index.html"), join(out, "app/index.html"));
   await copyFile(join(root, "client/app.css"), join(out, "app/app.css"));
   await copyFile(join(root, "client/landing.html"), join(out, "index.html"));
+  // Swagger UI at /swagger loads these: the pinned package's files, never a CDN.
+  const swaggerUi = join(root, "node_modules/swagger-ui-dist");
+  await mkdir(join(out, "swagger-ui"), { recursive: true });
+  for (const file of ["swagger-ui-bundle.js", "swagger-ui.css", "LICENSE"]) {
+    await copyFile(join(swaggerUi, file), join(out, "swagger-ui", file));
+  }
 }
 
 async function report(): Promise<void> {

@@ -1,4 +1,3 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { requestId } from "hono/request-id";
 import packageJson from "../package.json" with { type: "json" };
 import { asDatabaseUnavailable } from "./db/client";
@@ -6,6 +5,7 @@ import { allowedMethods } from "./lib/allowed-methods";
 import { createRouter } from "./lib/create-router";
 import { ApiError, problemResponse, routeNotFound, toApiError } from "./lib/errors";
 import { describeError, log } from "./lib/logger";
+import { swaggerPage } from "./lib/swagger-page";
 import { bodyLimit } from "./middleware/body-limit";
 import { cors } from "./middleware/cors";
 import { requestLog } from "./middleware/request-log";
@@ -67,7 +67,7 @@ export function createApp() {
     // Whoever serves the document is the server it describes: production, preview or local.
     servers: [{ url: new URL(c.req.url).origin }],
   }));
-  app.get("/swagger", swaggerUI({ url: "/openapi.json", title: "Gaplash API" }));
+  app.get("/swagger", (c) => c.html(swaggerPage));
 
   const methodsAt = allowedMethods(app.routes);
   app.notFound((c) => {

@@ -194,6 +194,10 @@ describe("GET /swagger", () => {
     const response = await api("/swagger");
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("text/html");
-    expect(await response.text()).toContain("/openapi.json");
+    const html = await response.text();
+    expect(html).toContain("/openapi.json");
+    // Its scripts and styles come from our own static assets, never from a CDN.
+    expect(html).toContain("/swagger-ui/swagger-ui-bundle.js");
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
   });
 });

@@ -1,8 +1,8 @@
-import { execFileSync } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from "vitest";
+import { findChromium } from "./chromium.ts";
 
 /*
  * The seed's last step, "real smoke test (2 devices) → match, chat, end", in real Chromium: two
@@ -12,21 +12,6 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 
 
 const apiUrl = inject("apiUrl");
 const screenshots = join(import.meta.dirname, "screenshots");
-
-/** `CHROMIUM_PATH`, or the first Chromium on the PATH; Playwright's own download cannot be used here. */
-function findChromium(): string {
-  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
-  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    try {
-      return execFileSync("which", [name], { encoding: "utf8" }).trim();
-    } catch {
-      // Not this one.
-    }
-  }
-  throw new Error(
-    "No Chromium found: install it (Debian/Ubuntu: `sudo apt-get install chromium`) or set CHROMIUM_PATH",
-  );
-}
 
 interface Learner {
   name: string;
