@@ -86,7 +86,9 @@ export const closeReport = defineRoute({
     body: jsonBody(
       z
         .object({ resolution: text().trim().min(1).max(1000), action: z.enum(["none", "warn", "suspend"]) })
-        .openapi("CloseReport"),
+        .openapi("CloseReport", {
+          example: { resolution: "Insults confirmed in the evidence; first warning.", action: "warn" },
+        }),
     ),
   },
   responses: {

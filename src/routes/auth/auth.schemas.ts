@@ -29,7 +29,9 @@ export const SignInSchema = z
   })
   .openapi("SignIn");
 
-export const RefreshTokenBodySchema = z.object({ refresh_token: text().min(1).max(512) }).openapi("RefreshTokenBody");
+export const RefreshTokenBodySchema = z
+  .object({ refresh_token: text().min(1).max(512) })
+  .openapi("RefreshTokenBody", { example: { refresh_token: "q7Vd…" } });
 
 export const LogoutSchema = RefreshTokenBodySchema.extend({
   everywhere: z

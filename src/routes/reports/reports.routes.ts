@@ -15,7 +15,13 @@ export const NewReportSchema = z
       .optional()
       .openapi({ description: "A session you shared with them: its last 50 messages are kept as evidence." }),
   })
-  .openapi("NewReport");
+  .openapi("NewReport", {
+    example: {
+      target_user_id: "5b0c2f1e-8d4a-4e6b-9c3f-1a2b3c4d5e6f",
+      reason: "harassment",
+      note: "Kept insulting me after I asked him to stop.",
+    },
+  });
 
 export const create = defineRoute({
   operationId: "fileReport",

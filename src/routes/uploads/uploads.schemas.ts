@@ -26,7 +26,7 @@ export const AvatarUploadBodySchema = z
       .min(1)
       .max(uploadRules.avatar.maxBytes, `avatars are at most ${megabytes(uploadRules.avatar.maxBytes)}`),
   })
-  .openapi("AvatarUploadRequest");
+  .openapi("AvatarUploadRequest", { example: { content_type: "image/webp", size: 182004 } });
 
 export const PresignRequestSchema = z
   .discriminatedUnion("kind", [VoiceUploadSchema, AvatarUploadBodySchema.extend({ kind: z.literal("avatar") })])
