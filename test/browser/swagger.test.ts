@@ -42,7 +42,7 @@ describe("Swagger UI at /swagger", () => {
       if ((await page.locator(`[id^="operations-"][id$="-${operationId}"]`).count()) !== 1) missing.push(operationId);
     }
     expect(missing).toEqual([]);
-    expect(await page.locator(".info .title").innerText()).toContain("Gaplash API");
+    expect(await page.locator(".info .title").textContent()).toContain("Gaplash API");
     expect(elsewhere).toEqual([]);
     await context.close();
   });
