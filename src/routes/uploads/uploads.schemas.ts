@@ -29,7 +29,13 @@ export const AvatarUploadBodySchema = z
   .openapi("AvatarUploadRequest", { example: { content_type: "image/webp", size: 182004 } });
 
 export const PresignRequestSchema = z
-  .discriminatedUnion("kind", [VoiceUploadSchema, AvatarUploadBodySchema.extend({ kind: z.literal("avatar") })])
+  .discriminatedUnion("kind", [
+    VoiceUploadSchema,
+    // Its own example: the one it would inherit from the avatar route's body has no `kind`.
+    AvatarUploadBodySchema.extend({ kind: z.literal("avatar") }).openapi({
+      example: { kind: "avatar", content_type: "image/webp", size: 182004 },
+    }),
+  ])
   .openapi("PresignRequest", {
     example: { kind: "voice", content_type: "audio/webm", size: 48213 },
   });
