@@ -17,18 +17,14 @@
  * `-- --fault <part of a name> --rounds <n>` repeats some faults; `--intense` adds learners who
  * attempt back to back, so a request racing the fault's first moment is likely, not rare.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { neonConfig, Pool } from "@neondatabase/serverless";
-import { toEnvFile } from "./stack/env-file.ts";
 import { type Stack, startStack } from "./stack/index.ts";
-import { freePort, RedisServerMissingError } from "./stack/redis.ts";
+import { RedisServerMissingError } from "./stack/redis.ts";
 import { TurnServerMissingError } from "./stack/turn.ts";
+import { startLocalWorker } from "./stack/worker.ts";
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +36,6 @@ const { values } = parseArgs({
     intense: { type: "boolean", default: false },
   },
 });
-const root = new URL("..", import.meta.url).pathname;
 /** An answer later than this is no answer: a hang. */
 const clientTimeoutMs = 15_000;
 const faultAfterMs = 1000;
@@ -81,95 +76,6 @@ function clock(at: number): string {
 
 function log(line: string): void {
   process.stderr.write(`[faults] ${line}\n`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// wrangler dev
-
-/**
- * `wrangler dev` in a process group of its own (npx, wrangler, workerd, esbuild), so stopping it
- * stops every one of them; Ctrl-C reaches it through our handler, not the terminal.
- */
-async function startWorker(envFile: string): Promise<{ url: string; exited(): string | undefined }> {
-  const port = await freePort();
-  const inspector = await freePort();
-  const persist = await mkdtemp(join(tmpdir(), "gaplash-faults-"));
-  const output: string[] = [];
-  const child = spawn(
-    "npx",
-    [
-      "wrangler",
-      "dev",
-      "--port",
-      String(port),
-      "--ip",
-      "127.0.0.1",
-      "--inspector-port",
-      String(inspector),
-      "--log-level",
-      "error",
-      "--persist-to",
-      persist,
-      "--env-file",
-      envFile,
-      "--show-interactive-dev-session=false",
-    ],
-    {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-    },
-  );
-  const keep = (chunk: Buffer) => {
-    output.push(...chunk.toString("utf8").split("\n").filter(Boolean));
-    output.splice(0, Math.max(0, output.length - 40));
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  cleanups.push(async () => {
-    await stopProcessGroup(child);
-    await rm(persist, { recursive: true, force: true });
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
-    try {
-      if ((await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5000) })).status === 200) {
-        const exited = () =>
-          child.exitCode === null && child.signalCode === null
-            ? undefined
-            : `wrangler dev exited (${child.exitCode ?? child.signalCode}) during the run; its last words:\n${output.slice(-15).join("\n")}`;
-        return { url, exited };
-      }
-    } catch {
-      // not listening yet
-    }
-    await sleep(250);
-  }
-  throw new Error(`wrangler dev did not become ready on ${url}:\n${output.join("\n")}`);
-}
-
-async function stopProcessGroup(child: ChildProcess): Promise<void> {
-  const pid = child.pid;
-  if (pid === undefined) return;
-  const alive = () => {
-    try {
-      process.kill(-pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  for (const [signal, graceMs] of [
-    ["SIGTERM", 5000],
-    ["SIGKILL", 2000],
-  ] as const) {
-    if (!alive()) return;
-    process.kill(-pid, signal);
-    for (let waited = 0; waited < graceMs && alive(); waited += 100) await sleep(100);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -953,18 +859,13 @@ async function main(): Promise<number> {
 
   const database = databaseChecks(stack);
 
-  const envDir = await mkdtemp(join(tmpdir(), "gaplash-faults-env-"));
-  cleanups.push(() => rm(envDir, { recursive: true, force: true }));
-  const envFile = join(envDir, "faults.env");
-  await writeFile(
-    envFile,
-    toEnvFile({
+  log(`starting the API under wrangler dev (${stack.database}, ${stack.redis})`);
+  const worker = await startLocalWorker({
+    vars: {
       ...stack.bindings,
       ENVIRONMENT: "development",
       LOG_LEVEL: "error",
       APP_COMMIT: "faults",
-      JWT_SECRET: randomBytes(32).toString("base64url"),
-      AUTH_SECRET: randomBytes(32).toString("base64url"),
       // Short deadlines, so an outage of a few seconds is felt by many requests.
       DEADLINE_DATABASE_MS: "1500",
       DEADLINE_REDIS_MS: "500",
@@ -972,11 +873,11 @@ async function main(): Promise<number> {
       // The limits stay in the path (each request still asks Redis) but never refuse the load.
       RATE_LIMIT_MESSAGES_PER_MIN: "100000",
       RATE_LIMIT_MATCH_ATTEMPTS_PER_MIN: "100000",
-    }),
-    { mode: 0o600 },
-  );
-  log(`starting the API under wrangler dev (${stack.database}, ${stack.redis})`);
-  const worker = await startWorker(envFile);
+    },
+    readyPath: "/health/ready",
+    quiet: true,
+  });
+  cleanups.push(worker.stop);
   api = worker.url;
 
   log("signing up learners");

@@ -1,14 +1,16 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { toEnvFile } from "./env-file.ts";
 import { freePort } from "./redis.ts";
 
 export interface LocalWorker {
   url: string;
+  /** Why wrangler is gone, with its last lines, if it exited; undefined while it runs. */
+  exited(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -16,14 +18,19 @@ const root = new URL("../..", import.meta.url).pathname;
 
 /**
  * The API under `wrangler dev` (workerd) on a free loopback port, with `vars` (the stack's
- * bindings and any settings) in a private env file, fresh signing keys and its own Durable
- * Object storage. Resolves once `/health` answers. `stop` ends wrangler's whole process tree.
+ * bindings and any settings) in a private env file, fresh signing keys unless `vars` brings its
+ * own, and its own Durable Object storage. Resolves once `readyPath` (default `/health`) answers
+ * 200. wrangler runs in a process group of its own (npx, wrangler, workerd, esbuild), so `stop`
+ * ends every one of them.
  */
 export async function startLocalWorker(options: {
   vars: Record<string, string>;
   logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none";
   /** Extra `wrangler dev` arguments, e.g. `--config` for another Worker. */
   args?: string[];
+  readyPath?: string;
+  /** Keep wrangler's output to ourselves (it is still quoted when wrangler fails). */
+  quiet?: boolean;
 }): Promise<LocalWorker> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "gaplash-worker-"));
@@ -52,32 +59,64 @@ export async function startLocalWorker(options: {
     ],
     {
       cwd: root,
-      stdio: ["ignore", "ignore", "inherit"],
+      stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
       // Its own process group, so that stopping it stops workerd and every helper process too.
       detached: true,
     },
   );
+  const lastLines: string[] = [];
+  const keep = (chunk: Buffer) => {
+    lastLines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+    lastLines.splice(0, Math.max(0, lastLines.length - 40));
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", (chunk: Buffer) => {
+    keep(chunk);
+    if (!options.quiet) process.stderr.write(chunk);
+  });
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid) {
-      const exited = once(child, "exit");
-      process.kill(-child.pid, "SIGINT");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid, "SIGKILL");
-    }
+    await stopProcessGroup(child);
     await rm(dir, { recursive: true, force: true });
   };
+  const exited = () =>
+    child.exitCode === null && child.signalCode === null
+      ? undefined
+      : `wrangler dev exited (${child.exitCode ?? child.signalCode}); its last words:\n${lastLines.slice(-15).join("\n")}`;
+
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
+  while (Date.now() < deadline && !exited()) {
     try {
-      if ((await fetch(`${url}/health`)).ok) return { url, stop };
+      const response = await fetch(`${url}${options.readyPath ?? "/health"}`, { signal: AbortSignal.timeout(5000) });
+      if (response.status === 200) return { url, exited, stop };
     } catch {
       // Not listening yet.
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   }
   await stop();
-  throw new Error(`wrangler dev did not come up on ${url}`);
+  throw new Error(`wrangler dev did not come up on ${url}:\n${lastLines.join("\n")}`);
+}
+
+/** SIGTERM to the whole group, then SIGKILL to whatever of it is left after a grace period. */
+async function stopProcessGroup(child: ChildProcess): Promise<void> {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  const alive = () => {
+    try {
+      process.kill(-pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const [signal, graceMs] of [
+    ["SIGTERM", 5000],
+    ["SIGKILL", 2000],
+  ] as const) {
+    if (!alive()) return;
+    process.kill(-pid, signal);
+    for (let waited = 0; waited < graceMs && alive(); waited += 100) await sleep(100);
+  }
 }
