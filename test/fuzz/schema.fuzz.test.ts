@@ -16,7 +16,7 @@ import {
 } from "../support/fuzz";
 import { api, postJson } from "../support/http";
 import { attempt, cancelAttempt, learner } from "../support/match";
-import { pairInSession, send as sendMessage } from "../support/sessions";
+import { pairInSession, send as sendMessage, uploadVoiceNote } from "../support/sessions";
 
 /*
  * Schema fuzz: every operation of the API's own /openapi.json gets generated malformed (and some
@@ -70,19 +70,6 @@ async function cursorsOf(caller: SignedIn, path: string): Promise<string[]> {
   const response = await api(`${path}${separator}limit=1`, { headers: bearer(caller) });
   const page = (await response.json()) as { next_cursor?: string | null };
   return page.next_cursor ? [page.next_cursor] : [];
-}
-
-async function voiceUploadUrl(who: SignedIn): Promise<string> {
-  const bytes = crypto.getRandomValues(new Uint8Array(1024));
-  const response = await postJson(
-    "/uploads/presign",
-    { kind: "voice", content_type: "audio/webm", size: bytes.byteLength },
-    { headers: bearer(who) },
-  );
-  const presigned = (await response.json()) as { upload_url: string; headers: Record<string, string>; url: string };
-  const put = await fetch(presigned.upload_url, { method: "PUT", headers: presigned.headers, body: bytes });
-  if (put.status !== 200) throw new Error(`voice upload answered ${put.status}`);
-  return presigned.url;
 }
 
 /** A participant of an active session, with a few messages in it. */
@@ -183,7 +170,11 @@ const targets: Record<string, () => Promise<Target>> = {
       bodies: [
         { type: "text", text: "Salom!", client_id: crypto.randomUUID() },
         { type: "correction", corrects: partnerMessageId, text: "I go to the market on Sunday" },
-        { type: "voice", audio_url: await voiceUploadUrl(target.caller), duration_ms: 1800 },
+        {
+          type: "voice",
+          audio_url: (await uploadVoiceNote(target.caller, crypto.getRandomValues(new Uint8Array(1024)))).url,
+          duration_ms: 1800,
+        },
       ],
     };
   },

@@ -2,12 +2,12 @@ import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { getConfig } from "../../src/config";
 import { voiceNoteSigner } from "../../src/services/uploads";
-import { bearer, type SignedIn, signIn } from "../support/auth";
+import { bearer, signIn } from "../support/auth";
 import { awsS3Signer } from "../support/aws";
 import { testDatabase } from "../support/db";
-import { api, apiWith, postJson, readProblem } from "../support/http";
+import { api, apiWith, readProblem } from "../support/http";
 import { eventually } from "../support/match";
-import { openSessionSocket, pairInSession, send } from "../support/sessions";
+import { openSessionSocket, pairInSession, send, uploadVoiceNote } from "../support/sessions";
 import { ofType } from "../support/sockets";
 
 /*
@@ -21,18 +21,6 @@ const { s3 } = getConfig(env);
 interface Voice {
   id: string;
   audio_url: string;
-}
-
-async function uploadVoice(who: SignedIn, bytes: Uint8Array) {
-  const response = await postJson(
-    "/uploads/presign",
-    { kind: "voice", content_type: "audio/webm", size: bytes.byteLength },
-    { headers: bearer(who) },
-  );
-  const presigned = (await response.json()) as { upload_url: string; headers: Record<string, string>; url: string };
-  const put = await fetch(presigned.upload_url, { method: "PUT", headers: presigned.headers, body: bytes });
-  expect(put.status).toBe(200);
-  return presigned;
 }
 
 async function played(url: string): Promise<Uint8Array> {
@@ -52,7 +40,7 @@ describe("voice notes", () => {
     const { a, b, sessionId } = await pairInSession(handle);
     const socket = await openSessionSocket(b, sessionId);
     const bytes = crypto.getRandomValues(new Uint8Array(2048));
-    const upload = await uploadVoice(a, bytes);
+    const upload = await uploadVoiceNote(a, bytes);
     const sent = (await (
       await send(a, sessionId, { type: "voice", audio_url: upload.url, duration_ms: 1800 })
     ).json()) as Voice;
@@ -77,7 +65,7 @@ describe("voice notes", () => {
   it("keep playing what was sent when the sender uploads again with the same presigned URL", async () => {
     const { a, sessionId } = await pairInSession(handle);
     const original = crypto.getRandomValues(new Uint8Array(1024));
-    const upload = await uploadVoice(a, original);
+    const upload = await uploadVoiceNote(a, original);
     await send(a, sessionId, { type: "voice", audio_url: upload.url, duration_ms: 900 });
 
     const replacement = crypto.getRandomValues(new Uint8Array(1024));
@@ -92,7 +80,7 @@ describe("voice notes", () => {
 
   it("sent twice with one client_id are stored once, and keep one copy in the bucket", async () => {
     const { a, sessionId } = await pairInSession(handle);
-    const upload = await uploadVoice(a, crypto.getRandomValues(new Uint8Array(512)));
+    const upload = await uploadVoiceNote(a, crypto.getRandomValues(new Uint8Array(512)));
     const body = { type: "voice", audio_url: upload.url, duration_ms: 700, client_id: crypto.randomUUID() };
     const first = await send(a, sessionId, body);
     const retry = await send(a, sessionId, body);
@@ -104,7 +92,7 @@ describe("voice notes", () => {
   it("are refused when sent to a session the sender is not in, and leave no copy behind", async () => {
     const { sessionId } = await pairInSession(handle);
     const outsider = await signIn();
-    const upload = await uploadVoice(outsider, crypto.getRandomValues(new Uint8Array(512)));
+    const upload = await uploadVoiceNote(outsider, crypto.getRandomValues(new Uint8Array(512)));
     const response = await send(outsider, sessionId, { type: "voice", audio_url: upload.url, duration_ms: 500 });
     expect(response.status).toBe(404);
     await eventually(async () => (await keysUnder(`voice/${sessionId}/`)).length === 0, "the refused copy deleted");

@@ -43,3 +43,23 @@ export function endWith(who: SignedIn, sessionId: string, body: unknown): Promis
 export function openSessionSocket(who: SignedIn, sessionId: string) {
   return openSocket(`/sessions/${sessionId}/ws?token=${who.access_token}`);
 }
+
+export interface UploadedVoiceNote {
+  upload_url: string;
+  headers: Record<string, string>;
+  /** What a voice message's `audio_url` names. */
+  url: string;
+}
+
+/** Presigns a voice-note upload for `who` and puts `bytes` there, as the app does before sending it. */
+export async function uploadVoiceNote(who: SignedIn, bytes: Uint8Array): Promise<UploadedVoiceNote> {
+  const response = await postJson(
+    "/uploads/presign",
+    { kind: "voice", content_type: "audio/webm", size: bytes.byteLength },
+    { headers: bearer(who) },
+  );
+  const presigned = (await response.json()) as UploadedVoiceNote;
+  const put = await fetch(presigned.upload_url, { method: "PUT", headers: presigned.headers, body: bytes });
+  if (put.status !== 200) throw new Error(`the voice-note upload answered ${put.status}: ${await put.text()}`);
+  return presigned;
+}
