@@ -71,12 +71,12 @@ export function createApp() {
 
   const methodsAt = allowedMethods(app.routes);
   app.notFound((c) => {
-    const allowed = methodsAt(new URL(c.req.url).pathname);
+    const allowed = methodsAt(c.req.path);
     if (allowed.length === 0) return problemResponse(c, routeNotFound(c));
     return problemResponse(
       c,
       new ApiError("METHOD_NOT_ALLOWED", {
-        detail: `${new URL(c.req.url).pathname} answers ${allowed.join(", ")}, not ${c.req.method}.`,
+        detail: `${c.req.path} answers ${allowed.join(", ")}, not ${c.req.method}.`,
         headers: { Allow: allowed.join(", ") },
       }),
     );

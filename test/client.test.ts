@@ -12,8 +12,9 @@ import { api, baseUrl } from "./support/http";
 const client = hc<AppType>(baseUrl, {
   // Through the same helper as every other test, so the contract check sees these calls too.
   fetch: (input: RequestInfo | URL, init?: RequestInit) => {
-    const url = new URL(input instanceof Request ? input.url : input);
-    return api(`${url.pathname}${url.search}`, input instanceof Request ? input : init);
+    // hc calls fetch with the full URL as a string and the rest in `init`.
+    const url = new URL(String(input));
+    return api(`${url.pathname}${url.search}`, init);
   },
 });
 

@@ -82,9 +82,9 @@ describe("request examples", () => {
 
     // In this order: a sign-in before its refresh, a report before it is closed, the session's
     // message before its end.
-    const live: [string, () => Live][] = [
+    const live: [string, () => Live | Promise<Live>][] = [
       ["requestEmailCode", () => ({})],
-      ["verifyEmailCode", () => ({ replace: { login_id: loginId } })],
+      ["verifyEmailCode", async () => ({ replace: { login_id: loginId, code: await latestCode(exampleEmail) } })],
       ["refreshTokens", () => ({ replace: { refresh_token: signedIn?.refresh_token ?? "" } })],
       ["logout", () => ({ replace: { refresh_token: signedIn?.refresh_token ?? "" } })],
       ["updateMe", () => ({ token: a })],
@@ -102,10 +102,8 @@ describe("request examples", () => {
     for (const [operationId, describeLive] of live) {
       const found = bodies.find((body) => body.operation.operationId === operationId);
       if (!found) throw new Error(`no operation ${operationId}`);
-      const { token, path, replace } = describeLive();
-      let body = examples.get(operationId) as Record<string, Json>;
-      if (operationId === "verifyEmailCode") body = { ...body, code: await latestCode(exampleEmail) };
-      body = { ...body, ...replace };
+      const { token, path, replace } = await describeLive();
+      const body = { ...(examples.get(operationId) as Record<string, Json>), ...replace };
       const response = await api(path ?? found.path, {
         method: found.method.toUpperCase(),
         headers: { "content-type": "application/json", ...(token ? bearer(token) : {}) },
