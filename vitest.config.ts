@@ -25,8 +25,9 @@ export default defineConfig({
   test: {
     globalSetup: ["./test/global-setup.ts"],
     include: ["test/**/*.test.ts"],
-    // The browser story runs in Node against wrangler dev (vitest.browser.config.ts).
-    exclude: ["test/browser/**"],
+    // The browser story runs in Node against wrangler dev (vitest.browser.config.ts), and the local
+    // stack's own tests in Node too (vitest.node.config.ts).
+    exclude: ["test/browser/**", "test/node/**"],
     // Request log lines are printed only for tests that fail.
     silent: "passed-only",
     // Files run one after another: matchmaking queues, rate limits and the admin statistics are

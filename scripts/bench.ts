@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import autocannon from "autocannon";
+import { incidentsToStderr, reportUnhandledErrors, survivePool } from "./stack/incidents.ts";
 import { startStack } from "./stack/index.ts";
 import { startPostgresServer } from "./stack/postgres-server.ts";
 import { startLocalWorker } from "./stack/worker.ts";
@@ -56,6 +57,7 @@ async function cleanup(): Promise<void> {
   for (const step of cleanups.reverse()) await step().catch(() => {});
 }
 process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
+reportUnhandledErrors("bench", cleanup);
 
 function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
@@ -287,6 +289,7 @@ async function pairsPerSecond(api: string, users: number, databaseUrl: string): 
     if (performance.now() - started > 60_000) throw new Error(`${waiting.length} learners were never matched`);
   }
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+  survivePool(pool, "postgres (the bench's own query)", incidentsToStderr);
   const { rows } = await pool.query<{ arrival_ms: number; window_ms: number; pairing_ms: number[] }>(
     `select extract(epoch from max(created_at) - min(created_at)) * 1000 as arrival_ms,
        extract(epoch from max(resolved_at) - min(created_at)) * 1000 as window_ms,
@@ -318,6 +321,7 @@ try {
   neonConfig.pipelineTLS = false;
   neonConfig.pipelineConnect = false;
   const pool = new Pool({ connectionString: stack.bindings.DATABASE_URL, max: 1 });
+  survivePool(pool, "postgres (the bench's own table)", incidentsToStderr);
   await pool.query("create table if not exists bench_inserts (id bigserial primary key, body text not null)");
   await pool.end();
 

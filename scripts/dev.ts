@@ -15,6 +15,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { toEnvFile } from "./stack/env-file.ts";
+import { reportUnhandledErrors } from "./stack/incidents.ts";
 import { startStack } from "./stack/index.ts";
 import { RedisServerMissingError } from "./stack/redis.ts";
 import { TurnServerMissingError } from "./stack/turn.ts";
@@ -35,6 +36,9 @@ function gitCommit(): string {
 }
 
 let stack: Awaited<ReturnType<typeof startStack>>;
+reportUnhandledErrors("npm run dev", async () => {
+  await stack?.stop();
+});
 try {
   stack = await startStack({
     dataDir,
@@ -90,6 +94,12 @@ const children = [
   }),
 ];
 const [, wrangler] = children;
+for (const child of children) {
+  child.on("error", (error) => {
+    console.error(`could not start ${child.spawnfile}: ${error.message}`);
+    void shutdown(1);
+  });
+}
 
 // wrangler dev does not fire Cron Triggers by itself; fire the sweep every minute as production does.
 const cronTimer = setInterval(() => {

@@ -15,12 +15,19 @@
  * `wrangler dev`. Prints one table; exits 1 with the reasons otherwise.
  *
  * `-- --fault <part of a name> --rounds <n>` repeats some faults; `--intense` adds learners who
- * attempt back to back, so a request racing the fault's first moment is likely, not rare.
+ * attempt back to back, so a request racing the fault's first moment is likely, not rare;
+ * `--repeat <n>` runs the whole suite n times over, each on a fresh stack and API, to show that
+ * it passes every time and not only once (a flaky local stack shows up there).
+ *
+ * What the stack itself tells of its dependencies (a connection lost, a server process gone) is
+ * counted per fault; a server process that exits while nobody stopped it fails the run, as it
+ * is no longer the fault being tested.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { neonConfig, Pool } from "@neondatabase/serverless";
+import { reportUnhandledErrors, survivePool } from "./stack/incidents.ts";
 import { type Stack, startStack } from "./stack/index.ts";
 import { RedisServerMissingError } from "./stack/redis.ts";
 import { TurnServerMissingError } from "./stack/turn.ts";
@@ -34,6 +41,7 @@ const { values } = parseArgs({
     // Four more learners, alone at their levels, and everyone looking for partners back to back:
     // makes a race between a request and the fault's first moment likely rather than rare.
     intense: { type: "boolean", default: false },
+    repeat: { type: "string", default: "1" },
   },
 });
 /** An answer later than this is no answer: a hang. */
@@ -50,18 +58,16 @@ const lonelyLevels = ["A1", "B1", "C1", "C2"];
 const matcherPauseMs: [number, number] = values.intense ? [5, 20] : [50, 150];
 const matchWeight = values.intense ? 400 : 45;
 
-const runStarted = performance.now();
 const cleanups: (() => Promise<void>)[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  // Each step is bounded: a step that hangs must not keep the others (or the exit) from running.
-  cleaning ??= (async () => {
-    for (const step of cleanups.reverse()) {
-      await Promise.race([step().catch(() => {}), sleep(15_000, undefined, { ref: false })]);
-    }
-  })();
-  return cleaning;
+/** Stops what the current run started, newest first; each step bounded, so one that hangs cannot keep the rest (or the exit) from running. */
+async function cleanup(): Promise<void> {
+  for (let step = cleanups.pop(); step; step = cleanups.pop()) {
+    await Promise.race([step().catch(() => {}), sleep(15_000, undefined, { ref: false })]);
+  }
 }
+/** What the stack told of its dependencies, `component: what`, in order. */
+const incidents: string[] = [];
+reportUnhandledErrors("fault suite", cleanup);
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     log(`${signal}: stopping everything this run started`);
@@ -445,6 +451,7 @@ async function runFault(
   log(`${fault.name}: load on, fault in ${faultAfterMs / 1000} s`);
   recording = row.answers;
   const sendsBefore = new Map(cast.chatters.map((learner) => [learner, learner.sends.length]));
+  const incidentsBefore = incidents.length;
   let stopped = false;
   const loop = async (actor: string, next: () => Step, pauseMs: [number, number]) => {
     while (!stopped) {
@@ -489,6 +496,13 @@ async function runFault(
   }
   const holdup = await database.holdup();
   if (holdup) row.failures.push(`the database is held up: ${holdup}`);
+  const told = incidents.slice(incidentsBefore);
+  if (told.length > 0) {
+    // Counted by what happened, without the detail (the error's own words) in its last parentheses.
+    const kinds = count(told, (line) => line.replace(/ \([^()]*\)(; reconnecting)?$/, ""));
+    row.notes.push(`the stack told: ${[...kinds].map(([what, n]) => `${what} ×${n}`).join(", ")}`);
+  }
+  for (const line of told.filter((line) => line.includes("exited unexpectedly"))) row.failures.push(line);
 
   judge(row, fault, { injected, recovered });
   return row;
@@ -746,6 +760,7 @@ function databaseChecks(stack: Stack): DatabaseChecks {
       connectionTimeoutMillis: 5000,
       query_timeout: 5000,
     });
+    survivePool(pool, "postgres (the suite's own checks)", (component, what) => log(`${component}: ${what}`));
     try {
       return (await pool.query<R>(text, params)).rows;
     } finally {
@@ -849,11 +864,13 @@ function table(rows: Row[]): string {
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
+  const runStarted = performance.now();
   log("starting the local stack");
   const stack = await startStack({
     databaseUrl: process.env.DATABASE_URL || undefined,
     redisUrl: process.env.REDIS_URL || undefined,
     log: () => {},
+    incidents: (component, what) => incidents.push(`${component}: ${what}`),
   });
   cleanups.push(stack.stop);
 
@@ -937,14 +954,33 @@ async function main(): Promise<number> {
   return 0;
 }
 
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (error) {
-  console.error(
-    error instanceof RedisServerMissingError || error instanceof TurnServerMissingError ? error.message : error,
-  );
-} finally {
-  await cleanup();
+/** One whole run on a fresh stack and API: 0 when it passed. */
+async function run(): Promise<number> {
+  try {
+    return await main();
+  } catch (error) {
+    console.error(
+      error instanceof RedisServerMissingError || error instanceof TurnServerMissingError ? error.message : error,
+    );
+    return 1;
+  } finally {
+    await cleanup();
+  }
 }
-process.exit(exitCode);
+
+const repeat = Number(values.repeat);
+const runs: { passed: boolean; seconds: number }[] = [];
+for (let i = 0; i < repeat; i += 1) {
+  if (repeat > 1) log(`run ${i + 1} of ${repeat}`);
+  const started = performance.now();
+  const passed = (await run()) === 0;
+  runs.push({ passed, seconds: (performance.now() - started) / 1000 });
+}
+if (repeat > 1) {
+  const failed = runs.filter((one) => !one.passed).length;
+  console.log(
+    `\nruns: ${runs.map((one, i) => `#${i + 1} ${one.passed ? "passed" : "FAILED"} in ${one.seconds.toFixed(0)} s`).join(", ")}`,
+  );
+  console.log(`${repeat - failed} passed, ${failed} failed`);
+}
+process.exit(runs.every((one) => one.passed) ? 0 : 1);

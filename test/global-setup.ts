@@ -32,12 +32,22 @@ export default async function setup(project: TestProject) {
     });
   });
   child.removeAllListeners("exit");
+  // Its own crash report is on standard error just above; this says what it means for the run.
+  let stopping = false;
+  child.once("exit", (code, signal) => {
+    if (stopping) return;
+    console.error(
+      `\n[test stack] the local stack process exited in the middle of the run (${signal ?? `code ${code}`}): ` +
+        "every test after this point fails on a refused connection. Its last words are above.",
+    );
+  });
   console.log(`test stack: ${ready.database}, ${ready.redis}`);
   project.provide("stack", ready.bindings);
   project.provide("database", ready.database);
   project.provide("fixtures", ready.fixtures);
   return async () => {
     if (child.exitCode !== null) return;
+    stopping = true;
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
     await exited;

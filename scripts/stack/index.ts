@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StackBindings } from "./bindings.ts";
 import { Distance } from "./distance.ts";
+import { type Incidents, incidentsToStderr } from "./incidents.ts";
 import { startMailbox } from "./mailbox.ts";
 import { applyMigrations } from "./migrate.ts";
 import { type NeonHttp, startNeonHttp } from "./neon-http.ts";
@@ -73,6 +74,8 @@ export interface StackOptions {
   /** Round-trip time added between the Worker and the Upstash endpoint. */
   redisRttMs?: number;
   log?: (line: string) => void;
+  /** Where a dependency that fails under the stack is told (see `Incidents`); standard error by default. */
+  incidents?: Incidents;
 }
 
 /**
@@ -81,6 +84,7 @@ export interface StackOptions {
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const log = options.log ?? ((line: string) => console.log(line));
+  const incidents = options.incidents ?? incidentsToStderr;
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const stopOne of stops.reverse()) await stopOne().catch(() => {});
@@ -93,17 +97,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     stops.push(postgres.stop);
     // Set once the migrations are applied: they are not what the distance is there to show.
     const distance = { database: new Distance(), redis: new Distance(options.redisRttMs) };
-    const proxy = await startWsProxy([postgres.address], distance.database);
+    const proxy = await startWsProxy([postgres.address], distance.database, incidents);
     stops.push(proxy.stop);
     await applyMigrations(postgres.url, proxy.wsProxy);
     distance.database.set(options.databaseRttMs ?? 0);
-    const neonHttp = await startNeonHttp({ databaseUrl: postgres.url, distance: distance.database });
+    const neonHttp = await startNeonHttp({ databaseUrl: postgres.url, distance: distance.database, incidents });
     stops.push(neonHttp.stop);
 
     const redis = await startUpstashRest({
       redisUrl: options.redisUrl,
       token: "local-upstash-token",
       distance: distance.redis,
+      incidents,
     });
     stops.push(redis.stop);
 
@@ -114,10 +119,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     });
     stops.push(s3.stop);
 
-    const mailbox = await startMailbox({ apiKey: "re_local_mailbox", log: (line) => log(`[mailbox] ${line}`) });
+    const mailbox = await startMailbox({
+      apiKey: "re_local_mailbox",
+      log: (line) => log(`[mailbox] ${line}`),
+      incidents,
+    });
     stops.push(mailbox.stop);
 
-    const turn = await startTurn();
+    const turn = await startTurn({ incidents });
     stops.push(turn.stop);
 
     return {

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import { migrate } from "drizzle-orm/neon-serverless/migrator";
+import { incidentsToStderr, survivePool } from "./incidents.ts";
 
 export const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
@@ -17,6 +18,7 @@ export async function applyMigrations(databaseUrl: string, wsProxy?: string): Pr
     neonConfig.pipelineConnect = false;
   }
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+  survivePool(pool, "postgres (migrations)", incidentsToStderr);
   try {
     await migrate(drizzle({ client: pool }), { migrationsFolder });
   } finally {

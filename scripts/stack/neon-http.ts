@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import pg from "pg";
 import { Distance } from "./distance.ts";
+import { type Incidents, incidentsToStderr, requestListener, survivePool } from "./incidents.ts";
 
 export interface NeonHttp {
   /** For `neonConfig.fetchEndpoint`: where the driver POSTs its SQL. */
@@ -52,30 +53,33 @@ const rawText = { getTypeParser: () => (value: string) => value };
  * answering `{command, rowCount, rows, fields, rowAsArray}` (or `{results}`) with values as
  * Postgres text, and errors as 400 with Postgres's error fields, exactly as the serverless
  * driver expects from Neon. Each request borrows one of a few kept connections to the database.
+ * A database it cannot reach, or whose connection drops mid-request, answers 502 `{message}` (the
+ * driver raises `NeonDbError("Server error (HTTP status 502): …")`, with no SQLSTATE), told to
+ * `incidents`; the endpoint itself keeps serving and reconnects on the next request.
  */
 export async function startNeonHttp(options: {
   databaseUrl: string;
   connections?: number;
   /** Half its round trip before each request is handled and half before the answer leaves. */
   distance?: Distance;
+  incidents?: Incidents;
 }): Promise<NeonHttp> {
   const distance = options.distance ?? new Distance();
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.connections ?? 8 });
   const served = address(options.databaseUrl);
-  pool.on("error", () => {});
+  const incidents = options.incidents ?? incidentsToStderr;
+  survivePool(pool, "postgres (SQL-over-HTTP endpoint)", incidents);
   let cut = false;
   let stalled: { promise: Promise<void>; release: () => void } | null = null;
 
-  const server = createServer(async (req, res) => {
-    await distance.oneWay();
-    if (stalled) await stalled.promise;
-    if (cut) return send(res, 502, { message: "the database is unreachable" });
-    try {
+  const server = createServer(
+    requestListener("SQL-over-HTTP endpoint", incidents, async (req, res) => {
+      await distance.oneWay();
+      if (stalled) await stalled.promise;
+      if (cut) return send(res, 502, { message: "the database is unreachable" });
       await handle(req, res);
-    } catch (error) {
-      send(res, 500, { message: error instanceof Error ? error.message : String(error) });
-    }
-  });
+    }),
+  );
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== "POST" || new URL(req.url ?? "/", "http://neon").pathname !== "/sql") {
@@ -89,19 +93,25 @@ export async function startNeonHttp(options: {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     let body: { query?: unknown; params?: unknown; queries?: unknown };
+    let queries: Query[];
     try {
       body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as typeof body;
-    } catch {
-      return send(res, 400, { message: "the body is not JSON" });
+      queries = Array.isArray(body.queries) ? body.queries.map(asQuery) : [asQuery(body)];
+    } catch (error) {
+      return send(res, 400, { message: error instanceof SyntaxError ? "the body is not JSON" : messageOf(error) });
     }
+    const level = String(req.headers["neon-batch-isolation-level"] ?? "ReadCommitted");
+    if (!isolationLevels.has(level)) return send(res, 400, { message: `unknown isolation level ${level}` });
     const arrayMode = req.headers["neon-array-mode"] === "true";
-    const client = await pool.connect();
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      return send(res, 502, { message: `Error connecting to database: ${messageOf(error)}` });
+    }
     let broken = false;
     try {
       if (Array.isArray(body.queries)) {
-        const queries = body.queries.map(asQuery);
-        const level = String(req.headers["neon-batch-isolation-level"] ?? "ReadCommitted");
-        if (!isolationLevels.has(level)) return send(res, 400, { message: `unknown isolation level ${level}` });
         await client.query(
           `begin isolation level ${level.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()}` +
             (req.headers["neon-batch-read-only"] === "true" ? " read only" : "") +
@@ -119,7 +129,7 @@ export async function startNeonHttp(options: {
           throw error;
         }
       }
-      return send(res, 200, await run(client, asQuery(body), arrayMode));
+      return send(res, 200, await run(client, queries[0] as Query, arrayMode));
     } catch (error) {
       if (error instanceof pg.DatabaseError) {
         const answered = error;
@@ -129,7 +139,7 @@ export async function startNeonHttp(options: {
         });
       }
       broken = true;
-      throw error;
+      return send(res, 502, { message: `the database connection failed: ${messageOf(error)}` });
     } finally {
       client.release(broken);
     }
@@ -177,6 +187,10 @@ function address(connectionString: string): string {
   } catch {
     return "";
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function asQuery(value: unknown): Query {

@@ -7,6 +7,13 @@ import { freePort } from "./redis.ts";
 
 export interface PostgresServer {
   url: string;
+  /**
+   * Ends the server as a crash does (`pg_ctl stop -m immediate`: every backend quits at once, no
+   * goodbye to its clients, recovery on the next start); `start` serves the same data again on
+   * the same port.
+   */
+  crash(): void;
+  start(): void;
   stop(): Promise<void>;
 }
 
@@ -24,8 +31,8 @@ function binDir(): string {
 }
 
 /**
- * A throwaway PostgreSQL cluster on a free loopback port, for the benchmark. PostgreSQL refuses
- * to run as root, so as root it runs as the `postgres` user.
+ * A throwaway PostgreSQL cluster on a free loopback port, for the benchmark and the tests of the
+ * local stack itself. PostgreSQL refuses to run as root, so as root it runs as the `postgres` user.
  */
 export async function startPostgresServer(): Promise<PostgresServer> {
   const bin = binDir();
@@ -44,21 +51,27 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   };
   const port = await freePort();
   run(join(bin, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
-  run(join(bin, "pg_ctl"), [
-    "-D",
-    dataDir,
-    "-l",
-    join(dataDir, "server.log"),
-    "-w",
-    "-o",
-    `-p ${port} -c listen_addresses=127.0.0.1 -k ${dataDir} -c max_connections=500 -c fsync=off`,
-    "start",
-  ]);
+  const start = () =>
+    run(join(bin, "pg_ctl"), [
+      "-D",
+      dataDir,
+      "-l",
+      join(dataDir, "server.log"),
+      "-w",
+      "-o",
+      `-p ${port} -c listen_addresses=127.0.0.1 -k ${dataDir} -c max_connections=500 -c fsync=off`,
+      "start",
+    ]);
+  start();
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    crash: () => run(join(bin, "pg_ctl"), ["-D", dataDir, "-m", "immediate", "-w", "stop"]),
+    start,
     stop: async () => {
       try {
-        run(join(bin, "pg_ctl"), ["-D", dataDir, "-m", "fast", "stop"]);
+        // After `crash` without `start` there is no server left to stop.
+        if (existsSync(join(dataDir, "postmaster.pid")))
+          run(join(bin, "pg_ctl"), ["-D", dataDir, "-m", "fast", "stop"]);
       } finally {
         await rm(dataDir, { recursive: true, force: true });
       }

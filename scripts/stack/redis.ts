@@ -5,6 +5,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import { Distance } from "./distance.ts";
+import { type Incidents, incidentsToStderr, requestListener, watchProcess } from "./incidents.ts";
 
 export interface UpstashRest {
   url: string;
@@ -38,9 +39,11 @@ export async function startUpstashRest(options: {
   allowUnreachable?: boolean;
   /** Half its round trip before each request is handled and half before the answer leaves. */
   distance?: Distance;
+  incidents?: Incidents;
 }): Promise<UpstashRest> {
   const distance = options.distance ?? new Distance();
-  const server = options.redisUrl ? undefined : await startRedisServer();
+  const incidents = options.incidents ?? incidentsToStderr;
+  const server = options.redisUrl ? undefined : await startRedisServer(incidents);
   // Like Upstash, answer at once while Redis is unreachable instead of queueing commands until it
   // returns; commands in flight when the connection drops fail at once too. Reconnects by itself.
   const redis = new Redis(options.redisUrl ?? `redis://127.0.0.1:${server?.port}`, {
@@ -49,60 +52,72 @@ export async function startUpstashRest(options: {
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
   });
-  redis.on("error", () => {});
+  // ioredis reconnects by itself; each drop is told once, not every retry of the outage.
+  let reachable = true;
+  redis.on("error", (error: Error) => {
+    if (!reachable) return;
+    reachable = false;
+    incidents("redis (Upstash REST endpoint)", `connection lost (${error.message}); reconnecting`);
+  });
+  redis.on("ready", () => {
+    reachable = true;
+  });
   await redis.connect().catch((error: unknown) => {
     if (!options.allowUnreachable) throw error;
   });
   const scripts = new UpstashScripts();
   const run = (command: [string, ...string[]]) => redis.callBuffer(...scripts.translate(command)) as Promise<Reply>;
-  const http = createServer(async (req, res) => {
-    const send = (status: number, body: unknown) => {
-      void distance
-        .oneWay()
-        .then(() => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body)));
-    };
-    await distance.oneWay();
-    if (req.method !== "POST") return send(405, { error: "ERR only POST is supported" });
-    if (req.headers.authorization !== `Bearer ${options.token}`) return send(401, { error: "Unauthorized" });
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    let body: unknown;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-    } catch {
-      return send(400, { error: "ERR failed to parse command" });
-    }
-    if (redis.status !== "ready") return send(503, { error: `ERR Redis is unreachable (${redis.status})` });
-    const base64 = req.headers["upstash-encoding"] === "base64";
-    const path = new URL(req.url ?? "/", "http://rest").pathname;
-    try {
-      if (path === "/") {
-        const command = asCommand(body);
-        const result = await run(command);
-        return send(200, { result: encode(result, base64) });
+  const http = createServer(
+    requestListener("Upstash REST endpoint", incidents, async (req, res) => {
+      const send = (status: number, body: unknown) => {
+        void distance
+          .oneWay()
+          .then(() => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body)));
+      };
+      await distance.oneWay();
+      if (req.method !== "POST") return send(405, { error: "ERR only POST is supported" });
+      if (req.headers.authorization !== `Bearer ${options.token}`) return send(401, { error: "Unauthorized" });
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      } catch {
+        return send(400, { error: "ERR failed to parse command" });
       }
-      if (path === "/pipeline") {
-        const commands = asCommands(body);
-        const results = await Promise.all(commands.map((command) => settle(run(command), base64)));
-        return send(200, results);
+      if (redis.status !== "ready") return send(503, { error: `ERR Redis is unreachable (${redis.status})` });
+      const base64 = req.headers["upstash-encoding"] === "base64";
+      const path = new URL(req.url ?? "/", "http://rest").pathname;
+      try {
+        if (path === "/") {
+          const command = asCommand(body);
+          const result = await run(command);
+          return send(200, { result: encode(result, base64) });
+        }
+        if (path === "/pipeline") {
+          const commands = asCommands(body);
+          const results = await Promise.all(commands.map((command) => settle(run(command), base64)));
+          return send(200, results);
+        }
+        if (path === "/multi-exec") {
+          const commands = asCommands(body);
+          const transaction = redis.multi();
+          for (const command of commands) transaction.callBuffer(...scripts.translate(command));
+          const replies = (await transaction.exec()) ?? [];
+          return send(
+            200,
+            replies.map(
+              ([error, reply]): Result =>
+                error ? { error: error.message } : { result: encode(reply as Reply, base64) },
+            ),
+          );
+        }
+        return send(404, { error: `ERR unknown endpoint ${path}` });
+      } catch (error) {
+        return send(400, { error: error instanceof Error ? error.message : String(error) });
       }
-      if (path === "/multi-exec") {
-        const commands = asCommands(body);
-        const transaction = redis.multi();
-        for (const command of commands) transaction.callBuffer(...scripts.translate(command));
-        const replies = (await transaction.exec()) ?? [];
-        return send(
-          200,
-          replies.map(
-            ([error, reply]): Result => (error ? { error: error.message } : { result: encode(reply as Reply, base64) }),
-          ),
-        );
-      }
-      return send(404, { error: `ERR unknown endpoint ${path}` });
-    } catch (error) {
-      return send(400, { error: error instanceof Error ? error.message : String(error) });
-    }
-  });
+    }),
+  );
   http.listen(0, "127.0.0.1");
   await once(http, "listening");
   const { port } = http.address() as AddressInfo;
@@ -199,11 +214,20 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-async function startRedisServer(): Promise<RedisServer> {
+async function startRedisServer(incidents: Incidents): Promise<RedisServer> {
   const port = await freePort();
-  let child = await spawnRedisServer(port);
+  // Set while the stack itself stops or kills it: only another exit is told as an incident.
+  let stopping = false;
+  const spawnWatched = async () => {
+    const spawned = await spawnRedisServer(port);
+    stopping = false;
+    watchProcess(spawned, "redis-server", incidents, () => stopping);
+    return spawned;
+  };
+  let child = await spawnWatched();
   const stopChild = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    stopping = true;
     child.kill("SIGCONT");
     const exited = once(child, "exit");
     child.kill(signal);
@@ -213,7 +237,7 @@ async function startRedisServer(): Promise<RedisServer> {
     port,
     kill: () => stopChild("SIGKILL"),
     start: async () => {
-      child = await spawnRedisServer(port);
+      child = await spawnWatched();
     },
     pause: () => child.kill("SIGSTOP"),
     resume: () => child.kill("SIGCONT"),
@@ -225,7 +249,7 @@ async function spawnRedisServer(port: number) {
   const child = spawn(
     "redis-server",
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "inherit"] },
   );
   await new Promise<void>((resolve, reject) => {
     let output = "";
@@ -239,6 +263,8 @@ async function spawnRedisServer(port: number) {
     });
   });
   child.removeAllListeners("exit");
+  child.removeAllListeners("error");
+  child.stdout.removeAllListeners("data");
   child.stdout.resume();
   return child;
 }

@@ -4,10 +4,13 @@
  * when its parent closes stdin. The test runner's global setup starts it this way.
  */
 import { startFaultFixtures } from "./fixtures.ts";
+import { reportUnhandledErrors } from "./incidents.ts";
 import { startStack } from "./index.ts";
 import { RedisServerMissingError } from "./redis.ts";
 import { TurnServerMissingError } from "./turn.ts";
 
+let stopStack: () => Promise<void> = async () => {};
+reportUnhandledErrors("local stack", () => stopStack());
 try {
   const stack = await startStack({
     dataDir: process.env.STACK_DATA_DIR || undefined,
@@ -20,6 +23,7 @@ try {
   const fixtures = process.env.STACK_FIXTURES
     ? await startFaultFixtures(stack.bindings.UPSTASH_REDIS_REST_TOKEN)
     : undefined;
+  stopStack = stack.stop;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -6,6 +6,7 @@ import { createServer } from "node:http";
 import { type AddressInfo, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Incidents, incidentsToStderr, requestListener, watchProcess } from "./incidents.ts";
 import { freePort } from "./redis.ts";
 
 export interface LocalTurn {
@@ -33,7 +34,8 @@ const realm = "gaplash.local";
  * endpoint answering Cloudflare Realtime TURN's credentials API shape: the Worker asks it exactly
  * as it asks Cloudflare, and the credentials it returns work on this coturn.
  */
-export async function startTurn(): Promise<LocalTurn> {
+export async function startTurn(options: { incidents?: Incidents } = {}): Promise<LocalTurn> {
+  const incidents = options.incidents ?? incidentsToStderr;
   const secret = randomBytes(24).toString("base64url");
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "gaplash-turn-"));
@@ -69,40 +71,45 @@ export async function startTurn(): Promise<LocalTurn> {
     void waitForPort(port).then(resolve, reject);
   });
   child.removeAllListeners("exit");
+  child.removeAllListeners("error");
+  let stopping = false;
+  watchProcess(child, "turnserver (coturn)", incidents, () => stopping);
 
   const keyId = "local-turn-key";
   const apiToken = "local-turn-token";
-  const api = createServer(async (req, res) => {
-    const send = (status: number, body: unknown) =>
-      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
-    const path = new URL(req.url ?? "/", "http://turn").pathname;
-    if (req.method !== "POST" || path !== `/v1/turn/keys/${keyId}/credentials/generate-ice-servers`) {
-      return send(404, { error: "not found" });
-    }
-    if (req.headers.authorization !== `Bearer ${apiToken}`) return send(401, { error: "unauthorized" });
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    let ttl = 86_400;
-    try {
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { ttl?: unknown };
-      if (typeof body.ttl === "number" && body.ttl > 0) ttl = body.ttl;
-    } catch {
-      return send(400, { error: "the body must be JSON with a ttl" });
-    }
-    // The TURN REST API scheme coturn checks: username "<expiry>:<anything>", password HMAC-SHA1 of it.
-    const username = `${Math.floor(Date.now() / 1000) + ttl}:${randomBytes(8).toString("hex")}`;
-    const credential = createHmac("sha1", secret).update(username).digest("base64");
-    return send(201, {
-      iceServers: [
-        { urls: [`stun:127.0.0.1:${port}`] },
-        {
-          urls: [`turn:127.0.0.1:${port}?transport=udp`, `turn:127.0.0.1:${port}?transport=tcp`],
-          username,
-          credential,
-        },
-      ],
-    });
-  });
+  const api = createServer(
+    requestListener("TURN credentials endpoint", incidents, async (req, res) => {
+      const send = (status: number, body: unknown) =>
+        res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+      const path = new URL(req.url ?? "/", "http://turn").pathname;
+      if (req.method !== "POST" || path !== `/v1/turn/keys/${keyId}/credentials/generate-ice-servers`) {
+        return send(404, { error: "not found" });
+      }
+      if (req.headers.authorization !== `Bearer ${apiToken}`) return send(401, { error: "unauthorized" });
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      let ttl = 86_400;
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { ttl?: unknown };
+        if (typeof body.ttl === "number" && body.ttl > 0) ttl = body.ttl;
+      } catch {
+        return send(400, { error: "the body must be JSON with a ttl" });
+      }
+      // The TURN REST API scheme coturn checks: username "<expiry>:<anything>", password HMAC-SHA1 of it.
+      const username = `${Math.floor(Date.now() / 1000) + ttl}:${randomBytes(8).toString("hex")}`;
+      const credential = createHmac("sha1", secret).update(username).digest("base64");
+      return send(201, {
+        iceServers: [
+          { urls: [`stun:127.0.0.1:${port}`] },
+          {
+            urls: [`turn:127.0.0.1:${port}?transport=udp`, `turn:127.0.0.1:${port}?transport=tcp`],
+            username,
+            credential,
+          },
+        ],
+      });
+    }),
+  );
   api.listen(0, "127.0.0.1");
   await once(api, "listening");
   return {
@@ -113,6 +120,7 @@ export async function startTurn(): Promise<LocalTurn> {
     stop: async () => {
       api.closeAllConnections();
       await new Promise<void>((resolve) => api.close(() => resolve()));
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) {
         const exited = once(child, "exit");
         child.kill("SIGTERM");

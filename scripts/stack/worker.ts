@@ -66,6 +66,8 @@ export async function startLocalWorker(options: {
     },
   );
   const lastLines: string[] = [];
+  // Without a listener, failing to start npx (or to signal it) would end the process that started it.
+  child.on("error", (error) => lastLines.push(`could not run wrangler dev: ${error.message}`));
   const keep = (chunk: Buffer) => {
     lastLines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
     lastLines.splice(0, Math.max(0, lastLines.length - 40));

@@ -2,6 +2,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { createConnection } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
 import { Distance } from "./distance.ts";
+import { type Incidents, incidentsToStderr } from "./incidents.ts";
 
 export interface WsProxy {
   /** Value for `neonConfig.wsProxy`: the driver appends `?address=host:port`. */
@@ -37,8 +38,14 @@ interface Link {
  * driver reaches a local Postgres exactly as it reaches Neon. Only the addresses in
  * `allowedTargets` can be dialled: this is a bridge to our database, not an open relay.
  * `distance` delays each direction, the upgrade, bytes and hang-ups alike, by half its round trip.
+ * A database connection that fails (not one the bridge cut itself) is told to `incidents`, and its
+ * WebSocket closed, as Neon's proxy closes it.
  */
-export async function startWsProxy(allowedTargets: string[], distance = new Distance()): Promise<WsProxy> {
+export async function startWsProxy(
+  allowedTargets: string[],
+  distance = new Distance(),
+  incidents: Incidents = incidentsToStderr,
+): Promise<WsProxy> {
   const allowed = new Set(allowedTargets);
   const links = new Set<Link>();
   let cut = false;
@@ -83,7 +90,10 @@ export async function startWsProxy(allowedTargets: string[], distance = new Dist
       links.delete(link);
       toClient(() => socket.close());
     });
-    tcp.on("error", () => socket.terminate());
+    tcp.on("error", (error) => {
+      if (!cut) incidents("postgres (WebSocket bridge)", `connection to ${target} lost (${error.message})`);
+      socket.terminate();
+    });
     socket.on("message", (data: Buffer) =>
       toDatabase(() => {
         link.held.push(data);
@@ -102,6 +112,7 @@ export async function startWsProxy(allowedTargets: string[], distance = new Dist
     server.once("listening", resolve);
     server.once("error", reject);
   });
+  server.on("error", (error) => incidents("WebSocket bridge", `server error (${error.message})`));
   const { port } = server.address() as AddressInfo;
   const dropAll = () => {
     for (const link of links) {
