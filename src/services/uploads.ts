@@ -1,3 +1,4 @@
+import { parseMediaType } from "../lib/media-type";
 import { copyObject, presignUrl, type S3Config } from "./storage";
 
 /** What each kind of upload may be: its content types (with file extensions) and size cap. */
@@ -62,12 +63,14 @@ export function objectAddress(s3: S3Config, key: string): string {
 
 /**
  * A presigned PUT for one new object. Content-Type and Content-Length are signed, so the upload
- * must be exactly what was declared (and within the cap), and the URL works for 5 minutes.
+ * must be exactly what was declared (and within the cap), and the URL works for 5 minutes. The
+ * kind's rules are matched on the media type's essence; the type itself is kept as declared
+ * (`audio/webm;codecs=opus`). Throws when the essence is not one of the kind's types.
  * `url` is the avatar's public URL, or, for a voice upload, the address to send as `audio_url`.
  */
 export async function presignUpload(s3: S3Config, request: UploadRequest, now: Date): Promise<PresignedUpload> {
   const types: Record<string, string> = uploadRules[request.kind].types;
-  const extension = types[request.contentType];
+  const extension = types[parseMediaType(request.contentType)?.essence ?? ""];
   if (!extension) throw new Error(`${request.contentType} is not allowed for ${request.kind}`);
   const key = `${uploadPrefixOf[request.kind](request.userId)}${crypto.randomUUID()}.${extension}`;
   const headers = { "Content-Type": request.contentType, "Content-Length": String(request.size) };

@@ -3,7 +3,7 @@ import { levels } from "../../db/schema/enums";
 import { idSchema } from "../../lib/ids";
 import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
-import { text } from "../../lib/text";
+import { freeText } from "../../lib/text";
 import { reasons } from "../reports/reports.routes";
 
 const tags = ["Admin"];
@@ -85,7 +85,7 @@ export const closeReport = defineRoute({
     params: IdParamsSchema,
     body: jsonBody(
       z
-        .object({ resolution: text().trim().min(1).max(1000), action: z.enum(["none", "warn", "suspend"]) })
+        .object({ resolution: freeText().trim().min(1).max(1000), action: z.enum(["none", "warn", "suspend"]) })
         .openapi("CloseReport", {
           example: { resolution: "Insults confirmed in the evidence; first warning.", action: "warn" },
         }),

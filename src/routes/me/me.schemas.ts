@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema";
-import { text } from "../../lib/text";
-import { isIanaTimeZone } from "../../lib/time-zones";
+import { freeText, nameText, text } from "../../lib/text";
+import { canonicalTimeZone } from "../../lib/time-zones";
 import { UserSchema } from "../auth/auth.schemas";
 import { PresignedUploadSchema } from "../uploads/uploads.schemas";
 
@@ -47,10 +47,22 @@ export const MeSchema = z
 
 export const ProfilePatchSchema = z
   .strictObject({
-    display_name: text().trim().min(1).max(50).nullable().optional(),
-    about: text().trim().max(500).nullable().optional(),
+    display_name: nameText().trim().min(1).max(50).nullable().optional(),
+    about: freeText().trim().max(500).nullable().optional(),
     level: LevelSchema.nullable().optional(),
-    timezone: text().max(64).refine(isIanaTimeZone, "not an IANA time zone such as Asia/Tashkent").optional(),
+    // Stored as the zone's canonical ID, whatever case or link the client sent (see canonicalTimeZone).
+    timezone: text()
+      .trim()
+      .max(64)
+      .transform((name, ctx) => {
+        const canonical = canonicalTimeZone(name);
+        if (canonical === undefined) {
+          ctx.addIssue({ code: "custom", message: "not an IANA time zone such as Asia/Tashkent, GMT or Etc/GMT-5" });
+          return z.NEVER;
+        }
+        return canonical;
+      })
+      .optional(),
     interests: z
       .array(InterestSchema)
       .max(10)

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { commonErrorResponses, defineRoute, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
-import { text } from "../../lib/text";
+import { freeText } from "../../lib/text";
 import { authenticated } from "../../middleware/auth";
 import { MessageSchema } from "../sessions/sessions.schemas";
 
@@ -15,7 +15,7 @@ export const search = defineRoute({
   ...authenticated,
   request: {
     query: PageQuerySchema.extend({
-      q: text().trim().min(3, "at least 3 characters").max(200).openapi({ example: "market" }),
+      q: freeText().trim().min(3, "at least 3 characters").max(200).openapi({ example: "market" }),
     }),
   },
   responses: {

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { idSchema } from "../../lib/ids";
 import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
-import { text } from "../../lib/text";
+import { freeText } from "../../lib/text";
 import { authenticated } from "../../middleware/auth";
 
 export const reasons = ["spam", "harassment", "inappropriate", "underage", "scam", "other"] as const;
@@ -10,7 +10,7 @@ export const NewReportSchema = z
   .object({
     target_user_id: idSchema(),
     reason: z.enum(reasons),
-    note: text().trim().max(1000).optional(),
+    note: freeText().trim().max(1000).optional(),
     session_id: idSchema()
       .optional()
       .openapi({ description: "A session you shared with them: its last 50 messages are kept as evidence." }),

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { callEndReasons, levels } from "../../db/schema/enums";
 import { idSchema } from "../../lib/ids";
-import { text } from "../../lib/text";
+import { freeText } from "../../lib/text";
 
 export const SessionParamsSchema = z.object({ id: idSchema().openapi({ param: { name: "id", in: "path" } }) });
 
@@ -41,7 +41,7 @@ export const SessionSchema = z
 export const EndSessionSchema = z
   .object({
     rating: z.number().int().min(1).max(5).openapi({ description: "How the session went for you, 1–5." }),
-    notes: text().trim().max(1000).optional(),
+    notes: freeText().trim().max(1000).optional(),
   })
   .openapi("EndSession", { example: { rating: 5, notes: "Great conversation about football" } });
 
@@ -69,7 +69,7 @@ const clientId = idSchema()
 
 export const NewMessageSchema = z
   .discriminatedUnion("type", [
-    z.object({ type: z.literal("text"), text: text().trim().min(1).max(4000), client_id: clientId }),
+    z.object({ type: z.literal("text"), text: freeText().trim().min(1).max(4000), client_id: clientId }),
     z.object({
       type: z.literal("voice"),
       audio_url: z.url().openapi({ description: "The `url` of a voice upload presigned for you and uploaded." }),
@@ -83,7 +83,7 @@ export const NewMessageSchema = z
     z.object({
       type: z.literal("correction"),
       corrects: idSchema(),
-      text: text().trim().min(1).max(4000),
+      text: freeText().trim().min(1).max(4000),
       client_id: clientId,
     }),
   ])

@@ -1,15 +1,33 @@
 import { z } from "@hono/zod-openapi";
-import { uploadRules } from "../../services/uploads";
+import { parseMediaType } from "../../lib/media-type";
+import { type UploadKind, uploadRules } from "../../services/uploads";
 
 const megabytes = (bytes: number) => `${bytes / 1024 / 1024} MB`;
 
-function contentTypes<K extends keyof typeof uploadRules>(kind: K) {
-  return Object.keys(uploadRules[kind].types) as [string, ...string[]];
+/**
+ * The media type of an upload, as the recorder or file picker reports it: its essence must be one
+ * of the kind's types, and parameters are allowed (`audio/webm;codecs=opus` is what Chrome's
+ * `MediaRecorder.mimeType` says). The value is kept as sent, trimmed: it is signed into the PUT,
+ * which must carry the same header, and it is the stored object's type.
+ */
+function uploadMediaType(kind: UploadKind) {
+  const essences = Object.keys(uploadRules[kind].types);
+  return z
+    .string()
+    .trim()
+    .max(255)
+    .refine((value) => essences.includes(parseMediaType(value)?.essence ?? ""), {
+      error: `must be a media type of ${essences.join(", ")} (parameters such as codecs allowed)`,
+    })
+    .openapi({
+      description: `One of ${essences.map((essence) => `\`${essence}\``).join(", ")}, with parameters if the recorder reports them.`,
+      example: essences[0],
+    });
 }
 
 export const VoiceUploadSchema = z.object({
   kind: z.literal("voice"),
-  content_type: z.enum(contentTypes("voice")),
+  content_type: uploadMediaType("voice"),
   size: z
     .number()
     .int()
@@ -19,7 +37,7 @@ export const VoiceUploadSchema = z.object({
 
 export const AvatarUploadBodySchema = z
   .object({
-    content_type: z.enum(contentTypes("avatar")),
+    content_type: uploadMediaType("avatar"),
     size: z
       .number()
       .int()
