@@ -553,7 +553,11 @@ try {
     ),
   );
   log(`written to ${file}`);
+} catch (error) {
+  // A failed measurement (an API error, a server that did not come up) is the bench's own answer, not a crash.
+  console.error(error);
+  process.exitCode = 1;
 } finally {
   await cleanup();
 }
-process.exit(0);
+process.exit();

@@ -53,7 +53,8 @@ try {
     console.error(error.message);
     process.exit(1);
   }
-  throw error;
+  console.error("the local stack did not start:", error);
+  process.exit(1);
 }
 
 console.log(
@@ -112,7 +113,12 @@ async function shutdown(code: number): Promise<never> {
     stopping = true;
     clearInterval(cronTimer);
     for (const child of children) {
-      if (child.exitCode === null && child.pid) process.kill(-child.pid, "SIGINT");
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) continue;
+      try {
+        process.kill(-child.pid, "SIGINT");
+      } catch {
+        // Its process group is gone already.
+      }
     }
     await stack.stop();
   }

@@ -59,11 +59,20 @@ const matcherPauseMs: [number, number] = values.intense ? [5, 20] : [50, 150];
 const matchWeight = values.intense ? 400 : 45;
 
 const cleanups: (() => Promise<void>)[] = [];
-/** Stops what the current run started, newest first; each step bounded, so one that hangs cannot keep the rest (or the exit) from running. */
-async function cleanup(): Promise<void> {
-  for (let step = cleanups.pop(); step; step = cleanups.pop()) {
-    await Promise.race([step().catch(() => {}), sleep(15_000, undefined, { ref: false })]);
-  }
+let cleaning: Promise<void> | undefined;
+/**
+ * Stops what the current run started, newest first; each step bounded, so one that hangs cannot
+ * keep the rest (or the exit) from running. Callers at once (a signal during a run's own cleanup)
+ * share one pass.
+ */
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (let step = cleanups.pop(); step; step = cleanups.pop()) {
+      await Promise.race([step().catch(() => {}), sleep(15_000, undefined, { ref: false })]);
+    }
+    cleaning = undefined;
+  })();
+  return cleaning;
 }
 /** What the stack told of its dependencies, `component: what`, in order. */
 const incidents: string[] = [];
@@ -969,6 +978,10 @@ async function run(): Promise<number> {
 }
 
 const repeat = Number(values.repeat);
+if (!Number.isInteger(repeat) || repeat < 1) {
+  console.error(`--repeat takes a whole number of runs, 1 or more (got ${values.repeat})`);
+  process.exit(2);
+}
 const runs: { passed: boolean; seconds: number }[] = [];
 for (let i = 0; i < repeat; i += 1) {
   if (repeat > 1) log(`run ${i + 1} of ${repeat}`);

@@ -46,7 +46,7 @@ export default async function setup(project: TestProject) {
   project.provide("database", ready.database);
   project.provide("fixtures", ready.fixtures);
   return async () => {
-    if (child.exitCode !== null) return;
+    if (child.exitCode !== null || child.signalCode !== null) return;
     stopping = true;
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");

@@ -17,6 +17,8 @@ export async function startFaultFixtures(token: string): Promise<FaultFixtures &
     redisUrl: `redis://127.0.0.1:${await freePort()}`,
     token,
     allowUnreachable: true,
+    // Unreachable on purpose: nothing to tell.
+    incidents: () => {},
   });
   return {
     blackhole: `127.0.0.1:${port}`,

@@ -34,21 +34,24 @@ interface PoolEvents<C extends ErrorEmitter> {
  * unexpectedly`, `read ECONNRESET`, a FATAL `57P01` at shutdown), and Node ends the process on
  * an `error` event nobody listens to. This listens on the pool and on every client it opens and
  * tells `incidents` once per client. The pool itself drops a failed client when it is released
- * (it is no longer queryable), so the next request gets a fresh connection.
+ * (it is no longer queryable), so the next request gets a fresh connection. `lost(client)` says
+ * whether a client's connection failed: node-postgres emits `error` before the rejection of the
+ * statement it ended is seen, so a holder's `catch` can tell a lost connection from a bug.
  */
 export function survivePool<C extends ErrorEmitter>(
   pool: PoolEvents<C>,
   component: string,
   incidents: Incidents,
-): void {
-  const reported = new WeakSet<C>();
+): { lost(client: C): boolean } {
+  const failed = new WeakSet<C>();
   const report = (client: C, error: Error) => {
-    if (reported.has(client)) return;
-    reported.add(client);
+    if (failed.has(client)) return;
+    failed.add(client);
     incidents(component, `connection lost (${error.message})`);
   };
   pool.on("error", (error, client) => report(client, error));
   pool.on("connect", (client) => client.on("error", (error) => report(client, error)));
+  return { lost: (client) => failed.has(client) };
 }
 
 /**
@@ -65,7 +68,8 @@ export function requestListener(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (req.destroyed || res.destroyed) return;
+      // A client that hung up has nobody left to answer (a consumed body leaves `req` destroyed too).
+      if (res.destroyed) return;
       const message = error instanceof Error ? error.message : String(error);
       incidents(component, `request failed (${message})`);
       if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
@@ -100,7 +104,10 @@ export function watchProcess(
  * happens; this keeps a missed one from looking like a test failure.
  */
 export function reportUnhandledErrors(program: string, cleanup: () => Promise<void> = async () => {}): void {
+  let failed = false;
   const fail = (kind: string, error: unknown) => {
+    if (failed) return;
+    failed = true;
     process.stderr.write(
       `\n[${program}] crashed on an ${kind} that nothing handled. This is a defect of the local tooling ` +
         `(scripts/), not a failure of the API under test:\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

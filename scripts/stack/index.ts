@@ -86,8 +86,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const log = options.log ?? ((line: string) => console.log(line));
   const incidents = options.incidents ?? incidentsToStderr;
   const stops: (() => Promise<void>)[] = [];
-  const stop = async () => {
-    for (const stopOne of stops.reverse()) await stopOne().catch(() => {});
+  let stopping: Promise<void> | undefined;
+  // Once, newest first, however many callers ask at once (a signal during a normal stop).
+  const stop = () => {
+    stopping ??= (async () => {
+      for (let stopOne = stops.pop(); stopOne; stopOne = stops.pop()) await stopOne().catch(() => {});
+    })();
+    return stopping;
   };
   try {
     const postgres = await startPostgres({
@@ -99,7 +104,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const distance = { database: new Distance(), redis: new Distance(options.redisRttMs) };
     const proxy = await startWsProxy([postgres.address], distance.database, incidents);
     stops.push(proxy.stop);
-    await applyMigrations(postgres.url, proxy.wsProxy);
+    await applyMigrations(postgres.url, proxy.wsProxy, incidents);
     distance.database.set(options.databaseRttMs ?? 0);
     const neonHttp = await startNeonHttp({ databaseUrl: postgres.url, distance: distance.database, incidents });
     stops.push(neonHttp.stop);

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import { migrate } from "drizzle-orm/neon-serverless/migrator";
-import { incidentsToStderr, survivePool } from "./incidents.ts";
+import { type Incidents, incidentsToStderr, survivePool } from "./incidents.ts";
 
 export const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.meta.url));
 
@@ -10,7 +10,11 @@ export const migrationsFolder = fileURLToPath(new URL("../../drizzle", import.me
  * Applies the drizzle-kit migrations with the driver the Worker uses. `wsProxy` routes it
  * through the local WebSocket→TCP bridge; without it the driver speaks to Neon directly.
  */
-export async function applyMigrations(databaseUrl: string, wsProxy?: string): Promise<void> {
+export async function applyMigrations(
+  databaseUrl: string,
+  wsProxy?: string,
+  incidents: Incidents = incidentsToStderr,
+): Promise<void> {
   if (wsProxy) {
     neonConfig.wsProxy = wsProxy;
     neonConfig.useSecureWebSocket = false;
@@ -18,7 +22,7 @@ export async function applyMigrations(databaseUrl: string, wsProxy?: string): Pr
     neonConfig.pipelineConnect = false;
   }
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
-  survivePool(pool, "postgres (migrations)", incidentsToStderr);
+  survivePool(pool, "postgres (migrations)", incidents);
   try {
     await migrate(drizzle({ client: pool }), { migrationsFolder });
   } finally {

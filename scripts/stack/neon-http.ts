@@ -68,7 +68,13 @@ export async function startNeonHttp(options: {
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.connections ?? 8 });
   const served = address(options.databaseUrl);
   const incidents = options.incidents ?? incidentsToStderr;
-  survivePool(pool, "postgres (SQL-over-HTTP endpoint)", incidents);
+  const component = "postgres (SQL-over-HTTP endpoint)";
+  const connections = survivePool(pool, component, incidents);
+  // Told once per outage, not once per refused request; a connection that opens again ends it.
+  let unreachable = false;
+  pool.on("connect", () => {
+    unreachable = false;
+  });
   let cut = false;
   let stalled: { promise: Promise<void>; release: () => void } | null = null;
 
@@ -107,6 +113,8 @@ export async function startNeonHttp(options: {
     try {
       client = await pool.connect();
     } catch (error) {
+      if (!unreachable) incidents(component, `cannot connect (${messageOf(error)})`);
+      unreachable = true;
       return send(res, 502, { message: `Error connecting to database: ${messageOf(error)}` });
     }
     let broken = false;
@@ -133,13 +141,19 @@ export async function startNeonHttp(options: {
     } catch (error) {
       if (error instanceof pg.DatabaseError) {
         const answered = error;
+        // FATAL and PANIC end the session (57P01 at shutdown): that connection must not serve again.
+        if (answered.severity === "FATAL" || answered.severity === "PANIC") broken = true;
         return send(res, 400, {
           message: answered.message,
           ...Object.fromEntries(errorFields.map((field) => [field, answered[field]])),
         });
       }
       broken = true;
-      return send(res, 502, { message: `the database connection failed: ${messageOf(error)}` });
+      if (connections.lost(client)) {
+        return send(res, 502, { message: `the database connection failed: ${messageOf(error)}` });
+      }
+      // Not the database: a fault of this endpoint, answered 500 and told by requestListener.
+      throw error;
     } finally {
       client.release(broken);
     }

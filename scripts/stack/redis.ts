@@ -53,7 +53,7 @@ export async function startUpstashRest(options: {
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
   });
   // ioredis reconnects by itself; each drop is told once, not every retry of the outage.
-  let reachable = true;
+  let reachable = false;
   redis.on("error", (error: Error) => {
     if (!reachable) return;
     reachable = false;

@@ -160,18 +160,21 @@ describe("the local stack on PGlite, when its wire server goes away under load",
 
   it("ends the requests in flight with errors and answers again, five times over", async () => {
     const { http, pool } = drivers(stack.bindings, testIncidents);
+    let failed = 0;
     for (let round = 0; round < 5; round += 1) {
       // Both ways at once, so that connections of each are checked out when the server goes.
-      const load = Array.from({ length: 30 }, (_, i) =>
+      const load = Array.from({ length: 60 }, (_, i) =>
         settle(
           i % 2 === 0
             ? http.query("select $1::int as i", [i])
             : pool.query("select $1::int as i", [i]).then((result) => result.rows),
         ),
       );
-      await sleep(5 + round * 7);
+      // The first round stops it at once, with every request still in flight; later ones a moment in.
+      await sleep(round * 7);
       await stack.faults.database.stop();
       const outcomes = await Promise.all(load);
+      failed += outcomes.filter((outcome) => !outcome.ok).length;
       // Each either failed or got its own answer: a lost connection never hands one request another's rows.
       outcomes.forEach((outcome, i) => {
         if (outcome.ok) expect(outcome.value).toEqual([{ i }]);
@@ -180,6 +183,9 @@ describe("the local stack on PGlite, when its wire server goes away under load",
       expect(await eventually(() => http.query("select $1::int as round", [round]))).toEqual([{ round }]);
       expect((await eventually(() => pool.query("select $1::int as round", [round]))).rows).toEqual([{ round }]);
     }
+    // Requests were cut off in flight (else this proved nothing), and the stack told of it.
+    expect(failed).toBeGreaterThan(0);
+    expect(incidents.join("\n")).toMatch(/postgres \((SQL-over-HTTP endpoint|WebSocket bridge)\)/);
     await pool.end();
   }, 90_000);
 });
