@@ -28,6 +28,7 @@ export const errorCatalog = {
   ALREADY_IN_SESSION: { status: 409, title: "Already in a session" },
   ALREADY_MATCHED: { status: 409, title: "Already matched" },
   PAYLOAD_TOO_LARGE: { status: 413, title: "The body is too large" },
+  CLIENT_ID_REUSED: { status: 422, title: "This client_id was used for another request" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "The body must be JSON" },
   UPGRADE_REQUIRED: { status: 426, title: "A WebSocket upgrade is required" },
   RATE_LIMITED: { status: 429, title: "Too many requests" },

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { sha256Hex } from "../lib/crypto";
 import type { KeysetPosition } from "../lib/pagination";
 import type { VoiceNoteSigner } from "./uploads";
 
@@ -53,6 +54,7 @@ export async function toMessageView(row: MessageRow, signVoiceNote: VoiceNoteSig
 export type SendOutcome =
   | { kind: "created"; message: MessageRow }
   | { kind: "replayed"; message: MessageRow }
+  | { kind: "client-id-reused"; message: MessageRow }
   | { kind: "not-found" }
   | { kind: "ended" }
   | { kind: "suspended" }
@@ -61,27 +63,55 @@ export type SendOutcome =
 const messageColumns = sql`id, session_id, sender_id, type, text, audio_key, duration_ms, corrects_id, client_id, created_at`;
 
 /**
+ * A send's client-chosen idempotency key (`client_id`) and the fingerprint of what it carried,
+ * so that a retry is told from a second message that reused the key.
+ */
+export interface SendKey {
+  clientId: string;
+  /** SHA-256 hex of the request's payload, as `sendFingerprint` computes it. */
+  fingerprint: string;
+}
+
+/**
+ * The fingerprint of a send's payload as the client sent it, after validation (trimmed text):
+ * `audio_url` rather than the voice note's stored key, which is new on every attempt.
+ */
+export function sendFingerprint(payload: {
+  type: string;
+  text?: string;
+  corrects?: string;
+  audio_url?: string;
+  duration_ms?: number;
+}): Promise<string> {
+  const { type, text, corrects, audio_url, duration_ms } = payload;
+  return sha256Hex(JSON.stringify([type, text ?? null, corrects ?? null, audio_url ?? null, duration_ms ?? null]));
+}
+
+/**
  * Stores a message in one statement that is also the membership check: it inserts only when the
  * sender is an active participant of an active session (and a correction names the partner's
- * message in it). A send retried with the same `client_id` stores nothing new. Only when
- * nothing was stored does a second query say why, so a send costs at most two round trips. Both
- * run on the HTTP path: one statement needs no connection.
+ * message in it). A send retried with the same `client_id` and payload stores nothing new and
+ * replays the first message; the same `client_id` with another payload is `client-id-reused`
+ * (the IETF Idempotency-Key draft's 422), never a silent success. Only when nothing was stored
+ * does a second query say why, so a send costs at most two round trips. Both run on the HTTP
+ * path: one statement needs no connection.
  */
 export async function sendMessage(
   db: Database,
   senderId: string,
   sessionId: string,
   message: NewMessage,
-  clientId: string | null,
+  key: SendKey | null,
   now: Date,
 ): Promise<SendOutcome> {
+  const clientId = key?.clientId ?? null;
   const text = message.type === "voice" ? null : message.text;
   const audioKey = message.type === "voice" ? message.audioKey : null;
   const durationMs = message.type === "voice" ? message.durationMs : null;
   const corrects = message.type === "correction" ? message.corrects : null;
   const inserted = await db.execute<MessageRow>(sql`
-    insert into messages (session_id, sender_id, type, text, audio_key, duration_ms, corrects_id, client_id, created_at)
-    select s.id, ${senderId}, ${message.type}, ${text}, ${audioKey}, ${durationMs}, ${corrects}, ${clientId}, ${now}
+    insert into messages (session_id, sender_id, type, text, audio_key, duration_ms, corrects_id, client_id, client_fingerprint, created_at)
+    select s.id, ${senderId}, ${message.type}, ${text}, ${audioKey}, ${durationMs}, ${corrects}, ${clientId}, ${key?.fingerprint ?? null}, ${now}
     from sessions s
     join session_participants p on p.session_id = s.id and p.user_id = ${senderId}
     join users u on u.id = p.user_id and u.status = 'active'
@@ -99,10 +129,10 @@ export async function sendMessage(
     participant: boolean;
     session_status: "active" | "ended";
     user_status: "active" | "suspended" | null;
-    existing: MessageRow | null;
+    existing: (MessageRow & { client_fingerprint: string | null }) | null;
   }>(sql`
     select p.user_id is not null as participant, s.status as session_status, u.status as user_status,
-      (select row_to_json(m) from (select ${messageColumns} from messages
+      (select row_to_json(m) from (select ${messageColumns}, client_fingerprint from messages
          where session_id = s.id and sender_id = ${senderId} and client_id = ${clientId}::uuid) m) as existing
     from sessions s
     left join session_participants p on p.session_id = s.id and p.user_id = ${senderId}
@@ -111,7 +141,12 @@ export async function sendMessage(
   `);
   const state = why.rows[0];
   if (!state?.participant) return { kind: "not-found" };
-  if (state.existing) return { kind: "replayed", message: state.existing };
+  if (state.existing) {
+    const { client_fingerprint: fingerprint, ...existing } = state.existing;
+    // Messages stored before fingerprints were kept cannot be told apart: they replay.
+    const same = fingerprint === null || fingerprint === key?.fingerprint;
+    return { kind: same ? "replayed" : "client-id-reused", message: existing };
+  }
   if (state.user_status !== "active") return { kind: "suspended" };
   if (state.session_status !== "active") return { kind: "ended" };
   return { kind: "bad-correction" };

@@ -89,6 +89,9 @@ export const messages = pgTable(
     durationMs: integer(),
     correctsId: uuid().references((): AnyPgColumn => messages.id, { onDelete: "set null" }),
     clientId: uuid(),
+    // SHA-256 of the send that stored this message under `client_id` (type, text, corrects,
+    // audio_url, duration_ms): a retry must match it; another payload under the id is refused.
+    clientFingerprint: text(),
     createdAt: createdAt(),
   },
   (t) => [

@@ -5,7 +5,13 @@ import { decodeCursor, toPage } from "../../lib/pagination";
 import { enforceRateLimit } from "../../lib/rate-limit";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser, socketRequest } from "../../middleware/auth";
-import { type NewMessage, pageMessages, sendMessage as storeMessage, toMessageView } from "../../services/messages";
+import {
+  type NewMessage,
+  pageMessages,
+  sendFingerprint,
+  sendMessage as storeMessage,
+  toMessageView,
+} from "../../services/messages";
 import { endedEvent, pushToRoom } from "../../services/room-protocol";
 import { endSession, findSession, listSessions, toSessionView } from "../../services/sessions";
 import { deleteObject } from "../../services/storage";
@@ -70,7 +76,8 @@ export const sendMessage: AppRouteHandler<routes.SendMessageRoute> = async (c) =
   }
 
   const now = new Date();
-  const outcome = await storeMessage(c.get("services").db, userId, id, message, body.client_id ?? null, now);
+  const key = body.client_id ? { clientId: body.client_id, fingerprint: await sendFingerprint(body) } : null;
+  const outcome = await storeMessage(c.get("services").db, userId, id, message, key, now);
   if (message.type === "voice" && outcome.kind !== "created") {
     // Nothing new was stored (a retry, or a refusal): the copy made for it is nobody's.
     const copy = message.audioKey;
@@ -95,6 +102,13 @@ export const sendMessage: AppRouteHandler<routes.SendMessageRoute> = async (c) =
       });
     case "replayed":
       return c.json(await toMessageView(outcome.message, signVoiceNote), 200);
+    case "client-id-reused":
+      throw new ApiError("CLIENT_ID_REUSED", {
+        detail:
+          `client_id ${body.client_id} was already used for another message (${outcome.message.id}) in this session; ` +
+          "a retry must send the same payload, and a new message needs a new client_id.",
+        extensions: { client_id: body.client_id, message_id: outcome.message.id },
+      });
     case "created": {
       const view = await toMessageView(outcome.message, signVoiceNote);
       c.executionCtx.waitUntil(pushToRoom(c.get("services").objects, id, { type: "message", message: view }));

@@ -80,7 +80,8 @@ export const sendMessage = defineRoute({
   description:
     "Voice: `audio_url` must be a voice note presigned for you by `/uploads/presign` and uploaded. Correction: " +
     "`corrects` is a message of your partner in this session. With `client_id`, a retried send returns the " +
-    "first message (200) instead of storing a second. Rate limited per user.",
+    "first message (200) instead of storing a second; the same `client_id` with a different payload is refused " +
+    "(422 `CLIENT_ID_REUSED`, naming the id and the message stored under it). Rate limited per user.",
   ...authenticated,
   request: { params: SessionParamsSchema, body: jsonBody(NewMessageSchema) },
   responses: {
@@ -91,6 +92,9 @@ export const sendMessage = defineRoute({
     403: problem("The account is suspended."),
     404: notFound,
     409: problem("The session has ended."),
+    422: problem(
+      "This `client_id` was already used for a message with another payload; `client_id` and `message_id` name them.",
+    ),
     429: problem("Too many messages; `Retry-After` says when to try again."),
   },
 });
