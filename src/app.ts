@@ -8,6 +8,7 @@ import { describeError, log } from "./lib/logger";
 import { swaggerPage } from "./lib/swagger-page";
 import { bodyLimit } from "./middleware/body-limit";
 import { cors } from "./middleware/cors";
+import { refundUnsuccessful } from "./middleware/refund-unsuccessful";
 import { requestLog } from "./middleware/request-log";
 import { services } from "./middleware/services";
 import { adminRouter } from "./routes/admin/admin.index";
@@ -30,6 +31,7 @@ export function createApp() {
   app.use(requestId({ limitLength: 128 }));
   app.use(requestLog);
   app.use(services);
+  app.use(refundUnsuccessful);
   app.use(cors);
   app.use(bodyLimit);
 

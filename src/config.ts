@@ -61,7 +61,10 @@ const ConfigSchema = z.object({
     .min(60)
     .max(7 * 24 * 3600)
     .default(3600),
+  // Per address and requester network: what a stranger's requests can use up is their own.
   RATE_LIMIT_CODE_REQUESTS_PER_EMAIL_HOUR: positiveInt(5),
+  // Per address, whoever asks: the cap on mails actually sent, against mail-bombing.
+  RATE_LIMIT_CODE_MAILS_PER_EMAIL_HOUR: positiveInt(20),
   // Unset: 20 in production, 1,000 in development so local load tests from one address work.
   RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR: z.coerce.number().int().min(1).optional(),
   // Unset: 60 in production, 1,000 in development, like code requests per IP.
@@ -124,6 +127,7 @@ export interface Config {
   };
   rateLimits: {
     codeRequestsPerEmailHour: number;
+    codeMailsPerEmailHour: number;
     codeRequestsPerIpHour: number;
     codeChecksPerIp15Min: number;
     matchAttemptsPerMin: number;
@@ -233,6 +237,7 @@ export function parseConfig(env: object): Config {
     },
     rateLimits: {
       codeRequestsPerEmailHour: vars.RATE_LIMIT_CODE_REQUESTS_PER_EMAIL_HOUR,
+      codeMailsPerEmailHour: vars.RATE_LIMIT_CODE_MAILS_PER_EMAIL_HOUR,
       codeRequestsPerIpHour:
         vars.RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR ?? (vars.ENVIRONMENT === "development" ? 1000 : 20),
       codeChecksPerIp15Min:

@@ -7,17 +7,37 @@ import { describeError, log } from "./logger";
 import type { AppBindings } from "./types";
 
 export interface RateLimitRule {
-  /** Names the counter in Redis; rules with one name share it. */
+  /** Names the counter in Redis (rules with one name share it) and the rule in a 429's `limit`. */
   name: string;
+  /** What is counted, as a 429's detail names it: "messages you send". */
+  description: string;
   limit: number;
   windowSeconds: number;
   /** Refuse (503) rather than allow when Redis cannot answer: for sign-in, where guessing is the risk. */
   failClosed: boolean;
+  /**
+   * Every request the rule lets through counts, whatever its answer: for sign-in code checks,
+   * where the wrong guesses are what is limited. Otherwise only a request that succeeds (2xx)
+   * keeps its count; one that is refused afterwards gets it back (`refundRateLimits`).
+   */
+  countsEveryAttempt?: boolean;
+}
+
+/** One rule and whose counter of it a request is counted against. */
+export interface RateLimitCheck {
+  rule: RateLimitRule;
+  identifier: string;
 }
 
 /** Presigned uploads, voice notes and avatars together: one counter per user. */
 export function uploadsRule(config: Config): RateLimitRule {
-  return { name: "uploads", limit: config.rateLimits.uploadsPerHour, windowSeconds: 3600, failClosed: false };
+  return {
+    name: "uploads",
+    description: "uploads (voice notes and avatars)",
+    limit: config.rateLimits.uploadsPerHour,
+    windowSeconds: 3600,
+    failClosed: false,
+  };
 }
 
 // Module scope, so every request of the isolate shares one limiter per rule and the cache
@@ -47,36 +67,105 @@ function limiterFor(redis: Redis, rule: RateLimitRule): Ratelimit {
   return limiter;
 }
 
-/**
- * Counts one request of `identifier` against `rule`. Adds `RateLimit` and `RateLimit-Policy`
- * headers, and throws a 429 problem with `Retry-After` once the limit is reached.
- */
-export async function enforceRateLimit(
-  c: Context<AppBindings>,
-  rule: RateLimitRule,
-  identifier: string,
-): Promise<void> {
-  let result: Awaited<ReturnType<Ratelimit["limit"]>>;
-  try {
-    result = await limiterFor(c.get("services").redis, rule).limit(identifier);
-  } catch (error) {
-    return unavailable(c, rule, error);
-  }
-  c.executionCtx.waitUntil(result.pending);
-  if (result.reason === "timeout") return unavailable(c, rule, new Error("rate limiter timed out"));
+type LimitResult = Awaited<ReturnType<Ratelimit["limit"]>>;
 
+/** The draft IETF RateLimit fields of one rule's answer: the policy and where this caller stands in it. */
+function rateLimitHeaders(rule: RateLimitRule, result: Pick<LimitResult, "remaining" | "reset">) {
   const resetSeconds = Math.max(0, Math.ceil((result.reset - Date.now()) / 1000));
-  const headers = {
-    "RateLimit-Policy": `${rule.limit};w=${rule.windowSeconds}`,
-    RateLimit: `limit=${rule.limit}, remaining=${Math.max(0, result.remaining)}, reset=${resetSeconds}`,
+  return {
+    resetSeconds,
+    headers: {
+      "RateLimit-Policy": `${rule.limit};w=${rule.windowSeconds}`,
+      RateLimit: `limit=${rule.limit}, remaining=${Math.max(0, result.remaining)}, reset=${resetSeconds}`,
+    },
   };
-  if (!result.success) {
-    throw new ApiError("RATE_LIMITED", {
-      detail: `Too many requests: at most ${rule.limit} every ${describeWindow(rule.windowSeconds)}. Try again in ${Math.max(1, resetSeconds)} s.`,
-      headers: { ...headers, "Retry-After": String(Math.max(1, resetSeconds)) },
-    });
+}
+
+/**
+ * Counts one request against each of `checks` at once (one Redis round trip each, in parallel).
+ * When one refuses, the others' counts are given back, so a refused request consumes nothing
+ * (SPEC §10), and the 429 problem, its `Retry-After`, `RateLimit` and `RateLimit-Policy` all
+ * describe the rule that refused, named in the detail. When all allow, the headers describe the
+ * rule closest to its limit, and the counts of rules that count only successes are given back
+ * if the request does not succeed. A rule whose Redis cannot answer is skipped, or refuses the
+ * request with 503 when it fails closed.
+ * @throws ApiError RATE_LIMITED (429) or SERVICE_UNAVAILABLE (503)
+ */
+export async function enforceRateLimits(c: Context<AppBindings>, checks: RateLimitCheck[]): Promise<void> {
+  const redis = c.get("services").redis;
+  const answers = await Promise.all(
+    checks.map(async (check) => {
+      try {
+        const result = await limiterFor(redis, check.rule).limit(check.identifier);
+        c.executionCtx.waitUntil(result.pending);
+        if (result.reason === "timeout") return { check, error: new Error("rate limiter timed out") };
+        return { check, result };
+      } catch (error) {
+        return { check, error };
+      }
+    }),
+  );
+  const counted = answers.filter((answer) => answer.result?.success).map((answer) => answer.check);
+  try {
+    for (const answer of answers) if (answer.error !== undefined) unavailable(c, answer.check.rule, answer.error);
+    const refusal = answers.find((answer) => answer.result && !answer.result.success);
+    if (refusal?.result) {
+      const { rule } = refusal.check;
+      const { resetSeconds, headers } = rateLimitHeaders(rule, refusal.result);
+      const retryAfter = Math.max(1, resetSeconds);
+      throw new ApiError("RATE_LIMITED", {
+        detail: `Too many requests (${rule.description}): at most ${rule.limit} every ${describeWindow(rule.windowSeconds)}. Try again in ${retryAfter} s.`,
+        headers: { ...headers, "Retry-After": String(retryAfter) },
+        extensions: { limit: rule.name },
+      });
+    }
+  } catch (error) {
+    await refund(c, counted);
+    throw error;
   }
-  for (const [name, value] of Object.entries(headers)) c.header(name, value);
+  const tightest = answers
+    .flatMap((answer) => (answer.result ? [{ rule: answer.check.rule, result: answer.result }] : []))
+    .sort((a, b) => a.result.remaining / a.rule.limit - b.result.remaining / b.rule.limit)[0];
+  if (tightest) {
+    for (const [name, value] of Object.entries(rateLimitHeaders(tightest.rule, tightest.result).headers)) {
+      c.header(name, value);
+    }
+  }
+  c.set("rateLimitCharges", [...(c.get("rateLimitCharges") ?? []), ...counted]);
+}
+
+/** `enforceRateLimits` with one rule. */
+export function enforceRateLimit(c: Context<AppBindings>, rule: RateLimitRule, identifier: string): Promise<void> {
+  return enforceRateLimits(c, [{ rule, identifier }]);
+}
+
+/**
+ * Gives back the counts this request took of rules that count only successes: called for every
+ * request that did not succeed (the `refundUnsuccessful` middleware), and by a handler whose
+ * success did nothing new (a retried message replayed). Awaited before the answer leaves, so the
+ * client's next request already sees it; a Redis that cannot answer only costs the refund (logged).
+ */
+export async function refundRateLimits(c: Context<AppBindings>): Promise<void> {
+  const charges = c.get("rateLimitCharges") ?? [];
+  c.set("rateLimitCharges", []);
+  await refund(
+    c,
+    charges.filter((charge) => !charge.rule.countsEveryAttempt),
+  );
+}
+
+async function refund(c: Context<AppBindings>, checks: RateLimitCheck[]): Promise<void> {
+  const redis = c.get("services").redis;
+  await Promise.all(
+    checks.map(({ rule, identifier }) =>
+      limiterFor(redis, rule)
+        .limit(identifier, { rate: -1 })
+        .then((result) => result.pending)
+        .catch((error: unknown) =>
+          log("warn", "rate limit count not given back", { rule: rule.name, ...describeError(error) }),
+        ),
+    ),
+  );
 }
 
 function unavailable(c: Context<AppBindings>, rule: RateLimitRule, error: unknown): void {

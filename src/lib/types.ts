@@ -2,6 +2,7 @@ import type { OpenAPIHono, RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Config } from "../config";
 import type { VerifiedAccess } from "../services/auth/tokens";
 import type { Services } from "../services/services";
+import type { RateLimitCheck } from "./rate-limit";
 
 export interface AppBindings {
   Bindings: Env;
@@ -13,6 +14,8 @@ export interface AppBindings {
     auth?: VerifiedAccess;
     /** The authenticated user's id; the request log carries it. */
     userId?: string;
+    /** What this request was counted against (see `enforceRateLimits`), to give back if it fails. */
+    rateLimitCharges?: RateLimitCheck[];
   };
 }
 

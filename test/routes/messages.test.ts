@@ -46,7 +46,7 @@ describe("POST /sessions/{id}/messages", () => {
     const clientId = crypto.randomUUID();
     const first = await send(a, sessionId, { type: "text", text: "Salom!", client_id: clientId });
     expect(first.status).toBe(201);
-    const retry = await send(a, sessionId, { type: "text", text: "Salom! (retry)", client_id: clientId });
+    const retry = await send(a, sessionId, { type: "text", text: "Salom!", client_id: clientId });
     expect(retry.status).toBe(200);
     expect(await retry.json()).toEqual(await first.json());
     const stored = (await (await page(a, sessionId)).json()) as Page;

@@ -33,6 +33,15 @@ export async function apiWith(
   return response;
 }
 
+/**
+ * A random IPv4 address in 10.0.0.0/8 for `cf-connecting-ip`, so that a test's per-network
+ * counters are its own (one in about 16 million to meet another test's).
+ */
+export function randomIp(): string {
+  const [a, b, c] = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${a}.${b}.${c}`;
+}
+
 export function postJson(path: string, body: unknown, init: RequestInit = {}): Promise<Response> {
   return api(path, {
     ...init,

@@ -2,13 +2,18 @@ import { generateCodeVerifier, generateState, OAuth2RequestError } from "arctic"
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import { timingSafeEqual } from "hono/utils/buffer";
-import { clientIp } from "../../lib/client-ip";
+import { requesterNetwork } from "../../lib/client-ip";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
-import { enforceRateLimit } from "../../lib/rate-limit";
+import { enforceRateLimit, enforceRateLimits } from "../../lib/rate-limit";
 import type { AppBindings, AppRouteHandler } from "../../lib/types";
 import { signInWithIdentity } from "../../services/auth/accounts";
-import { verifyEmailCode as checkEmailCode, codeTtlMs, issueEmailCode } from "../../services/auth/email-codes";
+import {
+  verifyEmailCode as checkEmailCode,
+  codeTtlMs,
+  issueEmailCode,
+  resendCooldownMs,
+} from "../../services/auth/email-codes";
 import { googleClient, googleScopes, verifyGoogleIdToken } from "../../services/auth/google";
 import { issueTokenPair, revokeEverySignIn, revokeRefreshToken, rotateRefreshToken } from "../../services/auth/tokens";
 import { announceDeparture } from "../../services/departures";
@@ -21,25 +26,60 @@ export const requestEmailCode: AppRouteHandler<routes.RequestEmailCodeRoute> = a
   const { email } = c.req.valid("json");
   const { auth, rateLimits } = c.get("config");
   const { db, redis, mailer } = c.get("services");
-  await enforceRateLimit(
-    c,
-    { name: "code-request-ip", limit: rateLimits.codeRequestsPerIpHour, windowSeconds: hour, failClosed: true },
-    clientIp(c),
-  );
-  await enforceRateLimit(
-    c,
-    { name: "code-request-email", limit: rateLimits.codeRequestsPerEmailHour, windowSeconds: hour, failClosed: true },
+  const requester = requesterNetwork(c);
+  // Counted only for a mail actually sent (a refusal or a failed mail gives its counts back):
+  // per network, per address from that network, and per address from anywhere.
+  const reserve = () =>
+    enforceRateLimits(c, [
+      {
+        rule: {
+          name: "code-requests-per-network",
+          description: "sign-in codes asked from your network",
+          limit: rateLimits.codeRequestsPerIpHour,
+          windowSeconds: hour,
+          failClosed: true,
+        },
+        identifier: requester,
+      },
+      {
+        rule: {
+          name: "code-requests-per-address-and-network",
+          description: "sign-in codes to this address asked from your network",
+          limit: rateLimits.codeRequestsPerEmailHour,
+          windowSeconds: hour,
+          failClosed: true,
+        },
+        identifier: `${email} ${requester}`,
+      },
+      {
+        rule: {
+          name: "code-mails-per-address",
+          description: "sign-in codes mailed to this address",
+          limit: rateLimits.codeMailsPerEmailHour,
+          windowSeconds: hour,
+          failClosed: true,
+        },
+        identifier: email,
+      },
+    ]);
+  const outcome = await issueEmailCode(
+    { db, redis, mailer, authSecret: auth.authSecret, now: new Date(), reserve },
     email,
+    requester,
   );
-  const outcome = await issueEmailCode({ db, redis, mailer, authSecret: auth.authSecret, now: new Date() }, email);
   switch (outcome.kind) {
     case "not-sent":
       log("error", "sign-in code not sent", { request_id: c.get("requestId"), ...describeError(outcome.error) });
       throw new ApiError("MAIL_NOT_SENT", { detail: "The code could not be mailed; try again in a moment." });
     case "cooldown":
       throw new ApiError("RATE_LIMITED", {
-        detail: `A code was sent to this address less than a minute ago. Try again in ${outcome.retryAfterSeconds} s.`,
-        headers: { "Retry-After": String(outcome.retryAfterSeconds) },
+        detail: `A code was sent to this address at your request less than a minute ago (sign-in code resend: at most 1 every minute). Try again in ${outcome.retryAfterSeconds} s.`,
+        headers: {
+          "Retry-After": String(outcome.retryAfterSeconds),
+          "RateLimit-Policy": `1;w=${resendCooldownMs / 1000}`,
+          RateLimit: `limit=1, remaining=0, reset=${outcome.retryAfterSeconds}`,
+        },
+        extensions: { limit: "code-resend-cooldown" },
       });
     case "sent":
       return c.json({ status: "sent" as const, login_id: outcome.loginId, expires_in: codeTtlMs / 1000 }, 202);
@@ -51,8 +91,15 @@ export const verifyEmailCode: AppRouteHandler<routes.VerifyEmailCodeRoute> = asy
   const { auth, rateLimits } = c.get("config");
   await enforceRateLimit(
     c,
-    { name: "code-check-ip", limit: rateLimits.codeChecksPerIp15Min, windowSeconds: 900, failClosed: true },
-    clientIp(c),
+    {
+      name: "code-checks-per-network",
+      description: "sign-in code checks from your network",
+      limit: rateLimits.codeChecksPerIp15Min,
+      windowSeconds: 900,
+      failClosed: true,
+      countsEveryAttempt: true,
+    },
+    requesterNetwork(c),
   );
   const now = new Date();
   const result = await c.get("services").pool.transaction(async (tx) => {

@@ -21,7 +21,13 @@ export const attempt: AppRouteHandler<routes.AttemptRoute> = async (c) => {
   const { db, redis, objects } = c.get("services");
   await enforceRateLimit(
     c,
-    { name: "match-attempt", limit: config.rateLimits.matchAttemptsPerMin, windowSeconds: 60, failClosed: false },
+    {
+      name: "match-attempt",
+      description: "match attempts",
+      limit: config.rateLimits.matchAttemptsPerMin,
+      windowSeconds: 60,
+      failClosed: false,
+    },
     userId,
   );
   // Presence is checked before anything is written: a check that fails leaves nothing behind.

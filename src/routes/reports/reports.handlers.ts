@@ -16,7 +16,13 @@ export const create: AppRouteHandler<CreateRoute> = async (c) => {
   }
   await enforceRateLimit(
     c,
-    { name: "reports", limit: c.get("config").rateLimits.reportsPerHour, windowSeconds: 3600, failClosed: false },
+    {
+      name: "reports",
+      description: "reports you file",
+      limit: c.get("config").rateLimits.reportsPerHour,
+      windowSeconds: 3600,
+      failClosed: false,
+    },
     userId,
   );
   const outcome = await fileReport(

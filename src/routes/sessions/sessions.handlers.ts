@@ -2,7 +2,7 @@ import { type RoomSession, roomSessionHeader } from "../../durable-objects/sessi
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
 import { decodeCursor, toPage } from "../../lib/pagination";
-import { enforceRateLimit } from "../../lib/rate-limit";
+import { enforceRateLimit, refundRateLimits } from "../../lib/rate-limit";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser, socketRequest } from "../../middleware/auth";
 import {
@@ -56,7 +56,13 @@ export const sendMessage: AppRouteHandler<routes.SendMessageRoute> = async (c) =
   const config = c.get("config");
   await enforceRateLimit(
     c,
-    { name: "messages", limit: config.rateLimits.messagesPerMin, windowSeconds: 60, failClosed: false },
+    {
+      name: "messages",
+      description: "messages you send",
+      limit: config.rateLimits.messagesPerMin,
+      windowSeconds: 60,
+      failClosed: false,
+    },
     userId,
   );
   let message: NewMessage;
@@ -101,6 +107,8 @@ export const sendMessage: AppRouteHandler<routes.SendMessageRoute> = async (c) =
         errors: [{ field: "body.corrects", message: "not a message of your partner in this session" }],
       });
     case "replayed":
+      // A retry of a message already counted: it spends nothing more.
+      await refundRateLimits(c);
       return c.json(await toMessageView(outcome.message, signVoiceNote), 200);
     case "client-id-reused":
       throw new ApiError("CLIENT_ID_REUSED", {
@@ -163,7 +171,13 @@ export const iceServers: AppRouteHandler<routes.IceServersRoute> = async (c) => 
   const config = c.get("config");
   await enforceRateLimit(
     c,
-    { name: "ice-servers", limit: config.rateLimits.iceServersPerMin, windowSeconds: 60, failClosed: false },
+    {
+      name: "ice-servers",
+      description: "call credentials",
+      limit: config.rateLimits.iceServersPerMin,
+      windowSeconds: 60,
+      failClosed: false,
+    },
     userId,
   );
   const session = await findSession(c.get("services").db, userId, id);

@@ -17,17 +17,21 @@ function hashCode(secret: string, loginId: string, email: string, code: string):
   return hmacSha256Hex(secret, `${loginId}\n${email}\n${code}`);
 }
 
-/** The one-a-minute cooldown of an address, kept in Redis for exactly that minute. */
-export const resendCooldownKey = (email: string) => `code-cooldown:${email}`;
+/**
+ * The one-a-minute cooldown of an address for one requester network, kept in Redis for exactly
+ * that minute. Per requester, so that a stranger asking for the owner's address every minute
+ * holds up only themselves; mails to the address in all are capped by the hourly limit.
+ */
+export const resendCooldownKey = (email: string, requester: string) => `code-cooldown:${email}:${requester}`;
 
 /**
- * Starts the address's one-minute cooldown unless one is running, in one atomic Redis step, so
- * two racing requests cannot both mail. Returns the seconds left when one is running.
+ * Starts the cooldown unless one is running, in one atomic Redis step, so two racing requests
+ * cannot both mail. Returns the seconds left when one is running.
  */
-async function startCooldown(redis: Redis, email: string, now: Date): Promise<number | null> {
+async function startCooldown(redis: Redis, key: string, now: Date): Promise<number | null> {
   const pipeline = redis.pipeline();
-  pipeline.set(resendCooldownKey(email), now.getTime(), { nx: true, px: resendCooldownMs });
-  pipeline.pttl(resendCooldownKey(email));
+  pipeline.set(key, now.getTime(), { nx: true, px: resendCooldownMs });
+  pipeline.pttl(key);
   const [started, remainingMs] = await fromRedis(pipeline.exec<[string | null, number]>());
   return started === "OK" ? null : Math.max(1, Math.ceil(remainingMs / 1000));
 }
@@ -38,18 +42,36 @@ export type IssueOutcome =
   | { kind: "not-sent"; error: unknown };
 
 /**
- * Starts a sign-in for `email`: a fresh code bound to a new `loginId`, mailed to the address.
- * Several sign-ins may be pending for one address (each counts its own wrong guesses), but an
- * address gets at most one mail a minute. The code is one statement over the HTTP path; the
- * cool-down is a Redis key.
+ * Starts a sign-in for `email` asked from `requester` (a network, see `requesterNetwork`): a
+ * fresh code bound to a new `loginId`, mailed to the address. Several sign-ins may be pending
+ * for one address (each counts its own wrong guesses), but one requester gets at most one mail
+ * to an address a minute. The cooldown is checked first and a request it refuses counts against
+ * no quota; `reserve` then counts the request against the hourly limits (it throws a 429 to
+ * refuse, and the cooldown is lifted again, as nothing was sent). The code is one statement over
+ * the HTTP path; the cooldown is a Redis key.
  */
 export async function issueEmailCode(
-  deps: { db: Database; redis: Redis; mailer: Mailer; authSecret: string; now: Date },
+  deps: {
+    db: Database;
+    redis: Redis;
+    mailer: Mailer;
+    authSecret: string;
+    now: Date;
+    reserve: () => Promise<void>;
+  },
   email: string,
+  requester: string,
 ): Promise<IssueOutcome> {
   const { db, redis, now } = deps;
-  const retryAfterSeconds = await startCooldown(redis, email, now);
+  const cooldownKey = resendCooldownKey(email, requester);
+  const retryAfterSeconds = await startCooldown(redis, cooldownKey, now);
   if (retryAfterSeconds !== null) return { kind: "cooldown", retryAfterSeconds };
+  try {
+    await deps.reserve();
+  } catch (error) {
+    await fromRedis(redis.del(cooldownKey)).catch(() => {});
+    throw error;
+  }
 
   const loginId = crypto.randomUUID();
   const code = randomDigits(6);
@@ -57,7 +79,7 @@ export async function issueEmailCode(
   const withdraw = () =>
     Promise.allSettled([
       db.delete(authEmailTokens).where(eq(authEmailTokens.id, loginId)),
-      fromRedis(redis.del(resendCooldownKey(email))),
+      fromRedis(redis.del(cooldownKey)),
     ]);
   try {
     await db.insert(authEmailTokens).values({

@@ -6,7 +6,7 @@ import { authEmailTokens, users } from "../../../src/db/schema";
 import worker from "../../../src/index";
 import { newEmail, requestCode, signIn, startSignIn, verify } from "../../support/auth";
 import { passResendCooldown, testDatabase } from "../../support/db";
-import { apiWith, baseUrl, readProblem } from "../../support/http";
+import { apiWith, baseUrl, randomIp, readProblem } from "../../support/http";
 
 const handle = testDatabase();
 afterAll(() => handle.close());
@@ -97,7 +97,7 @@ describe("POST /auth/email/verify refuses", () => {
   it("checks past the limit per IP address with 429 and Retry-After", async () => {
     const { email, loginId, code } = await startSignIn();
     const limited = { RATE_LIMIT_CODE_CHECKS_PER_IP_15MIN: "3" };
-    const ip = { "cf-connecting-ip": `203.0.113.${Math.floor(Math.random() * 250)}-${crypto.randomUUID()}` };
+    const ip = { "cf-connecting-ip": randomIp() };
     const check = () =>
       apiWith(limited, "/auth/email/verify", {
         method: "POST",
@@ -126,7 +126,7 @@ describe("a stranger who knows an address cannot lock its owner out", () => {
 
   it("their checks against the address from their own IP leave the owner's checks untouched", async () => {
     const owner = await startSignIn();
-    const strangerIp = { "cf-connecting-ip": `198.51.100.${Math.floor(Math.random() * 250)}-${crypto.randomUUID()}` };
+    const strangerIp = { "cf-connecting-ip": randomIp() };
     const statuses = [];
     for (let i = 0; i < 12; i += 1) {
       statuses.push((await verify(owner.email, crypto.randomUUID(), "000000", strangerIp)).status);
@@ -162,7 +162,7 @@ describe("POST /auth/email/request rate limits", () => {
 
   it("caps code requests per IP address (20 an hour in production)", async () => {
     const production = { ...env, ENVIRONMENT: "production" };
-    const ip = `198.51.100.${Math.floor(Math.random() * 200) + 1}-${crypto.randomUUID()}`;
+    const ip = randomIp();
     const statuses = [];
     for (let i = 0; i < 21; i += 1) {
       const ctx = createExecutionContext();
