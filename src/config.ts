@@ -62,6 +62,9 @@ const ConfigSchema = z.object({
     .max(7 * 24 * 3600)
     .default(3600),
   // Per address and requester network: what a stranger's requests can use up is their own.
+  // A refresh token presented again this soon after its rotation (two tabs, a retried request
+  // whose answer was lost) gets a fresh pair in its family instead of revoking it; 0 turns it off.
+  AUTH_REFRESH_REUSE_INTERVAL_SEC: z.coerce.number().int().min(0).max(60).default(10),
   RATE_LIMIT_CODE_REQUESTS_PER_EMAIL_HOUR: positiveInt(5),
   // Per address, whoever asks: the cap on mails actually sent, against mail-bombing.
   RATE_LIMIT_CODE_MAILS_PER_EMAIL_HOUR: positiveInt(20),
@@ -112,6 +115,8 @@ export interface Config {
     jwtSecret: string;
     authSecret: string;
     adminEmails: ReadonlySet<string>;
+    /** How long after its rotation a refresh token presented again is a retry, not theft (ms). */
+    refreshReuseIntervalMs: number;
     google?: { clientId: string; clientSecret: string; redirectUri: string };
   };
   s3: {
@@ -216,6 +221,7 @@ export function parseConfig(env: object): Config {
       jwtSecret: vars.JWT_SECRET,
       authSecret: vars.AUTH_SECRET,
       adminEmails: new Set(vars.ADMIN_EMAILS),
+      refreshReuseIntervalMs: vars.AUTH_REFRESH_REUSE_INTERVAL_SEC * 1000,
       google:
         vars.GOOGLE_CLIENT_ID && vars.GOOGLE_CLIENT_SECRET && vars.GOOGLE_REDIRECT_URI
           ? {

@@ -51,11 +51,19 @@ export async function problemOf(response: Pick<Response, "json" | "status" | "st
 
 let refreshing: Promise<boolean> | null = null;
 
-/** Swaps the refresh token for a new pair, once even when many requests ask at the same time. */
+/**
+ * Swaps the refresh token for a new pair, once even when many requests ask at the same time, and
+ * once across tabs: the tabs share the tokens in `localStorage`, so they take turns under one Web
+ * Lock, and a tab that gets the lock after another tab rotated the token uses the new pair rather
+ * than presenting the spent one again (the server would take that as a retry within its reuse
+ * interval, or, later, as theft that signs the learner out everywhere).
+ */
 export function refreshTokens(): Promise<boolean> {
-  refreshing ??= (async () => {
+  const stale = currentTokens()?.refresh_token;
+  refreshing ??= withRefreshLock(async () => {
     const tokens = currentTokens();
     if (!tokens) return false;
+    if (stale && tokens.refresh_token !== stale) return true;
     const response = await fetch("/auth/refresh", {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -67,10 +75,15 @@ export function refreshTokens(): Promise<boolean> {
     }
     setTokens((await response.json()) as Tokens);
     return true;
-  })().finally(() => {
+  }).finally(() => {
     refreshing = null;
   });
   return refreshing;
+}
+
+/** Runs `work` holding the tabs' one refresh lock, where the browser has Web Locks. */
+function withRefreshLock(work: () => Promise<boolean>): Promise<boolean> {
+  return "locks" in navigator ? navigator.locks.request("gaplash.refresh", work) : work();
 }
 
 function withToken(init: RequestInit | undefined): RequestInit {

@@ -139,11 +139,13 @@ export const verifyEmailCode: AppRouteHandler<routes.VerifyEmailCodeRoute> = asy
 
 export const refresh: AppRouteHandler<routes.RefreshRoute> = async (c) => {
   const { refresh_token } = c.req.valid("json");
+  const { jwtSecret, refreshReuseIntervalMs } = c.get("config").auth;
   const outcome = await rotateRefreshToken(
     c.get("services").pool,
-    c.get("config").auth.jwtSecret,
+    jwtSecret,
     refresh_token,
     new Date(),
+    refreshReuseIntervalMs,
   );
   const challenge = { "WWW-Authenticate": 'Bearer realm="gaplash", error="invalid_token"' };
   switch (outcome.kind) {

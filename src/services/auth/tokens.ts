@@ -127,16 +127,20 @@ export type RotationOutcome =
   | { kind: "suspended" };
 
 /**
- * Spends a refresh token for a new pair in the same family. A token presented a second
- * time means it leaked: the whole family is revoked, so neither holder can continue. An
- * interactive transaction on the request's pool: the presented token is locked and read before it
- * is spent or its family revoked.
+ * Spends a refresh token for a new pair in the same family. A token presented again within
+ * `reuseIntervalMs` of its rotation is the same client retrying (two tabs sharing storage, a
+ * mobile retry after a lost answer): it gets a fresh pair in the family too, as Supabase Auth's
+ * `refresh_token_reuse_interval` and Auth0's reuse leeway do (SPEC §10). Presented later, it
+ * means the token leaked: the whole family is revoked, so neither holder can continue. An
+ * interactive transaction on the request's pool: the presented token is claimed with a guarded
+ * update, so of two racing rotations one spends it and the other reads when it was spent.
  */
 export async function rotateRefreshToken(
   db: PoolDatabase,
   secret: string,
   presented: string,
   now: Date,
+  reuseIntervalMs: number,
 ): Promise<RotationOutcome> {
   const tokenHash = await sha256Hex(presented);
   return db.transaction(async (tx) => {
@@ -151,8 +155,16 @@ export async function rotateRefreshToken(
       .where(and(eq(refreshTokens.id, row.id), isNull(refreshTokens.usedAt), isNull(refreshTokens.revokedAt)))
       .returning({ id: refreshTokens.id });
     if (!claimed) {
-      await revokeFamily(tx, row.familyId, now);
-      return { kind: "reused" as const };
+      // Read again: a racing rotation may have spent it after the first read.
+      const [spent] = await tx
+        .select({ usedAt: refreshTokens.usedAt, revokedAt: refreshTokens.revokedAt })
+        .from(refreshTokens)
+        .where(eq(refreshTokens.id, row.id));
+      const retry = spent?.usedAt && !spent.revokedAt && now.getTime() - spent.usedAt.getTime() <= reuseIntervalMs;
+      if (!retry) {
+        await revokeFamily(tx, row.familyId, now);
+        return { kind: "reused" as const };
+      }
     }
     if (row.user.status === "suspended") {
       await revokeFamily(tx, row.familyId, now);
