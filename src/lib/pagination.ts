@@ -39,23 +39,44 @@ const PositionSchema = z.object({
   id: z.uuid(),
 });
 
-/** Cursors are opaque to clients: base64url of the keyset position. */
-export function encodeCursor(position: KeysetPosition): string {
-  const json = JSON.stringify({ at: position.at.toISOString(), id: position.id });
-  return btoa(json).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
+const toBase64Url = (json: string) => btoa(json).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 
-export function decodeCursor(cursor: string): KeysetPosition {
+/** Reads a cursor this API issued with `schema`, or answers 400 naming `query.cursor`. */
+function readCursor<T>(cursor: string, schema: z.ZodType<T>): T {
   try {
-    const json = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-    const position = PositionSchema.parse(JSON.parse(json));
-    return { at: new Date(position.at), id: position.id };
+    return schema.parse(JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/"))));
   } catch {
     throw new ApiError("VALIDATION_FAILED", {
       detail: "query.cursor: not a cursor this API issued",
       errors: [{ field: "query.cursor", message: "not a cursor this API issued" }],
     });
   }
+}
+
+/** Cursors are opaque to clients: base64url of the keyset position. */
+export function encodeCursor(position: KeysetPosition): string {
+  return toBase64Url(JSON.stringify({ at: position.at.toISOString(), id: position.id }));
+}
+
+export function decodeCursor(cursor: string): KeysetPosition {
+  const position = readCursor(cursor, PositionSchema);
+  return { at: new Date(position.at), id: position.id };
+}
+
+/** The position in a ranked list (search): the last item's rank as exact decimal text, then time and id. */
+export interface RankedPosition extends KeysetPosition {
+  score: string;
+}
+
+const RankedPositionSchema = PositionSchema.extend({ score: z.string().regex(/^(0|1)(\.[0-9]{1,6})?$/) });
+
+export function encodeRankedCursor(position: RankedPosition): string {
+  return toBase64Url(JSON.stringify({ score: position.score, at: position.at.toISOString(), id: position.id }));
+}
+
+export function decodeRankedCursor(cursor: string): RankedPosition {
+  const position = readCursor(cursor, RankedPositionSchema);
+  return { score: position.score, at: new Date(position.at), id: position.id };
 }
 
 /** Builds `{items, next_cursor}` from a page fetched with `limit + 1` rows; a view may be async (one that signs URLs). */
@@ -71,22 +92,4 @@ export async function toPage<Row, Item>(
     items: await Promise.all(pageRows.map(toItem)),
     next_cursor: rows.length > limit && last ? encodeCursor(position(last)) : null,
   };
-}
-
-const OffsetSchema = z.object({ offset: z.number().int().min(0).max(10_000) });
-
-/** Ranked lists (search) page by position: the cursor is opaque all the same. */
-export function encodeOffsetCursor(offset: number): string {
-  return btoa(JSON.stringify({ offset })).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-export function decodeOffsetCursor(cursor: string): number {
-  try {
-    return OffsetSchema.parse(JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")))).offset;
-  } catch {
-    throw new ApiError("VALIDATION_FAILED", {
-      detail: "query.cursor: not a cursor this API issued",
-      errors: [{ field: "query.cursor", message: "not a cursor this API issued" }],
-    });
-  }
 }

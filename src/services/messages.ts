@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { sha256Hex } from "../lib/crypto";
-import type { KeysetPosition } from "../lib/pagination";
+import type { KeysetPosition, RankedPosition } from "../lib/pagination";
 import type { VoiceNoteSigner } from "./uploads";
 
 export type NewMessage =
@@ -180,26 +180,44 @@ export async function pageMessages(
   return result.rows.filter((row) => row.id).map((row) => row as MessageRow);
 }
 
-export type SearchHit = MessageRow & { score: number };
+/** `score` as Postgres's `numeric` text (exact, so a cursor can compare it for equality). */
+export type SearchHit = MessageRow & { score: string };
+
+/** `query` as a LIKE pattern that matches it literally anywhere: `%` and `_` are not wildcards. */
+function containing(query: string): string {
+  return `%${query.replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+}
 
 /**
- * Trigram search over the caller's own sessions, best match first (`<%` uses the GIN index). One
- * statement over the HTTP path.
+ * Searches the messages of the caller's own sessions, best match first, in one statement over the
+ * HTTP path. A message that contains the query (case-insensitive, `ILIKE`) is a hit in any script,
+ * spaced or not (Japanese, Chinese, Thai), and ranks above one that only resembles it by trigram
+ * word similarity (`<%`, for typos in spaced scripts): `score` is 0.5 for containing it plus half
+ * the word similarity, 0–1, rounded to 6 places. Both conditions can use the GIN trigram index
+ * when the query has three characters or more; below that, and for text whose characters make no
+ * trigrams, Postgres scans the caller's own sessions' messages. Pages are a keyset over
+ * `(score, created_at, id)` descending, so a walk never repeats or skips a hit that existed when
+ * it started (SPEC §4, §10).
  */
 export async function searchMessages(
   db: Database,
   userId: string,
   query: string,
   limit: number,
-  offset: number,
+  after?: RankedPosition,
 ): Promise<SearchHit[]> {
   const result = await db.execute<SearchHit>(sql`
-    select ${messageColumns}, word_similarity(${query}, text) as score
-    from messages
-    where session_id in (select session_id from session_participants where user_id = ${userId})
-      and ${query} <% text
-    order by score desc, created_at desc, id desc
-    limit ${limit + 1} offset ${offset}
+    select * from (
+      select ${messageColumns},
+        round((case when text ilike ${containing(query)} then 0.5 else 0 end
+          + word_similarity(${query}, text) / 2)::numeric, 6)::text as score
+      from messages
+      where session_id in (select session_id from session_participants where user_id = ${userId})
+        and (text ilike ${containing(query)} or ${query} <% text)
+    ) hits
+    ${after ? sql`where (score::numeric, created_at, id) < (${after.score}::numeric, ${after.at}, ${after.id}::uuid)` : sql``}
+    order by score::numeric desc, created_at desc, id desc
+    limit ${limit + 1}
   `);
   return result.rows;
 }

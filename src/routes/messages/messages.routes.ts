@@ -11,11 +11,16 @@ export const search = defineRoute({
   path: "/messages/search",
   tags: ["Messages"],
   summary: "Search my conversations",
-  description: "Trigram similarity over the messages of the caller's own sessions, best match first.",
+  description:
+    "Searches the messages of the caller's own sessions, best match first: every message that contains `q` " +
+    "(case-insensitive, in any script, with `%` and `_` taken literally), then messages that resemble it by " +
+    "trigram word similarity (typos in spaced scripts). The cursor is a keyset over the ranking, so a walk " +
+    "never repeats or skips a hit that existed when it started.",
   ...authenticated,
   request: {
     query: PageQuerySchema.extend({
-      q: freeText().trim().min(3, "at least 3 characters").max(200).openapi({ example: "market" }),
+      // Two characters: a word of Chinese or Japanese is often two (勉強, 日本).
+      q: freeText().trim().min(2, "at least 2 characters").max(200).openapi({ example: "market" }),
     }),
   },
   responses: {
@@ -23,7 +28,11 @@ export const search = defineRoute({
       z
         .object({
           items: z.array(
-            MessageSchema.extend({ score: z.number().openapi({ description: "0–1, higher is closer." }) }),
+            MessageSchema.extend({
+              score: z.number().openapi({
+                description: "0–1, higher is closer: 0.5 and above when the message contains `q`.",
+              }),
+            }),
           ),
           next_cursor: z.string().nullable(),
         })
