@@ -40,21 +40,32 @@ export class LiveSocket {
     });
     socket.addEventListener("message", (event) => {
       if (event.data === "pong") return;
+      let frame: Record<string, unknown>;
       try {
-        this.handlers.onMessage(JSON.parse(String(event.data)) as Record<string, unknown>);
+        frame = JSON.parse(String(event.data)) as Record<string, unknown>;
       } catch {
-        // Not a frame of ours.
+        return; // Not a frame of ours.
       }
-    });
-    socket.addEventListener("close", (event) => {
-      if (this.socket !== socket) return;
-      this.socket = null;
-      if (this.closed || doNotReconnect.has(event.code)) {
-        this.handlers.onState?.("closed");
+      // The server is closing this socket: its close may reach us seconds later, so act now.
+      if (frame.type === "closing") {
+        this.serverClosed(socket, Number(frame.code));
+        socket.close(1000, "closing");
         return;
       }
-      void this.reconnect(event.code === tokenExpired);
+      this.handlers.onMessage(frame);
     });
+    socket.addEventListener("close", (event) => this.serverClosed(socket, event.code));
+  }
+
+  /** The socket ended with `code` (by its close, or the `closing` frame before it): reconnect or stop. */
+  private serverClosed(socket: WebSocket, code: number): void {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    if (this.closed || doNotReconnect.has(code)) {
+      this.handlers.onState?.("closed");
+      return;
+    }
+    void this.reconnect(code === tokenExpired);
   }
 
   private async reconnect(refresh: boolean): Promise<void> {

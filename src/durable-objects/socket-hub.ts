@@ -87,8 +87,15 @@ export abstract class SocketHub extends DurableObject<Env> {
     });
   }
 
+  /**
+   * Closes `socket` with `code`, telling the client first in a `{type: "closing", code, reason}`
+   * frame. A close made while handling another request (a newer socket replacing this one, a
+   * sign-out everywhere) reaches the client only seconds later under workerd's hibernation API,
+   * while frames go out at once; so a client acts on the `closing` frame as on the close itself.
+   */
   protected close(socket: WebSocket, code: number, reason: string): void {
     try {
+      socket.send(JSON.stringify({ type: "closing", code, reason }));
       socket.close(code, reason);
     } catch {
       // Closed already.
@@ -142,8 +149,12 @@ export abstract class SocketHub extends DurableObject<Env> {
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
-    // Code 1005 means "none given", which may not be sent back.
-    this.close(socket, code === 1005 ? 1000 : code, reason);
+    // The client closed: answer its close (code 1005 means "none given", which may not be sent back).
+    try {
+      socket.close(code === 1005 ? 1000 : code, reason);
+    } catch {
+      // Closed already.
+    }
     const attachment = socket.deserializeAttachment() as SocketAttachment | null;
     if (attachment) await this.onDisconnect(attachment);
   }

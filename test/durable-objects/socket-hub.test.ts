@@ -109,6 +109,12 @@ describe("sockets on every object", () => {
     const other = await connect(stub, "bobur");
     await eventually(() => sockets[0]?.closed !== null, "the oldest socket's close");
     expect(sockets[0]?.closed?.code).toBe(closeCodes.replaced);
+    // Told first in a frame, which reaches the client at once where the close may lag.
+    expect(sockets[0]?.received.at(-1)).toEqual({
+      type: "closing",
+      code: closeCodes.replaced,
+      reason: "replaced by a newer connection",
+    });
     expect(sockets.slice(1).map((client) => client.closed)).toEqual([null, null, null]);
     expect(other.closed).toBeNull();
     expect(await stub.notify("aziza", { type: "expired", attempt_id: "a1", reason: "timeout" })).toBe(3);
@@ -133,6 +139,7 @@ describe("sockets on every object", () => {
     expect(await stub.disconnect("leaving")).toBe(2);
     await eventually(() => first.closed !== null && second.closed !== null, "both closes");
     expect([first.closed?.code, second.closed?.code]).toEqual([closeCodes.revoked, closeCodes.revoked]);
+    expect(first.received.at(-1)).toMatchObject({ type: "closing", code: closeCodes.revoked });
     expect(staying.closed).toBeNull();
   });
 });

@@ -101,7 +101,8 @@ export const socket = defineRoute({
     "Upgrade with `?token=<access token>` (browsers cannot set headers on a WebSocket) or `Authorization`. " +
     "Joins the matchmaker of `level` (default: the profile's level); connect to the level you ask a match for. " +
     'Pushes `{"type":"matched","attempt_id","session_id","partner","band"}` and `{"type":"expired",...}`; ' +
-    "send `ping` to get `pong`. Any other frame, or one over 1 KB, closes the socket.",
+    "send `ping` to get `pong`. Any other frame, or one over 1 KB, closes the socket. " +
+    'Before the server closes the socket it sends `{"type":"closing","code","reason"}`: act on it as on the close, which may arrive seconds later (4001 replaced by a newer socket, 4003 token expired: refresh and reconnect, 4004 signed out or account gone: do not reconnect, 1008/1009 a refused frame).',
   middleware: [requireSocketAuth],
   security: [{ bearerAuth: [] }],
   request: {
