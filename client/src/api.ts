@@ -56,23 +56,29 @@ let refreshing: Promise<boolean> | null = null;
  * once across tabs: the tabs share the tokens in `localStorage`, so they take turns under one Web
  * Lock, and a tab that gets the lock after another tab rotated the token uses the new pair rather
  * than presenting the spent one again (the server would take that as a retry within its reuse
- * interval, or, later, as theft that signs the learner out everywhere).
+ * interval, or, later, as theft that signs the learner out everywhere). `stale` is the refresh
+ * token of the pair a refused request was sent with: if storage holds another by now, that one is
+ * fresh already. Resolves true with fresh tokens, false once the API said the sign-in is over
+ * (the learner is signed out), and rejects when it could not tell (offline, a 503).
  */
-export function refreshTokens(): Promise<boolean> {
-  const stale = currentTokens()?.refresh_token;
+export function refreshTokens(stale = currentTokens()?.refresh_token): Promise<boolean> {
   refreshing ??= withRefreshLock(async () => {
     const tokens = currentTokens();
     if (!tokens) return false;
     if (stale && tokens.refresh_token !== stale) return true;
+    // Bounded, so that a hung refresh cannot hold every tab waiting on the lock.
     const response = await fetch("/auth/refresh", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ refresh_token: tokens.refresh_token }),
+      signal: AbortSignal.timeout(10_000),
     });
-    if (!response.ok) {
+    // Only the API's word that the sign-in is over signs the learner out; a 503 is tried again later.
+    if (response.status === 400 || response.status === 401 || response.status === 403) {
       setTokens(null);
       return false;
     }
+    if (!response.ok) throw new Error(`the refresh answered ${response.status}; try again shortly`);
     setTokens((await response.json()) as Tokens);
     return true;
   }).finally(() => {
@@ -86,19 +92,19 @@ function withRefreshLock(work: () => Promise<boolean>): Promise<boolean> {
   return "locks" in navigator ? navigator.locks.request("gaplash.refresh", work) : work();
 }
 
-function withToken(init: RequestInit | undefined): RequestInit {
+function withToken(init: RequestInit | undefined, tokens: Tokens | null): RequestInit {
   const headers = new Headers(init?.headers);
-  const tokens = currentTokens();
   if (tokens) headers.set("authorization", `Bearer ${tokens.access_token}`);
   return { ...init, headers };
 }
 
 /** Every call carries the access token; a 401 refreshes it once and retries, or signs the learner out. */
 async function authorizedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-  const response = await fetch(input, withToken(init));
-  if (response.status !== 401 || !currentTokens()) return response;
-  if (!(await refreshTokens())) return response;
-  return fetch(input, withToken(init));
+  const sent = currentTokens();
+  const response = await fetch(input, withToken(init, sent));
+  if (response.status !== 401 || !sent) return response;
+  if (!(await refreshTokens(sent.refresh_token))) return response;
+  return fetch(input, withToken(init, currentTokens()));
 }
 
 /** The API, typed by its own route declarations. */

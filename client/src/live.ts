@@ -69,7 +69,9 @@ export class LiveSocket {
   }
 
   private async reconnect(refresh: boolean): Promise<void> {
-    if (refresh && !(await refreshTokens())) return;
+    // A refresh that could not be made (offline, timed out) is tried again with the next attempt.
+    const refreshed = refresh ? await refreshTokens().catch(() => null) : true;
+    if (refreshed === false) return;
     const delay = Math.min(10_000, 500 * 2 ** this.attempt);
     this.attempt += 1;
     this.retry = setTimeout(() => this.connect(), delay);

@@ -1,4 +1,4 @@
-import { format, isTokenValid, isTypeValid, parse } from "content-type";
+import { isTokenValid, isTypeValid, parse } from "content-type";
 
 /** A media type as RFC 9110 §8.3.1 reads it: `type/subtype` (lower case) and its parameters. */
 export interface MediaType {
@@ -8,22 +8,23 @@ export interface MediaType {
   parameters: Record<string, string>;
 }
 
+/** A header value as RFC 9110 §5.5 allows it, less obs-text: visible ASCII, spaces and tabs. */
+const fieldValue = /^[\t\x20-\x7e]*$/;
+
 /**
  * Parses a `Content-Type` value per RFC 9110 §8.3 (`media-type = type "/" subtype parameters`,
  * with optional whitespace around each `;`, case-insensitive type and parameter names, quoted
- * values) with the `content-type` package. Returns undefined when `value` is absent or is not a
- * media type (`json`, `application /json`, two types in one header).
+ * values) with the `content-type` package. Returns undefined when `value` is absent, is not a
+ * media type (`json`, `application /json`, two types in one header), or holds anything but
+ * visible ASCII, spaces and tabs (a control character, a line break, a non-ASCII letter), which
+ * no header that is signed or stored may carry. A malformed parameter without `=` is ignored, as
+ * the package ignores it.
  */
 export function parseMediaType(value: string | undefined | null): MediaType | undefined {
-  if (!value) return undefined;
+  if (!value || !fieldValue.test(value)) return undefined;
   const { type, parameters } = parse(value);
   if (!isTypeValid(type) || !Object.keys(parameters).every((name) => isTokenValid(name))) return undefined;
   return { essence: type, parameters };
-}
-
-/** The canonical spelling of a media type: `application/json; charset=utf-8`. */
-export function formatMediaType(mediaType: MediaType): string {
-  return format({ type: mediaType.essence, parameters: mediaType.parameters });
 }
 
 /**

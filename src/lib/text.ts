@@ -9,13 +9,16 @@ export function isStorableText(value: string): boolean {
 }
 
 /**
- * Characters that draw nothing: white space, controls, format characters (`Cf`: zero-width
- * space and joiners, bidi controls, the BOM), Unicode's default-ignorable code points (variation
- * selectors, the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, tags), and the Braille blank
- * U+2800, which is a symbol that renders empty and is the other common "invisible name".
- * The categories are the runtime's own Unicode database (regular-expression property escapes).
+ * Characters that draw nothing of their own: white space, controls, format characters (`Cf`:
+ * zero-width space and joiners, bidi controls, the BOM), Unicode's default-ignorable code points
+ * (variation selectors, the Hangul fillers U+115F, U+1160, U+3164, U+FFA0, tags), noncharacters,
+ * combining marks (alone they only decorate an absent letter), and three symbols that render
+ * empty and head the lists of "invisible names": the Braille blank U+2800, the musical null
+ * notehead U+1D159 and the Khitan small script filler U+16FE4. The categories are the runtime's
+ * own Unicode database (regular-expression property escapes).
  */
-const drawsNothing = /^[\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800]*$/u;
+const drawsNothing =
+  /^[\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\p{M}\u2800\u{1D159}\u{16FE4}]*$/u;
 
 /** Whether `value` has at least one character that draws something (see `drawsNothing`). */
 export function hasVisibleText(value: string): boolean {

@@ -25,28 +25,50 @@ async function spentAgo(token: string, ms: number): Promise<void> {
 }
 
 describe("a refresh token presented twice", () => {
-  it("at the same moment by two tabs: both get a working pair, and each goes on rotating", async () => {
+  it("at the same moment by two tabs: both get the same successor, and the sign-in goes on as one line", async () => {
     const session = await signIn();
     const answers = await Promise.all([refresh(session.refresh_token), refresh(session.refresh_token)]);
     expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
     const [left, right] = (await Promise.all(answers.map((answer) => answer.json()))) as [SignedIn, SignedIn];
-    expect(left.refresh_token).not.toBe(right.refresh_token);
-    for (const pair of [left, right]) {
-      expect((await meWith(pair)).status).toBe(200);
-      const next = await refresh(pair.refresh_token);
-      expect(next.status).toBe(200);
-      expect((await meWith((await next.json()) as SignedIn)).status).toBe(200);
-    }
+    expect(left.refresh_token).toBe(right.refresh_token);
+    for (const pair of [left, right]) expect((await meWith(pair)).status).toBe(200);
+    const next = await refresh(left.refresh_token);
+    expect(next.status).toBe(200);
+    expect((await meWith((await next.json()) as SignedIn)).status).toBe(200);
   });
 
-  it("again 9 s after its rotation (a retry whose answer was lost): a fresh pair, the first successor still works", async () => {
+  it("again 9 s after its rotation (a retry whose answer was lost): the same successor, which still works", async () => {
     const session = await signIn();
     const first = (await (await refresh(session.refresh_token)).json()) as SignedIn;
     await spentAgo(session.refresh_token, 9_000);
     const retried = await refresh(session.refresh_token);
     expect(retried.status).toBe(200);
-    expect((await meWith((await retried.json()) as SignedIn)).status).toBe(200);
+    const again = (await retried.json()) as SignedIn;
+    expect(again.refresh_token).toBe(first.refresh_token);
+    expect((await meWith(again)).status).toBe(200);
     expect((await refresh(first.refresh_token)).status).toBe(200);
+  });
+
+  it("many times within the interval forks nothing: one successor, and later reuse is still caught", async () => {
+    const session = await signIn();
+    const first = (await (await refresh(session.refresh_token)).json()) as SignedIn;
+    const retries = await Promise.all(Array.from({ length: 6 }, () => refresh(session.refresh_token)));
+    const tokens = new Set(
+      await Promise.all(retries.map(async (answer) => ((await answer.json()) as SignedIn).refresh_token)),
+    );
+    expect([...tokens]).toEqual([first.refresh_token]);
+    // The successor moves on; presenting it again past the interval is theft, and ends the family.
+    const second = (await (await refresh(first.refresh_token)).json()) as SignedIn;
+    await spentAgo(first.refresh_token, 11_000);
+    expect((await readProblem(await refresh(first.refresh_token))).code).toBe("REFRESH_TOKEN_REUSED");
+    expect((await refresh(second.refresh_token)).status).toBe(401);
+  });
+
+  it("within the interval after its successor was rotated and then revoked: refused", async () => {
+    const session = await signIn();
+    const first = (await (await refresh(session.refresh_token)).json()) as SignedIn;
+    expect((await postJson("/auth/logout", { refresh_token: first.refresh_token })).status).toBe(204);
+    expect((await refresh(session.refresh_token)).status).toBe(401);
   });
 
   it("again 11 s after its rotation: theft, the whole family is revoked", async () => {

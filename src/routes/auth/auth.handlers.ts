@@ -139,10 +139,10 @@ export const verifyEmailCode: AppRouteHandler<routes.VerifyEmailCodeRoute> = asy
 
 export const refresh: AppRouteHandler<routes.RefreshRoute> = async (c) => {
   const { refresh_token } = c.req.valid("json");
-  const { jwtSecret, refreshReuseIntervalMs } = c.get("config").auth;
+  const { jwtSecret, authSecret, refreshReuseIntervalMs } = c.get("config").auth;
   const outcome = await rotateRefreshToken(
     c.get("services").pool,
-    jwtSecret,
+    { jwtSecret, authSecret },
     refresh_token,
     new Date(),
     refreshReuseIntervalMs,

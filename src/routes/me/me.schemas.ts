@@ -1,13 +1,14 @@
 import { z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema";
-import { freeText, nameText, text } from "../../lib/text";
+import { freeText, hasVisibleText, nameText, text } from "../../lib/text";
 import { canonicalTimeZone } from "../../lib/time-zones";
 import { UserSchema } from "../auth/auth.schemas";
 import { PresignedUploadSchema } from "../uploads/uploads.schemas";
 
 export const LevelSchema = z.enum(levels).openapi({ description: "CEFR level.", example: "B1" });
 
-const interestPattern = /^[\p{L}\p{N}][\p{L}\p{N} _-]*$/u;
+// Marks after the first letter: Hindi, Bengali or vowelled Arabic words are letters and marks.
+const interestPattern = /^[\p{L}\p{N}][\p{L}\p{M}\p{N} _-]*$/u;
 
 const InterestSchema = z
   .string()
@@ -16,6 +17,8 @@ const InterestSchema = z
   .min(1)
   .max(30)
   .regex(interestPattern, "letters, digits, spaces, - and _ only")
+  // Hangul fillers are letters (Lo) that draw nothing.
+  .refine(hasVisibleText, "must contain something visible")
   // The generator would print JavaScript's `/u` into the pattern; JSON Schema patterns are
   // ECMA-262 regexes read in Unicode mode already, so the source alone is the pattern.
   .openapi({ pattern: interestPattern.source, example: "football" });

@@ -2,7 +2,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import type { Database, PoolDatabase, Queryable } from "../../db/client";
 import { refreshTokens, type users } from "../../db/schema";
-import { randomToken, sha256Hex } from "../../lib/crypto";
+import { hmacSha256Hex, randomToken, sha256Hex } from "../../lib/crypto";
 import type { User } from "./accounts";
 
 export const accessTokenTtlSeconds = 15 * 60;
@@ -96,6 +96,8 @@ export async function verifyAccessToken(secret: string, token: string, now = new
 /**
  * Issues an access token and a new refresh token in `familyId` (a new family when signing in).
  * Runs in the caller's sign-in transaction, so the refresh token commits with the sign-in.
+ * `refreshToken` is the token to issue when it is decided already (a rotation's successor);
+ * otherwise a random one.
  */
 export async function issueTokenPair(
   db: Queryable,
@@ -103,8 +105,8 @@ export async function issueTokenPair(
   claims: AccessClaims,
   now: Date,
   familyId: string = crypto.randomUUID(),
+  refreshToken: string = randomToken(),
 ): Promise<TokenPair> {
-  const refreshToken = randomToken();
   await db.insert(refreshTokens).values({
     userId: claims.userId,
     familyId,
@@ -112,12 +114,25 @@ export async function issueTokenPair(
     expiresAt: new Date(now.getTime() + refreshTokenTtlMs),
     createdAt: now,
   });
+  return accessWith(secret, claims, refreshToken, now);
+}
+
+async function accessWith(secret: string, claims: AccessClaims, refreshToken: string, now: Date): Promise<TokenPair> {
   return {
     access_token: await signAccessToken(secret, claims, now),
     refresh_token: refreshToken,
     token_type: "Bearer",
     expires_in: accessTokenTtlSeconds,
   };
+}
+
+/**
+ * The refresh token that rotating `presented` issues: derived from it with a server secret, so a
+ * retry of the same rotation gets the same successor back (nothing stored holds it in clear) and
+ * no retry can fork the sign-in into two live lines.
+ */
+function successorOf(authSecret: string, presented: string): Promise<string> {
+  return hmacSha256Hex(authSecret, `refresh-successor\n${presented}`);
 }
 
 export type RotationOutcome =
@@ -128,21 +143,23 @@ export type RotationOutcome =
 
 /**
  * Spends a refresh token for a new pair in the same family. A token presented again within
- * `reuseIntervalMs` of its rotation is the same client retrying (two tabs sharing storage, a
- * mobile retry after a lost answer): it gets a fresh pair in the family too, as Supabase Auth's
- * `refresh_token_reuse_interval` and Auth0's reuse leeway do (SPEC §10). Presented later, it
- * means the token leaked: the whole family is revoked, so neither holder can continue. An
- * interactive transaction on the request's pool: the presented token is claimed with a guarded
- * update, so of two racing rotations one spends it and the other reads when it was spent.
+ * `reuseIntervalMs` (ms) of its rotation is the same client retrying (two tabs sharing storage, a
+ * mobile retry after a lost answer): it gets the same successor again, with a fresh access token,
+ * as long as that successor is itself still valid, which is what Supabase Auth's
+ * `refresh_token_reuse_interval` does (SPEC §10). Presented later, it means the token leaked: the
+ * whole family is revoked, so neither holder can continue. An interactive transaction on the
+ * request's pool: the presented token is claimed with a guarded update, so of two racing
+ * rotations one spends it and the other, once the first committed, reads when it was spent.
  */
 export async function rotateRefreshToken(
   db: PoolDatabase,
-  secret: string,
+  secrets: { jwtSecret: string; authSecret: string },
   presented: string,
   now: Date,
   reuseIntervalMs: number,
 ): Promise<RotationOutcome> {
   const tokenHash = await sha256Hex(presented);
+  const successor = await successorOf(secrets.authSecret, presented);
   return db.transaction(async (tx) => {
     const row = await tx.query.refreshTokens.findFirst({
       where: eq(refreshTokens.tokenHash, tokenHash),
@@ -154,25 +171,46 @@ export async function rotateRefreshToken(
       .set({ usedAt: now })
       .where(and(eq(refreshTokens.id, row.id), isNull(refreshTokens.usedAt), isNull(refreshTokens.revokedAt)))
       .returning({ id: refreshTokens.id });
-    if (!claimed) {
-      // Read again: a racing rotation may have spent it after the first read.
-      const [spent] = await tx
-        .select({ usedAt: refreshTokens.usedAt, revokedAt: refreshTokens.revokedAt })
-        .from(refreshTokens)
-        .where(eq(refreshTokens.id, row.id));
-      const retry = spent?.usedAt && !spent.revokedAt && now.getTime() - spent.usedAt.getTime() <= reuseIntervalMs;
-      if (!retry) {
-        await revokeFamily(tx, row.familyId, now);
-        return { kind: "reused" as const };
-      }
+    const retry = claimed ? false : await isRetry(tx, row.id, successor, now, reuseIntervalMs);
+    if (!claimed && !retry) {
+      await revokeFamily(tx, row.familyId, now);
+      return { kind: "reused" as const };
     }
     if (row.user.status === "suspended") {
       await revokeFamily(tx, row.familyId, now);
       return { kind: "suspended" as const };
     }
-    const pair = await issueTokenPair(tx, secret, { userId: row.user.id, role: row.user.role }, now, row.familyId);
+    const claims = { userId: row.user.id, role: row.user.role };
+    const pair = retry
+      ? await accessWith(secrets.jwtSecret, claims, successor, now)
+      : await issueTokenPair(tx, secrets.jwtSecret, claims, now, row.familyId, successor);
     return { kind: "rotated" as const, user: row.user, pair };
   });
+}
+
+/**
+ * Whether a spent token presented again is a retry: spent less than `reuseIntervalMs` ago, not
+ * revoked, and its successor still valid (not revoked, not expired). Read again inside the
+ * transaction: a racing rotation may have spent it after the first read.
+ */
+async function isRetry(
+  tx: Queryable,
+  tokenId: string,
+  successor: string,
+  now: Date,
+  reuseIntervalMs: number,
+): Promise<boolean> {
+  const [spent] = await tx
+    .select({ usedAt: refreshTokens.usedAt, revokedAt: refreshTokens.revokedAt })
+    .from(refreshTokens)
+    .where(eq(refreshTokens.id, tokenId));
+  const sinceSpentMs = spent?.usedAt ? now.getTime() - spent.usedAt.getTime() : Number.POSITIVE_INFINITY;
+  if (!spent || spent.revokedAt || sinceSpentMs < 0 || sinceSpentMs >= reuseIntervalMs) return false;
+  const [next] = await tx
+    .select({ revokedAt: refreshTokens.revokedAt, expiresAt: refreshTokens.expiresAt })
+    .from(refreshTokens)
+    .where(eq(refreshTokens.tokenHash, await sha256Hex(successor)));
+  return next !== undefined && next.revokedAt === null && next.expiresAt > now;
 }
 
 /**
