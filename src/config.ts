@@ -61,12 +61,13 @@ const ConfigSchema = z.object({
     .min(60)
     .max(7 * 24 * 3600)
     .default(3600),
-  // Per address and requester network: what a stranger's requests can use up is their own.
   // A refresh token presented again this soon after its rotation (two tabs, a retried request
-  // whose answer was lost) gets a fresh pair in its family instead of revoking it; 0 turns it off.
+  // whose answer was lost) gets its successor again instead of revoking the sign-in; 0 turns it off.
   AUTH_REFRESH_REUSE_INTERVAL_SEC: z.coerce.number().int().min(0).max(60).default(10),
+  // Per address and requester network: what a stranger's requests can use up is their own.
   RATE_LIMIT_CODE_REQUESTS_PER_EMAIL_HOUR: positiveInt(5),
-  // Per address, whoever asks: the cap on mails actually sent, against mail-bombing.
+  // Per address, whoever asks (but not from a network the owner signed in from): the cap on mails
+  // actually sent, against mail-bombing.
   RATE_LIMIT_CODE_MAILS_PER_EMAIL_HOUR: positiveInt(20),
   // Unset: 20 in production, 1,000 in development so local load tests from one address work.
   RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR: z.coerce.number().int().min(1).optional(),

@@ -14,6 +14,10 @@ export const ProblemSchema = z
       .array(z.object({ field: z.string(), message: z.string() }))
       .optional()
       .openapi({ example: [{ field: "body.email", message: "Invalid email address" }] }),
+    limit: z
+      .string()
+      .optional()
+      .openapi({ description: "On a 429: the limit that refused the request.", example: "messages" }),
   })
   .openapi("Problem", { description: "An RFC 9457 problem document." });
 
@@ -22,6 +26,31 @@ const problemContent = { "application/problem+json": { schema: ProblemSchema } }
 /** A declared error response for a route's `responses`. */
 export function problem(description: string) {
   return { description, content: problemContent };
+}
+
+/**
+ * A 429 of a rate-limited route: the problem names the limit that refused (`limit`), and the
+ * headers describe that limit (the IETF RateLimit fields draft) and when to try again.
+ */
+export function rateLimited(description: string) {
+  return {
+    description,
+    headers: {
+      "Retry-After": {
+        description: "Seconds until the limit that refused lets a request through.",
+        schema: { type: "integer" as const },
+      },
+      RateLimit: {
+        description: "`limit=<n>, remaining=0, reset=<seconds>` of the limit that refused.",
+        schema: { type: "string" as const },
+      },
+      "RateLimit-Policy": {
+        description: "`<n>;w=<window in seconds>` of the limit that refused.",
+        schema: { type: "string" as const },
+      },
+    },
+    content: problemContent,
+  };
 }
 
 /** Errors any route can answer with; spread into every route's `responses`. */

@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import type { Config } from "../config";
 import { ApiError } from "./errors";
 import { describeError, log } from "./logger";
+import { fromRedis } from "./redis";
 import type { AppBindings } from "./types";
 
 export interface RateLimitRule {
@@ -82,19 +83,44 @@ function rateLimitHeaders(rule: RateLimitRule, result: Pick<LimitResult, "remain
 }
 
 /**
+ * How many requests of a kind, refused ones included, a caller may make for each one the rule
+ * allows to succeed: what a request refused for another reason gives back, it still spends here,
+ * so failing requests stay bounded (each still costs a statement and Redis commands).
+ */
+export const attemptsPerAllowed = 3;
+
+/** The guard beside a rule that counts only successes: every attempt, at `attemptsPerAllowed` times its limit. */
+function attemptsGuard(rule: RateLimitRule): RateLimitRule {
+  return {
+    name: `${rule.name}-attempts`,
+    description: `${rule.description}, refused ones included`,
+    limit: rule.limit * attemptsPerAllowed,
+    windowSeconds: rule.windowSeconds,
+    failClosed: rule.failClosed,
+    countsEveryAttempt: true,
+  };
+}
+
+/**
  * Counts one request against each of `checks` at once (one Redis round trip each, in parallel).
  * When one refuses, the others' counts are given back, so a refused request consumes nothing
  * (SPEC §10), and the 429 problem, its `Retry-After`, `RateLimit` and `RateLimit-Policy` all
  * describe the rule that refused, named in the detail. When all allow, the headers describe the
  * rule closest to its limit, and the counts of rules that count only successes are given back
- * if the request does not succeed. A rule whose Redis cannot answer is skipped, or refuses the
- * request with 503 when it fails closed.
+ * if the request does not succeed; each such rule has a guard beside it that counts every attempt
+ * (`attemptsPerAllowed`). A rule whose Redis cannot answer is skipped, or refuses the request
+ * with 503 when it fails closed.
  * @throws ApiError RATE_LIMITED (429) or SERVICE_UNAVAILABLE (503)
  */
 export async function enforceRateLimits(c: Context<AppBindings>, checks: RateLimitCheck[]): Promise<void> {
   const redis = c.get("services").redis;
+  const guarded = checks.flatMap((check) =>
+    check.rule.countsEveryAttempt
+      ? [check]
+      : [check, { rule: attemptsGuard(check.rule), identifier: check.identifier }],
+  );
   const answers = await Promise.all(
-    checks.map(async (check) => {
+    guarded.map(async (check) => {
       try {
         const result = await limiterFor(redis, check.rule).limit(check.identifier);
         c.executionCtx.waitUntil(result.pending);
@@ -123,7 +149,9 @@ export async function enforceRateLimits(c: Context<AppBindings>, checks: RateLim
     await refund(c, counted);
     throw error;
   }
+  // The headers speak of the quotas the caller is held to, not of the guards against refused requests.
   const tightest = answers
+    .filter((answer) => checks.includes(answer.check))
     .flatMap((answer) => (answer.result ? [{ rule: answer.check.rule, result: answer.result }] : []))
     .sort((a, b) => a.result.remaining / a.rule.limit - b.result.remaining / b.rule.limit)[0];
   if (tightest) {
@@ -154,17 +182,32 @@ export async function refundRateLimits(c: Context<AppBindings>): Promise<void> {
   );
 }
 
+/**
+ * Takes one count off the sliding window's current bucket, or, when that holds none (the count was
+ * taken just before the window turned), off the previous one, and never below zero: the library's
+ * own refund (`rate: -1`) always lands in the current bucket, which can go negative and then
+ * allows more than the limit.
+ */
+const refundScript = `for i = 1, #KEYS do
+  local count = tonumber(redis.call("GET", KEYS[i]) or "0")
+  if count > 0 then
+    redis.call("DECR", KEYS[i])
+    return i
+  end
+end
+return 0`;
+
 async function refund(c: Context<AppBindings>, checks: RateLimitCheck[]): Promise<void> {
   const redis = c.get("services").redis;
   await Promise.all(
-    checks.map(({ rule, identifier }) =>
-      limiterFor(redis, rule)
-        .limit(identifier, { rate: -1 })
-        .then((result) => result.pending)
-        .catch((error: unknown) =>
-          log("warn", "rate limit count not given back", { rule: rule.name, ...describeError(error) }),
-        ),
-    ),
+    checks.map(({ rule, identifier }) => {
+      // The keys @upstash/ratelimit's sliding window writes: `<prefix>:<identifier>:<window number>`.
+      const window = Math.floor(Date.now() / (rule.windowSeconds * 1000));
+      const key = (at: number) => `ratelimit:${rule.name}:${identifier}:${at}`;
+      return fromRedis(redis.eval(refundScript, [key(window), key(window - 1)], [])).catch((error: unknown) =>
+        log("warn", "rate limit count not given back", { rule: rule.name, ...describeError(error) }),
+      );
+    }),
   );
 }
 

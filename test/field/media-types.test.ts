@@ -22,6 +22,8 @@ const jsonSpellings = [
   'application/json; charset="UTF-8"',
   "application/json;charset=utf-8;profile=gaplash",
   "application/json \t; \tcharset=utf-8",
+  "application/json; x_y=1; v.1=2",
+  'application/json; foo="a;b"',
 ];
 
 describe.each(jsonSpellings)("a JSON body sent as %j", (contentType) => {
@@ -45,6 +47,8 @@ const refused = [
   ["application/problem+json", "a JSON-shaped type that means something else"],
   ["application/json garbage", "not a media type"],
   ["application/json, text/plain", "two types"],
+  ["application/json; a=\u007f", "a control character"],
+  ['application/json; a="\u0001"', "a control character, quoted"],
 ] as const;
 
 describe.each(refused)("a body sent as %j (%s)", (contentType) => {
@@ -106,14 +110,20 @@ describe("a voice upload with the type MediaRecorder reports", () => {
     },
   );
 
-  it.each(["audio/flac;codecs=flac", "audio/webm/opus", "webm", "video/webm;codecs=vp9"])(
-    "is refused for %j, naming the field and the accepted types",
-    async (contentType) => {
-      const user = await signIn();
-      const response = await presign(user, contentType, 100);
-      expect(response.status).toBe(400);
-      const problem = await readProblem(response);
-      expect(problem.errors?.find((error) => error.field === "body.content_type")?.message).toContain("audio/webm");
-    },
-  );
+  it.each([
+    "audio/flac;codecs=flac",
+    "audio/webm/opus",
+    "webm",
+    "video/webm;codecs=vp9",
+    "audio/webm; a=x\r\nx-amz-acl: public-read",
+    "audio/webm; a=\u0000",
+    'audio/webm; codecs="ā"',
+    "audio/webm; a=\u0007",
+  ])("is refused for %j, naming the field and the accepted types", async (contentType) => {
+    const user = await signIn();
+    const response = await presign(user, contentType, 100);
+    expect(response.status).toBe(400);
+    const problem = await readProblem(response);
+    expect(problem.errors?.find((error) => error.field === "body.content_type")?.message).toContain("audio/webm");
+  });
 });

@@ -159,3 +159,37 @@ describe("quotas of signed-in learners", () => {
     expect(remaining(filed)).toEqual({ policy: "10;w=3600", remaining: 9 });
   });
 });
+
+describe("limits that refusals do not spend", () => {
+  it("still bound failing requests, at three times the quota, and say so", async () => {
+    const { a, sessionId } = await pairInSession(handle);
+    const statuses: number[] = [];
+    for (let i = 0; i < 181; i += 1) {
+      const answer = await send(a, sessionId, { type: "correction", corrects: crypto.randomUUID(), text: "x" });
+      statuses.push(answer.status);
+      if (answer.status === 429) {
+        await refusedBy(answer, "messages-attempts", "180;w=60");
+        break;
+      }
+    }
+    expect(statuses.filter((status) => status === 400)).toHaveLength(180);
+    expect(statuses.at(-1)).toBe(429);
+  });
+});
+
+describe("an owner who signed in from a network before", () => {
+  it("gets a code from it even when strangers used up the mails of the address", async () => {
+    const email = newEmail("known");
+    const home = randomIp();
+    const first = await requestFrom(home, email);
+    const { login_id: loginId } = (await first.json()) as { login_id: string };
+    expect((await verify(email, loginId, await latestCode(email), { "cf-connecting-ip": home })).status).toBe(200);
+    await passResendCooldown(email, home);
+    // Strangers from four networks take the 19 mails the address has left this hour.
+    for (let i = 0; i < 19; i += 1) {
+      expect((await requestFrom(`10.250.${i}.${Math.floor(Math.random() * 250) + 1}`, email)).status).toBe(202);
+    }
+    await refusedBy(await requestFrom(randomIp(), email), "code-mails-per-address", "20;w=3600");
+    expect((await requestFrom(home, email)).status).toBe(202);
+  });
+});

@@ -22,6 +22,10 @@ const invisible = {
   "combining grapheme joiner between spaces": " \u034F ",
   "tag characters": "\u{E0020}\u{E0041}",
   "left-to-right marks": "\u200E\u200E",
+  "musical null noteheads": "\u{1D159}\u{1D159}",
+  "Khitan small script fillers": "\u{16FE4}\u{16FE4}",
+  "combining marks without a letter": "\u0301\u0308",
+  noncharacters: "\uFDD0\uFFFF",
 };
 
 const json = (who: SignedIn, path: string, body: unknown, method = "POST") =>
@@ -96,5 +100,20 @@ describe("visible text with invisible parts", () => {
       expect(((await response.json()) as { profile: { display_name: string } }).profile.display_name).toBe(name);
     }
     expect((await send(a, sessionId, { type: "text", text: "ok\u200B" })).status).toBe(201);
+  });
+});
+
+describe("interests", () => {
+  it("take words of letters and marks (Hindi, vowelled Arabic) and refuse letters that draw nothing", async () => {
+    const user = await signIn();
+    const taken = await json(user, "/me", { interests: ["संगीत", "مُوسِيقَى", "football"] }, "PATCH");
+    expect(taken.status).toBe(200);
+    expect(((await taken.json()) as { profile: { interests: string[] } }).profile.interests).toEqual([
+      "संगीत",
+      "مُوسِيقَى",
+      "football",
+    ]);
+    const refusedTags = await json(user, "/me", { interests: ["\u3164", "\uFFA0"] }, "PATCH");
+    expect(refusedTags.status).toBe(400);
   });
 });

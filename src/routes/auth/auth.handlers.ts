@@ -12,6 +12,7 @@ import {
   verifyEmailCode as checkEmailCode,
   codeTtlMs,
   issueEmailCode,
+  rememberRequester,
   resendCooldownMs,
 } from "../../services/auth/email-codes";
 import { googleClient, googleScopes, verifyGoogleIdToken } from "../../services/auth/google";
@@ -28,8 +29,9 @@ export const requestEmailCode: AppRouteHandler<routes.RequestEmailCodeRoute> = a
   const { db, redis, mailer } = c.get("services");
   const requester = requesterNetwork(c);
   // Counted only for a mail actually sent (a refusal or a failed mail gives its counts back):
-  // per network, per address from that network, and per address from anywhere.
-  const reserve = () =>
+  // per network, per address from that network, and per address from anywhere, the last one
+  // not for a network the owner signed in from, so strangers cannot use it up against them.
+  const reserve = (knownRequester: boolean) =>
     enforceRateLimits(c, [
       {
         rule: {
@@ -51,16 +53,20 @@ export const requestEmailCode: AppRouteHandler<routes.RequestEmailCodeRoute> = a
         },
         identifier: `${email} ${requester}`,
       },
-      {
-        rule: {
-          name: "code-mails-per-address",
-          description: "sign-in codes mailed to this address",
-          limit: rateLimits.codeMailsPerEmailHour,
-          windowSeconds: hour,
-          failClosed: true,
-        },
-        identifier: email,
-      },
+      ...(knownRequester
+        ? []
+        : [
+            {
+              rule: {
+                name: "code-mails-per-address",
+                description: "sign-in codes mailed to this address",
+                limit: rateLimits.codeMailsPerEmailHour,
+                windowSeconds: hour,
+                failClosed: true,
+              },
+              identifier: email,
+            },
+          ]),
     ]);
   const outcome = await issueEmailCode(
     { db, redis, mailer, authSecret: auth.authSecret, now: new Date(), reserve },
@@ -133,6 +139,10 @@ export const verifyEmailCode: AppRouteHandler<routes.VerifyEmailCodeRoute> = asy
     case "signed-in":
       if (!result.pair) throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
       c.set("userId", outcome.user.id);
+      // Best effort: a network not remembered is only held to the cap strangers share.
+      await rememberRequester(c.get("services").redis, email, requesterNetwork(c)).catch((error: unknown) =>
+        log("warn", "sign-in network not remembered", describeError(error)),
+      );
       return c.json(signInView(outcome.user, result.pair), 200);
   }
 };

@@ -1,11 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { idSchema } from "../../lib/ids";
-import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem, rateLimited } from "../../lib/openapi";
 import { text } from "../../lib/text";
 import { EmailSchema, LogoutSchema, RefreshTokenBodySchema, SignInSchema } from "./auth.schemas";
 
 const tags = ["Auth"];
-const tooMany = problem("Rate limited; `Retry-After` says when to try again.");
+const tooMany = rateLimited(
+  "Rate limited: `limit` names the limit that refused, `Retry-After` says when to try again.",
+);
 
 export const requestEmailCode = defineRoute({
   operationId: "requestEmailCode",
@@ -16,7 +18,9 @@ export const requestEmailCode = defineRoute({
   description:
     "Answers 202 for any address, whether or not it has an account, with a `login_id` for this sign-in. " +
     "The code is bound to that login: valid for 10 minutes, once. Several sign-ins may be pending for one " +
-    "address, each with its own wrong tries. One code per address per minute.",
+    "address, each with its own wrong tries. One mail a minute per address and requesting network, and per hour " +
+    "at most 5 per address and network, 20 per network and 20 per address in all (not counted for a network the " +
+    "owner signed in from); only mails actually sent count, so a refused request spends nothing.",
   request: { body: jsonBody(z.object({ email: EmailSchema }).openapi("EmailCodeRequest")) },
   responses: {
     202: jsonContent(
@@ -76,7 +80,9 @@ export const refresh = defineRoute({
   tags,
   summary: "Swap a refresh token for a new pair",
   description:
-    "Each refresh token works once. Presenting one that was already used revokes every token of its sign-in (401).",
+    "Each refresh token works once. Presented again within `AUTH_REFRESH_REUSE_INTERVAL_SEC` (10 s) of its rotation " +
+    "(two tabs, a retry after a lost answer) it answers 200 with the same successor and a fresh access token; " +
+    "presented later it revokes every token of its sign-in (401 `REFRESH_TOKEN_REUSED`).",
   request: { body: jsonBody(RefreshTokenBodySchema) },
   responses: {
     200: jsonContent(SignInSchema, "A new token pair."),

@@ -53,17 +53,26 @@ export const ProfilePatchSchema = z
     display_name: nameText().trim().min(1).max(50).nullable().optional(),
     about: freeText().trim().max(500).nullable().optional(),
     level: LevelSchema.nullable().optional(),
-    // Stored as the zone's canonical ID, whatever case or link the client sent (see canonicalTimeZone).
+    // Stored as the zone's primary IANA name, whatever case or link the client sent (see canonicalTimeZone).
     timezone: text()
       .trim()
       .max(64)
-      .transform((name, ctx) => {
-        const canonical = canonicalTimeZone(name);
+      .transform(async (name, ctx) => {
+        const canonical = await canonicalTimeZone(name);
         if (canonical === undefined) {
-          ctx.addIssue({ code: "custom", message: "not an IANA time zone such as Asia/Tashkent, GMT or Etc/GMT-5" });
+          ctx.addIssue({
+            code: "custom",
+            message: "not an IANA time zone name such as Asia/Tashkent, UTC or Etc/GMT-5",
+          });
           return z.NEVER;
         }
         return canonical;
+      })
+      .openapi({
+        description:
+          "An IANA time zone name in any case, links included (`asia/calcutta`, `US/Eastern`, `GMT`); stored as its " +
+          "primary name (`Asia/Kolkata`). UTC offsets are refused.",
+        example: "Asia/Tashkent",
       })
       .optional(),
     interests: z

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem, rateLimited } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
 import { text } from "../../lib/text";
 import { authenticated, requireSocketAuth } from "../../middleware/auth";
@@ -95,7 +95,7 @@ export const sendMessage = defineRoute({
     422: problem(
       "This `client_id` was already used for a message with another payload; `client_id` and `message_id` name them.",
     ),
-    429: problem("Too many messages; `Retry-After` says when to try again."),
+    429: rateLimited("Too many messages; `Retry-After` says when to try again."),
   },
 });
 
@@ -170,7 +170,7 @@ export const iceServers = defineRoute({
     401: unauthorized,
     404: notFound,
     409: problem("The session has ended."),
-    429: problem("Too many requests; `Retry-After` says when to try again."),
+    429: rateLimited("Too many requests; `Retry-After` says when to try again."),
     500: commonErrorResponses[500],
     503: problem("The TURN credentials service did not answer."),
   },

@@ -24,16 +24,39 @@ function hashCode(secret: string, loginId: string, email: string, code: string):
  */
 export const resendCooldownKey = (email: string, requester: string) => `code-cooldown:${email}:${requester}`;
 
+/** How long a network the owner signed in from stays known to the address (90 days). */
+export const knownRequesterTtlSeconds = 90 * 24 * 3600;
+
+/** Marks that the owner of `email` signed in from `requester`: that network is theirs. */
+export const knownRequesterKey = (email: string, requester: string) => `code-known-network:${email}:${requester}`;
+
+/**
+ * Remembers, after a sign-in by email code, that the owner of `email` uses `requester`: their code
+ * requests from it are not held to the cap that strangers can use up (see `issueEmailCode`).
+ */
+export async function rememberRequester(redis: Redis, email: string, requester: string): Promise<void> {
+  await fromRedis(redis.set(knownRequesterKey(email, requester), 1, { ex: knownRequesterTtlSeconds }));
+}
+
 /**
  * Starts the cooldown unless one is running, in one atomic Redis step, so two racing requests
- * cannot both mail. Returns the seconds left when one is running.
+ * cannot both mail, and reads in the same round trip whether the requester is known to the
+ * address. Returns the seconds left when a cooldown is running.
  */
-async function startCooldown(redis: Redis, key: string, now: Date): Promise<number | null> {
+async function startCooldown(
+  redis: Redis,
+  keys: { cooldown: string; known: string },
+  now: Date,
+): Promise<{ retryAfterSeconds: number | null; known: boolean }> {
   const pipeline = redis.pipeline();
-  pipeline.set(key, now.getTime(), { nx: true, px: resendCooldownMs });
-  pipeline.pttl(key);
-  const [started, remainingMs] = await fromRedis(pipeline.exec<[string | null, number]>());
-  return started === "OK" ? null : Math.max(1, Math.ceil(remainingMs / 1000));
+  pipeline.set(keys.cooldown, now.getTime(), { nx: true, px: resendCooldownMs });
+  pipeline.pttl(keys.cooldown);
+  pipeline.exists(keys.known);
+  const [started, remainingMs, known] = await fromRedis(pipeline.exec<[string | null, number, number]>());
+  return {
+    retryAfterSeconds: started === "OK" ? null : Math.max(1, Math.ceil(remainingMs / 1000)),
+    known: known === 1,
+  };
 }
 
 export type IssueOutcome =
@@ -47,8 +70,9 @@ export type IssueOutcome =
  * for one address (each counts its own wrong guesses), but one requester gets at most one mail
  * to an address a minute. The cooldown is checked first and a request it refuses counts against
  * no quota; `reserve` then counts the request against the hourly limits (it throws a 429 to
- * refuse, and the cooldown is lifted again, as nothing was sent). The code is one statement over
- * the HTTP path; the cooldown is a Redis key.
+ * refuse, and the cooldown is lifted again, as nothing was sent), told whether the owner signed
+ * in from this network before (`rememberRequester`). The code is one statement over the HTTP
+ * path; the cooldown is a Redis key.
  */
 export async function issueEmailCode(
   deps: {
@@ -57,17 +81,21 @@ export async function issueEmailCode(
     mailer: Mailer;
     authSecret: string;
     now: Date;
-    reserve: () => Promise<void>;
+    reserve: (knownRequester: boolean) => Promise<void>;
   },
   email: string,
   requester: string,
 ): Promise<IssueOutcome> {
   const { db, redis, now } = deps;
   const cooldownKey = resendCooldownKey(email, requester);
-  const retryAfterSeconds = await startCooldown(redis, cooldownKey, now);
+  const { retryAfterSeconds, known } = await startCooldown(
+    redis,
+    { cooldown: cooldownKey, known: knownRequesterKey(email, requester) },
+    now,
+  );
   if (retryAfterSeconds !== null) return { kind: "cooldown", retryAfterSeconds };
   try {
-    await deps.reserve();
+    await deps.reserve(known);
   } catch (error) {
     await fromRedis(redis.del(cooldownKey)).catch(() => {});
     throw error;
