@@ -2,7 +2,7 @@ import { refreshTokens, socketUrl } from "./api";
 
 /** Close codes the API's sockets use (src/durable-objects/socket-hub.ts). */
 const tokenExpired = 4003;
-const doNotReconnect = new Set([4001, 4004, 1008]);
+const doNotReconnect = new Set([4001, 4004, 4005, 1008]);
 
 /**
  * A WebSocket to the API that stays open: it reconnects with backoff (0.5 s doubling to 10 s),

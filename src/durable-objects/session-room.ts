@@ -22,6 +22,8 @@ export const RoomSessionSchema = z.object({
   id: z.uuid(),
   participants: z.array(z.uuid()).min(1).max(2),
   ended: z.boolean(),
+  /** When the session ended, for a socket that joins it afterwards (ISO 8601). */
+  ended_at: z.iso.datetime().nullable(),
 });
 export type RoomSession = z.infer<typeof RoomSessionSchema>;
 
@@ -66,6 +68,8 @@ export class SessionRoom extends SocketHub {
   private readonly database = new KeptDatabase(getConfig(this.env).database, "session room");
   /** Frames per socket in the current window; forgotten on hibernation, which needs a quiet socket anyway. */
   private readonly frameCounts = new WeakMap<WebSocket, { windowStart: number; count: number }>();
+  /** The session as the request now joining read it: `onConnect` runs within that request. */
+  private joining: RoomSession | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -90,6 +94,10 @@ export class SessionRoom extends SocketHub {
         user_id text primary key,
         since integer not null
       );
+      create table if not exists ending (
+        id integer primary key check (id = 1),
+        event text not null
+      );
     `);
   }
 
@@ -98,6 +106,7 @@ export class SessionRoom extends SocketHub {
     const parsed = header ? RoomSessionSchema.safeParse(JSON.parse(header)) : undefined;
     if (!parsed?.success) return new Response("expected the session this room serves", { status: 426 });
     const session = parsed.data;
+    this.joining = session;
     this.ctx.storage.sql.exec(
       `insert into room (id, session_id, participants, ended) values (1, ?, ?, ?)
        on conflict (id) do update set participants = excluded.participants, ended = max(room.ended, excluded.ended)`,
@@ -108,12 +117,28 @@ export class SessionRoom extends SocketHub {
     return super.fetch(request);
   }
 
-  private session(): RoomSession | null {
+  private session(): Omit<RoomSession, "ended_at"> | null {
     const row = this.ctx.storage.sql
       .exec<{ session_id: string; participants: string; ended: number }>("select * from room")
       .toArray()[0];
     if (!row) return null;
     return { id: row.session_id, participants: JSON.parse(row.participants) as string[], ended: row.ended === 1 };
+  }
+
+  /**
+   * The `ended` event as it was pushed, or, if the room never saw it pushed, one from the session
+   * row the joining request read (`endedAt`).
+   */
+  private ending(sessionId: string, endedAt: string | null): SessionEvent {
+    const kept = this.ctx.storage.sql.exec<{ event: string }>("select event from ending").toArray()[0];
+    if (kept) return JSON.parse(kept.event) as SessionEvent;
+    return {
+      type: "ended",
+      session_id: sessionId,
+      ended_at: endedAt ?? new Date().toISOString(),
+      ended_by: null,
+      reason: "ended",
+    };
   }
 
   private partnerOf(userId: string): string | undefined {
@@ -141,6 +166,11 @@ export class SessionRoom extends SocketHub {
     const delivered = this.push(event);
     if (event.type === "ended") {
       this.ctx.storage.sql.exec("update room set ended = 1");
+      // Kept for a socket that joins later: it learns how the session ended, not only that it did.
+      this.ctx.storage.sql.exec(
+        "insert into ending (id, event) values (1, ?) on conflict (id) do nothing",
+        JSON.stringify(event),
+      );
       const call = this.liveCall();
       if (call) await this.endCall(call, sessionEndToCallEnd[event.reason]);
     }
@@ -148,6 +178,13 @@ export class SessionRoom extends SocketHub {
   }
 
   protected override async onConnect(socket: WebSocket, attachment: SocketAttachment): Promise<void> {
+    const session = this.session();
+    if (session?.ended) {
+      // A client that missed the push and reconnects to catch up learns at once that it is over.
+      this.send(socket, this.ending(session.id, this.joining?.ended_at ?? null));
+      this.close(socket, closeCodes.sessionEnded, "the session has ended");
+      return;
+    }
     const you = attachment.userId;
     const partner = this.partnerOf(you);
     this.ctx.storage.sql.exec("delete from absences where user_id = ?", you);

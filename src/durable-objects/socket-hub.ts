@@ -28,6 +28,8 @@ export const closeCodes = {
   tokenExpired: 4003,
   /** The account was suspended or deleted, or the user signed out everywhere: do not reconnect. */
   revoked: 4004,
+  /** The session this socket joined has ended (its `ended` frame came first): do not reconnect. */
+  sessionEnded: 4005,
 } as const;
 
 /** Open sockets per user per object; a fourth closes the oldest (a phone, a laptop and a spare tab). */

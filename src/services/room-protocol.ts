@@ -39,7 +39,14 @@ export type SessionEndReason = "ended" | "blocked" | "suspended" | "deleted";
 /** What the room pushes. */
 export type RoomEvent =
   | { type: "message"; message: MessageView }
-  | { type: "ended"; session_id: string; ended_at: string; ended_by: string; reason: SessionEndReason }
+  | {
+      type: "ended";
+      session_id: string;
+      ended_at: string;
+      /** Who ended it; null when a socket joins an ended session whose end the room never saw pushed. */
+      ended_by: string | null;
+      reason: SessionEndReason;
+    }
   /** Sent to a socket when it connects: who you are, whether your partner is here, and your role. */
   | { type: "room"; you: string; partner_online: boolean; polite: boolean }
   | { type: "peer.joined" | "peer.left"; user_id: string }

@@ -39,7 +39,7 @@ async function connect(
 const newRoom = () => env.SESSION_ROOM.get(env.SESSION_ROOM.idFromName(crypto.randomUUID()));
 /** A room's sockets also say which session it serves and who is in it, as the Worker does. */
 function joinRoom(stub: DurableObjectStub, userId: string, participants: string[]): Promise<Client> {
-  const session = { id: crypto.randomUUID(), participants, ended: false };
+  const session = { id: crypto.randomUUID(), participants, ended: false, ended_at: null };
   return connect(stub, userId, inFifteenMinutes(), { [roomSessionHeader]: JSON.stringify(session) });
 }
 const pushesOf = (client: Client) =>

@@ -160,6 +160,7 @@ export const socket: AppRouteHandler<routes.SocketRoute> = async (c) => {
     id,
     participants: [userId, ...(session.partner ? [session.partner.id] : [])],
     ended: session.status === "ended",
+    ended_at: session.ended_at,
   };
   const request = socketRequest(c, { [roomSessionHeader]: JSON.stringify(room) });
   return objects.room(id, (stub) => stub.fetch(request));

@@ -138,7 +138,9 @@ export const socket = defineRoute({
     '`{"type":"call.ice","call_id","candidate":{candidate,sdpMid,sdpMLineIndex,usernameFragment}}`, ' +
     '`{"type":"call.connected","call_id"}` and `{"type":"call.hangup","call_id","reason"?}`, and `ping` (answered ' +
     "`pong`). An unknown or invalid frame gets an `error` frame; text that is not a JSON object with a `type`, or a " +
-    "frame over 24 KB, closes the socket. A client that reconnects catches up with `GET /sessions/{id}/messages`. " +
+    "frame over 24 KB, closes the socket. A client that reconnects catches up with `GET /sessions/{id}/messages`; " +
+    "on a session that has ended, the socket gets the `ended` frame (`ended_by` null if the room never saw the end " +
+    "pushed) and closes with 4005: do not reconnect. " +
     'Before the server closes the socket it sends `{"type":"closing","code","reason"}`: act on it as on the close, which may arrive seconds later (4001 replaced by a newer socket, 4003 token expired: refresh and reconnect, 4004 signed out or account gone: do not reconnect, 1008/1009 a refused frame).',
   middleware: [requireSocketAuth],
   security: [{ bearerAuth: [] }],

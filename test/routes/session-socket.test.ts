@@ -1,0 +1,42 @@
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { sessions } from "../../src/db/schema";
+import { testDatabase } from "../support/db";
+import { eventually } from "../support/match";
+import { endWith, openSessionSocket, pairInSession } from "../support/sessions";
+import { ofType } from "../support/sockets";
+
+/*
+ * A client that missed the `ended` push and reconnects (the documented catch-up path) learns from
+ * its socket at once that the session is over: `ended` with its reason, then a close with 4005.
+ */
+const handle = testDatabase();
+
+describe("a socket opened on an ended session", () => {
+  it("gets the ended event as it was pushed, with who ended it and why, then closes with 4005", async () => {
+    const { a, b, sessionId } = await pairInSession(handle);
+    const live = await openSessionSocket(b, sessionId);
+    expect((await endWith(a, sessionId, { rating: 5 })).status).toBe(200);
+    await eventually(() => ofType(live, "ended").length > 0, "the ended push");
+
+    const late = await openSessionSocket(b, sessionId);
+    await eventually(() => late.closed !== null, "the close");
+    expect(late.closed?.code).toBe(4005);
+    expect(ofType(late, "ended")).toEqual(ofType(live, "ended"));
+    expect(ofType(late, "ended")[0]).toMatchObject({ session_id: sessionId, ended_by: a.user.id, reason: "ended" });
+    expect(ofType(late, "room")).toEqual([]);
+    expect(ofType(late, "closing")).toEqual([{ type: "closing", code: 4005, reason: "the session has ended" }]);
+  });
+
+  it("whose end the room never saw pushed, gets one from the session row (ended_by unknown)", async () => {
+    const { a, sessionId } = await pairInSession(handle);
+    const endedAt = new Date("2026-11-30T10:00:00.000Z");
+    await handle.db.update(sessions).set({ status: "ended", endedAt }).where(eq(sessions.id, sessionId));
+    const late = await openSessionSocket(a, sessionId);
+    await eventually(() => late.closed !== null, "the close");
+    expect(late.closed?.code).toBe(4005);
+    expect(ofType(late, "ended")).toEqual([
+      { type: "ended", session_id: sessionId, ended_at: endedAt.toISOString(), ended_by: null, reason: "ended" },
+    ]);
+  });
+});
