@@ -7,10 +7,12 @@ import type { ObjectCalls } from "./objects";
 import { type RevocationReason, revokeAccess } from "./revocation";
 import { endedEvent } from "./room-protocol";
 
-/** What a user leaves behind when they are suspended or delete their account. */
+/** What a user leaves behind when they are suspended, delete their account or sign out everywhere. */
 export interface Departure {
   /** Active sessions that ended because the user left; each partner is told. */
   endedSessions: string[];
+  /** Sessions that go on without this user's devices (a sign-out everywhere): their sockets close. */
+  leftSessions?: string[];
   /** The attempt that was waiting for a partner, withdrawn from its level's object. */
   cancelledAttempt: { id: string; level: Level } | null;
 }
@@ -45,7 +47,8 @@ export async function leaveEverything(tx: Queryable, userId: string, now: Date):
 /**
  * After the commit: refuses the user's access tokens from now on, tells the partners of the
  * sessions that ended, withdraws the attempt from its matchmaker and closes the user's sockets
- * everywhere. The database already says all of it, so each step is best effort and logged.
+ * everywhere: every matchmaker, and the room of every session they ended or left (4004). The
+ * database already says all of it, so each step is best effort and logged.
  */
 export async function announceDeparture(
   deps: { redis: Redis; objects: ObjectCalls },
@@ -60,6 +63,11 @@ export async function announceDeparture(
     ...departure.endedSessions.map((sessionId) =>
       deps.objects.room(sessionId, async (room) => {
         await room.broadcast(endedEvent(sessionId, userId, now, reason === "signed-out" ? "ended" : reason));
+        await room.disconnect(userId);
+      }),
+    ),
+    ...(departure.leftSessions ?? []).map((sessionId) =>
+      deps.objects.room(sessionId, async (room) => {
         await room.disconnect(userId);
       }),
     ),

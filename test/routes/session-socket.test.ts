@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { sessions } from "../../src/db/schema";
 import { testDatabase } from "../support/db";
+import { postJson } from "../support/http";
 import { eventually } from "../support/match";
 import { endWith, openSessionSocket, pairInSession } from "../support/sessions";
 import { ofType } from "../support/sockets";
@@ -9,6 +10,7 @@ import { ofType } from "../support/sockets";
 /*
  * A client that missed the `ended` push and reconnects (the documented catch-up path) learns from
  * its socket at once that the session is over: `ended` with its reason, then a close with 4005.
+ * A device signed out everywhere keeps no socket in a session room.
  */
 const handle = testDatabase();
 
@@ -38,5 +40,22 @@ describe("a socket opened on an ended session", () => {
     expect(ofType(late, "ended")).toEqual([
       { type: "ended", session_id: sessionId, ended_at: endedAt.toISOString(), ended_by: null, reason: "ended" },
     ]);
+  });
+});
+
+describe("signing out everywhere", () => {
+  it("closes the user's sockets in the rooms of their sessions (4004), and leaves the partner's open", async () => {
+    const { a, b, sessionId } = await pairInSession(handle);
+    const [laptop, phone] = [await openSessionSocket(a, sessionId), await openSessionSocket(a, sessionId)];
+    const partner = await openSessionSocket(b, sessionId);
+    const signedOut = await postJson("/auth/logout", { refresh_token: a.refresh_token, everywhere: true });
+    expect(signedOut.status).toBe(204);
+    await eventually(() => laptop.closed !== null && phone.closed !== null, "both closes");
+    expect([laptop.closed?.code, phone.closed?.code]).toEqual([4004, 4004]);
+    expect(ofType(laptop, "closing")).toHaveLength(1);
+    // The session goes on for the partner, who is told the other side left.
+    await eventually(() => ofType(partner, "peer.left").length > 0, "the partner told");
+    expect(partner.closed).toBeNull();
+    expect(ofType(partner, "ended")).toEqual([]);
   });
 });

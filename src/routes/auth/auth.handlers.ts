@@ -185,14 +185,15 @@ export const logout: AppRouteHandler<routes.LogoutRoute> = async (c) => {
     await revokeRefreshToken(db, refresh_token, now);
     return c.body(null, 204);
   }
-  const userId = await revokeEverySignIn(db, refresh_token, now);
-  if (userId) {
-    // Access tokens already issued stop at once too, and so do the sockets they opened.
+  const signedOut = await revokeEverySignIn(db, refresh_token, now);
+  if (signedOut) {
+    // Access tokens already issued stop at once too, and so do the sockets they opened, in the
+    // matchmakers and in the rooms of the sessions that go on.
     await announceDeparture(
       { redis, objects },
-      userId,
+      signedOut.userId,
       "signed-out",
-      { endedSessions: [], cancelledAttempt: null },
+      { endedSessions: [], leftSessions: signedOut.activeSessions, cancelledAttempt: null },
       now,
     );
   }

@@ -229,12 +229,17 @@ export async function revokeRefreshToken(db: Database, presented: string, now: D
 
 /**
  * Revokes every sign-in of the user whose current refresh token `presented` is, in one
- * statement, and returns that user's id. A token that is unknown, expired, already spent or
- * revoked changes nothing: an old leaked token cannot sign anyone out. It runs on the HTTP path.
+ * statement, and returns that user's id with their active sessions (whose rooms hold sockets to
+ * close). A token that is unknown, expired, already spent or revoked changes nothing: an old
+ * leaked token cannot sign anyone out. It runs on the HTTP path.
  */
-export async function revokeEverySignIn(db: Database, presented: string, now: Date): Promise<string | null> {
+export async function revokeEverySignIn(
+  db: Database,
+  presented: string,
+  now: Date,
+): Promise<{ userId: string; activeSessions: string[] } | null> {
   const tokenHash = await sha256Hex(presented);
-  const result = await db.execute<{ user_id: string }>(sql`
+  const result = await db.execute<{ user_id: string; active_sessions: string[] | null }>(sql`
     with owner as (
       select user_id from refresh_tokens
       where token_hash = ${tokenHash} and expires_at > ${now} and used_at is null and revoked_at is null
@@ -242,9 +247,14 @@ export async function revokeEverySignIn(db: Database, presented: string, now: Da
       update refresh_tokens set revoked_at = ${now}
       where user_id in (select user_id from owner) and revoked_at is null
     )
-    select user_id from owner
+    select o.user_id,
+      (select array_agg(p.session_id) from session_participants p
+       join sessions s on s.id = p.session_id and s.status = 'active'
+       where p.user_id = o.user_id) as active_sessions
+    from owner o
   `);
-  return result.rows[0]?.user_id ?? null;
+  const row = result.rows[0];
+  return row ? { userId: row.user_id, activeSessions: row.active_sessions ?? [] } : null;
 }
 
 async function revokeFamily(db: Database | Queryable, familyId: string, now: Date): Promise<void> {
