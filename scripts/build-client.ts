@@ -34,12 +34,14 @@ async function copyStatic(): Promise<void> {
   await copyFile(join(root, "client/index.html"), join(out, "app/index.html"));
   await copyFile(join(root, "client/app.css"), join(out, "app/app.css"));
   await copyFile(join(root, "client/landing.html"), join(out, "index.html"));
+  await copyFile(join(root, "client/_headers"), join(out, "_headers"));
   // Swagger UI at /swagger loads these: the pinned package's files, never a CDN.
   const swaggerUi = join(root, "node_modules/swagger-ui-dist");
   await mkdir(join(out, "swagger-ui"), { recursive: true });
   for (const file of ["swagger-ui-bundle.js", "swagger-ui.css", "LICENSE"]) {
     await copyFile(join(swaggerUi, file), join(out, "swagger-ui", file));
   }
+  await copyFile(join(root, "client/swagger-init.js"), join(out, "swagger-ui", "init.js"));
 }
 
 async function report(): Promise<void> {

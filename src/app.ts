@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import { requestId } from "hono/request-id";
 import packageJson from "../package.json" with { type: "json" };
 import { asDatabaseUnavailable } from "./db/client";
@@ -6,10 +7,16 @@ import { createRouter } from "./lib/create-router";
 import { ApiError, problemResponse, routeNotFound, toApiError } from "./lib/errors";
 import { describeError, log } from "./lib/logger";
 import { swaggerPage } from "./lib/swagger-page";
+import type { AppBindings } from "./lib/types";
 import { bodyLimit } from "./middleware/body-limit";
 import { cors } from "./middleware/cors";
 import { refundUnsuccessful } from "./middleware/refund-unsuccessful";
 import { requestLog } from "./middleware/request-log";
+import {
+  appContentSecurityPolicy,
+  secureResponseHeaders,
+  swaggerContentSecurityPolicy,
+} from "./middleware/secure-headers";
 import { services } from "./middleware/services";
 import { adminRouter } from "./routes/admin/admin.index";
 import { authRouter } from "./routes/auth/auth.index";
@@ -30,6 +37,7 @@ export function createApp() {
 
   app.use(requestId({ limitLength: 128 }));
   app.use(requestLog);
+  app.use(secureResponseHeaders);
   app.use(services);
   app.use(refundUnsuccessful);
   app.use(cors);
@@ -69,7 +77,21 @@ export function createApp() {
     // Whoever serves the document is the server it describes: production, preview or local.
     servers: [{ url: new URL(c.req.url).origin }],
   }));
-  app.get("/swagger", (c) => c.html(swaggerPage));
+  app.get("/swagger", (c) => {
+    c.header("Content-Security-Policy", swaggerContentSecurityPolicy);
+    return c.html(swaggerPage);
+  });
+  // The web client's pages come from the static assets with the CSP that names object storage.
+  const page = async (c: Context<AppBindings>) => {
+    const asset = await c.env.ASSETS.fetch(c.req.raw);
+    const response = new Response(asset.body, asset);
+    response.headers.set("Content-Security-Policy", appContentSecurityPolicy(c.get("config").s3));
+    return response;
+  };
+  app.get("/", page);
+  // Not strict about a trailing slash: "/app" is "/app/" too (the assets redirect it there).
+  app.get("/app", page);
+  app.get("/app/index.html", page);
 
   const methodsAt = allowedMethods(app.routes);
   app.notFound((c) => {

@@ -4,7 +4,7 @@ import swaggerUi from "swagger-ui-dist/package.json" with { type: "json" };
  * Swagger UI for `/openapi.json`, from the pinned `swagger-ui-dist` files that `npm run
  * build:client` copies into the static assets (`/swagger-ui/`): no CDN, so it works offline and
  * changes only when we change the version. The version in the asset URLs keeps a browser from
- * mixing a cached old bundle with a new page.
+ * mixing a cached old bundle with a new page. No inline script: the page's CSP allows none.
  */
 export const swaggerPage = `<!doctype html>
 <html lang="en">
@@ -17,9 +17,7 @@ export const swaggerPage = `<!doctype html>
   <body>
     <div id="swagger-ui"></div>
     <script src="/swagger-ui/swagger-ui-bundle.js?v=${swaggerUi.version}"></script>
-    <script>
-      window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true });
-    </script>
+    <script src="/swagger-ui/init.js?v=${swaggerUi.version}"></script>
   </body>
 </html>
 `;

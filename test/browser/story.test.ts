@@ -33,6 +33,14 @@ async function shot(learner: Learner, what: string): Promise<void> {
 async function open(name: string): Promise<Learner> {
   const context = await browser.newContext({ viewport: { width: 360, height: 740 }, baseURL: apiUrl });
   await context.grantPermissions(["microphone"], { origin: apiUrl });
+  // Every Content-Security-Policy violation of the page: the story fails on any.
+  await context.addInitScript(() => {
+    const violations: string[] = [];
+    Object.assign(window, { gaplashCspViolations: violations });
+    document.addEventListener("securitypolicyviolation", (event) =>
+      violations.push(`${event.effectiveDirective} ${event.blockedURI}`),
+    );
+  });
   // Every RTCPeerConnection the page makes, so the test can read its statistics.
   await context.addInitScript(() => {
     const Original = window.RTCPeerConnection;
@@ -211,5 +219,20 @@ describe("two learners on two devices", () => {
       await learner.page.getByRole("list", { name: "Badges" }).getByText("FIRST_CHAT").waitFor();
     }
     await shot(aziza, "home");
+
+    // All of it ran under the pages' Content-Security-Policy without one violation, and the
+    // static files the asset worker serves by itself are not sniffed or framed either.
+    for (const learner of [aziza, bobur]) {
+      expect(
+        await learner.page.evaluate(
+          () => (window as unknown as { gaplashCspViolations: string[] }).gaplashCspViolations,
+        ),
+      ).toEqual([]);
+    }
+    const page = await aziza.page.request.get("/app/");
+    expect(page.headers()["content-security-policy"]).toContain("script-src 'self'");
+    const script = await aziza.page.request.get("/app/app.js");
+    expect(script.headers()["x-content-type-options"]).toBe("nosniff");
+    expect(script.headers()["x-frame-options"]).toBe("DENY");
   });
 });
