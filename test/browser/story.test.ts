@@ -178,6 +178,25 @@ describe("two learners on two devices", () => {
     await bobur.page.getByRole("button", { name: "Send", exact: true }).click();
     await aziza.page.getByText("Hello! I goed to the market yesterday.").waitFor();
 
+    // A send whose answer is lost on the way back, sent again: stored and shown once.
+    let answerLost = false;
+    await aziza.page.route("**/sessions/*/messages", async (route) => {
+      if (answerLost || route.request().method() !== "POST") return route.fallback();
+      answerLost = true;
+      await route.fetch();
+      await route.abort("connectionreset");
+    });
+    await aziza.page.getByLabel("Message", { exact: true }).fill("Are you still there?");
+    await aziza.page.getByRole("button", { name: "Send", exact: true }).click();
+    await bobur.page.getByText("Are you still there?").waitFor();
+    await aziza.page.getByRole("button", { name: "Send", exact: true }).click();
+    await expect.poll(() => aziza.page.getByLabel("Message", { exact: true }).inputValue()).toBe("");
+    await aziza.page.waitForTimeout(500);
+    for (const learner of [aziza, bobur]) {
+      expect(await learner.page.getByText("Are you still there?").count()).toBe(1);
+    }
+    await aziza.page.unroute("**/sessions/*/messages");
+
     // A correction, linked to the message it corrects.
     await aziza.page.getByRole("button", { name: /Correct “Hello! I goed/ }).click();
     await aziza.page.getByLabel("Corrected text").fill("Hello! I went to the market yesterday.");

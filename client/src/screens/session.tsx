@@ -95,13 +95,23 @@ export function Session(props: { id: string }) {
   const partner = session?.partner;
   const byId = useMemo(() => new Map(messages.map((message) => [message.id, message])), [messages]);
 
+  /** The text send not acknowledged yet, with the client_id a retry of it must reuse. */
+  const unacknowledged = useRef<{ payload: string; clientId: string } | null>(null);
   const send = useAction(async () => {
     const text = draft.trim();
     if (!text) return;
-    const body = correcting
-      ? { type: "correction" as const, corrects: correcting.id, text, client_id: crypto.randomUUID() }
-      : { type: "text" as const, text, client_id: crypto.randomUUID() };
+    const message = correcting
+      ? { type: "correction" as const, corrects: correcting.id, text }
+      : { type: "text" as const, text };
+    // Pressing Send again after an answer that never came is a retry: the same client_id, so the
+    // API stores the message once. Another text is another message, with a client_id of its own.
+    const payload = JSON.stringify(message);
+    if (unacknowledged.current?.payload !== payload) {
+      unacknowledged.current = { payload, clientId: crypto.randomUUID() };
+    }
+    const body = { ...message, client_id: unacknowledged.current.clientId };
     const sent = await ok(await api.sessions[":id"].messages.$post({ param: { id: props.id }, json: body }));
+    unacknowledged.current = null;
     setMessages((current) => merge(current, [sent]));
     setDraft("");
     setCorrecting(null);
