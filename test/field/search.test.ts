@@ -27,7 +27,7 @@ async function search(who: SignedIn, q: string, cursor?: string, limit = 20) {
 describe("a search in scripts written without spaces", () => {
   it.each([
     ["日本語を勉強しています", ["勉強して", "勉強", "しています", "日本語"]],
-    ["我每天都在学习中文", ["学习中文", "中文", "每天"]],
+    ["我每天都在学习中文，我的猫也是", ["学习中文", "中文", "每天", "猫"]],
     ["ฉันกำลังเรียนภาษาไทยทุกวัน", ["เรียนภาษา", "ภาษาไทย"]],
     ["나는 한국어를공부하고있어요", ["공부하고", "한국어"]],
   ])("finds %j by any substring, for its participants only", async (text, queries) => {

@@ -195,9 +195,9 @@ describe("GET /messages/search", () => {
     expect(result.items.map((item) => item.text)).toEqual([`I like ${stem}`, `${stem}ing all day long`]);
   });
 
-  it("refuses a query shorter than 2 characters", async () => {
+  it("refuses an empty query", async () => {
     const me = await signIn();
-    const response = await api("/messages/search?q=a", { headers: bearer(me) });
+    const response = await api("/messages/search?q=%20", { headers: bearer(me) });
     expect(response.status).toBe(400);
     expect((await readProblem(response)).errors?.[0]?.field).toBe("query.q");
   });

@@ -19,8 +19,8 @@ export const search = defineRoute({
   ...authenticated,
   request: {
     query: PageQuerySchema.extend({
-      // Two characters: a word of Chinese or Japanese is often two (勉強, 日本).
-      q: freeText().trim().min(2, "at least 2 characters").max(200).openapi({ example: "market" }),
+      // One character is a word in Chinese and Japanese (猫, 水); it is found as any substring is.
+      q: freeText().trim().min(1, "at least 1 character").max(200).openapi({ example: "market" }),
     }),
   },
   responses: {
