@@ -190,12 +190,12 @@ describe("GET /openapi.json", () => {
 });
 
 describe("GET /swagger", () => {
-  it("serves Swagger UI pointing at the document", async () => {
+  it("serves Swagger UI, started by a script of its own (it loads /openapi.json: see the browser check)", async () => {
     const response = await api("/swagger");
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toContain("text/html");
     const html = await response.text();
-    expect(html).toContain("/openapi.json");
+    expect(html).toContain('<script src="/swagger-ui/init.js');
     // Its scripts and styles come from our own static assets, never from a CDN.
     expect(html).toContain("/swagger-ui/swagger-ui-bundle.js");
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
