@@ -204,8 +204,10 @@ async function isRetry(
     .select({ usedAt: refreshTokens.usedAt, revokedAt: refreshTokens.revokedAt })
     .from(refreshTokens)
     .where(eq(refreshTokens.id, tokenId));
-  const sinceSpentMs = spent?.usedAt ? now.getTime() - spent.usedAt.getTime() : Number.POSITIVE_INFINITY;
-  if (!spent || spent.revokedAt || sinceSpentMs < 0 || sinceSpentMs >= reuseIntervalMs) return false;
+  // A racing request that began before the rotation but read after it sees the spending in its
+  // future: that is the same moment, not a stale token.
+  const sinceSpentMs = spent?.usedAt ? Math.max(0, now.getTime() - spent.usedAt.getTime()) : Number.POSITIVE_INFINITY;
+  if (!spent || spent.revokedAt || sinceSpentMs >= reuseIntervalMs) return false;
   const [next] = await tx
     .select({ revokedAt: refreshTokens.revokedAt, expiresAt: refreshTokens.expiresAt })
     .from(refreshTokens)
