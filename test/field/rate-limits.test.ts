@@ -4,6 +4,7 @@ import { passResendCooldown, testDatabase } from "../support/db";
 import { apiWith, postJson, randomIp, readProblem } from "../support/http";
 import { cancelAttempt, ping } from "../support/match";
 import { pairInSession, send } from "../support/sessions";
+import { withinOneWindow } from "../support/windows";
 
 /*
  * A request refused by a limit, or refused for any other reason, consumes nothing, and nobody but
@@ -32,6 +33,7 @@ async function refusedBy(response: Response, limit: string, policy: string): Pro
 
 describe("sign-in code requests", () => {
   it("a resend tapped five times mails once; the refusals cost nothing, so a resend a minute later works", async () => {
+    await withinOneWindow(3_600_000, 10_000);
     const ip = randomIp();
     const email = newEmail();
     const answers = [];
@@ -48,6 +50,7 @@ describe("sign-in code requests", () => {
   });
 
   it("a stranger who uses up their own quota for an address leaves the owner's sign-in working", async () => {
+    await withinOneWindow(3_600_000, 10_000);
     const stranger = randomIp();
     const owner = randomIp();
     const email = newEmail("owner");
@@ -67,6 +70,7 @@ describe("sign-in code requests", () => {
   });
 
   it("counts an IPv6 requester by its /64: new addresses in one prefix share one quota", async () => {
+    await withinOneWindow(3_600_000, 10_000);
     const email = newEmail();
     const prefix = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:${Math.floor(Math.random() * 0xffff).toString(16)}`;
     for (let i = 1; i <= 5; i += 1) {
@@ -87,6 +91,7 @@ describe("sign-in code requests", () => {
   });
 
   it("caps the mails one address gets from everyone at 20 an hour, and says so", async () => {
+    await withinOneWindow(3_600_000, 10_000);
     const email = newEmail("bombed");
     for (let i = 0; i < 20; i += 1) {
       expect((await requestFrom(randomIp(), email)).status).toBe(202);
@@ -97,6 +102,7 @@ describe("sign-in code requests", () => {
   });
 
   it("gives back every count of a request whose mail could not be sent", async () => {
+    await withinOneWindow(3_600_000, 10_000);
     const ip = randomIp();
     const email = newEmail();
     const failed = await apiWith({ RESEND_BASE_URL: "http://127.0.0.1:9" }, "/auth/email/request", {
@@ -113,6 +119,7 @@ describe("sign-in code requests", () => {
 
 describe("quotas of signed-in learners", () => {
   it("messages refused (a bad correction, a reused client_id) or replayed cost nothing", async () => {
+    await withinOneWindow(60_000, 8_000);
     const { a, sessionId } = await pairInSession(handle);
     const clientId = crypto.randomUUID();
     const first = await send(a, sessionId, { type: "text", text: "Hello", client_id: clientId });
@@ -130,6 +137,7 @@ describe("quotas of signed-in learners", () => {
   });
 
   it("match attempts refused for want of presence cost nothing", async () => {
+    await withinOneWindow(60_000, 8_000);
     // A learner with a level who has not pinged presence yet: attempts are refused.
     const user: SignedIn = await signIn();
     await postJson("/me", { display_name: "Refused first", level: "C2" }, { method: "PATCH", headers: bearer(user) });
@@ -145,6 +153,7 @@ describe("quotas of signed-in learners", () => {
   });
 
   it("reports refused (an unknown user) cost nothing", async () => {
+    await withinOneWindow(3_600_000, 10_000);
     const { a, b } = await pairInSession(handle);
     for (let i = 0; i < 3; i += 1) {
       const unknown = await postJson(
@@ -162,6 +171,7 @@ describe("quotas of signed-in learners", () => {
 
 describe("limits that refusals do not spend", () => {
   it("still bound failing requests, at three times the quota, and say so", async () => {
+    await withinOneWindow(60_000, 15_000);
     const { a, sessionId } = await pairInSession(handle);
     const statuses: number[] = [];
     for (let i = 0; i < 181; i += 1) {
@@ -174,11 +184,12 @@ describe("limits that refusals do not spend", () => {
     }
     expect(statuses.filter((status) => status === 400)).toHaveLength(180);
     expect(statuses.at(-1)).toBe(429);
-  });
+  }, 40_000);
 });
 
 describe("an owner who signed in from a network before", () => {
   it("gets a code from it even when strangers used up the mails of the address", async () => {
+    await withinOneWindow(3_600_000, 10_000);
     const email = newEmail("known");
     const home = randomIp();
     const first = await requestFrom(home, email);

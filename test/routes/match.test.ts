@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { bearer, signIn } from "../support/auth";
 import { api, apiWith, readProblem } from "../support/http";
 import { attempt, cancelAttempt, eventually, learner, matchStatus, openMatchSocket } from "../support/match";
+import { withinOneWindow } from "../support/windows";
 
 describe("POST /match/attempt", () => {
   it("pairs two users of one level into one session; the one who waited gets the push", async () => {
@@ -81,6 +82,7 @@ describe("POST /match/attempt", () => {
   });
 
   it("limits attempts per user per minute (429 with Retry-After)", async () => {
+    await withinOneWindow(60_000, 8_000);
     const session = await learner("A1");
     // A small limit, so the attempts all fall in one window however slow the machine is.
     const limitedAttempt = () =>

@@ -5,6 +5,7 @@ import { bearer, signIn } from "../support/auth";
 import { testDatabase } from "../support/db";
 import { postJson, readProblem } from "../support/http";
 import { pairInSession, send } from "../support/sessions";
+import { withinOneWindow } from "../support/windows";
 
 const handle = testDatabase();
 afterAll(() => handle.close());
@@ -73,6 +74,7 @@ describe("POST /reports", () => {
   });
 
   it("limits reports to 10 an hour per user (429)", async () => {
+    await withinOneWindow(3_600_000, 10_000);
     const me = await signIn();
     const statuses: number[] = [];
     for (let i = 0; i < 11; i += 1) {

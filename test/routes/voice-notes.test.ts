@@ -9,6 +9,7 @@ import { api, apiWith, readProblem } from "../support/http";
 import { eventually } from "../support/match";
 import { openSessionSocket, pairInSession, send, uploadVoiceNote } from "../support/sessions";
 import { ofType } from "../support/sockets";
+import { withinOneWindow } from "../support/windows";
 
 /*
  * A voice note belongs to its private conversation: it is played through a short-lived signed
@@ -127,6 +128,7 @@ describe("voice notes", () => {
 
 describe("uploads are rate limited per user", () => {
   it("counts voice uploads and avatars together (429 with Retry-After)", async () => {
+    await withinOneWindow(3_600_000, 10_000);
     const who = await signIn();
     const limited = { RATE_LIMIT_UPLOADS_PER_HOUR: "2" };
     const call = (path: string, body: unknown) =>
