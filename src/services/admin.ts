@@ -132,14 +132,50 @@ export async function closeReport(
   });
 }
 
-export type StatusOutcome =
-  | { kind: "done"; previous: "active" | "suspended"; suspension: Suspension | null }
-  | { kind: "not-found" };
+/** Why an admin may not change another account's rights now. */
+export type AdminRefusal =
+  /** The actor lost the admin role, or was suspended, since the request began. */
+  | { kind: "actor-not-admin" }
+  /** The target is an admin by configuration (`ADMIN_EMAILS`) and the actor only by grant. */
+  | { kind: "outranked" };
+
+/** The key of the advisory lock under which every change of admin rights takes its turn. */
+const adminRightsLock = 7_402_315_001;
 
 /**
- * Suspends or lifts a suspension, with its audit row. An interactive transaction on the request's
- * pool: the user row is locked and its previous status read before the change, and the audit row
- * must commit with it.
+ * Makes changes of admin rights take turns (a transaction-level advisory lock), then reads, under
+ * the lock, whether `actorId` is still an active admin who may act on `target`. Two admins
+ * demoting or suspending each other at once cannot both succeed: the second finds its actor no
+ * longer an admin. As nobody acts on themselves, at least one active admin always remains. An
+ * admin listed in `ADMIN_EMAILS` outranks one granted the role here: a granted admin cannot
+ * suspend, lift, or take the role of a configured one.
+ */
+async function mayChangeRights(
+  tx: Queryable,
+  actorId: string,
+  target: { role: Role; adminSource: "config" | "grant" | null },
+): Promise<AdminRefusal | null> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${adminRightsLock})`);
+  const [actor] = await tx
+    .select({ role: users.role, status: users.status, adminSource: users.adminSource })
+    .from(users)
+    .where(eq(users.id, actorId));
+  if (actor?.role !== "admin" || actor.status !== "active") return { kind: "actor-not-admin" };
+  if (target.role === "admin" && target.adminSource === "config" && actor.adminSource !== "config") {
+    return { kind: "outranked" };
+  }
+  return null;
+}
+
+export type StatusOutcome =
+  | { kind: "done"; previous: "active" | "suspended"; suspension: Suspension | null }
+  | { kind: "not-found" }
+  | AdminRefusal;
+
+/**
+ * Suspends or lifts a suspension, with its audit row, when `mayChangeRights` allows. An
+ * interactive transaction on the request's pool: the user row is locked and its previous status
+ * read before the change, and the audit row must commit with it.
  */
 export async function setUserStatus(
   db: PoolDatabase,
@@ -148,9 +184,15 @@ export async function setUserStatus(
   status: "active" | "suspended",
   now: Date,
 ): Promise<StatusOutcome> {
-  return db.transaction(async (tx) => {
-    const [user] = await tx.select({ status: users.status }).from(users).where(eq(users.id, userId)).for("update");
+  return db.transaction(async (tx): Promise<StatusOutcome> => {
+    const [user] = await tx
+      .select({ status: users.status, role: users.role, adminSource: users.adminSource })
+      .from(users)
+      .where(eq(users.id, userId))
+      .for("update");
     if (!user) return { kind: "not-found" as const };
+    const refusal = await mayChangeRights(tx, adminId, user);
+    if (refusal) return refusal;
     let suspension: Suspension | null = null;
     if (status === "suspended") suspension = { userId, departure: await suspend(tx, userId, now) };
     else await tx.update(users).set({ status: "active" }).where(eq(users.id, userId));
@@ -173,13 +215,15 @@ export type RoleOutcome =
   | { kind: "done"; previous: Role }
   | { kind: "not-found" }
   /** The address is in `ADMIN_EMAILS`, which would make it an admin again at its next sign-in. */
-  | { kind: "configured-admin" };
+  | { kind: "configured-admin" }
+  | AdminRefusal;
 
 /**
  * Grants or takes away the admin role, audited in the same transaction. A role granted here
  * stays until an admin takes it away; an address listed in `ADMIN_EMAILS` is an admin by
- * configuration, so taking its role away here is refused (remove it from the list instead). An
- * interactive transaction on the request's pool, for the same reason.
+ * configuration, so taking its role away here is refused (remove it from the list instead).
+ * Changes take turns and re-check their actor (`mayChangeRights`). An interactive transaction on
+ * the request's pool, for the same reason.
  */
 export async function setUserRole(
   db: PoolDatabase,
@@ -189,13 +233,15 @@ export async function setUserRole(
   adminEmails: ReadonlySet<string>,
   now: Date,
 ): Promise<RoleOutcome> {
-  return db.transaction(async (tx) => {
+  return db.transaction(async (tx): Promise<RoleOutcome> => {
     const [user] = await tx
-      .select({ role: users.role, email: users.email })
+      .select({ role: users.role, email: users.email, adminSource: users.adminSource })
       .from(users)
       .where(eq(users.id, userId))
       .for("update");
     if (!user) return { kind: "not-found" as const };
+    const refusal = await mayChangeRights(tx, adminId, user);
+    if (refusal) return refusal;
     if (role === "user" && adminEmails.has(user.email)) return { kind: "configured-admin" as const };
     if (user.role !== role) {
       await tx

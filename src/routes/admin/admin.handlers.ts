@@ -4,6 +4,7 @@ import { describeError, log } from "../../lib/logger";
 import { decodeCursor, toPage } from "../../lib/pagination";
 import type { AppBindings, AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
+import type { AdminRefusal } from "../../services/admin";
 import * as admin from "../../services/admin";
 import { announceDeparture } from "../../services/departures";
 import { onlineCounts } from "../../services/presence";
@@ -97,12 +98,23 @@ function notYourself(c: Context<AppBindings>, userId: string, what: string): str
   return actor;
 }
 
+/** The answer to a change of admin rights `mayChangeRights` refused (see services/admin.ts). */
+function refused(refusal: AdminRefusal): ApiError {
+  return new ApiError("FORBIDDEN", {
+    detail:
+      refusal.kind === "actor-not-admin"
+        ? "Your admin rights were taken away while this request was on its way."
+        : "This admin is listed in ADMIN_EMAILS; only another listed admin may change their rights.",
+  });
+}
+
 async function changeStatus(c: Context<AppBindings>, userId: string, status: "active" | "suspended") {
   const actor = notYourself(c, userId, status === "suspended" ? "suspend" : "unsuspend");
   const { pool, redis } = c.get("services");
   const now = new Date();
   const outcome = await admin.setUserStatus(pool, actor, userId, status, now);
   if (outcome.kind === "not-found") throw new ApiError("NOT_FOUND", { detail: "No such user." });
+  if (outcome.kind === "actor-not-admin" || outcome.kind === "outranked") throw refused(outcome);
   if (status === "suspended") await announceSuspension(c, outcome.suspension, now);
   else {
     await restoreAccess(redis, userId).catch((error) =>
@@ -133,6 +145,7 @@ export const setRole: AppRouteHandler<routes.SetRoleRoute> = async (c) => {
     new Date(),
   );
   if (outcome.kind === "not-found") throw new ApiError("NOT_FOUND", { detail: "No such user." });
+  if (outcome.kind === "actor-not-admin" || outcome.kind === "outranked") throw refused(outcome);
   if (outcome.kind === "configured-admin") {
     throw new ApiError("CONFLICT", {
       detail:

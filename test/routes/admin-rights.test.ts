@@ -1,0 +1,63 @@
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { users } from "../../src/db/schema";
+import { bearer, type SignedIn, signIn } from "../support/auth";
+import { makeAdmin, passResendCooldown, testDatabase } from "../support/db";
+import { api, postJson, readProblem } from "../support/http";
+
+/*
+ * Changes of admin rights take turns, each re-checking that its actor is still an active admin:
+ * two admins acting on each other at once cannot both win, so an active admin always remains. An
+ * admin listed in ADMIN_EMAILS outranks one granted the role here.
+ */
+const handle = testDatabase();
+
+async function grantedAdmin(): Promise<SignedIn> {
+  const user = await signIn();
+  await makeAdmin(handle, user.user.id);
+  return user;
+}
+
+const demote = (actor: SignedIn, target: SignedIn) =>
+  postJson(`/admin/users/${target.user.id}/role`, { role: "user" }, { headers: bearer(actor) });
+const suspend = (actor: SignedIn, target: SignedIn) =>
+  api(`/admin/users/${target.user.id}/suspend`, { method: "POST", headers: bearer(actor) });
+
+async function activeAdmins(...of: SignedIn[]): Promise<number> {
+  let count = 0;
+  for (const who of of) {
+    const [row] = await handle.db.select().from(users).where(eq(users.id, who.user.id));
+    if (row?.role === "admin" && row.status === "active") count += 1;
+  }
+  return count;
+}
+
+describe("two admins acting on each other at once", () => {
+  it.each([1, 2, 3])("demoting each other: one wins, the other is refused, one admin remains (round %i)", async () => {
+    const [left, right] = [await grantedAdmin(), await grantedAdmin()];
+    const answers = await Promise.all([demote(left, right), demote(right, left)]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 403]);
+    expect(await activeAdmins(left, right)).toBe(1);
+  });
+
+  it("suspending each other: one wins, the other is refused, one admin remains", async () => {
+    const [left, right] = [await grantedAdmin(), await grantedAdmin()];
+    const answers = await Promise.all([suspend(left, right), suspend(right, left)]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 403]);
+    expect(await activeAdmins(left, right)).toBe(1);
+  });
+});
+
+describe("an admin listed in ADMIN_EMAILS", () => {
+  it("cannot be suspended or demoted by a granted admin, and may act on one", async () => {
+    await passResendCooldown("moderator@gaplash.test");
+    const listed = await signIn("moderator@gaplash.test");
+    const granted = await grantedAdmin();
+    for (const answer of [await suspend(granted, listed), await demote(granted, listed)]) {
+      expect(answer.status).toBe(403);
+      expect((await readProblem(answer)).detail).toContain("ADMIN_EMAILS");
+    }
+    expect(await activeAdmins(listed)).toBe(1);
+    expect((await suspend(listed, granted)).status).toBe(200);
+  });
+});
