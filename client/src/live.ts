@@ -1,4 +1,4 @@
-import { refreshTokens, socketUrl } from "./api";
+import { currentTokens, refreshTokens, socketUrl } from "./api";
 
 /** Close codes the API's sockets use (src/durable-objects/socket-hub.ts). */
 const tokenExpired = 4003;
@@ -31,6 +31,8 @@ export class LiveSocket {
   private connect(): void {
     if (this.closed) return;
     this.handlers.onState?.("connecting");
+    // The pair it connects with: if the server says that token expired, that pair is the stale one.
+    const sentRefreshToken = currentTokens()?.refresh_token;
     const socket = new WebSocket(socketUrl(this.path, this.query));
     this.socket = socket;
     socket.addEventListener("open", () => {
@@ -48,29 +50,29 @@ export class LiveSocket {
       }
       // The server is closing this socket: its close may reach us seconds later, so act now.
       if (frame.type === "closing") {
-        this.serverClosed(socket, Number(frame.code));
+        this.serverClosed(socket, Number(frame.code), sentRefreshToken);
         socket.close(1000, "closing");
         return;
       }
       this.handlers.onMessage(frame);
     });
-    socket.addEventListener("close", (event) => this.serverClosed(socket, event.code));
+    socket.addEventListener("close", (event) => this.serverClosed(socket, event.code, sentRefreshToken));
   }
 
   /** The socket ended with `code` (by its close, or the `closing` frame before it): reconnect or stop. */
-  private serverClosed(socket: WebSocket, code: number): void {
+  private serverClosed(socket: WebSocket, code: number, sentRefreshToken: string | undefined): void {
     if (this.socket !== socket) return;
     this.socket = null;
     if (this.closed || doNotReconnect.has(code)) {
       this.handlers.onState?.("closed");
       return;
     }
-    void this.reconnect(code === tokenExpired);
+    void this.reconnect(code === tokenExpired ? sentRefreshToken : undefined, code === tokenExpired);
   }
 
-  private async reconnect(refresh: boolean): Promise<void> {
+  private async reconnect(stale: string | undefined, refresh: boolean): Promise<void> {
     // A refresh that could not be made (offline, timed out) is tried again with the next attempt.
-    const refreshed = refresh ? await refreshTokens().catch(() => null) : true;
+    const refreshed = refresh ? await refreshTokens(stale).catch(() => null) : true;
     if (refreshed === false) return;
     const delay = Math.min(10_000, 500 * 2 ** this.attempt);
     this.attempt += 1;

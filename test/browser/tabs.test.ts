@@ -4,8 +4,9 @@ import { findChromium } from "./chromium.ts";
 
 /*
  * Two tabs of the web client share the learner's tokens. When both find the access token
- * expired at once, one of them refreshes and the other takes the new pair: the refresh token is
- * presented once, and both tabs stay signed in.
+ * expired at once, they refresh one after the other, never at once, the second taking the pair
+ * the first got (or, if its copy of storage lags, getting that same pair back from the API), and
+ * both stay signed in on one line of the sign-in.
  */
 const apiUrl = inject("apiUrl");
 let browser: Browser;
@@ -41,7 +42,7 @@ async function signedInTokens(name: string): Promise<{ access_token: string; ref
 }
 
 describe("two tabs whose access token has expired", () => {
-  it.each([1, 2, 3])("refresh once between them, and both stay signed in (round %i)", async () => {
+  it.each([1, 2, 3])("refresh in turn, and both stay signed in on one sign-in (round %i)", async () => {
     const tokens = await signedInTokens("Tabs");
     const context = await browser.newContext({ baseURL: apiUrl });
     // An access token the API refuses (as an expired one is), beside a good refresh token, stored
@@ -53,18 +54,40 @@ describe("two tabs whose access token has expired", () => {
       JSON.stringify({ ...tokens, access_token: `${tokens.access_token}x` }),
     );
     await seeding.close();
-    const refreshes: string[] = [];
+    const refreshes: { started: number; finished?: number; status?: number }[] = [];
     context.on("request", (request) => {
-      if (new URL(request.url()).pathname === "/auth/refresh") refreshes.push(request.url());
+      if (new URL(request.url()).pathname === "/auth/refresh") refreshes.push({ started: performance.now() });
+    });
+    context.on("requestfinished", async (request) => {
+      if (new URL(request.url()).pathname !== "/auth/refresh") return;
+      const open = refreshes.find((refresh) => refresh.finished === undefined);
+      if (open) {
+        open.finished = performance.now();
+        open.status = (await request.response())?.status();
+      }
     });
     const [left, right] = await Promise.all([context.newPage(), context.newPage()]);
     await Promise.all([left.goto("/app/"), right.goto("/app/")]);
     for (const page of [left, right]) {
       await page.getByRole("heading", { name: "Salom, Tabs" }).waitFor({ timeout: 15_000 });
     }
-    expect(refreshes).toHaveLength(1);
+    // Never two refreshes at once, and never one that fails: the tabs take turns under the lock,
+    // and a tab whose copy of storage is not yet up to date (storage reaches other tabs' processes
+    // a moment later) presents the spent token within the reuse interval and gets the same pair.
+    expect(refreshes.length).toBeGreaterThanOrEqual(1);
+    expect(refreshes.length).toBeLessThanOrEqual(2);
+    expect(refreshes.every((refresh) => refresh.status === 200)).toBe(true);
+    const [first, second] = refreshes;
+    if (first && second) expect(second.started).toBeGreaterThanOrEqual(first.finished ?? Number.POSITIVE_INFINITY);
     const stored = await left.evaluate(() => JSON.parse(localStorage.getItem("gaplash.tokens") ?? "null"));
     expect(stored?.refresh_token).not.toBe(tokens.refresh_token);
+    // The sign-in is one line that goes on: the stored pair still refreshes.
+    const next = await fetch(`${apiUrl}/auth/refresh`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: stored?.refresh_token }),
+    });
+    expect(next.status).toBe(200);
     await context.close();
   });
 });
