@@ -143,19 +143,26 @@ export type AdminRefusal =
 const adminRightsLock = 7_402_315_001;
 
 /**
- * Makes changes of admin rights take turns (a transaction-level advisory lock), then reads, under
- * the lock, whether `actorId` is still an active admin who may act on `target`. Two admins
- * demoting or suspending each other at once cannot both succeed: the second finds its actor no
- * longer an admin. As nobody acts on themselves, at least one active admin always remains. An
- * admin listed in `ADMIN_EMAILS` outranks one granted the role here: a granted admin cannot
- * suspend, lift, or take the role of a configured one.
+ * Makes changes of admin rights take turns: a transaction-level advisory lock, taken first in the
+ * transaction, before any row lock (a change that locked its target row first could deadlock with
+ * another waiting here, through the foreign key of its audit row to its actor).
+ */
+async function takeTurnForAdminRights(tx: Queryable): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(${adminRightsLock})`);
+}
+
+/**
+ * Reads, in its turn (`takeTurnForAdminRights`), whether `actorId` is still an active admin who
+ * may act on `target`. Two admins demoting or suspending each other at once cannot both succeed:
+ * the second finds its actor no longer an admin. As nobody acts on themselves, at least one
+ * active admin always remains. An admin listed in `ADMIN_EMAILS` outranks one granted the role
+ * here: a granted admin cannot suspend, lift, or take the role of a configured one.
  */
 async function mayChangeRights(
   tx: Queryable,
   actorId: string,
   target: { role: Role; adminSource: "config" | "grant" | null },
 ): Promise<AdminRefusal | null> {
-  await tx.execute(sql`select pg_advisory_xact_lock(${adminRightsLock})`);
   const [actor] = await tx
     .select({ role: users.role, status: users.status, adminSource: users.adminSource })
     .from(users)
@@ -185,6 +192,7 @@ export async function setUserStatus(
   now: Date,
 ): Promise<StatusOutcome> {
   return db.transaction(async (tx): Promise<StatusOutcome> => {
+    await takeTurnForAdminRights(tx);
     const [user] = await tx
       .select({ status: users.status, role: users.role, adminSource: users.adminSource })
       .from(users)
@@ -234,6 +242,7 @@ export async function setUserRole(
   now: Date,
 ): Promise<RoleOutcome> {
   return db.transaction(async (tx): Promise<RoleOutcome> => {
+    await takeTurnForAdminRights(tx);
     const [user] = await tx
       .select({ role: users.role, email: users.email, adminSource: users.adminSource })
       .from(users)
