@@ -79,17 +79,21 @@ export function decodeRankedCursor(cursor: string): RankedPosition {
   return { score: position.score, at: new Date(position.at), id: position.id };
 }
 
-/** Builds `{items, next_cursor}` from a page fetched with `limit + 1` rows; a view may be async (one that signs URLs). */
-export async function toPage<Row, Item>(
+/**
+ * Builds `{items, next_cursor}` from a page fetched with `limit + 1` rows; a view may be async (one
+ * that signs URLs). Ranked lists pass their own position and `encode` (`encodeRankedCursor`).
+ */
+export async function toPage<Row, Item, Position = KeysetPosition>(
   rows: Row[],
   limit: number,
-  position: (row: Row) => KeysetPosition,
+  position: (row: Row) => Position,
   toItem: (row: Row) => Item | Promise<Item>,
+  encode: (position: Position) => string = encodeCursor as (position: Position) => string,
 ): Promise<{ items: Item[]; next_cursor: string | null }> {
   const pageRows = rows.slice(0, limit);
   const last = pageRows.at(-1);
   return {
     items: await Promise.all(pageRows.map(toItem)),
-    next_cursor: rows.length > limit && last ? encodeCursor(position(last)) : null,
+    next_cursor: rows.length > limit && last ? encode(position(last)) : null,
   };
 }

@@ -71,7 +71,10 @@ function limiterFor(redis: Redis, rule: RateLimitRule): Ratelimit {
 type LimitResult = Awaited<ReturnType<Ratelimit["limit"]>>;
 
 /** The draft IETF RateLimit fields of one rule's answer: the policy and where this caller stands in it. */
-function rateLimitHeaders(rule: RateLimitRule, result: Pick<LimitResult, "remaining" | "reset">) {
+function rateLimitHeaders(
+  rule: Pick<RateLimitRule, "limit" | "windowSeconds">,
+  result: Pick<LimitResult, "remaining" | "reset">,
+) {
   const resetSeconds = Math.max(0, Math.ceil((result.reset - Date.now()) / 1000));
   return {
     resetSeconds,
@@ -99,6 +102,23 @@ function attemptsGuard(rule: RateLimitRule): RateLimitRule {
     failClosed: rule.failClosed,
     countsEveryAttempt: true,
   };
+}
+
+/**
+ * The 429 of `rule` (a limit of ours, or a cooldown), which refuses until `resetAt` (epoch ms): its
+ * detail, `limit` extension, `Retry-After`, `RateLimit` and `RateLimit-Policy` all describe `rule`.
+ */
+export function rateLimited(
+  rule: Pick<RateLimitRule, "name" | "description" | "limit" | "windowSeconds">,
+  resetAt: number,
+): ApiError {
+  const { resetSeconds, headers } = rateLimitHeaders(rule, { remaining: 0, reset: resetAt });
+  const retryAfter = Math.max(1, resetSeconds);
+  return new ApiError("RATE_LIMITED", {
+    detail: `Too many requests (${rule.description}): at most ${rule.limit} every ${describeWindow(rule.windowSeconds)}. Try again in ${retryAfter} s.`,
+    headers: { ...headers, "Retry-After": String(retryAfter) },
+    extensions: { limit: rule.name },
+  });
 }
 
 /**
@@ -135,16 +155,7 @@ export async function enforceRateLimits(c: Context<AppBindings>, checks: RateLim
   try {
     for (const answer of answers) if (answer.error !== undefined) unavailable(c, answer.check.rule, answer.error);
     const refusal = answers.find((answer) => answer.result && !answer.result.success);
-    if (refusal?.result) {
-      const { rule } = refusal.check;
-      const { resetSeconds, headers } = rateLimitHeaders(rule, refusal.result);
-      const retryAfter = Math.max(1, resetSeconds);
-      throw new ApiError("RATE_LIMITED", {
-        detail: `Too many requests (${rule.description}): at most ${rule.limit} every ${describeWindow(rule.windowSeconds)}. Try again in ${retryAfter} s.`,
-        headers: { ...headers, "Retry-After": String(retryAfter) },
-        extensions: { limit: rule.name },
-      });
-    }
+    if (refusal?.result) throw rateLimited(refusal.check.rule, refusal.result.reset);
   } catch (error) {
     await refund(c, counted);
     throw error;

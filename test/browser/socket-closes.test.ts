@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { signedInLearner } from "./learners.ts";
 
 /*
  * When the server closes a socket from another request (a fourth socket of the user replaces the
@@ -19,31 +20,6 @@ interface Watched {
   /** performance.now() of the client's first notice that the server is closing it, and what it said. */
   notice?: { at: number; code: number; via: "closing frame" | "close" };
   closed?: { at: number; code: number };
-}
-
-async function signedIn(): Promise<{ access_token: string; refresh_token: string }> {
-  const post = (path: string, body: unknown) =>
-    fetch(`${apiUrl}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-  const email = `closes-${crypto.randomUUID()}@example.com`;
-  const { login_id } = (await (await post("/auth/email/request", { email })).json()) as { login_id: string };
-  const mailbox = (await (await fetch(`${apiUrl}/dev/mailbox?email=${encodeURIComponent(email)}`)).json()) as {
-    items: { text?: string }[];
-  };
-  const code = /\b(\d{6})\b/.exec(mailbox.items[0]?.text ?? "")?.[1] ?? "";
-  const tokens = (await (await post("/auth/email/verify", { email, login_id, code })).json()) as {
-    access_token: string;
-    refresh_token: string;
-  };
-  await fetch(`${apiUrl}/me`, {
-    method: "PATCH",
-    headers: { "content-type": "application/json", authorization: `Bearer ${tokens.access_token}` },
-    body: JSON.stringify({ display_name: "Closes", level: "C1" }),
-  });
-  return tokens;
 }
 
 async function watch(token: string): Promise<Watched> {
@@ -77,7 +53,7 @@ async function noticed(watched: Watched, boundMs = 15_000): Promise<NonNullable<
 
 describe("a close the server decides in another request", () => {
   it("reaches the oldest of four sockets within a second of the fourth opening (4001)", async () => {
-    const { access_token } = await signedIn();
+    const { access_token } = await signedInLearner(apiUrl, "Closes", "C1");
     const first = await watch(access_token);
     await watch(access_token);
     await watch(access_token);
@@ -90,7 +66,7 @@ describe("a close the server decides in another request", () => {
   });
 
   it("reaches every socket within a second of signing out everywhere (4004)", async () => {
-    const tokens = await signedIn();
+    const tokens = await signedInLearner(apiUrl, "Closes", "C1");
     const sockets = [await watch(tokens.access_token), await watch(tokens.access_token)];
     const asked = performance.now();
     const signedOut = await fetch(`${apiUrl}/auth/logout`, {

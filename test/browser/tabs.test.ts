@@ -1,6 +1,7 @@
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { findChromium } from "./chromium.ts";
+import { signedInLearner } from "./learners.ts";
 
 /*
  * Two tabs of the web client share the learner's tokens. When both find the access token
@@ -18,32 +19,9 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** A learner signed in through the public API, with a name, as the client stores them. */
-async function signedInTokens(name: string): Promise<{ access_token: string; refresh_token: string; user: unknown }> {
-  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${apiUrl}${path}`, {
-      method: path === "/me" ? "PATCH" : "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body: JSON.stringify(body),
-    });
-  const email = `${name.toLowerCase()}-${crypto.randomUUID()}@example.com`;
-  const { login_id } = (await (await post("/auth/email/request", { email })).json()) as { login_id: string };
-  const mailbox = (await (await fetch(`${apiUrl}/dev/mailbox?email=${encodeURIComponent(email)}`)).json()) as {
-    items: { text?: string }[];
-  };
-  const code = /\b(\d{6})\b/.exec(mailbox.items[0]?.text ?? "")?.[1] ?? "";
-  const tokens = (await (await post("/auth/email/verify", { email, login_id, code })).json()) as {
-    access_token: string;
-    refresh_token: string;
-    user: unknown;
-  };
-  await post("/me", { display_name: name, level: "B1" }, { authorization: `Bearer ${tokens.access_token}` });
-  return tokens;
-}
-
 describe("two tabs whose access token has expired", () => {
   it.each([1, 2, 3])("refresh in turn, and both stay signed in on one sign-in (round %i)", async () => {
-    const tokens = await signedInTokens("Tabs");
+    const tokens = await signedInLearner(apiUrl, "Tabs", "B1");
     const context = await browser.newContext({ baseURL: apiUrl });
     // An access token the API refuses (as an expired one is), beside a good refresh token, stored
     // from a page of the same origin that is not the client.

@@ -5,7 +5,7 @@ import { timingSafeEqual } from "hono/utils/buffer";
 import { requesterNetwork } from "../../lib/client-ip";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
-import { enforceRateLimit, enforceRateLimits } from "../../lib/rate-limit";
+import { enforceRateLimit, enforceRateLimits, rateLimited } from "../../lib/rate-limit";
 import type { AppBindings, AppRouteHandler } from "../../lib/types";
 import { signInWithIdentity } from "../../services/auth/accounts";
 import {
@@ -78,15 +78,15 @@ export const requestEmailCode: AppRouteHandler<routes.RequestEmailCodeRoute> = a
       log("error", "sign-in code not sent", { request_id: c.get("requestId"), ...describeError(outcome.error) });
       throw new ApiError("MAIL_NOT_SENT", { detail: "The code could not be mailed; try again in a moment." });
     case "cooldown":
-      throw new ApiError("RATE_LIMITED", {
-        detail: `A code was sent to this address at your request less than a minute ago (sign-in code resend: at most 1 every minute). Try again in ${outcome.retryAfterSeconds} s.`,
-        headers: {
-          "Retry-After": String(outcome.retryAfterSeconds),
-          "RateLimit-Policy": `1;w=${resendCooldownMs / 1000}`,
-          RateLimit: `limit=1, remaining=0, reset=${outcome.retryAfterSeconds}`,
+      throw rateLimited(
+        {
+          name: "code-resend-cooldown",
+          description: "a code was sent to this address at your request less than a minute ago",
+          limit: 1,
+          windowSeconds: resendCooldownMs / 1000,
         },
-        extensions: { limit: "code-resend-cooldown" },
-      });
+        Date.now() + outcome.retryAfterSeconds * 1000,
+      );
     case "sent":
       return c.json({ status: "sent" as const, login_id: outcome.loginId, expires_in: codeTtlMs / 1000 }, 202);
   }
