@@ -22,11 +22,21 @@ export function setTokens(tokens: Tokens | null): void {
   for (const listener of listeners) listener(tokens);
 }
 
-/** Called whenever the learner signs in, refreshes or is signed out (a refused refresh, a 401). */
+/**
+ * Called whenever the learner signs in, refreshes or is signed out (a refused refresh, a 401), in
+ * this tab or in another: the `storage` event brings another tab's change, so every tab signs out
+ * (or in, as another learner) with the one that did.
+ */
 export function onTokens(listener: (tokens: Tokens | null) => void): () => void {
   listeners.add(listener);
   return () => listeners.delete(listener);
 }
+
+addEventListener("storage", (event) => {
+  if (event.key !== storageKey && event.key !== null) return;
+  const tokens = currentTokens();
+  for (const listener of listeners) listener(tokens);
+});
 
 /** An RFC 9457 problem the API answered with. */
 export class Problem extends Error {

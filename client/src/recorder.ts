@@ -41,29 +41,50 @@ export class VoiceRecorder {
   }
 }
 
+/** A voice note on its way: the recording, and once uploaded, what the message names. */
+export interface VoiceNoteDraft {
+  recording: { blob: Blob; durationMs: number };
+  type: VoiceType;
+  /** The message's `client_id`, the same on every retry, so the API stores it once. */
+  clientId: string;
+  /** The upload's `url`, once the PUT succeeded: a retry sends the message without uploading again. */
+  uploaded: string | null;
+}
+
+export function voiceNoteDraft(recording: VoiceNoteDraft["recording"], type: VoiceType): VoiceNoteDraft {
+  return { recording, type, clientId: crypto.randomUUID(), uploaded: null };
+}
+
 /**
- * Uploads a recording the way the API asks: a presigned PUT with exactly the signed headers,
- * then the voice message naming the upload. Returns the message.
+ * Sends a voice note the way the API asks: a presigned PUT with exactly the signed headers, then
+ * the voice message naming the upload. `draft.uploaded` is set as soon as the upload is in, so a
+ * send whose message answer was lost is retried from there, with the same `client_id`. Returns
+ * the message.
  */
-export async function sendVoiceNote(sessionId: string, recording: { blob: Blob; durationMs: number }, type: VoiceType) {
-  const upload = await ok(
-    await api.uploads.presign.$post({ json: { kind: "voice", content_type: type, size: recording.blob.size } }),
-  );
-  const put = await fetch(upload.upload_url, {
-    method: upload.method,
-    // The browser sets Content-Length itself from the body; it is signed, and matches.
-    headers: { "Content-Type": upload.headers["Content-Type"] },
-    body: recording.blob,
-  });
-  if (!put.ok) throw new Error(`the upload failed (${put.status})`);
+export async function sendVoiceNote(sessionId: string, draft: VoiceNoteDraft) {
+  if (!draft.uploaded) {
+    const upload = await ok(
+      await api.uploads.presign.$post({
+        json: { kind: "voice", content_type: draft.type, size: draft.recording.blob.size },
+      }),
+    );
+    const put = await fetch(upload.upload_url, {
+      method: upload.method,
+      // The browser sets Content-Length itself from the body; it is signed, and matches.
+      headers: { "Content-Type": upload.headers["Content-Type"] },
+      body: draft.recording.blob,
+    });
+    if (!put.ok) throw new Error(`the upload failed (${put.status})`);
+    draft.uploaded = upload.url;
+  }
   return ok(
     await api.sessions[":id"].messages.$post({
       param: { id: sessionId },
       json: {
         type: "voice",
-        audio_url: upload.url,
-        duration_ms: Math.max(1, Math.round(recording.durationMs)),
-        client_id: crypto.randomUUID(),
+        audio_url: draft.uploaded,
+        duration_ms: Math.max(1, Math.round(draft.recording.durationMs)),
+        client_id: draft.clientId,
       },
     }),
   );

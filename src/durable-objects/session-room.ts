@@ -3,8 +3,22 @@ import { getConfig } from "../config";
 import { KeptDatabase } from "../db/kept";
 import type { CallEndReason } from "../db/schema/enums";
 import { describeError, log } from "../lib/logger";
-import { awardFirstCall, type CallRecord, recordCall, spokenSeconds } from "../services/calls";
 import {
+  type Absence,
+  awardRetryDelayMs,
+  callStartLimit,
+  dueEnding,
+  firstCallAfterMs,
+  judge,
+  type LiveCall,
+  nextEnding,
+  reportConnected,
+  type Sender,
+  sideOf,
+} from "../services/call-machine";
+import { awardFirstCall, type CallRecord, insertCall, spokenSeconds, updateCall } from "../services/calls";
+import {
+  type CallView,
   type ClientFrame,
   ClientFrameSchema,
   clientFrameTypes,
@@ -27,10 +41,6 @@ export const RoomSessionSchema = z.object({
 });
 export type RoomSession = z.infer<typeof RoomSessionSchema>;
 
-/** A side with no open socket for this long, during a call, ends it (`peer_gone`). */
-export const peerGoneAfterMs = 15_000;
-/** A call connected this long earns both learners `FIRST_CALL`. */
-export const firstCallAfterMs = 60_000;
 /** Frames each socket may send per window; past that the socket is closed (1008). */
 export const frameLimit = { frames: 100, windowMs: 10_000 };
 /** How soon a call row the database did not take is written again. */
@@ -39,13 +49,64 @@ const resyncAfterMs = 10_000;
 interface CallRow extends Record<string, SqlStorageValue> {
   call_id: string;
   started_by: string;
+  caller_device: string;
+  callee_device: string | null;
   started_at: number;
+  answered_at: number | null;
+  caller_connected_at: number | null;
+  callee_connected_at: number | null;
   connected_at: number | null;
   ended_at: number | null;
   end_reason: string | null;
+  /** The offer while the call rings, for a device of the callee that joins meanwhile. */
+  offer_sdp: string | null;
   badge_awarded: number;
+  award_failures: number;
+  award_retry_at: number | null;
   synced: number;
 }
+
+/**
+ * The room's storage, one step per version; a room created before a step runs it on its next
+ * start. Steps only add, so a room never loses what it kept.
+ */
+const schemaSteps = [
+  `create table if not exists room (
+     id integer primary key check (id = 1),
+     session_id text not null,
+     participants text not null,
+     ended integer not null
+   );
+   create table if not exists calls (
+     call_id text primary key,
+     started_by text not null,
+     started_at integer not null,
+     connected_at integer,
+     ended_at integer,
+     end_reason text,
+     badge_awarded integer not null default 0,
+     synced integer not null default 0
+   );
+   create table if not exists absences (user_id text primary key, since integer not null);
+   create table if not exists ending (id integer primary key check (id = 1), event text not null);`,
+  // A call joins two devices; it connects on both reports; FIRST_CALL retries back off.
+  `alter table calls add column caller_device text not null default '';
+   alter table calls add column callee_device text;
+   alter table calls add column answered_at integer;
+   alter table calls add column caller_connected_at integer;
+   alter table calls add column callee_connected_at integer;
+   alter table calls add column offer_sdp text;
+   alter table calls add column award_failures integer not null default 0;
+   alter table calls add column award_retry_at integer;
+   update calls set answered_at = started_at where connected_at is not null;
+   drop table absences;
+   create table absences (
+     user_id text not null,
+     device_id text not null,
+     since integer not null,
+     primary key (user_id, device_id)
+   );`,
+];
 
 const sessionEndToCallEnd: Record<SessionEndReason, CallEndReason> = {
   ended: "session_ended",
@@ -54,13 +115,37 @@ const sessionEndToCallEnd: Record<SessionEndReason, CallEndReason> = {
   deleted: "deleted",
 };
 
+const toLiveCall = (row: CallRow): LiveCall => ({
+  callId: row.call_id,
+  startedBy: row.started_by,
+  callerDevice: row.caller_device,
+  calleeDevice: row.callee_device,
+  startedAt: row.started_at,
+  answeredAt: row.answered_at,
+  callerConnectedAt: row.caller_connected_at,
+  calleeConnectedAt: row.callee_connected_at,
+  connectedAt: row.connected_at,
+});
+
+/** The end of a session whose `ended` push the room never saw: who ended it and why are not known here. */
+const unseenEnding = (sessionId: string, endedAt: string | null): SessionEvent => ({
+  type: "ended",
+  session_id: sessionId,
+  ended_at: endedAt ?? new Date().toISOString(),
+  ended_by: null,
+  reason: "ended",
+});
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
 /**
  * One object per practice session: the live room both participants' sockets join. It pushes the
- * session's messages and its end, and relays WebRTC call signalling between the two participants
- * (each frame to the partner only). It keeps the call's state — ringing, active, ended, who
- * started it — in its storage, so a call survives the object hibernating, and records every call
- * in Postgres as it moves on. A call ends on a hang-up, when the session ends (for whatever
- * reason), or when one side has had no open socket for 15 s.
+ * session's messages and its end, and runs the session's voice call: it relays WebRTC signalling
+ * between the call's two devices, tells every socket of both participants how the call stands,
+ * and records every call in Postgres as it moves on. Every change of the call is applied in turn,
+ * one after another, each judged on the state it finds (`judge`), so nothing that arrives while
+ * the database is asked can act on a state that no longer holds. The call's state lives in the
+ * object's storage, so it survives the object hibernating.
  */
 export class SessionRoom extends SocketHub {
   /** A 20 KB SDP inside its JSON frame. */
@@ -68,37 +153,26 @@ export class SessionRoom extends SocketHub {
   private readonly database = new KeptDatabase(getConfig(this.env).database, "session room");
   /** Frames per socket in the current window; forgotten on hibernation, which needs a quiet socket anyway. */
   private readonly frameCounts = new WeakMap<WebSocket, { windowStart: number; count: number }>();
-  /** The session as the request now joining read it: `onConnect` runs within that request. */
-  private joining: RoomSession | undefined;
+  /** The end of the queue of changes: each waits for the one before it. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(`
-      create table if not exists room (
-        id integer primary key check (id = 1),
-        session_id text not null,
-        participants text not null,
-        ended integer not null
-      );
-      create table if not exists calls (
-        call_id text primary key,
-        started_by text not null,
-        started_at integer not null,
-        connected_at integer,
-        ended_at integer,
-        end_reason text,
-        badge_awarded integer not null default 0,
-        synced integer not null default 0
-      );
-      create table if not exists absences (
-        user_id text primary key,
-        since integer not null
-      );
-      create table if not exists ending (
-        id integer primary key check (id = 1),
-        event text not null
-      );
-    `);
+    ctx.storage.transactionSync(() => {
+      const sql = ctx.storage.sql;
+      sql.exec("create table if not exists schema_version (version integer not null)");
+      const version = sql.exec<{ version: number }>("select version from schema_version").toArray()[0]?.version ?? 0;
+      for (const step of schemaSteps.slice(version)) sql.exec(step);
+      sql.exec("delete from schema_version");
+      sql.exec("insert into schema_version (version) values (?)", schemaSteps.length);
+    });
+  }
+
+  /** Runs `work` once every change queued before it has been applied (a failed one included). */
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work);
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -106,7 +180,6 @@ export class SessionRoom extends SocketHub {
     const parsed = header ? RoomSessionSchema.safeParse(JSON.parse(header)) : undefined;
     if (!parsed?.success) return new Response("expected the session this room serves", { status: 426 });
     const session = parsed.data;
-    this.joining = session;
     this.ctx.storage.sql.exec(
       `insert into room (id, session_id, participants, ended) values (1, ?, ?, ?)
        on conflict (id) do update set participants = excluded.participants, ended = max(room.ended, excluded.ended)`,
@@ -114,6 +187,10 @@ export class SessionRoom extends SocketHub {
       JSON.stringify(session.participants),
       session.ended ? 1 : 0,
     );
+    if (session.ended) {
+      // The room never saw the end pushed: a socket joining now still learns when it ended.
+      this.keepEnding(unseenEnding(session.id, session.ended_at));
+    }
     return super.fetch(request);
   }
 
@@ -125,20 +202,17 @@ export class SessionRoom extends SocketHub {
     return { id: row.session_id, participants: JSON.parse(row.participants) as string[], ended: row.ended === 1 };
   }
 
-  /**
-   * The `ended` event as it was pushed, or, if the room never saw it pushed, one from the session
-   * row the joining request read (`endedAt`).
-   */
-  private ending(sessionId: string, endedAt: string | null): SessionEvent {
+  /** Keeps the first `ended` event the room learns of, for sockets that join after it. */
+  private keepEnding(event: SessionEvent): void {
+    this.ctx.storage.sql.exec(
+      "insert into ending (id, event) values (1, ?) on conflict (id) do nothing",
+      JSON.stringify(event),
+    );
+  }
+
+  private ending(): SessionEvent | undefined {
     const kept = this.ctx.storage.sql.exec<{ event: string }>("select event from ending").toArray()[0];
-    if (kept) return JSON.parse(kept.event) as SessionEvent;
-    return {
-      type: "ended",
-      session_id: sessionId,
-      ended_at: endedAt ?? new Date().toISOString(),
-      ended_by: null,
-      reason: "ended",
-    };
+    return kept ? (JSON.parse(kept.event) as SessionEvent) : undefined;
   }
 
   private partnerOf(userId: string): string | undefined {
@@ -157,58 +231,91 @@ export class SessionRoom extends SocketHub {
     }
   }
 
-  private refuse(socket: WebSocket, code: RoomErrorCode, message: string, callId?: string): void {
-    this.send(socket, { type: "error", code, message, ...(callId ? { call_id: callId } : {}) });
+  private refuse(
+    socket: WebSocket,
+    code: RoomErrorCode,
+    message: string,
+    callId?: string,
+    retryAfterSec?: number,
+  ): void {
+    this.send(socket, {
+      type: "error",
+      code,
+      message,
+      ...(callId ? { call_id: callId } : {}),
+      ...(retryAfterSec ? { retry_after_sec: retryAfterSec } : {}),
+    });
   }
 
   /** Pushes a session event to everyone in the room; the end of the session also ends a call. */
   async broadcast(event: SessionEvent): Promise<number> {
-    const delivered = this.push(event);
-    if (event.type === "ended") {
+    if (event.type !== "ended") return this.push(event);
+    return this.inTurn(async () => {
+      const delivered = this.push(event);
       this.ctx.storage.sql.exec("update room set ended = 1");
-      // Kept for a socket that joins later: it learns how the session ended, not only that it did.
-      this.ctx.storage.sql.exec(
-        "insert into ending (id, event) values (1, ?) on conflict (id) do nothing",
-        JSON.stringify(event),
-      );
+      this.keepEnding(event);
       const call = this.liveCall();
-      if (call) await this.endCall(call, sessionEndToCallEnd[event.reason]);
-    }
-    return delivered;
-  }
-
-  protected override async onConnect(socket: WebSocket, attachment: SocketAttachment): Promise<void> {
-    const session = this.session();
-    if (session?.ended) {
-      // A client that missed the push and reconnects to catch up learns at once that it is over.
-      this.send(socket, this.ending(session.id, this.joining?.ended_at ?? null));
-      this.close(socket, closeCodes.sessionEnded, "the session has ended");
-      return;
-    }
-    const you = attachment.userId;
-    const partner = this.partnerOf(you);
-    this.ctx.storage.sql.exec("delete from absences where user_id = ?", you);
-    this.send(socket, {
-      type: "room",
-      you,
-      partner_online: partner ? this.isOnline(partner) : false,
-      // "Perfect negotiation": the participant whose id sorts first yields when both offer at once.
-      polite: partner === undefined || you < partner,
+      if (call) await this.endCall(call, sessionEndToCallEnd[event.reason], Date.now());
+      await this.rescheduleAlarm();
+      return delivered;
     });
-    if (partner && this.openSockets(you).length === 1) this.push({ type: "peer.joined", user_id: you }, partner);
   }
 
-  protected override async onDisconnect(attachment: SocketAttachment): Promise<void> {
-    const gone = attachment.userId;
-    if (this.isOnline(gone)) return;
-    this.ctx.storage.sql.exec(
-      "insert into absences (user_id, since) values (?, ?) on conflict do nothing",
-      gone,
-      Date.now(),
-    );
-    const partner = this.partnerOf(gone);
-    if (partner) this.push({ type: "peer.left", user_id: gone }, partner);
-    await this.rescheduleAlarm();
+  protected override onConnect(socket: WebSocket, attachment: SocketAttachment): Promise<void> {
+    return this.inTurn(async () => {
+      const session = this.session();
+      if (session?.ended) {
+        const ending = this.ending() ?? unseenEnding(session.id, null);
+        // A client that missed the push and reconnects to catch up learns at once that it is over.
+        this.send(socket, ending);
+        this.close(socket, closeCodes.sessionEnded, "the session has ended");
+        return;
+      }
+      const you = attachment.userId;
+      const partner = this.partnerOf(you);
+      // A device of the call that is back within the grace period is still in it.
+      this.ctx.storage.sql.exec("delete from absences where user_id = ? and device_id = ?", you, attachment.deviceId);
+      const call = this.liveCall();
+      this.send(socket, {
+        type: "room",
+        you,
+        partner_online: partner ? this.isOnline(partner) : false,
+        // "Perfect negotiation": the participant whose id sorts first yields when both offer at once.
+        polite: partner === undefined || you < partner,
+        call: call ? this.view(call, attachment) : null,
+      });
+      if (call?.offer_sdp && call.callee_device === null && call.started_by !== you) {
+        // Another device of the callee joins while the call rings: it rings too.
+        this.send(socket, { type: "call.offer", call_id: call.call_id, sdp: call.offer_sdp, from: call.started_by });
+      }
+      if (partner && this.openSockets(you).length === 1) this.push({ type: "peer.joined", user_id: you }, partner);
+    });
+  }
+
+  protected override onDisconnect(attachment: SocketAttachment): Promise<void> {
+    return this.inTurn(async () => {
+      const gone = attachment.userId;
+      const call = this.liveCall();
+      const deviceStillHere = this.openSockets(gone).some(({ attachment: other }) => {
+        return other.deviceId === attachment.deviceId;
+      });
+      if (call && !deviceStillHere && this.isCallDevice(call, { userId: gone, deviceId: attachment.deviceId })) {
+        this.ctx.storage.sql.exec(
+          "insert into absences (user_id, device_id, since) values (?, ?, ?) on conflict do nothing",
+          gone,
+          attachment.deviceId,
+          Date.now(),
+        );
+      }
+      const partner = this.partnerOf(gone);
+      if (partner && !this.isOnline(gone)) this.push({ type: "peer.left", user_id: gone }, partner);
+      await this.rescheduleAlarm();
+    });
+  }
+
+  private isCallDevice(call: CallRow, who: Sender): boolean {
+    const side = sideOf(toLiveCall(call), who);
+    return side === "caller" || side === "callee";
   }
 
   private withinFrameLimit(socket: WebSocket): boolean {
@@ -252,67 +359,144 @@ export class SessionRoom extends SocketHub {
       this.refuse(socket, "INVALID_FRAME", problems.join("; "));
       return;
     }
-    if (this.session()?.ended ?? true) {
-      this.refuse(socket, "SESSION_ENDED", "this session has ended; no more calls", parsed.data.call_id);
-      return;
-    }
-    await this.signal(socket, attachment.userId, parsed.data);
+    const sender = { userId: attachment.userId, deviceId: attachment.deviceId };
+    await this.inTurn(() => this.apply(socket, sender, parsed.data)).catch((error: unknown) => {
+      log("error", "call frame not applied", { frame: type, ...describeError(error) });
+      this.refuse(socket, "UNAVAILABLE", "the frame could not be applied; try again", parsed.data.call_id);
+    });
   }
 
-  /** Moves the call along and relays the frame to the partner, with who sent it. */
-  private async signal(socket: WebSocket, from: string, frame: ClientFrame): Promise<void> {
-    const partner = this.partnerOf(from);
-    let call = this.liveCall();
-    if (call && call.call_id !== frame.call_id) {
-      this.refuse(socket, "CALL_IN_PROGRESS", "another call of this session is in progress", call.call_id);
+  /** Applies one call frame to the state the room is in now. */
+  private async apply(socket: WebSocket, sender: Sender, frame: ClientFrame): Promise<void> {
+    if (this.session()?.ended ?? true) {
+      this.refuse(socket, "SESSION_ENDED", "this session has ended; no more calls", frame.call_id);
       return;
     }
-    if (!call) {
-      if (frame.type !== "call.offer") {
-        this.refuse(socket, "UNKNOWN_CALL", "no such call in progress", frame.call_id);
-        return;
-      }
-      if (!partner || !this.isOnline(partner)) {
-        this.refuse(socket, "PEER_OFFLINE", "your partner is not here to answer", frame.call_id);
-        return;
-      }
-      const started = await this.startCall(frame.call_id, from);
-      if (started !== "started") {
+    const now = Date.now();
+    const partner = this.partnerOf(sender.userId);
+    const row = this.liveCall();
+    const outcome = judge(frame, sender, {
+      live: row ? toLiveCall(row) : undefined,
+      hasEnded: (callId) =>
+        this.ctx.storage.sql.exec("select 1 from calls where call_id = ? and ended_at is not null", callId).toArray()
+          .length > 0,
+      partner,
+      partnerOnline: partner !== undefined && this.isOnline(partner),
+      recentStarts: this.ctx.storage.sql
+        .exec<{ started_at: number }>(
+          "select started_at from calls where started_by = ? and started_at > ? order by started_at",
+          sender.userId,
+          now - callStartLimit.windowMs,
+        )
+        .toArray()
+        .map(({ started_at }) => started_at),
+      now,
+    });
+    switch (outcome.kind) {
+      case "refuse":
         this.refuse(
           socket,
-          started === "taken" ? "INVALID_FRAME" : "UNAVAILABLE",
-          started === "taken"
-            ? "call_id is already in use; make a new one"
-            : "the call could not be recorded; try again",
-          frame.call_id,
+          outcome.code,
+          outcome.message,
+          // The call in progress is the one a refused new call should adopt.
+          outcome.code === "CALL_IN_PROGRESS" ? row?.call_id : frame.call_id,
+          outcome.retryAfterSec,
         );
         return;
+      case "start":
+        if (frame.type === "call.offer") await this.startCall(socket, sender, frame, outcome.supersedes);
+        break;
+      case "relay":
+        if (!row) return;
+        if (frame.type === "call.offer" && row.callee_device === null) {
+          this.ctx.storage.sql.exec("update calls set offer_sdp = ? where call_id = ?", frame.sdp, row.call_id);
+        }
+        this.relay(row, sender, frame);
+        return;
+      case "answer": {
+        if (!row || frame.type !== "call.answer") return;
+        this.ctx.storage.sql.exec(
+          "update calls set callee_device = ?, answered_at = ?, offer_sdp = null where call_id = ?",
+          sender.deviceId,
+          now,
+          row.call_id,
+        );
+        const answered = this.callRow(row.call_id);
+        this.relay(answered, sender, frame);
+        this.pushState(answered);
+        break;
       }
-      call = this.liveCall();
+      case "report": {
+        if (!row) return;
+        const side = sideOf(toLiveCall(row), sender) === "caller" ? "caller" : "callee";
+        const reported = reportConnected(toLiveCall(row), side, now);
+        this.ctx.storage.sql.exec(
+          `update calls set caller_connected_at = ?, callee_connected_at = ?, connected_at = ?,
+             synced = case when connected_at is ? then synced else 0 end
+           where call_id = ?`,
+          reported.callerConnectedAt,
+          reported.calleeConnectedAt,
+          reported.connectedAt,
+          reported.connectedAt,
+          row.call_id,
+        );
+        if (row.connected_at === null && reported.connectedAt !== null) {
+          this.pushState(this.callRow(row.call_id));
+          await this.sync();
+        }
+        break;
+      }
+      case "end":
+        if (row) await this.endCall(row, outcome.reason, now);
+        break;
     }
-    if (!call || !partner) return;
-    if (frame.type === "call.hangup") {
-      await this.endCall(call, "hangup");
-      return;
-    }
-    if (frame.type === "call.connected") {
-      if (call.connected_at !== null) return;
-      this.ctx.storage.sql.exec(
-        "update calls set connected_at = ?, synced = 0 where call_id = ?",
-        Date.now(),
-        call.call_id,
-      );
-      await this.sync();
-    }
-    this.push({ ...frame, from }, partner);
     await this.rescheduleAlarm();
   }
 
-  /** The call that is ringing or active, if any. */
+  /** The frame goes to the other side of the call, with who sent it. */
+  private relay(call: CallRow, sender: Sender, frame: ClientFrame): void {
+    const payload = JSON.stringify({ ...frame, from: sender.userId });
+    const fromCaller = sideOf(toLiveCall(call), sender) === "caller";
+    const to = fromCaller ? this.partnerOf(call.started_by) : call.started_by;
+    const device = fromCaller ? call.callee_device : call.caller_device;
+    if (!to) return;
+    for (const { socket, attachment } of this.openSockets(to)) {
+      if (device !== null && attachment.deviceId !== device) continue;
+      try {
+        socket.send(payload);
+      } catch {
+        // Closed meanwhile: the device is back within the grace period or the call ends.
+      }
+    }
+  }
+
+  /** Tells every socket of both participants how the call stands. */
+  private pushState(call: CallRow): void {
+    for (const { socket, attachment } of this.openSockets()) {
+      this.send(socket, { type: "call.state", ...this.view(call, attachment) });
+    }
+  }
+
+  private view(call: CallRow, attachment: SocketAttachment): CallView {
+    return {
+      call_id: call.call_id,
+      state: call.connected_at !== null ? "connected" : call.answered_at !== null ? "answered" : "ringing",
+      started_by: call.started_by,
+      started_at: new Date(call.started_at).toISOString(),
+      connected_at: iso(call.connected_at),
+      here: this.isCallDevice(call, { userId: attachment.userId, deviceId: attachment.deviceId }),
+    };
+  }
+
+  /** The call that is ringing or going on, if any. */
   private liveCall(): CallRow | undefined {
     return this.ctx.storage.sql
       .exec<CallRow>("select * from calls where ended_at is null order by started_at desc limit 1")
       .toArray()[0];
+  }
+
+  private callRow(callId: string): CallRow {
+    return this.ctx.storage.sql.exec<CallRow>("select * from calls where call_id = ?", callId).one();
   }
 
   private record(row: CallRow): CallRecord {
@@ -327,52 +511,70 @@ export class SessionRoom extends SocketHub {
     };
   }
 
-  /** A call starts ringing only once its row is in Postgres: a call that cannot be recorded does not start. */
-  private async startCall(callId: string, startedBy: string): Promise<"started" | "taken" | "unavailable"> {
+  /**
+   * A call starts ringing only once its row is in Postgres: a call that cannot be recorded does
+   * not start. Runs in its turn, so the state `judge` saw still holds when the row is in.
+   */
+  private async startCall(
+    socket: WebSocket,
+    caller: Sender,
+    offer: Extract<ClientFrame, { type: "call.offer" }>,
+    supersedes: string | undefined,
+  ): Promise<void> {
     const startedAt = Date.now();
-    const row: CallRow = {
-      call_id: callId,
-      started_by: startedBy,
-      started_at: startedAt,
-      connected_at: null,
-      ended_at: null,
-      end_reason: null,
-      badge_awarded: 0,
-      synced: 1,
-    };
+    const sessionId = this.session()?.id ?? "";
+    let started: Awaited<ReturnType<typeof insertCall>>;
     try {
-      const recorded = await this.database.run((db) => recordCall(db, this.record(row), startedAt));
-      if (!recorded) return "taken";
+      started = await this.database.run((db) =>
+        insertCall(db, { id: offer.call_id, sessionId, startedBy: caller.userId, startedAt }),
+      );
     } catch (error) {
-      log("warn", "call not recorded", { call_id: callId, ...describeError(error) });
-      return "unavailable";
+      log("warn", "call not recorded", { call_id: offer.call_id, ...describeError(error) });
+      this.refuse(socket, "UNAVAILABLE", "the call could not be recorded; try again", offer.call_id);
+      return;
     }
+    if (started === "taken") {
+      this.refuse(socket, "INVALID_FRAME", "call_id is already in use; make a new one", offer.call_id);
+      return;
+    }
+    if (started === "ended") {
+      this.refuse(socket, "SESSION_ENDED", "this session has ended; no more calls", offer.call_id);
+      return;
+    }
+    if (supersedes) await this.endCall(this.callRow(supersedes), "glare", startedAt);
     this.ctx.storage.sql.exec(
-      "insert into calls (call_id, started_by, started_at, synced) values (?, ?, ?, 1)",
-      callId,
-      startedBy,
+      `insert into calls (call_id, started_by, caller_device, started_at, offer_sdp, synced)
+       values (?, ?, ?, ?, ?, 1)`,
+      offer.call_id,
+      caller.userId,
+      caller.deviceId,
       startedAt,
+      offer.sdp,
     );
-    return "started";
+    const call = this.callRow(offer.call_id);
+    this.relay(call, caller, offer);
+    this.pushState(call);
   }
 
-  /** Ends the call for both, tells them how long they spoke, and records it. */
-  private async endCall(call: CallRow, reason: CallEndReason): Promise<void> {
-    const endedAt = Date.now();
+  /**
+   * Ends the call for both at `endedAt` (epoch ms), tells every socket how long they spoke, and
+   * records it; `FIRST_CALL` if it was connected for a minute.
+   */
+  private async endCall(call: CallRow, reason: CallEndReason, endedAt: number): Promise<void> {
     this.ctx.storage.sql.exec(
-      "update calls set ended_at = ?, end_reason = ?, synced = 0 where call_id = ?",
+      "update calls set ended_at = ?, end_reason = ?, offer_sdp = null, synced = 0 where call_id = ?",
       endedAt,
       reason,
       call.call_id,
     );
+    this.ctx.storage.sql.exec("delete from absences");
     const durationSec = spokenSeconds({ connectedAt: call.connected_at, endedAt }, endedAt);
     this.push({ type: "call.ended", call_id: call.call_id, reason, duration_sec: durationSec });
     if (durationSec * 1000 >= firstCallAfterMs) await this.awardBadge(call.call_id);
     await this.sync();
-    await this.rescheduleAlarm();
   }
 
-  /** `FIRST_CALL` for both learners, once a call of theirs has been connected for a minute. */
+  /** `FIRST_CALL` for both learners; a failure is tried again later, each time after a longer wait. */
   private async awardBadge(callId: string): Promise<void> {
     const participants = this.session()?.participants ?? [];
     try {
@@ -380,7 +582,25 @@ export class SessionRoom extends SocketHub {
       this.ctx.storage.sql.exec("update calls set badge_awarded = 1 where call_id = ?", callId);
     } catch (error) {
       log("warn", "FIRST_CALL not awarded yet", { call_id: callId, ...describeError(error) });
+      const failures = this.callRow(callId).award_failures + 1;
+      this.ctx.storage.sql.exec(
+        "update calls set award_failures = ?, award_retry_at = ? where call_id = ?",
+        failures,
+        Date.now() + awardRetryDelayMs(failures),
+        callId,
+      );
     }
+  }
+
+  /** Calls owed `FIRST_CALL`: connected for a minute (ended, or still going on at `now`), not awarded yet. */
+  private owedBadges(now: number): CallRow[] {
+    return this.ctx.storage.sql
+      .exec<CallRow>(
+        "select * from calls where badge_awarded = 0 and connected_at is not null and coalesce(ended_at, ?) - connected_at >= ?",
+        now,
+        firstCallAfterMs,
+      )
+      .toArray();
   }
 
   /** Writes every call row Postgres does not have as it is here; what fails is retried on the alarm. */
@@ -388,8 +608,7 @@ export class SessionRoom extends SocketHub {
     const now = Date.now();
     for (const row of this.ctx.storage.sql.exec<CallRow>("select * from calls where synced = 0").toArray()) {
       try {
-        await this.database.run((db) => recordCall(db, this.record(row), now));
-        // Only if the call did not move on while the row was being written.
+        await this.database.run((db) => updateCall(db, this.record(row), now));
         this.ctx.storage.sql.exec(
           "update calls set synced = 1 where call_id = ? and connected_at is ? and ended_at is ?",
           row.call_id,
@@ -402,37 +621,40 @@ export class SessionRoom extends SocketHub {
     }
   }
 
+  private absences(): Absence[] {
+    return this.ctx.storage.sql
+      .exec<{ user_id: string; device_id: string; since: number }>("select * from absences")
+      .toArray()
+      .map((row) => ({ userId: row.user_id, deviceId: row.device_id, since: row.since }));
+  }
+
   protected override nextWake(): number | undefined {
     const now = Date.now();
     const moments: number[] = [];
     const call = this.liveCall();
     if (call) {
-      for (const { since } of this.ctx.storage.sql.exec<{ since: number }>("select since from absences").toArray()) {
-        moments.push(since + peerGoneAfterMs);
+      const ending = nextEnding(toLiveCall(call), this.absences());
+      if (ending !== undefined) moments.push(ending);
+      if (call.connected_at !== null && call.badge_awarded === 0) {
+        moments.push(Math.max(call.connected_at + firstCallAfterMs, call.award_retry_at ?? 0));
       }
-      if (call.connected_at !== null && call.badge_awarded === 0) moments.push(call.connected_at + firstCallAfterMs);
     }
+    for (const owed of this.owedBadges(now)) moments.push(owed.award_retry_at ?? now);
     const unsynced = this.ctx.storage.sql.exec<{ n: number }>("select count(*) as n from calls where synced = 0").one();
     if (unsynced.n > 0) moments.push(now + resyncAfterMs);
     return moments.length > 0 ? Math.min(...moments) : undefined;
   }
 
-  protected override async onAlarm(): Promise<void> {
-    const now = Date.now();
-    const call = this.liveCall();
-    if (call) {
-      const participants = this.session()?.participants ?? [];
-      const absences = this.ctx.storage.sql
-        .exec<{ user_id: string; since: number }>("select * from absences")
-        .toArray();
-      const gone = absences.some(
-        ({ user_id, since }) => participants.includes(user_id) && now - since >= peerGoneAfterMs,
-      );
-      if (gone) await this.endCall(call, "peer_gone");
-      else if (call.connected_at !== null && call.badge_awarded === 0 && now - call.connected_at >= firstCallAfterMs) {
-        await this.awardBadge(call.call_id);
+  protected override onAlarm(): Promise<void> {
+    return this.inTurn(async () => {
+      const now = Date.now();
+      const call = this.liveCall();
+      const due = call ? dueEnding(toLiveCall(call), this.absences(), now) : undefined;
+      if (call && due) await this.endCall(call, due.reason, due.endedAt);
+      for (const owed of this.owedBadges(now)) {
+        if ((owed.award_retry_at ?? 0) <= now) await this.awardBadge(owed.call_id);
       }
-    }
-    await this.sync();
+      await this.sync();
+    });
   }
 }

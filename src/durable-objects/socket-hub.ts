@@ -7,6 +7,8 @@ export interface SocketAttachment {
   connectedAt: number;
   /** When the access token the socket was opened with expires (epoch ms); the socket closes then. */
   expiresAt: number;
+  /** The device the client says it is (kept across its reconnections), or one of the socket's own. */
+  deviceId: string;
 }
 
 /**
@@ -16,6 +18,7 @@ export interface SocketAttachment {
  */
 export const socketUserHeader = "x-gaplash-user-id";
 export const socketExpiresHeader = "x-gaplash-token-expires";
+export const socketDeviceHeader = "x-gaplash-device";
 
 /** Close codes a client can act on: reconnect with a fresh token, stop, or fix what it sends. */
 export const closeCodes = {
@@ -60,7 +63,12 @@ export abstract class SocketHub extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [userId]);
-    const attachment: SocketAttachment = { userId, connectedAt: Date.now(), expiresAt };
+    const attachment: SocketAttachment = {
+      userId,
+      connectedAt: Date.now(),
+      expiresAt,
+      deviceId: request.headers.get(socketDeviceHeader) ?? crypto.randomUUID(),
+    };
     server.serializeAttachment(attachment);
     this.closeOldestBeyondCap(userId);
     await this.onConnect(server, attachment);

@@ -91,7 +91,9 @@ export function currentUser(c: Context<AppBindings>): VerifiedAccess {
  */
 export function socketRequest(c: Context<AppBindings>, extraHeaders: Record<string, string> = {}): Request {
   const { userId, expiresAt } = currentUser(c);
-  const headers = new Headers({ ...Object.fromEntries(c.req.raw.headers), ...extraHeaders });
+  // What the Worker tells the object is its own word: a client's headers of the same names are dropped.
+  const forwarded = [...c.req.raw.headers].filter(([name]) => !name.startsWith("x-gaplash-"));
+  const headers = new Headers({ ...Object.fromEntries(forwarded), ...extraHeaders });
   headers.set(socketUserHeader, userId);
   headers.set(socketExpiresHeader, String(expiresAt));
   return new Request(c.req.raw.url, { headers });

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import type { CallEndReason } from "../db/schema/enums";
 
-/** A call as the session's room keeps it. */
+/** A call as the session's room keeps it; instants in epoch ms. */
 export interface CallRecord {
   id: string;
   sessionId: string;
@@ -22,22 +22,41 @@ export function spokenSeconds(call: Pick<CallRecord, "connectedAt" | "endedAt">,
 const at = (ms: number | null) => (ms === null ? null : new Date(ms));
 
 /**
- * Writes the call's row as the room knows it, in one statement: inserted when the call starts,
- * updated as it connects and ends. Returns false when the id already names a call of another
- * session, which this one may not take over. The session room runs it on its kept connection,
- * where it costs one round trip.
+ * Records a call that starts ringing, in one statement: only while the session is active, and
+ * never over an existing row (an id names one call, for good). Returns `started`, `ended` when the
+ * session has ended meanwhile, or `taken` when the id already names a call.
  */
-export async function recordCall(db: Database, call: CallRecord, now: number): Promise<boolean> {
-  const result = await db.execute<{ id: string }>(sql`
-    insert into calls (id, session_id, started_by, started_at, connected_at, ended_at, duration_sec, end_reason)
-    values (${call.id}, ${call.sessionId}, ${call.startedBy}, ${at(call.startedAt)}, ${at(call.connectedAt)},
-      ${at(call.endedAt)}, ${call.endedAt === null ? null : spokenSeconds(call, now)}, ${call.endReason})
-    on conflict (id) do update set connected_at = excluded.connected_at, ended_at = excluded.ended_at,
-      duration_sec = excluded.duration_sec, end_reason = excluded.end_reason
-      where calls.session_id = excluded.session_id
-    returning id
+export async function insertCall(
+  db: Database,
+  call: Pick<CallRecord, "id" | "sessionId" | "startedBy" | "startedAt">,
+): Promise<"started" | "ended" | "taken"> {
+  const result = await db.execute<{ status: string | null; id: string | null }>(sql`
+    with session as (select status from sessions where id = ${call.sessionId}),
+    started as (
+      insert into calls (id, session_id, started_by, started_at)
+      select ${call.id}, ${call.sessionId}, ${call.startedBy}, ${at(call.startedAt)}
+      from session where status = 'active'
+      on conflict (id) do nothing
+      returning id
+    )
+    select (select status from session) as status, (select id from started) as id
   `);
-  return result.rows.length > 0;
+  const row = result.rows[0];
+  if (row?.id) return "started";
+  return row?.status === "active" ? "taken" : "ended";
+}
+
+/**
+ * Writes how the call moved on (connected, ended, spoken time), in one statement. A call that is
+ * ended in Postgres is never written again, so a late or repeated write cannot reopen it or
+ * change its spoken time. The session room runs it on its kept connection.
+ */
+export async function updateCall(db: Database, call: CallRecord, now: number): Promise<void> {
+  await db.execute(sql`
+    update calls set connected_at = ${at(call.connectedAt)}, ended_at = ${at(call.endedAt)},
+      duration_sec = ${call.endedAt === null ? null : spokenSeconds(call, now)}, end_reason = ${call.endReason}
+    where id = ${call.id} and session_id = ${call.sessionId} and ended_at is null
+  `);
 }
 
 /**

@@ -47,12 +47,29 @@ export type RoomEvent =
       ended_by: string | null;
       reason: SessionEndReason;
     }
-  /** Sent to a socket when it connects: who you are, whether your partner is here, and your role. */
-  | { type: "room"; you: string; partner_online: boolean; polite: boolean }
+  /**
+   * Sent to a socket when it connects: who you are, whether your partner is here, your role, and
+   * the call ringing or going on, if any.
+   */
+  | { type: "room"; you: string; partner_online: boolean; polite: boolean; call: CallView | null }
   | { type: "peer.joined" | "peer.left"; user_id: string }
   | (ClientFrame & { from: string })
+  /** To every socket of both participants whenever the call moves on (started, answered, connected). */
+  | ({ type: "call.state" } & CallView)
   | { type: "call.ended"; call_id: string; reason: CallEndReason; duration_sec: number }
-  | { type: "error"; code: RoomErrorCode; message: string; call_id?: string };
+  | { type: "error"; code: RoomErrorCode; message: string; call_id?: string; retry_after_sec?: number };
+
+/** The call as one socket sees it. */
+export interface CallView {
+  call_id: string;
+  state: "ringing" | "answered" | "connected";
+  started_by: string;
+  started_at: string;
+  /** When both devices reported the connection up: spoken time counts from here. */
+  connected_at: string | null;
+  /** Whether this socket's device is one of the call's two (the caller's, or the one that answered). */
+  here: boolean;
+}
 
 export type RoomErrorCode =
   | "INVALID_FRAME"
@@ -61,6 +78,9 @@ export type RoomErrorCode =
   | "PEER_OFFLINE"
   | "CALL_IN_PROGRESS"
   | "UNKNOWN_CALL"
+  | "CALL_ENDED"
+  | "NOT_IN_CALL"
+  | "RATE_LIMITED"
   | "UNAVAILABLE";
 
 export type SessionEvent = Extract<RoomEvent, { type: "message" | "ended" }>;

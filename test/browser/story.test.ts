@@ -1,8 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from "vitest";
-import { findChromium } from "./chromium.ts";
+import { cspViolations, device, hearing, launchWithMicrophone } from "./devices.ts";
 
 /*
  * The seed's last step, "real smoke test (2 devices) → match, chat, end", in real Chromium: two
@@ -31,28 +31,7 @@ async function shot(learner: Learner, what: string): Promise<void> {
 }
 
 async function open(name: string): Promise<Learner> {
-  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, baseURL: apiUrl });
-  await context.grantPermissions(["microphone"], { origin: apiUrl });
-  // Every Content-Security-Policy violation of the page: the story fails on any.
-  await context.addInitScript(() => {
-    const violations: string[] = [];
-    Object.assign(window, { gaplashCspViolations: violations });
-    document.addEventListener("securitypolicyviolation", (event) =>
-      violations.push(`${event.effectiveDirective} ${event.blockedURI}`),
-    );
-  });
-  // Every RTCPeerConnection the page makes, so the test can read its statistics.
-  await context.addInitScript(() => {
-    const Original = window.RTCPeerConnection;
-    const connections: RTCPeerConnection[] = [];
-    Object.assign(window, { gaplashConnections: connections });
-    window.RTCPeerConnection = class extends Original {
-      constructor(configuration?: RTCConfiguration) {
-        super(configuration);
-        connections.push(this);
-      }
-    };
-  });
+  const context = await device(browser, apiUrl);
   const page = await context.newPage();
   await page.goto("/app/");
   return { name, page, context };
@@ -79,21 +58,6 @@ async function signIn(learner: Learner, level: string): Promise<void> {
   await page.getByRole("heading", { name: `Salom, ${learner.name}` }).waitFor();
 }
 
-/** Bytes of audio the page's live call has received so far. */
-async function inboundAudioBytes(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    const connections = (window as unknown as { gaplashConnections: RTCPeerConnection[] }).gaplashConnections;
-    const live = connections.filter((pc) => pc.connectionState === "connected");
-    let bytes = 0;
-    for (const pc of live) {
-      for (const report of (await pc.getStats()).values()) {
-        if (report.type === "inbound-rtp" && report.kind === "audio") bytes += report.bytesReceived ?? 0;
-      }
-    }
-    return bytes;
-  });
-}
-
 /** The type of the local candidate the live call's selected pair uses: host, srflx or relay. */
 async function selectedCandidateType(page: Page): Promise<string | undefined> {
   return page.evaluate(async () => {
@@ -113,10 +77,7 @@ async function talk(caller: Learner, callee: Learner, label: string): Promise<vo
   for (const learner of [caller, callee]) {
     await learner.page.getByTestId("call-state").filter({ hasText: "Connected" }).waitFor({ timeout: 30_000 });
   }
-  const before = await inboundAudioBytes(callee.page);
-  await callee.page.waitForTimeout(2000);
-  const after = await inboundAudioBytes(callee.page);
-  expect(after).toBeGreaterThan(before);
+  expect(await hearing(callee.page, 2000)).toBe(true);
   await shot(callee, `call-${label}`);
 }
 
@@ -127,23 +88,7 @@ async function hangUp(caller: Learner, callee: Learner): Promise<void> {
 
 beforeAll(async () => {
   await mkdir(screenshots, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: findChromium(),
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--use-fake-device-for-media-stream",
-      "--use-fake-ui-for-media-stream",
-      "--autoplay-policy=no-user-gesture-required",
-      // Both "phones" and the TURN server live on loopback.
-      "--allow-loopback-in-peer-connection",
-      "--disable-features=WebRtcHideLocalIpsWithMdns",
-    ],
-  });
+  browser = await launchWithMicrophone();
   aziza = await open("Aziza");
   bobur = await open("Bobur");
 });
@@ -242,11 +187,7 @@ describe("two learners on two devices", () => {
     // All of it ran under the pages' Content-Security-Policy without one violation, and the
     // static files the asset worker serves by itself are not sniffed or framed either.
     for (const learner of [aziza, bobur]) {
-      expect(
-        await learner.page.evaluate(
-          () => (window as unknown as { gaplashCspViolations: string[] }).gaplashCspViolations,
-        ),
-      ).toEqual([]);
+      expect(await cspViolations(learner.page)).toEqual([]);
     }
     const page = await aziza.page.request.get("/app/");
     expect(page.headers()["content-security-policy"]).toContain("script-src 'self'");

@@ -1,17 +1,15 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { calls } from "../../src/db/schema";
 import { frameLimit } from "../../src/durable-objects/session-room";
 import { closeCodes } from "../../src/durable-objects/socket-hub";
 import { stunOnly } from "../../src/services/turn";
 import { bearer, type SignedIn, signIn } from "../support/auth";
+import { callRow, candidate, connectedCall, frame, inRoom, next, room, sdp } from "../support/calls";
 import { makeAdmin, testDatabase } from "../support/db";
 import { api, apiWith, postJson, readProblem } from "../support/http";
 import { eventually } from "../support/match";
 import { endWith, openSessionSocket, pairInSession } from "../support/sessions";
-import { ofType, type TestSocket } from "../support/sockets";
+import { ofType } from "../support/sockets";
 import { allocateRelay } from "../support/turn-client";
 
 /*
@@ -20,52 +18,6 @@ import { allocateRelay } from "../support/turn-client";
  */
 const handle = testDatabase();
 afterAll(() => handle.close());
-
-const room = (sessionId: string) => env.SESSION_ROOM.get(env.SESSION_ROOM.idFromName(sessionId));
-const sdp = (kind: string) =>
-  `v=0\r\no=- 46117 2 IN IP4 127.0.0.1\r\ns=${kind}\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n`;
-const candidate = {
-  candidate: "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host",
-  sdpMid: "0",
-  sdpMLineIndex: 0,
-};
-
-function frame(socket: TestSocket, body: Record<string, unknown>): void {
-  socket.socket.send(JSON.stringify(body));
-}
-
-async function next(socket: TestSocket, type: string, count = 1): Promise<Record<string, unknown>> {
-  await eventually(() => ofType(socket, type).length >= count, `${type} #${count}`);
-  return ofType(socket, type)[count - 1] ?? {};
-}
-
-/** Two learners in a session, both in its room. */
-async function inRoom() {
-  const { a, b, sessionId } = await pairInSession(handle);
-  const aSocket = await openSessionSocket(a, sessionId);
-  await next(aSocket, "room");
-  const bSocket = await openSessionSocket(b, sessionId);
-  await next(bSocket, "room");
-  await next(aSocket, "peer.joined");
-  return { a, b, sessionId, aSocket, bSocket };
-}
-
-/** A calls B and they connect: offer, answer, candidates both ways, connected. */
-async function connectedCall(sockets: { aSocket: TestSocket; bSocket: TestSocket }) {
-  const callId = crypto.randomUUID();
-  frame(sockets.aSocket, { type: "call.offer", call_id: callId, sdp: sdp("offer") });
-  await next(sockets.bSocket, "call.offer");
-  frame(sockets.bSocket, { type: "call.answer", call_id: callId, sdp: sdp("answer") });
-  await next(sockets.aSocket, "call.answer");
-  frame(sockets.aSocket, { type: "call.connected", call_id: callId });
-  await next(sockets.bSocket, "call.connected");
-  return callId;
-}
-
-async function callRow(callId: string) {
-  const [row] = await handle.db.select().from(calls).where(eq(calls.id, callId));
-  return row;
-}
 
 describe("the session room", () => {
   it("greets each socket with who it is, whether the partner is here and who yields, and tells the partner", async () => {
@@ -76,6 +28,7 @@ describe("the session room", () => {
       you: a.user.id,
       partner_online: false,
       polite: a.user.id < b.user.id,
+      call: null,
     });
     const bSocket = await openSessionSocket(b, sessionId);
     expect(await next(bSocket, "room")).toMatchObject({ partner_online: true, polite: b.user.id < a.user.id });
@@ -84,8 +37,8 @@ describe("the session room", () => {
     expect(await next(aSocket, "peer.left")).toEqual({ type: "peer.left", user_id: b.user.id });
   });
 
-  it("relays offer, answer, candidates and connected to the partner only, with who sent them", async () => {
-    const sockets = await inRoom();
+  it("relays offer, answer and candidates to the partner only, with who sent them", async () => {
+    const sockets = await inRoom(handle);
     const callId = crypto.randomUUID();
     frame(sockets.aSocket, { type: "call.offer", call_id: callId, sdp: sdp("offer") });
     expect(await next(sockets.bSocket, "call.offer")).toEqual({
@@ -119,7 +72,7 @@ describe("the session room", () => {
   });
 
   it("answers an unknown frame type or a bad field with an error frame, and keeps the socket", async () => {
-    const { aSocket } = await inRoom();
+    const { aSocket } = await inRoom(handle);
     frame(aSocket, { type: "call.dance", call_id: crypto.randomUUID() });
     expect(await next(aSocket, "error")).toMatchObject({ code: "UNKNOWN_FRAME" });
     frame(aSocket, { type: "call.offer", call_id: "not-a-uuid", sdp: "x".repeat(20_001) });
@@ -137,7 +90,7 @@ describe("the session room", () => {
   });
 
   it("closes a socket that sends an oversized frame (1009) or something that is not a JSON object (1008)", async () => {
-    const { aSocket, bSocket } = await inRoom();
+    const { aSocket, bSocket } = await inRoom(handle);
     aSocket.socket.send(JSON.stringify({ type: "call.offer", call_id: crypto.randomUUID(), sdp: "x".repeat(30_000) }));
     await eventually(() => aSocket.closed !== null, "the oversized frame's close");
     expect(aSocket.closed?.code).toBe(closeCodes.frameTooLarge);
@@ -147,7 +100,7 @@ describe("the session room", () => {
   });
 
   it("closes a socket past its frame limit (1008)", async () => {
-    const { aSocket } = await inRoom();
+    const { aSocket } = await inRoom(handle);
     for (let i = 0; i <= frameLimit.frames; i += 1)
       frame(aSocket, { type: "call.hangup", call_id: crypto.randomUUID() });
     await eventually(() => aSocket.closed !== null, "the close");
@@ -177,17 +130,17 @@ describe("the session room", () => {
 
 describe("a call", () => {
   it("negotiated and hung up is recorded with the time spoken, and shows on the session", async () => {
-    const sockets = await inRoom();
+    const sockets = await inRoom(handle);
     const callId = await connectedCall(sockets);
-    expect(await callRow(callId)).toMatchObject({ startedBy: sockets.a.user.id, endedAt: null });
-    expect((await callRow(callId))?.connectedAt).toBeInstanceOf(Date);
+    expect(await callRow(handle, callId)).toMatchObject({ startedBy: sockets.a.user.id, endedAt: null });
+    expect((await callRow(handle, callId))?.connectedAt).toBeInstanceOf(Date);
 
     frame(sockets.bSocket, { type: "call.hangup", call_id: callId });
     const ended = { type: "call.ended", call_id: callId, reason: "hangup", duration_sec: expect.any(Number) };
     expect(await next(sockets.aSocket, "call.ended")).toEqual(ended);
     expect(await next(sockets.bSocket, "call.ended")).toEqual(ended);
-    await eventually(async () => (await callRow(callId))?.endReason === "hangup", "the recorded end");
-    expect(await callRow(callId)).toMatchObject({ durationSec: expect.any(Number), endedAt: expect.any(Date) });
+    await eventually(async () => (await callRow(handle, callId))?.endReason === "hangup", "the recorded end");
+    expect(await callRow(handle, callId)).toMatchObject({ durationSec: expect.any(Number), endedAt: expect.any(Date) });
 
     const session = (await (await api(`/sessions/${sockets.sessionId}`, { headers: bearer(sockets.a) })).json()) as {
       calls: { id: string; end_reason: string }[];
@@ -205,15 +158,15 @@ describe("a call", () => {
     ["suspended", async (s: Sides) => suspend(s.b)],
     ["deleted", (s: Sides) => api("/me", { method: "DELETE", headers: bearer(s.b) })],
   ])("ends for both with reason %s", async (reason, endIt) => {
-    const sockets = await inRoom();
+    const sockets = await inRoom(handle);
     const callId = await connectedCall(sockets);
     await endIt(sockets);
     expect(await next(sockets.aSocket, "call.ended")).toMatchObject({ call_id: callId, reason });
-    await eventually(async () => (await callRow(callId))?.endReason === reason, "the recorded end");
+    await eventually(async () => (await callRow(handle, callId))?.endReason === reason, "the recorded end");
   });
 
   it("ends when one side has had no open socket for 15 s (peer_gone)", async () => {
-    const sockets = await inRoom();
+    const sockets = await inRoom(handle);
     const callId = await connectedCall(sockets);
     sockets.bSocket.socket.close(1000, "network lost");
     await next(sockets.aSocket, "peer.left");
@@ -222,11 +175,11 @@ describe("a call", () => {
     });
     await runDurableObjectAlarm(room(sockets.sessionId));
     expect(await next(sockets.aSocket, "call.ended")).toMatchObject({ call_id: callId, reason: "peer_gone" });
-    await eventually(async () => (await callRow(callId))?.endReason === "peer_gone", "the recorded end");
+    await eventually(async () => (await callRow(handle, callId))?.endReason === "peer_gone", "the recorded end");
   });
 
   it("keeps its state when the room is evicted", async () => {
-    const sockets = await inRoom();
+    const sockets = await inRoom(handle);
     const callId = crypto.randomUUID();
     frame(sockets.aSocket, { type: "call.offer", call_id: callId, sdp: sdp("offer") });
     await next(sockets.bSocket, "call.offer");
@@ -238,7 +191,7 @@ describe("a call", () => {
   });
 
   it("connected for a minute earns both learners FIRST_CALL", async () => {
-    const sockets = await inRoom();
+    const sockets = await inRoom(handle);
     await connectedCall(sockets);
     await runInDurableObject(room(sockets.sessionId), (_, state) => {
       state.storage.sql.exec("update calls set connected_at = connected_at - 61000");

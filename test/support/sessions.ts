@@ -40,8 +40,9 @@ export function endWith(who: SignedIn, sessionId: string, body: unknown): Promis
   return postJson(`/sessions/${sessionId}/end`, body, { headers: bearer(who) });
 }
 
-export function openSessionSocket(who: SignedIn, sessionId: string) {
-  return openSocket(`/sessions/${sessionId}/ws?token=${who.access_token}`);
+/** A socket of `who` in the session's room, as the device `device` if given (else a device of its own). */
+export function openSessionSocket(who: SignedIn, sessionId: string, device?: string) {
+  return openSocket(`/sessions/${sessionId}/ws?token=${who.access_token}${device ? `&device=${device}` : ""}`);
 }
 
 export interface UploadedVoiceNote {

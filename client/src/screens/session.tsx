@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { api, currentTokens, ok, type Success } from "../api";
 import { Call, type CallState } from "../call";
 import { LiveSocket } from "../live";
-import { sendVoiceNote, VoiceRecorder } from "../recorder";
+import { sendVoiceNote, type VoiceNoteDraft, VoiceRecorder, voiceNoteDraft } from "../recorder";
 import { go } from "../router";
 import { clock, ErrorNote, Screen, useAction } from "../ui";
 
@@ -38,33 +38,45 @@ export function Session(props: { id: string }) {
   const socket = useRef<LiveSocket | null>(null);
   const callRef = useRef<Call | null>(null);
 
-  const catchUp = async () => {
-    const page = await ok(
-      await api.sessions[":id"].messages.$get({ param: { id: props.id }, query: { limit: "100" } }),
-    );
-    setMessages((current) => merge(current, page.items));
-  };
+  const shown = useRef<Message[]>([]);
+  shown.current = messages;
+  /**
+   * The messages missed while away: pages back, newest first, until one already shown. A first
+   * load takes the newest page.
+   */
+  const catchUp = useAction(async () => {
+    const seen = new Set(shown.current.map((message) => message.id));
+    let cursor: string | null = null;
+    do {
+      const query: { limit: string; cursor?: string } = { limit: "100", ...(cursor ? { cursor } : {}) };
+      const page = await ok(await api.sessions[":id"].messages.$get({ param: { id: props.id }, query }));
+      setMessages((current) => merge(current, page.items));
+      if (seen.size === 0 || page.items.some((message) => seen.has(message.id))) return;
+      cursor = page.next_cursor;
+    } while (cursor);
+  });
 
   const load = useAction(async () => {
     const info = await ok(await api.sessions[":id"].$get({ param: { id: props.id } }));
     setSession(info);
     setEnded(info.status === "ended");
-    await catchUp();
+    await catchUp.run();
   });
 
   useEffect(() => {
     void load.run();
     const live = new LiveSocket(
       `/sessions/${props.id}/ws`,
-      {},
+      // This screen is one device to the room: its reconnections stay in the call it placed or answered.
+      { device: crypto.randomUUID() },
       {
         // A reconnection may have missed messages: page back to what is already here.
-        onOpen: () => void catchUp().catch(() => {}),
+        onOpen: () => void catchUp.run(),
         onMessage: (frame) => {
           switch (frame.type) {
             case "room":
               setPartnerOnline(frame.partner_online === true);
-              callRef.current?.setPolite(frame.polite === true);
+              callRef.current?.joined(frame);
               return;
             case "peer.joined":
               return setPartnerOnline(true);
@@ -83,7 +95,7 @@ export function Session(props: { id: string }) {
       },
     );
     socket.current = live;
-    callRef.current = new Call(props.id, live, true, setCall);
+    callRef.current = new Call(props.id, live, setCall);
     const tick = setInterval(() => setNow(Date.now()), 1000);
     return () => {
       clearInterval(tick);
@@ -117,14 +129,23 @@ export function Session(props: { id: string }) {
     setCorrecting(null);
   });
 
-  const record = useAction(async () => {
-    if (!recorder) {
-      setRecorder(await VoiceRecorder.start());
-      return;
+  /** The voice note not acknowledged yet: kept, with its client_id, until a retry gets it through. */
+  const [unsentVoiceNote, setUnsentVoiceNote] = useState<VoiceNoteDraft | null>(null);
+  /** Starts recording, stops and sends, or sends again the voice note whose send failed. */
+  const voice = useAction(async (step: "record" | "resend") => {
+    let draft = unsentVoiceNote;
+    if (step === "record") {
+      if (!recorder) {
+        setRecorder(await VoiceRecorder.start());
+        return;
+      }
+      setRecorder(null);
+      draft = voiceNoteDraft(await recorder.stop(), recorder.type);
     }
-    setRecorder(null);
-    const recording = await recorder.stop();
-    const sent = await sendVoiceNote(props.id, recording, recorder.type);
+    if (!draft) return;
+    setUnsentVoiceNote(draft);
+    const sent = await sendVoiceNote(props.id, draft);
+    setUnsentVoiceNote(null);
     setMessages((current) => merge(current, [sent]));
   });
 
@@ -165,7 +186,7 @@ export function Session(props: { id: string }) {
     setReported(true);
   });
 
-  const inCall = call && call.phase !== "idle" && call.phase !== "ended";
+  const inCall = call && ["calling", "connecting", "connected"].includes(call.phase);
 
   return (
     <Screen
@@ -176,6 +197,14 @@ export function Session(props: { id: string }) {
         {partner ? (partnerOnline ? "Your partner is here." : "Your partner is not connected.") : ""}
         {ended ? " This session has ended." : ""}
       </p>
+      {load.error || catchUp.error ? (
+        <div class="load-failed">
+          <ErrorNote error={load.error ?? catchUp.error} />
+          <button type="button" disabled={load.busy} onClick={() => void load.run()}>
+            Try again
+          </button>
+        </div>
+      ) : null}
 
       <section aria-labelledby="call-heading" class="call">
         <h2 id="call-heading">Voice call</h2>
@@ -189,6 +218,10 @@ export function Session(props: { id: string }) {
               Decline
             </button>
           </div>
+        ) : call?.phase === "elsewhere" ? (
+          <p role="status" data-testid="call-state">
+            A call of this session is on another of your devices.
+          </p>
         ) : inCall && call ? (
           <div>
             <p role="status" data-testid="call-state">
@@ -274,10 +307,15 @@ export function Session(props: { id: string }) {
             <button type="submit" disabled={send.busy}>
               Send
             </button>
-            <button type="button" aria-pressed={recorder !== null} onClick={() => void record.run()}>
+            <button type="button" aria-pressed={recorder !== null} onClick={() => void voice.run("record")}>
               {recorder ? "Stop and send voice note" : "Record voice note"}
             </button>
-            <ErrorNote error={send.error ?? record.error} />
+            {unsentVoiceNote && !voice.busy ? (
+              <button type="button" onClick={() => void voice.run("resend")}>
+                Send voice note again
+              </button>
+            ) : null}
+            <ErrorNote error={send.error ?? voice.error} />
           </form>
         )}
       </section>

@@ -23,7 +23,22 @@ export const reportReasonEnum = pgEnum("report_reason", [
 export const reportStatusEnum = pgEnum("report_status", ["open", "closed"]);
 export const moderationActionEnum = pgEnum("moderation_action", ["none", "warn", "suspend"]);
 export const badgeEnum = pgEnum("badge", ["FIRST_CHAT", "SEVEN_DAYS", "FIRST_CALL"]);
-/** Why a call ended: a hang-up, the session ending (by either, a block, a suspension or a deletion), or a vanished side. */
-export const callEndReasons = ["hangup", "session_ended", "blocked", "suspended", "deleted", "peer_gone"] as const;
+/**
+ * Why a call ended: a hang-up, the session ending (by either, a block, a suspension or a deletion), a
+ * vanished side, the callee declining, nobody answering within 45 s, an answered call that never
+ * connected within 45 s (`failed`), or both calling at once with this call the one that yielded (`glare`).
+ */
+export const callEndReasons = [
+  "hangup",
+  "session_ended",
+  "blocked",
+  "suspended",
+  "deleted",
+  "peer_gone",
+  "declined",
+  "no_answer",
+  "failed",
+  "glare",
+] as const;
 export type CallEndReason = (typeof callEndReasons)[number];
 export const callEndReasonEnum = pgEnum("call_end_reason", callEndReasons);

@@ -1,4 +1,5 @@
 import { type RoomSession, roomSessionHeader } from "../../durable-objects/session-room";
+import { socketDeviceHeader } from "../../durable-objects/socket-hub";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
 import { decodeCursor, toPage } from "../../lib/pagination";
@@ -150,6 +151,7 @@ export const listMessages: AppRouteHandler<routes.ListMessagesRoute> = async (c)
 export const socket: AppRouteHandler<routes.SocketRoute> = async (c) => {
   const { userId } = currentUser(c);
   const { id } = c.req.valid("param");
+  const { device } = c.req.valid("query");
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError("UPGRADE_REQUIRED", { detail: "Connect with a WebSocket client." });
   }
@@ -162,7 +164,10 @@ export const socket: AppRouteHandler<routes.SocketRoute> = async (c) => {
     ended: session.status === "ended",
     ended_at: session.ended_at,
   };
-  const request = socketRequest(c, { [roomSessionHeader]: JSON.stringify(room) });
+  const request = socketRequest(c, {
+    [roomSessionHeader]: JSON.stringify(room),
+    ...(device ? { [socketDeviceHeader]: device } : {}),
+  });
   return objects.room(id, (stub) => stub.fetch(request));
 };
 

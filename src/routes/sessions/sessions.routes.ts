@@ -126,25 +126,53 @@ export const socket = defineRoute({
   tags,
   summary: "WebSocket for the session's live events",
   description:
-    "Upgrade with `?token=<access token>` or `Authorization`; answers 101 and then speaks JSON text frames.\n\n" +
+    "Upgrade with `?token=<access token>` or `Authorization` (and `device`, below); answers 101 and then speaks " +
+    "JSON text frames.\n\n" +
     "**Pushed to you:** " +
-    '`{"type":"room","you","partner_online","polite"}` on connecting (`polite` is your role in perfect negotiation); ' +
+    '`{"type":"room","you","partner_online","polite","call"}` on connecting (`polite` is your role in perfect ' +
+    "negotiation, `call` the call ringing or going on, or null); " +
     '`{"type":"peer.joined"|"peer.left","user_id"}`; `{"type":"message","message":{…}}` for every stored message and ' +
     '`{"type":"ended","session_id","ended_at","ended_by","reason"}` when the session ends, both after the database ' +
-    'commit; your partner\'s call frames with `from` added; `{"type":"call.ended","call_id","reason","duration_sec"}`; ' +
-    '`{"type":"error","code","message","call_id"?}` for a frame the room refused.\n\n' +
-    "**You may send** call signalling, relayed to your partner only: " +
+    "commit; the call frames of the other device of your call, with `from` added; " +
+    '`{"type":"call.state","call_id","state","started_by","started_at","connected_at","here"}` to every socket of ' +
+    "both participants whenever the call moves on (`ringing`, `answered`, `connected`; `here` says whether this " +
+    'socket\'s device is in the call); `{"type":"call.ended","call_id","reason","duration_sec"}`; ' +
+    '`{"type":"error","code","message","call_id"?,"retry_after_sec"?}` for a frame the room refused.\n\n' +
+    "**You may send** call signalling: " +
     '`{"type":"call.offer"|"call.answer","call_id","sdp"}` (SDP up to 20 KB), ' +
     '`{"type":"call.ice","call_id","candidate":{candidate,sdpMid,sdpMLineIndex,usernameFragment}}`, ' +
-    '`{"type":"call.connected","call_id"}` and `{"type":"call.hangup","call_id","reason"?}`, and `ping` (answered ' +
-    "`pong`). An unknown or invalid frame gets an `error` frame; text that is not a JSON object with a `type`, or a " +
-    "frame over 24 KB, closes the socket. A client that reconnects catches up with `GET /sessions/{id}/messages`; " +
-    "on a session that has ended, the socket gets the `ended` frame (`ended_by` null if the room never saw the end " +
-    "pushed) and closes with 4005: do not reconnect. " +
+    '`{"type":"call.connected","call_id"}` once your connection is up and `{"type":"call.hangup","call_id","reason"?}` ' +
+    "(declines a call ringing here), and `ping` (answered `pong`). An offer with a new `call_id` rings every device " +
+    "of your partner; the device that answers first is in the call, the others are told. The call is connected " +
+    "once both devices in it have sent `call.connected`; spoken time counts from then. It ends on a hang-up by a " +
+    "device in it (a device not in it gets `NOT_IN_CALL`), unanswered after 45 s (`no_answer`), answered but not " +
+    "connected 45 s later (`failed`), 15 s after a device in it lost its last socket (`peer_gone`, counted until it " +
+    "left), or with the session. When both call at once, the call of the participant with `polite: true` yields " +
+    "(`glare`). An offer naming an ended call gets `CALL_ENDED`: start a new call. At most 5 calls a minute per " +
+    "participant (`RATE_LIMITED`, with `retry_after_sec`). An unknown or invalid frame gets an `error` frame; text " +
+    "that is not a JSON object with a `type`, or a frame over 24 KB, closes the socket. A client that reconnects " +
+    "catches up with `GET /sessions/{id}/messages`; on a session that has ended, the socket gets the `ended` frame " +
+    "(`ended_by` null if the room never saw the end pushed) and closes with 4005: do not reconnect. " +
     'Before the server closes the socket it sends `{"type":"closing","code","reason"}`: act on it as on the close, which may arrive seconds later (4001 replaced by a newer socket, 4003 token expired: refresh and reconnect, 4004 signed out or account gone: do not reconnect, 1008/1009 a refused frame).',
   middleware: [requireSocketAuth],
   security: [{ bearerAuth: [] }],
-  request: { params: SessionParamsSchema, query: z.object({ token: text().optional() }) },
+  request: {
+    params: SessionParamsSchema,
+    query: z.object({
+      token: text().optional(),
+      device: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{8,64}$/)
+        .optional()
+        .openapi({
+          description:
+            "An id your client chose for this device (8 to 64 letters, digits, `_` or `-`), the same on every " +
+            "reconnection: a call belongs to the device that placed or answered it, so a socket that reconnects " +
+            "with the same id is still in its call. Without it, each socket is a device of its own.",
+          example: "tab-5f0c1e7a",
+        }),
+    }),
+  },
   responses: {
     101: { description: "Switching protocols: the socket is open." },
     400: commonErrorResponses[400],
