@@ -69,3 +69,23 @@ describe("two tabs whose access token has expired", () => {
     await context.close();
   });
 });
+
+describe("two tabs of one learner", () => {
+  it("sign out together: the tab that did not sign out shows the sign-in at once, without a reload", async () => {
+    const tokens = await signedInLearner(apiUrl, "Tabs", "B1");
+    const context = await browser.newContext({ baseURL: apiUrl });
+    const seeding = await context.newPage();
+    await seeding.goto("/health");
+    await seeding.evaluate((stored) => localStorage.setItem("gaplash.tokens", stored), JSON.stringify(tokens));
+    await seeding.close();
+    const [left, right] = await Promise.all([context.newPage(), context.newPage()]);
+    await Promise.all([left.goto("/app/"), right.goto("/app/")]);
+    for (const page of [left, right]) await page.getByRole("heading", { name: "Salom, Tabs" }).waitFor();
+    const requests: string[] = [];
+    right.on("request", (request) => requests.push(new URL(request.url()).pathname));
+    await left.getByRole("button", { name: "Sign out" }).click();
+    await right.getByRole("button", { name: "Send me a code" }).waitFor({ timeout: 5000 });
+    expect(requests.filter((path) => path.startsWith("/app"))).toEqual([]);
+    await context.close();
+  });
+});
