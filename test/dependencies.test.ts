@@ -21,6 +21,8 @@ afterEach(() => {
 
 async function unavailable(response: Response): Promise<ProblemBody> {
   expect(response.status).toBe(503);
+  // A client may try again after it: the web client's refresh does.
+  expect(response.headers.get("retry-after")).toBe("2");
   return readProblem(response);
 }
 

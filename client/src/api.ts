@@ -76,13 +76,7 @@ export function refreshTokens(stale = currentTokens()?.refresh_token): Promise<b
     const tokens = currentTokens();
     if (!tokens) return false;
     if (stale && tokens.refresh_token !== stale) return true;
-    // Bounded, so that a hung refresh cannot hold every tab waiting on the lock.
-    const response = await fetch("/auth/refresh", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ refresh_token: tokens.refresh_token }),
-      signal: AbortSignal.timeout(10_000),
-    });
+    const response = await refreshOnce(tokens.refresh_token);
     // Only the API's word that the sign-in is over signs the learner out; a 503 is tried again later.
     if (response.status === 400 || response.status === 401 || response.status === 403) {
       setTokens(null);
@@ -95,6 +89,29 @@ export function refreshTokens(stale = currentTokens()?.refresh_token): Promise<b
     refreshing = null;
   });
   return refreshing;
+}
+
+/** The longest `Retry-After` of a 503 a refresh waits out before trying again (s), and how often it does. */
+const refreshRetry = { maxWaitSec: 10, attempts: 3 };
+
+/**
+ * One refresh, each try bounded so that a hung one cannot hold every tab waiting on the lock. A
+ * 503 (the database blinked) is tried again after its `Retry-After`, if that is short; past that,
+ * or past the tries, the 503 is the answer.
+ */
+async function refreshOnce(refreshToken: string): Promise<Response> {
+  for (let attempt = 1; ; attempt += 1) {
+    const response = await fetch("/auth/refresh", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: refreshToken }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const waitSec = Number(response.headers.get("retry-after"));
+    const retry = response.status === 503 && waitSec > 0 && waitSec <= refreshRetry.maxWaitSec;
+    if (!retry || attempt >= refreshRetry.attempts) return response;
+    await new Promise((resolve) => setTimeout(resolve, waitSec * 1000));
+  }
 }
 
 /** Runs `work` holding the tabs' one refresh lock, where the browser has Web Locks. */

@@ -93,7 +93,10 @@ export function problemType(code: ErrorCode): string {
   return `${problemTypeBase}${code.toLowerCase().replaceAll("_", "-")}`;
 }
 
-/** Renders an `ApiError` as an RFC 9457 `application/problem+json` response. */
+/** The `Retry-After` of a 503 that does not set its own (s). */
+export const unavailableRetryAfterSec = 2;
+
+/** Renders an `ApiError` as an RFC 9457 `application/problem+json` response; a 503 carries `Retry-After`. */
 export function problemResponse(c: Context, error: ApiError): Response {
   const { status, title } = errorCatalog[error.code];
   const body: Problem = {
@@ -107,6 +110,8 @@ export function problemResponse(c: Context, error: ApiError): Response {
     ...(error.errors ? { errors: error.errors } : {}),
   };
   return c.body(JSON.stringify(body), status, {
+    // RFC 9110 §10.2.3: a 503 says how soon to try again; a blip of a dependency lasts seconds.
+    ...(status === 503 ? { "Retry-After": String(unavailableRetryAfterSec) } : {}),
     ...error.headers,
     "content-type": "application/problem+json",
   });

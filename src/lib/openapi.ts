@@ -28,6 +28,17 @@ export function problem(description: string) {
   return { description, content: problemContent };
 }
 
+/** A 503: something the request needs is unavailable; `Retry-After` says how soon to try again. */
+export function unavailable(description: string) {
+  return {
+    description,
+    headers: {
+      "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer" as const } },
+    },
+    content: problemContent,
+  };
+}
+
 /**
  * A 429 of a rate-limited route: the problem names the limit that refused (`limit`), and the
  * headers describe that limit (the IETF RateLimit fields draft) and when to try again.
@@ -61,7 +72,7 @@ export const commonErrorResponses = {
   500: problem("Something failed on the server; quote `request_id`."),
 } as const;
 
-const dependencyUnavailable = problem(
+const dependencyUnavailable = unavailable(
   "A dependency (Postgres, Redis, object storage, mail, a Durable Object) did not answer in time; `dependency` " +
     "names it. Nothing was changed; try again shortly.",
 );

@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from "vitest";
 import { cspViolations, device, hearing, launchWithMicrophone } from "./devices.ts";
-import { type SignedInTokens, signedInLearner } from "./learners.ts";
+import { apiAs, matchedPair, type SignedInTokens } from "./learners.ts";
 
 /*
  * Calls as they happen off the happy path, in real Chromium against the real stack: both learners
@@ -29,31 +29,6 @@ interface RecordedCall {
   end_reason: string | null;
 }
 
-async function api<T>(tokens: SignedInTokens, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${apiUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${tokens.access_token}`, "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as T;
-}
-
-/** Two learners matched through the API, as the client does it. */
-async function matched(): Promise<{ aziza: SignedInTokens; bobur: SignedInTokens; sessionId: string }> {
-  const [aziza, bobur] = await Promise.all([
-    signedInLearner(apiUrl, "Aziza", "A2"),
-    signedInLearner(apiUrl, "Bobur", "A2"),
-  ]);
-  for (const learner of [aziza, bobur]) await api(learner, "POST", "/presence/ping", {});
-  await api(aziza, "POST", "/match/attempt", { desired_level: "A2" });
-  const answer = await api<{ status: string; session_id?: string }>(bobur, "POST", "/match/attempt", {
-    desired_level: "A2",
-  });
-  if (!answer.session_id) throw new Error(`the second attempt answered ${JSON.stringify(answer)}`);
-  return { aziza, bobur, sessionId: answer.session_id };
-}
-
 async function onSession(tokens: SignedInTokens, sessionId: string): Promise<{ context: BrowserContext; page: Page }> {
   const context = await device(browser, apiUrl, tokens);
   contexts.push(context);
@@ -69,12 +44,12 @@ const elsewhere = (page: Page) =>
   callState(page).filter({ hasText: "on another of your devices" }).waitFor({ timeout: 15_000 });
 
 async function recordedCalls(tokens: SignedInTokens, sessionId: string) {
-  return api<{ calls: RecordedCall[]; spoken_sec: number }>(tokens, "GET", `/sessions/${sessionId}`);
+  return apiAs<{ calls: RecordedCall[]; spoken_sec: number }>(apiUrl, tokens, "GET", `/sessions/${sessionId}`);
 }
 
 describe("a call off the happy path", () => {
   it("glare, a second device of the callee, a network drop mid-call and a retried voice note: the records say what happened", async () => {
-    const { aziza, bobur, sessionId } = await matched();
+    const { aziza, bobur, sessionId } = await matchedPair(apiUrl, "A2");
     const a = await onSession(aziza, sessionId);
     const phone = await onSession(bobur, sessionId);
     const laptop = await onSession(bobur, sessionId);
@@ -157,7 +132,12 @@ describe("a call off the happy path", () => {
     await laptop.page.waitForTimeout(500);
     expect(await laptop.page.getByLabel("Voice note").count()).toBe(1);
     expect(await a.page.getByLabel("Voice note").count()).toBe(1);
-    const messages = await api<{ items: { type: string }[] }>(bobur, "GET", `/sessions/${sessionId}/messages`);
+    const messages = await apiAs<{ items: { type: string }[] }>(
+      apiUrl,
+      bobur,
+      "GET",
+      `/sessions/${sessionId}/messages`,
+    );
     expect(messages.items.filter((message) => message.type === "voice")).toHaveLength(1);
 
     // The records: the glare's yielded call (if the room had started it), then the two calls, their

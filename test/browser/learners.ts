@@ -29,3 +29,38 @@ export async function signedInLearner(apiUrl: string, name: string, level: strin
   if (profile.status !== 200) throw new Error(`the profile update answered ${profile.status}`);
   return tokens;
 }
+
+/** `method path` on the API at `apiUrl` as `tokens`' learner; the answer's JSON, or an error for a non-2xx. */
+export async function apiAs<T>(
+  apiUrl: string,
+  tokens: SignedInTokens,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const response = await fetch(`${apiUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${tokens.access_token}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
+  return (response.status === 204 ? undefined : await response.json()) as T;
+}
+
+/** Aziza and Bobur at `level`, matched through the API as the client does it. */
+export async function matchedPair(
+  apiUrl: string,
+  level: string,
+): Promise<{ aziza: SignedInTokens; bobur: SignedInTokens; sessionId: string }> {
+  const [aziza, bobur] = await Promise.all([
+    signedInLearner(apiUrl, "Aziza", level),
+    signedInLearner(apiUrl, "Bobur", level),
+  ]);
+  for (const learner of [aziza, bobur]) await apiAs(apiUrl, learner, "POST", "/presence/ping", {});
+  await apiAs(apiUrl, aziza, "POST", "/match/attempt", { desired_level: level });
+  const answer = await apiAs<{ session_id?: string }>(apiUrl, bobur, "POST", "/match/attempt", {
+    desired_level: level,
+  });
+  if (!answer.session_id) throw new Error(`the second attempt answered ${JSON.stringify(answer)}`);
+  return { aziza, bobur, sessionId: answer.session_id };
+}

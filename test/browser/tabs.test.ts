@@ -89,3 +89,36 @@ describe("two tabs of one learner", () => {
     await context.close();
   });
 });
+
+describe("a refresh that meets a database blip", () => {
+  it("is tried again after the 503's Retry-After, and the learner stays signed in", async () => {
+    const tokens = await signedInLearner(apiUrl, "Tabs", "B1");
+    const context = await browser.newContext({ baseURL: apiUrl });
+    const seeding = await context.newPage();
+    await seeding.goto("/health");
+    await seeding.evaluate(
+      (stored) => localStorage.setItem("gaplash.tokens", stored),
+      JSON.stringify({ ...tokens, access_token: `${tokens.access_token}x` }),
+    );
+    await seeding.close();
+    const refreshes: number[] = [];
+    await context.route("**/auth/refresh", async (route) => {
+      refreshes.push(performance.now());
+      if (refreshes.length > 1) return route.fallback();
+      // What the API answers while Postgres is unreachable.
+      await route.fulfill({
+        status: 503,
+        headers: { "content-type": "application/problem+json", "retry-after": "1" },
+        body: JSON.stringify({ status: 503, code: "DEPENDENCY_UNAVAILABLE", dependency: "postgres" }),
+      });
+    });
+    const page = await context.newPage();
+    await page.goto("/app/");
+    await page.getByRole("heading", { name: "Salom, Tabs" }).waitFor({ timeout: 15_000 });
+    expect(refreshes).toHaveLength(2);
+    expect((refreshes[1] ?? 0) - (refreshes[0] ?? 0)).toBeGreaterThanOrEqual(1000);
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem("gaplash.tokens") ?? "null"));
+    expect(stored?.refresh_token).not.toBe(tokens.refresh_token);
+    await context.close();
+  });
+});

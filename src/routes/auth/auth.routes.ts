@@ -1,6 +1,14 @@
 import { z } from "@hono/zod-openapi";
 import { idSchema } from "../../lib/ids";
-import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem, rateLimited } from "../../lib/openapi";
+import {
+  commonErrorResponses,
+  defineRoute,
+  jsonBody,
+  jsonContent,
+  problem,
+  rateLimited,
+  unavailable,
+} from "../../lib/openapi";
 import { text } from "../../lib/text";
 import { EmailSchema, LogoutSchema, RefreshTokenBodySchema, SignInSchema } from "./auth.schemas";
 
@@ -35,7 +43,7 @@ export const requestEmailCode = defineRoute({
     ),
     ...commonErrorResponses,
     429: tooMany,
-    503: problem("The mail could not be sent, or the rate limiter is unavailable."),
+    503: unavailable("The mail could not be sent, or the rate limiter is unavailable."),
   },
 });
 
@@ -69,7 +77,7 @@ export const verifyEmailCode = defineRoute({
     ...commonErrorResponses,
     403: problem("The account is suspended."),
     429: tooMany,
-    503: problem("The rate limiter is unavailable; sign-in fails closed."),
+    503: unavailable("The rate limiter is unavailable; sign-in fails closed."),
   },
 });
 
@@ -119,7 +127,7 @@ export const googleLogin = defineRoute({
   responses: {
     302: { description: "To Google's consent page." },
     500: commonErrorResponses[500],
-    503: problem("Google sign-in is not configured."),
+    503: unavailable("Google sign-in is not configured."),
   },
 });
 
@@ -145,7 +153,7 @@ export const googleCallback = defineRoute({
     500: commonErrorResponses[500],
     403: problem("The Google address is not verified, or the account is suspended."),
     502: problem("Google's answer could not be used."),
-    503: problem("Google sign-in is not configured."),
+    503: unavailable("Google sign-in is not configured."),
   },
 });
 

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { commonErrorResponses, jsonContent, problem } from "../../lib/openapi";
+import { commonErrorResponses, jsonContent, problem, unavailable } from "../../lib/openapi";
 
 const tags = ["Health"];
 
@@ -48,7 +48,7 @@ export const ready = createRoute({
     413: commonErrorResponses[413],
     200: jsonContent(ReadinessSchema, "Every dependency answered."),
     500: commonErrorResponses[500],
-    503: problem("A dependency did not answer; `checks` names it."),
+    503: unavailable("A dependency did not answer; `checks` names it."),
   },
 });
 

@@ -1,6 +1,14 @@
 import { z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema/enums";
-import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem, rateLimited } from "../../lib/openapi";
+import {
+  commonErrorResponses,
+  defineRoute,
+  jsonBody,
+  jsonContent,
+  problem,
+  rateLimited,
+  unavailable,
+} from "../../lib/openapi";
 import { text } from "../../lib/text";
 import { authenticated, requireSocketAuth } from "../../middleware/auth";
 
@@ -46,7 +54,7 @@ export const attempt = defineRoute({
     403: problem("The account is suspended."),
     409: problem("No recent presence ping, already waiting at another level, or already in a session."),
     429: rateLimited("Too many attempts; `Retry-After` says when to try again."),
-    503: problem("The matchmaker did not answer; the attempt was withdrawn."),
+    503: unavailable("The matchmaker did not answer; the attempt was withdrawn."),
   },
 });
 

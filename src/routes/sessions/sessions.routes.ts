@@ -1,5 +1,13 @@
 import { z } from "@hono/zod-openapi";
-import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem, rateLimited } from "../../lib/openapi";
+import {
+  commonErrorResponses,
+  defineRoute,
+  jsonBody,
+  jsonContent,
+  problem,
+  rateLimited,
+  unavailable,
+} from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
 import { text } from "../../lib/text";
 import { authenticated, requireSocketAuth } from "../../middleware/auth";
@@ -202,7 +210,7 @@ export const iceServers = defineRoute({
     409: problem("The session has ended."),
     429: rateLimited("Too many requests; `Retry-After` says when to try again."),
     500: commonErrorResponses[500],
-    503: problem("The TURN credentials service did not answer."),
+    503: unavailable("The TURN credentials service did not answer."),
   },
 });
 

@@ -1,0 +1,114 @@
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { device, launchWithMicrophone } from "./devices.ts";
+import { apiAs, matchedPair, type SignedInTokens } from "./learners.ts";
+
+/*
+ * The session screen tells the truth when the network does not: a load that failed says so and
+ * can be tried again, a device that was offline while many messages came shows them all, and a
+ * call hung up while the browser still asks for the microphone gives the microphone back.
+ */
+const apiUrl = inject("apiUrl");
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  browser = await launchWithMicrophone();
+});
+afterAll(async () => {
+  for (const context of contexts) await context.close();
+  await browser?.close();
+});
+
+async function onSession(tokens: SignedInTokens, sessionId: string, context?: BrowserContext): Promise<Page> {
+  const opened = context ?? (await device(browser, apiUrl, tokens));
+  contexts.push(opened);
+  const page = await opened.newPage();
+  await page.goto(`/app/#/session/${sessionId}`);
+  return page;
+}
+
+describe("the session screen", () => {
+  it("shows a load that failed, and loads when tried again", async () => {
+    const { aziza, sessionId } = await matchedPair(apiUrl, "C2");
+    const context = await device(browser, apiUrl, aziza);
+    let failed = false;
+    await context.route(`**/sessions/${sessionId}`, async (route) => {
+      if (failed || route.request().method() !== "GET") return route.fallback();
+      failed = true;
+      await route.fulfill({
+        status: 503,
+        headers: { "content-type": "application/problem+json", "retry-after": "2" },
+        body: JSON.stringify({ status: 503, code: "DEPENDENCY_UNAVAILABLE", detail: "Postgres did not answer." }),
+      });
+    });
+    const page = await onSession(aziza, sessionId, context);
+    await page.getByRole("alert").filter({ hasText: "Postgres did not answer." }).waitFor();
+    await page.getByRole("button", { name: "Try again" }).click();
+    await page.getByRole("heading", { name: "With Bobur (C2)" }).waitFor();
+    expect(await page.getByRole("button", { name: "Try again" }).count()).toBe(0);
+  });
+
+  it("catches up every message that came while the device was offline, past one page", async () => {
+    const { aziza, bobur, sessionId } = await matchedPair(apiUrl, "C2");
+    const send = (who: SignedInTokens, text: string) =>
+      apiAs(apiUrl, who, "POST", `/sessions/${sessionId}/messages`, {
+        type: "text",
+        text,
+        client_id: crypto.randomUUID(),
+      });
+    await send(aziza, "Before the tunnel");
+    const context = await device(browser, apiUrl, bobur);
+    const page = await onSession(bobur, sessionId, context);
+    await page.getByText("Before the tunnel").waitFor();
+
+    await context.setOffline(true);
+    await page.evaluate(() => {
+      for (const socket of (window as unknown as { gaplashSockets: WebSocket[] }).gaplashSockets) {
+        socket.close(4000, "network lost");
+      }
+    });
+    // 110 messages, more than the catch-up's page of 100, from both (each within the send limit).
+    for (let n = 1; n <= 55; n += 1) {
+      await send(aziza, `From Aziza ${n}`);
+      await send(bobur, `From Bobur's phone ${n}`);
+    }
+    await context.setOffline(false);
+    await page.getByText("From Aziza 55", { exact: true }).waitFor({ timeout: 20_000 });
+    await expect.poll(() => page.locator("ol.messages > li").count(), { timeout: 10_000 }).toBe(111);
+    await page.getByText("From Aziza 1", { exact: true }).waitFor();
+  });
+
+  it("gives the microphone back when the call is hung up while the browser still asks for it", async () => {
+    const { aziza, bobur, sessionId } = await matchedPair(apiUrl, "C2");
+    const context = await device(browser, apiUrl, aziza);
+    // A permission prompt that takes a moment to be accepted.
+    await context.addInitScript(() => {
+      const streams: MediaStream[] = [];
+      Object.assign(window, { gaplashStreams: streams });
+      const ask = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      navigator.mediaDevices.getUserMedia = async (constraints) => {
+        const stream = await ask(constraints);
+        streams.push(stream);
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        return stream;
+      };
+    });
+    const page = await onSession(aziza, sessionId, context);
+    const partner = await onSession(bobur, sessionId);
+    await page.getByText("Your partner is here.").waitFor();
+    await page.getByRole("button", { name: "Call", exact: true }).click();
+    await page.getByRole("button", { name: "Hang up" }).click();
+    await page.waitForTimeout(2500);
+    const tracks = await page.evaluate(() =>
+      (window as unknown as { gaplashStreams: MediaStream[] }).gaplashStreams.flatMap((stream) =>
+        stream.getTracks().map((track) => track.readyState),
+      ),
+    );
+    expect(tracks.length).toBeGreaterThan(0);
+    expect(tracks.every((state) => state === "ended")).toBe(true);
+    expect(await partner.getByText("Your partner is calling.").count()).toBe(0);
+    const session = await apiAs<{ calls: unknown[] }>(apiUrl, aziza, "GET", `/sessions/${sessionId}`);
+    expect(session.calls).toEqual([]);
+  });
+});
