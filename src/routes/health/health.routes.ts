@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { commonErrorResponses, jsonContent, problem, unavailable } from "../../lib/openapi";
+import { commonErrorResponses, jsonContent, unavailable } from "../../lib/openapi";
 
 const tags = ["Health"];
 
