@@ -57,6 +57,8 @@ export class Call {
   private generation = 0;
   /** Whether the room has told us about our call, so a room without it means it ended meanwhile. */
   private acknowledged = false;
+  /** The call this device hung up, until the room confirms it ended: a hang-up lost on the way is sent again. */
+  private hungUp: string | null = null;
   private you: string | null = null;
   private polite = true;
   state: CallState = {
@@ -87,6 +89,7 @@ export class Call {
 
   /** Opens the peer connection for `callId`, or returns null if this device let go of the call meanwhile. */
   private async open(callId: string): Promise<RTCPeerConnection | null> {
+    if (this.pc || this.microphone) this.letGo();
     const generation = this.generation;
     const servers = await ok(await api.sessions[":id"].call["ice-servers"].$post({ param: { id: this.sessionId } }));
     if (generation !== this.generation) return null;
@@ -138,7 +141,13 @@ export class Call {
     this.pendingCandidates = [];
     this.acknowledged = false;
     this.update({ phase: "calling", callId, connectedAt: null, endedReason: null, muted: false });
-    await this.open(callId);
+    try {
+      await this.open(callId);
+    } catch (error) {
+      // No microphone, or no ICE servers: nothing was sent, and the screen says why.
+      if (this.state.callId === callId) this.close("failed");
+      throw error;
+    }
   }
 
   /** Answers the call ringing here. */
@@ -148,8 +157,14 @@ export class Call {
     this.ringing = null;
     this.acknowledged = true;
     this.update({ phase: "connecting", callId: offer.callId, connectedAt: null, endedReason: null, muted: false });
-    const pc = await this.open(offer.callId);
-    if (pc) await this.accept(pc, offer.callId, offer.sdp);
+    try {
+      const pc = await this.open(offer.callId);
+      if (pc) await this.accept(pc, offer.callId, offer.sdp);
+    } catch (error) {
+      // It rings on elsewhere, or rings out; this device is not in it.
+      if (this.state.callId === offer.callId) this.close("failed");
+      throw error;
+    }
   }
 
   private async accept(pc: RTCPeerConnection, callId: string, sdp: string): Promise<void> {
@@ -165,7 +180,10 @@ export class Call {
       this.signal.send({ type: "call.hangup", call_id: this.ringing.callId });
       this.close("declined");
     } else if (this.inCall) {
-      if (this.state.callId) this.signal.send({ type: "call.hangup", call_id: this.state.callId });
+      if (this.state.callId) {
+        this.hungUp = this.state.callId;
+        this.signal.send({ type: "call.hangup", call_id: this.state.callId });
+      }
       this.close("hangup");
     }
   }
@@ -181,7 +199,22 @@ export class Call {
     this.you = typeof room.you === "string" ? room.you : null;
     this.polite = room.polite === true;
     const call = isRoomCall(room.call) ? room.call : null;
+    if (call && call.call_id === this.hungUp) {
+      // The hang-up never reached the room: say it again.
+      this.signal.send({ type: "call.hangup", call_id: call.call_id });
+      return;
+    }
+    this.hungUp = null;
+    if (call && this.inCall && this.acknowledged && call.call_id !== this.state.callId) {
+      // Our call ended while this socket was away, and another one has begun since.
+      this.close("ended");
+    }
     if (call) {
+      if (call.here && call.call_id === this.state.callId && call.state === "answered") {
+        // Our report may have been sent while the socket was down.
+        if (this.pc?.connectionState === "connected")
+          this.signal.send({ type: "call.connected", call_id: call.call_id });
+      }
       this.follow(call);
     } else if (this.inCall && this.acknowledged) {
       // The call ended while this socket was away and missed its `call.ended`.
@@ -194,6 +227,7 @@ export class Call {
 
   /** What the room says of the call: which device has it, and whether it is connected. */
   private follow(call: RoomCall): void {
+    if (call.call_id === this.hungUp) return;
     if (call.call_id === this.state.callId && this.inCall) {
       this.acknowledged = true;
       if (!call.here && call.state !== "ringing") {
@@ -235,6 +269,10 @@ export class Call {
           await this.accept(this.pc, callId, sdp);
           return;
         }
+        if (this.pc && this.state.phase !== "calling") {
+          // A new call rings while we still hold one the room has ended (its end never reached us).
+          this.close("ended");
+        }
         this.ringing = { callId, sdp };
         if (this.state.phase === "calling") {
           // Both called at once. The polite side takes the partner's call; the impolite side waits for
@@ -269,6 +307,7 @@ export class Call {
         return;
       }
       case "call.ended":
+        if (callId === this.hungUp) this.hungUp = null;
         if (callId === this.ringing?.callId) this.ringing = null;
         if (callId !== this.state.callId) return;
         if (frame.reason === "glare" && this.state.phase === "calling") {
@@ -315,13 +354,17 @@ export class Call {
     this.microphone = null;
     this.pendingCandidates = [];
     this.remoteAudio.srcObject = null;
-    this.acknowledged = false;
   }
 
   private close(reason: string): void {
     this.letGo();
     this.ringing = null;
     this.update({ phase: "ended", connection: null, connectedAt: null, endedReason: reason });
+  }
+
+  /** The room's socket closed for good (replaced, signed out): this device can no longer be in a call. */
+  lostRoom(): void {
+    if (this.inCall || this.state.phase === "incoming") this.close("disconnected");
   }
 
   /** Leaving the session screen ends the call this device is in; a call ringing here rings on elsewhere. */

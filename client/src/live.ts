@@ -3,6 +3,8 @@ import { currentTokens, refreshTokens, socketUrl } from "./api";
 /** Close codes the API's sockets use (src/durable-objects/socket-hub.ts). */
 const tokenExpired = 4003;
 const doNotReconnect = new Set([4001, 4004, 4005, 1008]);
+/** How often an open socket says it is alive; a room in a call takes a socket silent for 60 s for gone. */
+const pingEveryMs = 20_000;
 
 /**
  * A WebSocket to the API that stays open: it reconnects with backoff (0.5 s doubling to 10 s),
@@ -15,6 +17,9 @@ export class LiveSocket {
   private attempt = 0;
   private closed = false;
   private retry: ReturnType<typeof setTimeout> | undefined;
+  private readonly ping = setInterval(() => {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send("ping");
+  }, pingEveryMs);
 
   constructor(
     private readonly path: string,
@@ -88,6 +93,7 @@ export class LiveSocket {
   close(): void {
     this.closed = true;
     clearTimeout(this.retry);
+    clearInterval(this.ping);
     this.socket?.close(1000, "leaving");
   }
 }

@@ -5,6 +5,7 @@ import type { CallEndReason } from "../db/schema/enums";
 import { describeError, log } from "../lib/logger";
 import {
   type Absence,
+  absencesOf,
   awardRetryDelayMs,
   callStartLimit,
   dueEnding,
@@ -15,6 +16,7 @@ import {
   reportConnected,
   type Sender,
   sideOf,
+  spokenUntil,
 } from "../services/call-machine";
 import { awardFirstCall, type CallRecord, insertCall, spokenSeconds, updateCall } from "../services/calls";
 import {
@@ -45,6 +47,13 @@ export type RoomSession = z.infer<typeof RoomSessionSchema>;
 export const frameLimit = { frames: 100, windowMs: 10_000 };
 /** How soon a call row the database did not take is written again. */
 const resyncAfterMs = 10_000;
+/**
+ * A socket of a device in a call that has sent nothing, not even `ping`, for this long is taken
+ * for gone: a phone that lost power never closes its socket, and its call must not go on counting.
+ */
+export const silentSocketAfterMs = 60_000;
+/** How often the room looks for silent sockets while a call goes on. */
+const livenessEveryMs = 30_000;
 
 interface CallRow extends Record<string, SqlStorageValue> {
   call_id: string;
@@ -60,6 +69,8 @@ interface CallRow extends Record<string, SqlStorageValue> {
   end_reason: string | null;
   /** The offer while the call rings, for a device of the callee that joins meanwhile. */
   offer_sdp: string | null;
+  /** The answer until the call connects, for the caller's device if it reconnects meanwhile. */
+  answer_sdp: string | null;
   badge_awarded: number;
   award_failures: number;
   award_retry_at: number | null;
@@ -68,44 +79,54 @@ interface CallRow extends Record<string, SqlStorageValue> {
 
 /**
  * The room's storage, one step per version; a room created before a step runs it on its next
- * start. Steps only add, so a room never loses what it kept.
+ * start (`now` in epoch ms).
  */
-const schemaSteps = [
-  `create table if not exists room (
-     id integer primary key check (id = 1),
-     session_id text not null,
-     participants text not null,
-     ended integer not null
-   );
-   create table if not exists calls (
-     call_id text primary key,
-     started_by text not null,
-     started_at integer not null,
-     connected_at integer,
-     ended_at integer,
-     end_reason text,
-     badge_awarded integer not null default 0,
-     synced integer not null default 0
-   );
-   create table if not exists absences (user_id text primary key, since integer not null);
-   create table if not exists ending (id integer primary key check (id = 1), event text not null);`,
-  // A call joins two devices; it connects on both reports; FIRST_CALL retries back off.
-  `alter table calls add column caller_device text not null default '';
-   alter table calls add column callee_device text;
-   alter table calls add column answered_at integer;
-   alter table calls add column caller_connected_at integer;
-   alter table calls add column callee_connected_at integer;
-   alter table calls add column offer_sdp text;
-   alter table calls add column award_failures integer not null default 0;
-   alter table calls add column award_retry_at integer;
-   update calls set answered_at = started_at where connected_at is not null;
-   drop table absences;
-   create table absences (
-     user_id text not null,
-     device_id text not null,
-     since integer not null,
-     primary key (user_id, device_id)
-   );`,
+const schemaSteps: ((sql: SqlStorage, now: number) => void)[] = [
+  (sql) =>
+    sql.exec(`
+      create table if not exists room (
+        id integer primary key check (id = 1),
+        session_id text not null,
+        participants text not null,
+        ended integer not null
+      );
+      create table if not exists calls (
+        call_id text primary key,
+        started_by text not null,
+        started_at integer not null,
+        connected_at integer,
+        ended_at integer,
+        end_reason text,
+        badge_awarded integer not null default 0,
+        synced integer not null default 0
+      );
+      create table if not exists absences (user_id text primary key, since integer not null);
+      create table if not exists ending (id integer primary key check (id = 1), event text not null);
+    `),
+  // A call joins two devices and connects on both reports; FIRST_CALL retries back off. A call
+  // that was going on knows neither of its devices, so it ends here (peer_gone, as a deploy cut
+  // its sockets); the per-user absences it kept mean nothing per device.
+  (sql, now) => {
+    sql.exec(`
+      alter table calls add column caller_device text not null default '';
+      alter table calls add column callee_device text;
+      alter table calls add column answered_at integer;
+      alter table calls add column caller_connected_at integer;
+      alter table calls add column callee_connected_at integer;
+      alter table calls add column offer_sdp text;
+      alter table calls add column answer_sdp text;
+      alter table calls add column award_failures integer not null default 0;
+      alter table calls add column award_retry_at integer;
+      drop table absences;
+      create table absences (
+        user_id text not null,
+        device_id text not null,
+        since integer not null,
+        primary key (user_id, device_id)
+      );
+    `);
+    sql.exec("update calls set ended_at = ?, end_reason = 'peer_gone', synced = 0 where ended_at is null", now);
+  },
 ];
 
 const sessionEndToCallEnd: Record<SessionEndReason, CallEndReason> = {
@@ -155,6 +176,11 @@ export class SessionRoom extends SocketHub {
   private readonly frameCounts = new WeakMap<WebSocket, { windowStart: number; count: number }>();
   /** The end of the queue of changes: each waits for the one before it. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The write to Postgres under way, and whether another is wanted after it. */
+  private persisting: Promise<void> | undefined;
+  private persistAgain = false;
+  /** When each socket last sent a frame (epoch ms), besides the `ping`s the runtime answers. */
+  private readonly lastFrameAt = new WeakMap<WebSocket, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -162,7 +188,7 @@ export class SessionRoom extends SocketHub {
       const sql = ctx.storage.sql;
       sql.exec("create table if not exists schema_version (version integer not null)");
       const version = sql.exec<{ version: number }>("select version from schema_version").toArray()[0]?.version ?? 0;
-      for (const step of schemaSteps.slice(version)) sql.exec(step);
+      for (const step of schemaSteps.slice(version)) step(sql, Date.now());
       sql.exec("delete from schema_version");
       sql.exec("insert into schema_version (version) values (?)", schemaSteps.length);
     });
@@ -188,8 +214,11 @@ export class SessionRoom extends SocketHub {
       session.ended ? 1 : 0,
     );
     if (session.ended) {
-      // The room never saw the end pushed: a socket joining now still learns when it ended.
+      // The room never saw the end pushed: a socket joining now still learns when it ended, and
+      // a call still going on ends with the session.
       this.keepEnding(unseenEnding(session.id, session.ended_at));
+      await this.inTurn(async () => this.endLiveCall("session_ended"));
+      await this.persist();
     }
     return super.fetch(request);
   }
@@ -254,11 +283,10 @@ export class SessionRoom extends SocketHub {
       const delivered = this.push(event);
       this.ctx.storage.sql.exec("update room set ended = 1");
       this.keepEnding(event);
-      const call = this.liveCall();
-      if (call) await this.endCall(call, sessionEndToCallEnd[event.reason], Date.now());
+      this.endLiveCall(sessionEndToCallEnd[event.reason]);
       await this.rescheduleAlarm();
       return delivered;
-    });
+    }).finally(() => this.persist());
   }
 
   protected override onConnect(socket: WebSocket, attachment: SocketAttachment): Promise<void> {
@@ -288,11 +316,17 @@ export class SessionRoom extends SocketHub {
         // Another device of the callee joins while the call rings: it rings too.
         this.send(socket, { type: "call.offer", call_id: call.call_id, sdp: call.offer_sdp, from: call.started_by });
       }
+      if (call?.answer_sdp && partner && sideOf(toLiveCall(call), this.sender(attachment)) === "caller") {
+        // The caller's device is back before the call connected: the answer may have missed it.
+        this.send(socket, { type: "call.answer", call_id: call.call_id, sdp: call.answer_sdp, from: partner });
+      }
       if (partner && this.openSockets(you).length === 1) this.push({ type: "peer.joined", user_id: you }, partner);
     });
   }
 
   protected override onDisconnect(attachment: SocketAttachment): Promise<void> {
+    // The moment it left, not the moment its turn came.
+    const leftAt = Date.now();
     return this.inTurn(async () => {
       const gone = attachment.userId;
       const call = this.liveCall();
@@ -304,7 +338,7 @@ export class SessionRoom extends SocketHub {
           "insert into absences (user_id, device_id, since) values (?, ?, ?) on conflict do nothing",
           gone,
           attachment.deviceId,
-          Date.now(),
+          leftAt,
         );
       }
       const partner = this.partnerOf(gone);
@@ -316,6 +350,16 @@ export class SessionRoom extends SocketHub {
   private isCallDevice(call: CallRow, who: Sender): boolean {
     const side = sideOf(toLiveCall(call), who);
     return side === "caller" || side === "callee";
+  }
+
+  private sender(attachment: SocketAttachment): Sender {
+    return { userId: attachment.userId, deviceId: attachment.deviceId };
+  }
+
+  /** A socket of a device in the call outlasts the others when a fourth socket replaces one. */
+  protected override isEngaged(attachment: SocketAttachment): boolean {
+    const call = this.liveCall();
+    return call !== undefined && this.isCallDevice(call, this.sender(attachment));
   }
 
   private withinFrameLimit(socket: WebSocket): boolean {
@@ -334,6 +378,7 @@ export class SessionRoom extends SocketHub {
     attachment: SocketAttachment,
     frame: string | ArrayBuffer,
   ): Promise<void> {
+    this.lastFrameAt.set(socket, Date.now());
     if (!this.withinFrameLimit(socket)) {
       this.close(socket, closeCodes.unsupportedFrame, `at most ${frameLimit.frames} frames every 10 s`);
       return;
@@ -359,16 +404,17 @@ export class SessionRoom extends SocketHub {
       this.refuse(socket, "INVALID_FRAME", problems.join("; "));
       return;
     }
-    const sender = { userId: attachment.userId, deviceId: attachment.deviceId };
-    await this.inTurn(() => this.apply(socket, sender, parsed.data)).catch((error: unknown) => {
+    await this.inTurn(() => this.apply(socket, this.sender(attachment), parsed.data)).catch((error: unknown) => {
       log("error", "call frame not applied", { frame: type, ...describeError(error) });
       this.refuse(socket, "UNAVAILABLE", "the frame could not be applied; try again", parsed.data.call_id);
     });
+    await this.persist();
   }
 
   /** Applies one call frame to the state the room is in now. */
   private async apply(socket: WebSocket, sender: Sender, frame: ClientFrame): Promise<void> {
     if (this.session()?.ended ?? true) {
+      this.endLiveCall("session_ended");
       this.refuse(socket, "SESSION_ENDED", "this session has ended; no more calls", frame.call_id);
       return;
     }
@@ -416,9 +462,10 @@ export class SessionRoom extends SocketHub {
       case "answer": {
         if (!row || frame.type !== "call.answer") return;
         this.ctx.storage.sql.exec(
-          "update calls set callee_device = ?, answered_at = ?, offer_sdp = null where call_id = ?",
+          "update calls set callee_device = ?, answered_at = ?, offer_sdp = null, answer_sdp = ? where call_id = ?",
           sender.deviceId,
           now,
+          frame.sdp,
           row.call_id,
         );
         const answered = this.callRow(row.call_id);
@@ -432,22 +479,21 @@ export class SessionRoom extends SocketHub {
         const reported = reportConnected(toLiveCall(row), side, now);
         this.ctx.storage.sql.exec(
           `update calls set caller_connected_at = ?, callee_connected_at = ?, connected_at = ?,
+             answer_sdp = case when ? is null then answer_sdp end,
              synced = case when connected_at is ? then synced else 0 end
            where call_id = ?`,
           reported.callerConnectedAt,
           reported.calleeConnectedAt,
           reported.connectedAt,
           reported.connectedAt,
+          reported.connectedAt,
           row.call_id,
         );
-        if (row.connected_at === null && reported.connectedAt !== null) {
-          this.pushState(this.callRow(row.call_id));
-          await this.sync();
-        }
+        if (row.connected_at === null && reported.connectedAt !== null) this.pushState(this.callRow(row.call_id));
         break;
       }
       case "end":
-        if (row) await this.endCall(row, outcome.reason, now);
+        if (row) this.endCall(row, outcome.reason, now);
         break;
     }
     await this.rescheduleAlarm();
@@ -541,7 +587,7 @@ export class SessionRoom extends SocketHub {
       this.refuse(socket, "SESSION_ENDED", "this session has ended; no more calls", offer.call_id);
       return;
     }
-    if (supersedes) await this.endCall(this.callRow(supersedes), "glare", startedAt);
+    if (supersedes) this.endCall(this.callRow(supersedes), "glare", startedAt);
     this.ctx.storage.sql.exec(
       `insert into calls (call_id, started_by, caller_device, started_at, offer_sdp, synced)
        values (?, ?, ?, ?, ?, 1)`,
@@ -557,21 +603,51 @@ export class SessionRoom extends SocketHub {
   }
 
   /**
-   * Ends the call for both at `endedAt` (epoch ms), tells every socket how long they spoke, and
-   * records it; `FIRST_CALL` if it was connected for a minute.
+   * Ends the call for both at `endedAt` (epoch ms), or when a device of it left if one is away,
+   * and tells every socket how long they spoke. Postgres learns of it on the next `persist`.
    */
-  private async endCall(call: CallRow, reason: CallEndReason, endedAt: number): Promise<void> {
+  private endCall(call: CallRow, reason: CallEndReason, endedAt: number): void {
+    const ended = Math.max(call.started_at, spokenUntil(toLiveCall(call), this.absences(), endedAt));
     this.ctx.storage.sql.exec(
-      "update calls set ended_at = ?, end_reason = ?, offer_sdp = null, synced = 0 where call_id = ?",
-      endedAt,
+      `update calls set ended_at = ?, end_reason = ?, offer_sdp = null, answer_sdp = null, synced = 0
+       where call_id = ?`,
+      ended,
       reason,
       call.call_id,
     );
     this.ctx.storage.sql.exec("delete from absences");
-    const durationSec = spokenSeconds({ connectedAt: call.connected_at, endedAt }, endedAt);
+    const durationSec = spokenSeconds({ connectedAt: call.connected_at, endedAt: ended }, ended);
     this.push({ type: "call.ended", call_id: call.call_id, reason, duration_sec: durationSec });
-    if (durationSec * 1000 >= firstCallAfterMs) await this.awardBadge(call.call_id);
-    await this.sync();
+  }
+
+  private endLiveCall(reason: CallEndReason): void {
+    const call = this.liveCall();
+    if (call) this.endCall(call, reason, Date.now());
+  }
+
+  /**
+   * Writes to Postgres what it does not have yet — call rows, `FIRST_CALL` — outside the queue,
+   * so a slow database never holds up signalling. One write at a time; one asked for meanwhile
+   * runs right after.
+   */
+  private persist(): Promise<void> {
+    if (this.persisting) {
+      this.persistAgain = true;
+      return this.persisting;
+    }
+    this.persisting = (async () => {
+      do {
+        this.persistAgain = false;
+        const now = Date.now();
+        for (const owed of this.owedBadges(now)) {
+          if ((owed.award_retry_at ?? 0) <= now) await this.awardBadge(owed.call_id);
+        }
+        await this.sync();
+      } while (this.persistAgain);
+    })().finally(() => {
+      this.persisting = undefined;
+    });
+    return this.persisting;
   }
 
   /** `FIRST_CALL` for both learners; a failure is tried again later, each time after a longer wait. */
@@ -592,15 +668,19 @@ export class SessionRoom extends SocketHub {
     }
   }
 
-  /** Calls owed `FIRST_CALL`: connected for a minute (ended, or still going on at `now`), not awarded yet. */
+  /**
+   * Calls owed `FIRST_CALL`: connected for a minute and not awarded yet. An ended call counts its
+   * spoken time; a live one counts to `now`, or to when a device of it left.
+   */
   private owedBadges(now: number): CallRow[] {
+    const absences = this.absences();
     return this.ctx.storage.sql
-      .exec<CallRow>(
-        "select * from calls where badge_awarded = 0 and connected_at is not null and coalesce(ended_at, ?) - connected_at >= ?",
-        now,
-        firstCallAfterMs,
-      )
-      .toArray();
+      .exec<CallRow>("select * from calls where badge_awarded = 0 and connected_at is not null")
+      .toArray()
+      .filter((call) => {
+        const until = call.ended_at ?? spokenUntil(toLiveCall(call), absences, now);
+        return until - (call.connected_at ?? until) >= firstCallAfterMs;
+      });
   }
 
   /** Writes every call row Postgres does not have as it is here; what fails is retried on the alarm. */
@@ -633,11 +713,14 @@ export class SessionRoom extends SocketHub {
     const moments: number[] = [];
     const call = this.liveCall();
     if (call) {
-      const ending = nextEnding(toLiveCall(call), this.absences());
+      const absences = this.absences();
+      const ending = nextEnding(toLiveCall(call), absences);
       if (ending !== undefined) moments.push(ending);
-      if (call.connected_at !== null && call.badge_awarded === 0) {
+      const away = absencesOf(toLiveCall(call), absences).length > 0;
+      if (call.connected_at !== null && call.badge_awarded === 0 && !away) {
         moments.push(Math.max(call.connected_at + firstCallAfterMs, call.award_retry_at ?? 0));
       }
+      moments.push(now + livenessEveryMs);
     }
     for (const owed of this.owedBadges(now)) moments.push(owed.award_retry_at ?? now);
     const unsynced = this.ctx.storage.sql.exec<{ n: number }>("select count(*) as n from calls where synced = 0").one();
@@ -645,16 +728,52 @@ export class SessionRoom extends SocketHub {
     return moments.length > 0 ? Math.min(...moments) : undefined;
   }
 
-  protected override onAlarm(): Promise<void> {
-    return this.inTurn(async () => {
+  /**
+   * A device of the call whose sockets are all closed, or all silent for `silentSocketAfterMs`, is
+   * away from the moment it was last heard: a closed socket whose close never reached the room,
+   * or a phone that went dark, leaves like one that said goodbye.
+   */
+  private noticeSilentDevices(call: CallRow, now: number): void {
+    const devices = [
+      { userId: call.started_by, deviceId: call.caller_device },
+      ...(call.callee_device ? [{ userId: this.partnerOf(call.started_by) ?? "", deviceId: call.callee_device }] : []),
+    ];
+    for (const device of devices) {
+      const sockets = this.openSockets(device.userId).filter(
+        ({ attachment }) => attachment.deviceId === device.deviceId,
+      );
+      const heardAt = Math.max(
+        0,
+        ...sockets.map(({ socket, attachment }) =>
+          Math.max(
+            attachment.connectedAt,
+            this.lastFrameAt.get(socket) ?? 0,
+            this.ctx.getWebSocketAutoResponseTimestamp(socket)?.getTime() ?? 0,
+          ),
+        ),
+      );
+      if (sockets.length > 0 && now - heardAt < silentSocketAfterMs) continue;
+      for (const { socket } of sockets)
+        this.close(socket, closeCodes.silent, "nothing heard from this socket for 60 s");
+      this.ctx.storage.sql.exec(
+        "insert into absences (user_id, device_id, since) values (?, ?, ?) on conflict do nothing",
+        device.userId,
+        device.deviceId,
+        // Silent for a minute is longer than any grace period: this makes the call end at once.
+        heardAt || now,
+      );
+    }
+  }
+
+  protected override async onAlarm(): Promise<void> {
+    await this.inTurn(async () => {
       const now = Date.now();
       const call = this.liveCall();
-      const due = call ? dueEnding(toLiveCall(call), this.absences(), now) : undefined;
-      if (call && due) await this.endCall(call, due.reason, due.endedAt);
-      for (const owed of this.owedBadges(now)) {
-        if ((owed.award_retry_at ?? 0) <= now) await this.awardBadge(owed.call_id);
-      }
-      await this.sync();
+      if (!call) return;
+      this.noticeSilentDevices(call, now);
+      const due = dueEnding(toLiveCall(call), this.absences(), now);
+      if (due) this.endCall(call, due.reason, due.endedAt);
     });
+    await this.persist();
   }
 }

@@ -33,9 +33,14 @@ export const closeCodes = {
   revoked: 4004,
   /** The session this socket joined has ended (its `ended` frame came first): do not reconnect. */
   sessionEnded: 4005,
+  /** Nothing came from this socket for a minute (not even `ping`) while its device was in a call: reconnect. */
+  silent: 4006,
 } as const;
 
-/** Open sockets per user per object; a fourth closes the oldest (a phone, a laptop and a spare tab). */
+/**
+ * Open sockets per user per object; a fourth closes the oldest that is not engaged (a phone, a
+ * laptop and a spare tab).
+ */
 export const maxSocketsPerUser = 3;
 
 /** The smallest alarm delay, so that a storm of changes does not set alarms in the past. */
@@ -82,8 +87,16 @@ export abstract class SocketHub extends DurableObject<Env> {
   /** A socket closed (the client left, or the object closed it). */
   protected async onDisconnect(_attachment: SocketAttachment): Promise<void> {}
 
+  /** Whether a socket should outlast the others when a newer one replaces one (a socket in a call, say). */
+  protected isEngaged(_attachment: SocketAttachment): boolean {
+    return false;
+  }
+
   private closeOldestBeyondCap(userId: string): void {
-    const sockets = this.openSockets(userId).sort((a, b) => a.attachment.connectedAt - b.attachment.connectedAt);
+    const rank = (attachment: SocketAttachment) => (this.isEngaged(attachment) ? 1 : 0);
+    const sockets = this.openSockets(userId).sort(
+      (a, b) => rank(a.attachment) - rank(b.attachment) || a.attachment.connectedAt - b.attachment.connectedAt,
+    );
     for (const { socket } of sockets.slice(0, Math.max(0, sockets.length - maxSocketsPerUser))) {
       this.close(socket, closeCodes.replaced, "replaced by a newer connection");
     }

@@ -125,9 +125,11 @@ export function judge(frame: ClientFrame, sender: Sender, room: RoomView): Outco
       return side === "caller" || side === "callee" ? { kind: "relay" } : notInCall;
     case "call.answer":
       if (side === "ringing") return { kind: "answer" };
-      return (side === "caller" && answered) || side === "callee" ? { kind: "relay" } : notInCall;
+      if (side === "caller" && !answered) return refuse("INVALID_FRAME", "a caller cannot answer its own call");
+      return side === "caller" || side === "callee" ? { kind: "relay" } : notInCall;
     case "call.ice":
-      return side === "elsewhere" ? notInCall : { kind: "relay" };
+      // A ringing device gathers candidates only once it has answered.
+      return side === "caller" || side === "callee" ? { kind: "relay" } : notInCall;
     case "call.connected":
       if (side !== "caller" && side !== "callee") return notInCall;
       return answered ? { kind: "report" } : refuse("INVALID_FRAME", "the call has not been answered yet");
@@ -152,7 +154,7 @@ export function reportConnected(call: LiveCall, side: "caller" | "callee", now: 
 }
 
 /** The absences that count for the call: its own devices', not the participants' other devices'. */
-function absencesOf(call: LiveCall, absences: Absence[]): Absence[] {
+export function absencesOf(call: LiveCall, absences: Absence[]): Absence[] {
   return absences.filter(
     (absence) =>
       (absence.userId === call.startedBy && absence.deviceId === call.callerDevice) ||
@@ -193,6 +195,14 @@ export function dueEnding(
 /** When the call next ends by itself if nothing happens meanwhile (epoch ms). */
 export function nextEnding(call: LiveCall, absences: Absence[]): number | undefined {
   return endings(call, absences)[0]?.at;
+}
+
+/**
+ * Until when the call has been spoken (epoch ms): `now`, or the moment a device of the call left
+ * if one is away, since nobody speaks through a device that is gone (its grace period included).
+ */
+export function spokenUntil(call: LiveCall, absences: Absence[], now: number): number {
+  return Math.min(now, ...absencesOf(call, absences).map(({ since }) => since));
 }
 
 /** How long to wait before awarding `FIRST_CALL` again after `failures` failed tries: 1 s doubling to 5 min. */

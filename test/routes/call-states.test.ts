@@ -1,10 +1,11 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, inject, it, vi } from "vitest";
 import { getConfig } from "../../src/config";
 import { KeptDatabase } from "../../src/db/kept";
-import { calls } from "../../src/db/schema";
+import { calls, sessions } from "../../src/db/schema";
+import { closeCodes } from "../../src/durable-objects/socket-hub";
 import { callStartLimit } from "../../src/services/call-machine";
 import { bearer, type SignedIn } from "../support/auth";
 import { callRow, connectedCall, frame, inRoom, next, room, sdp, told } from "../support/calls";
@@ -19,6 +20,7 @@ import { ofType, type TestSocket } from "../support/sockets";
  * pressing Call at once, frames that cross the database round trip of a starting call, several
  * devices on one account, a network drop, a call nobody answers, and a database that is down.
  */
+const fixtures = inject("fixtures");
 const handle = testDatabase();
 afterAll(() => handle.close());
 afterEach(() => {
@@ -400,5 +402,177 @@ describe("FIRST_CALL while the database is down", () => {
       };
       expect(badges.items.map((item) => item.badge)).toContain("FIRST_CALL");
     }
+  });
+});
+
+describe("what the review found", () => {
+  it("FIRST_CALL waits for the spoken minute: a call whose device left after 51 s earns nothing", async () => {
+    const sides = await inRoom(handle);
+    const callId = await connectedCall(sides);
+    sides.bSocket.socket.close(1000, "network lost");
+    await next(sides.aSocket, "peer.left");
+    // Connected 61 s ago; the callee's device left 10 s ago, inside its grace period.
+    await ageRoom(
+      sides.sessionId,
+      `update calls set started_at = started_at - 62000, answered_at = answered_at - 62000,
+         connected_at = connected_at - 61000`,
+    );
+    await ageRoom(sides.sessionId, "update absences set since = (select connected_at from calls) + 51000");
+    await runDurableObjectAlarm(room(sides.sessionId));
+    await ageRoom(
+      sides.sessionId,
+      `update calls set started_at = started_at - 6000, answered_at = answered_at - 6000,
+         connected_at = connected_at - 6000`,
+    );
+    await ageRoom(sides.sessionId, "update absences set since = (select connected_at from calls) + 51000");
+    await runDurableObjectAlarm(room(sides.sessionId));
+    expect(await next(sides.aSocket, "call.ended")).toMatchObject({ reason: "peer_gone", duration_sec: 51 });
+    await eventually(async () => (await callRow(handle, callId))?.durationSec === 51, "the recorded time");
+    for (const who of [sides.a, sides.b]) {
+      const badges = (await (await api("/me/badges", { headers: bearer(who) })).json()) as {
+        items: { badge: string }[];
+      };
+      expect(badges.items.map((item) => item.badge)).not.toContain("FIRST_CALL");
+    }
+  });
+
+  it("a hang-up while the other device is away counts only until that device left", async () => {
+    const sides = await inRoom(handle);
+    const callId = await connectedCall(sides);
+    sides.bSocket.socket.close(1000, "network lost");
+    await next(sides.aSocket, "peer.left");
+    await ageRoom(
+      sides.sessionId,
+      `update calls set started_at = started_at - 41000, answered_at = answered_at - 41000,
+         connected_at = connected_at - 40000`,
+    );
+    await ageRoom(sides.sessionId, "update absences set since = (select connected_at from calls) + 26000");
+    frame(sides.aSocket, { type: "call.hangup", call_id: callId });
+    expect(await next(sides.aSocket, "call.ended")).toMatchObject({ reason: "hangup", duration_sec: 26 });
+    await eventually(async () => (await callRow(handle, callId))?.durationSec === 26, "the recorded time");
+  });
+
+  it("a session that ended without its push reaching the room ends the call when a socket next joins", async () => {
+    const sides = await inRoom(handle);
+    const callId = await connectedCall(sides);
+    await handle.db
+      .update(sessions)
+      .set({ status: "ended", endedAt: new Date() })
+      .where(eq(sessions.id, sides.sessionId));
+    const late = await openSessionSocket(sides.a, sides.sessionId);
+    expect(await next(late, "ended")).toMatchObject({ session_id: sides.sessionId, ended_by: null });
+    for (const socket of [sides.aSocket, sides.bSocket]) {
+      expect(await next(socket, "call.ended")).toMatchObject({ call_id: callId, reason: "session_ended" });
+    }
+    await eventually(async () => (await callRow(handle, callId))?.endReason === "session_ended", "the end");
+  });
+
+  it("a fourth socket replaces one that is not in the call", async () => {
+    const { a, b, sessionId } = await pairInSession(handle);
+    const laptop = await openSessionSocket(a, sessionId, "a-laptop-2");
+    await next(laptop, "room");
+    const phone = await openSessionSocket(b, sessionId, "b-phone-02");
+    await next(phone, "room");
+    await connectedCall({ aSocket: laptop, bSocket: phone });
+    const spares: TestSocket[] = [];
+    for (const device of ["a-spare-01", "a-spare-02", "a-spare-03"]) {
+      const spare = await openSessionSocket(a, sessionId, device);
+      await next(spare, "room");
+      spares.push(spare);
+    }
+    await eventually(() => spares.some((spare) => spare.closed !== null), "a spare replaced");
+    expect(spares[0]?.closed?.code).toBe(closeCodes.replaced);
+    expect(laptop.closed).toBeNull();
+    expect(ofType(laptop, "closing")).toEqual([]);
+  });
+
+  it("the caller's device, back before the call connected, gets the answer it missed", async () => {
+    const { a, b, sessionId } = await pairInSession(handle);
+    const laptop = await openSessionSocket(a, sessionId, "a-laptop-3");
+    await next(laptop, "room");
+    const phone = await openSessionSocket(b, sessionId, "b-phone-03");
+    await next(phone, "room");
+    const callId = offer(laptop);
+    await next(phone, "call.offer");
+    laptop.socket.close(1000, "network lost");
+    frame(phone, { type: "call.answer", call_id: callId, sdp: sdp("answer") });
+    await told(phone, "answered");
+    const back = await openSessionSocket(a, sessionId, "a-laptop-3");
+    expect(await next(back, "room")).toMatchObject({ call: { call_id: callId, state: "answered", here: true } });
+    expect(await next(back, "call.answer")).toEqual({
+      type: "call.answer",
+      call_id: callId,
+      sdp: sdp("answer"),
+      from: b.user.id,
+    });
+  });
+
+  it("a device of the call whose socket went silent, without a close, is taken for gone", async () => {
+    const sides = await inRoom(handle);
+    const callId = await connectedCall(sides);
+    // The callee's phone lost power: its socket never closed, and nothing comes from it.
+    await evictDurableObject(room(sides.sessionId));
+    await runInDurableObject(room(sides.sessionId), (_, state) => {
+      for (const socket of state.getWebSockets(sides.b.user.id)) {
+        const attachment = socket.deserializeAttachment() as { connectedAt: number };
+        socket.serializeAttachment({ ...attachment, connectedAt: attachment.connectedAt - 120_000 });
+      }
+    });
+    await runDurableObjectAlarm(room(sides.sessionId));
+    expect(await next(sides.bSocket, "closing")).toMatchObject({ code: closeCodes.silent });
+    expect(await next(sides.aSocket, "call.ended")).toMatchObject({ call_id: callId, reason: "peer_gone" });
+    await eventually(async () => (await callRow(handle, callId))?.endReason === "peer_gone", "the recorded end");
+  });
+
+  it("signalling goes on while a write to the database hangs", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const sides = await inRoom(handle);
+    const callId = offer(sides.aSocket);
+    await next(sides.bSocket, "call.offer");
+    frame(sides.bSocket, { type: "call.answer", call_id: callId, sdp: sdp("answer") });
+    await next(sides.aSocket, "call.answer");
+    const config = getConfig(env).database;
+    // A database that takes every connection and never answers, for far longer than this test waits.
+    const stalled = new KeptDatabase({ ...config, wsProxy: `${fixtures.blackhole}/v2`, timeoutMs: 30_000 }, "test");
+    await runInDurableObject(room(sides.sessionId), (instance) => {
+      Reflect.set(instance, "database", stalled);
+    });
+    frame(sides.aSocket, { type: "call.connected", call_id: callId });
+    frame(sides.bSocket, { type: "call.connected", call_id: callId });
+    await told(sides.aSocket, "connected");
+    frame(sides.aSocket, { type: "call.ice", call_id: callId, candidate: { candidate: "" } });
+    await next(sides.bSocket, "call.ice");
+    frame(sides.bSocket, { type: "call.hangup", call_id: callId });
+    expect(await next(sides.aSocket, "call.ended")).toMatchObject({ call_id: callId, reason: "hangup" });
+  });
+});
+
+describe("a room kept by an older release", () => {
+  it("ends the call it had going on when it starts again, since it cannot know the call's devices", async () => {
+    const sides = await inRoom(handle);
+    const callId = await connectedCall(sides);
+    // The storage as the release before devices left it: per-user absences, no devices.
+    await runInDurableObject(room(sides.sessionId), (_, state) => {
+      const sql = state.storage.sql;
+      sql.exec(`drop table calls; drop table absences;
+        create table calls (call_id text primary key, started_by text not null, started_at integer not null,
+          connected_at integer, ended_at integer, end_reason text, badge_awarded integer not null default 0,
+          synced integer not null default 0);
+        create table absences (user_id text primary key, since integer not null);
+        update schema_version set version = 1;`);
+      sql.exec(
+        "insert into calls (call_id, started_by, started_at, connected_at, synced) values (?, ?, ?, ?, 1)",
+        callId,
+        sides.a.user.id,
+        Date.now() - 5000,
+        Date.now() - 4000,
+      );
+    });
+    await evictDurableObject(room(sides.sessionId));
+    const back = await openSessionSocket(sides.a, sides.sessionId);
+    expect(await next(back, "room")).toMatchObject({ call: null });
+    frame(back, { type: "call.offer", call_id: crypto.randomUUID(), sdp: sdp("next") });
+    await next(sides.bSocket, "call.offer", 2);
+    await eventually(async () => (await callRow(handle, callId))?.endReason === "peer_gone", "the old call's end");
   });
 });

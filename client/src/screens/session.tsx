@@ -72,6 +72,9 @@ export function Session(props: { id: string }) {
       {
         // A reconnection may have missed messages: page back to what is already here.
         onOpen: () => void catchUp.run(),
+        onState: (state) => {
+          if (state === "closed") callRef.current?.lostRoom();
+        },
         onMessage: (frame) => {
           switch (frame.type) {
             case "room":

@@ -150,7 +150,8 @@ export const socket = defineRoute({
     '`{"type":"call.offer"|"call.answer","call_id","sdp"}` (SDP up to 20 KB), ' +
     '`{"type":"call.ice","call_id","candidate":{candidate,sdpMid,sdpMLineIndex,usernameFragment}}`, ' +
     '`{"type":"call.connected","call_id"}` once your connection is up and `{"type":"call.hangup","call_id","reason"?}` ' +
-    "(declines a call ringing here), and `ping` (answered `pong`). An offer with a new `call_id` rings every device " +
+    "(declines a call ringing here), and `ping` (answered `pong`; send one at least every 20 s: during a call a " +
+    "socket silent for 60 s is closed with 4006 and its device taken for gone). An offer with a new `call_id` rings every device " +
     "of your partner; the device that answers first is in the call, the others are told. The call is connected " +
     "once both devices in it have sent `call.connected`; spoken time counts from then. It ends on a hang-up by a " +
     "device in it (a device not in it gets `NOT_IN_CALL`), unanswered after 45 s (`no_answer`), answered but not " +
@@ -161,7 +162,7 @@ export const socket = defineRoute({
     "that is not a JSON object with a `type`, or a frame over 24 KB, closes the socket. A client that reconnects " +
     "catches up with `GET /sessions/{id}/messages`; on a session that has ended, the socket gets the `ended` frame " +
     "(`ended_by` null if the room never saw the end pushed) and closes with 4005: do not reconnect. " +
-    'Before the server closes the socket it sends `{"type":"closing","code","reason"}`: act on it as on the close, which may arrive seconds later (4001 replaced by a newer socket, 4003 token expired: refresh and reconnect, 4004 signed out or account gone: do not reconnect, 1008/1009 a refused frame).',
+    'Before the server closes the socket it sends `{"type":"closing","code","reason"}`: act on it as on the close, which may arrive seconds later (4001 replaced by a newer socket, 4003 token expired: refresh and reconnect, 4004 signed out or account gone: do not reconnect, 4006 silent for a minute: reconnect, 1008/1009 a refused frame).',
   middleware: [requireSocketAuth],
   security: [{ bearerAuth: [] }],
   request: {
