@@ -1,6 +1,6 @@
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { findChromium } from "./chromium.ts";
-import type { SignedInTokens } from "./learners.ts";
+import { type SignedInTokens, storeTokens } from "./learners.ts";
 
 /** Chromium as a phone with a microphone: a fake one, granted, on loopback with the local TURN server. */
 export function launchWithMicrophone(): Promise<Browser> {
@@ -57,13 +57,7 @@ export async function device(browser: Browser, apiUrl: string, tokens?: SignedIn
     };
     Object.assign(window, { gaplashConnections: connections, gaplashSockets: sockets });
   });
-  if (tokens) {
-    // Stored from a page of the same origin that is not the client, as the client would keep them.
-    const seeding = await context.newPage();
-    await seeding.goto("/health");
-    await seeding.evaluate((stored) => localStorage.setItem("gaplash.tokens", stored), JSON.stringify(tokens));
-    await seeding.close();
-  }
+  if (tokens) await storeTokens(context, tokens);
   return context;
 }
 

@@ -1,3 +1,5 @@
+import type { BrowserContext } from "playwright-core";
+
 /** What a sign-in answers, as the web client stores it. */
 export interface SignedInTokens {
   access_token: string;
@@ -63,4 +65,12 @@ export async function matchedPair(
   });
   if (!answer.session_id) throw new Error(`the second attempt answered ${JSON.stringify(answer)}`);
   return { aziza, bobur, sessionId: answer.session_id };
+}
+
+/** Stores `tokens` in `context` as the web client keeps them, from a page of the same origin that is not the client. */
+export async function storeTokens(context: BrowserContext, tokens: SignedInTokens): Promise<void> {
+  const seeding = await context.newPage();
+  await seeding.goto("/health");
+  await seeding.evaluate((stored) => localStorage.setItem("gaplash.tokens", stored), JSON.stringify(tokens));
+  await seeding.close();
 }

@@ -1,7 +1,7 @@
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { findChromium } from "./chromium.ts";
-import { signedInLearner } from "./learners.ts";
+import { signedInLearner, storeTokens } from "./learners.ts";
 
 /*
  * Two tabs of the web client share the learner's tokens. When both find the access token
@@ -25,13 +25,7 @@ describe("two tabs whose access token has expired", () => {
     const context = await browser.newContext({ baseURL: apiUrl });
     // An access token the API refuses (as an expired one is), beside a good refresh token, stored
     // from a page of the same origin that is not the client.
-    const seeding = await context.newPage();
-    await seeding.goto("/health");
-    await seeding.evaluate(
-      (stored) => localStorage.setItem("gaplash.tokens", stored),
-      JSON.stringify({ ...tokens, access_token: `${tokens.access_token}x` }),
-    );
-    await seeding.close();
+    await storeTokens(context, { ...tokens, access_token: `${tokens.access_token}x` });
     const refreshes: { started: number; finished?: number; status?: number }[] = [];
     context.on("request", (request) => {
       if (new URL(request.url()).pathname === "/auth/refresh") refreshes.push({ started: performance.now() });
@@ -74,10 +68,7 @@ describe("two tabs of one learner", () => {
   it("sign out together: the tab that did not sign out shows the sign-in at once, without a reload", async () => {
     const tokens = await signedInLearner(apiUrl, "Tabs", "B1");
     const context = await browser.newContext({ baseURL: apiUrl });
-    const seeding = await context.newPage();
-    await seeding.goto("/health");
-    await seeding.evaluate((stored) => localStorage.setItem("gaplash.tokens", stored), JSON.stringify(tokens));
-    await seeding.close();
+    await storeTokens(context, tokens);
     const [left, right] = await Promise.all([context.newPage(), context.newPage()]);
     await Promise.all([left.goto("/app/"), right.goto("/app/")]);
     for (const page of [left, right]) await page.getByRole("heading", { name: "Salom, Tabs" }).waitFor();
@@ -94,13 +85,7 @@ describe("a refresh that meets a database blip", () => {
   it("is tried again after the 503's Retry-After, and the learner stays signed in", async () => {
     const tokens = await signedInLearner(apiUrl, "Tabs", "B1");
     const context = await browser.newContext({ baseURL: apiUrl });
-    const seeding = await context.newPage();
-    await seeding.goto("/health");
-    await seeding.evaluate(
-      (stored) => localStorage.setItem("gaplash.tokens", stored),
-      JSON.stringify({ ...tokens, access_token: `${tokens.access_token}x` }),
-    );
-    await seeding.close();
+    await storeTokens(context, { ...tokens, access_token: `${tokens.access_token}x` });
     const refreshes: number[] = [];
     await context.route("**/auth/refresh", async (route) => {
       refreshes.push(performance.now());

@@ -52,6 +52,23 @@ async function ageRoom(sessionId: string, statement: string) {
   });
 }
 
+/** Moves the room's live call `ms` into the past: started, answered and connected that much earlier. */
+const ageCall = (sessionId: string, ms: number) =>
+  ageRoom(
+    sessionId,
+    `update calls set started_at = started_at - ${ms}, answered_at = answered_at - ${ms},
+       connected_at = connected_at - ${ms} where ended_at is null`,
+  );
+
+/** The absent device of the live call left `ms` after the call connected. */
+const leftAfter = (sessionId: string, ms: number) =>
+  ageRoom(sessionId, `update absences set since = (select connected_at from calls where ended_at is null) + ${ms}`);
+
+async function badgesOf(who: SignedIn): Promise<string[]> {
+  const badges = (await (await api("/me/badges", { headers: bearer(who) })).json()) as { items: { badge: string }[] };
+  return badges.items.map((item) => item.badge);
+}
+
 describe("both learners pressing Call at once (glare)", () => {
   it("the polite side's ringing call yields to the impolite side's offer, and the impolite side's call connects", async () => {
     const { sessionId, polite, impolite } = await politeAndImpolite();
@@ -203,11 +220,7 @@ describe("spoken time", () => {
   it("of a call ended as peer_gone stops when the device left, not when its grace period ran out", async () => {
     const sides = await inRoom(handle);
     const callId = await connectedCall(sides);
-    await ageRoom(
-      sides.sessionId,
-      `update calls set started_at = started_at - 100000, answered_at = answered_at - 100000,
-         connected_at = connected_at - 100000`,
-    );
+    await ageCall(sides.sessionId, 100_000);
     sides.bSocket.socket.close(1000, "network lost");
     await next(sides.aSocket, "peer.left");
     await ageRoom(sides.sessionId, "update absences set since = since - 16000");
@@ -396,12 +409,7 @@ describe("FIRST_CALL while the database is down", () => {
     });
     await ageRoom(sides.sessionId, "update calls set award_retry_at = 0");
     await runDurableObjectAlarm(room(sides.sessionId));
-    for (const who of [sides.a, sides.b]) {
-      const badges = (await (await api("/me/badges", { headers: bearer(who) })).json()) as {
-        items: { badge: string }[];
-      };
-      expect(badges.items.map((item) => item.badge)).toContain("FIRST_CALL");
-    }
+    for (const who of [sides.a, sides.b]) expect(await badgesOf(who)).toContain("FIRST_CALL");
   });
 });
 
@@ -412,28 +420,16 @@ describe("what the review found", () => {
     sides.bSocket.socket.close(1000, "network lost");
     await next(sides.aSocket, "peer.left");
     // Connected 61 s ago; the callee's device left 10 s ago, inside its grace period.
-    await ageRoom(
-      sides.sessionId,
-      `update calls set started_at = started_at - 62000, answered_at = answered_at - 62000,
-         connected_at = connected_at - 61000`,
-    );
-    await ageRoom(sides.sessionId, "update absences set since = (select connected_at from calls) + 51000");
+    await ageCall(sides.sessionId, 61_000);
+    await leftAfter(sides.sessionId, 51_000);
     await runDurableObjectAlarm(room(sides.sessionId));
-    await ageRoom(
-      sides.sessionId,
-      `update calls set started_at = started_at - 6000, answered_at = answered_at - 6000,
-         connected_at = connected_at - 6000`,
-    );
-    await ageRoom(sides.sessionId, "update absences set since = (select connected_at from calls) + 51000");
+    // Its grace period runs out.
+    await ageCall(sides.sessionId, 6000);
+    await leftAfter(sides.sessionId, 51_000);
     await runDurableObjectAlarm(room(sides.sessionId));
     expect(await next(sides.aSocket, "call.ended")).toMatchObject({ reason: "peer_gone", duration_sec: 51 });
     await eventually(async () => (await callRow(handle, callId))?.durationSec === 51, "the recorded time");
-    for (const who of [sides.a, sides.b]) {
-      const badges = (await (await api("/me/badges", { headers: bearer(who) })).json()) as {
-        items: { badge: string }[];
-      };
-      expect(badges.items.map((item) => item.badge)).not.toContain("FIRST_CALL");
-    }
+    for (const who of [sides.a, sides.b]) expect(await badgesOf(who)).not.toContain("FIRST_CALL");
   });
 
   it("a hang-up while the other device is away counts only until that device left", async () => {
@@ -441,12 +437,8 @@ describe("what the review found", () => {
     const callId = await connectedCall(sides);
     sides.bSocket.socket.close(1000, "network lost");
     await next(sides.aSocket, "peer.left");
-    await ageRoom(
-      sides.sessionId,
-      `update calls set started_at = started_at - 41000, answered_at = answered_at - 41000,
-         connected_at = connected_at - 40000`,
-    );
-    await ageRoom(sides.sessionId, "update absences set since = (select connected_at from calls) + 26000");
+    await ageCall(sides.sessionId, 40_000);
+    await leftAfter(sides.sessionId, 26_000);
     frame(sides.aSocket, { type: "call.hangup", call_id: callId });
     expect(await next(sides.aSocket, "call.ended")).toMatchObject({ reason: "hangup", duration_sec: 26 });
     await eventually(async () => (await callRow(handle, callId))?.durationSec === 26, "the recorded time");
