@@ -57,7 +57,7 @@ export class Call {
   private generation = 0;
   /** Whether the room has told us about our call, so a room without it means it ended meanwhile. */
   private acknowledged = false;
-  /** The call this device hung up, until the room confirms it ended: a hang-up lost on the way is sent again. */
+  /** The call this device hung up or declined, until the room confirms it ended: one lost on the way is sent again. */
   private hungUp: string | null = null;
   private you: string | null = null;
   private polite = true;
@@ -177,6 +177,7 @@ export class Call {
   /** Ends the call this device is in, or declines the one ringing here; a call on another device goes on. */
   hangUp(): void {
     if (this.state.phase === "incoming" && this.ringing) {
+      this.hungUp = this.ringing.callId;
       this.signal.send({ type: "call.hangup", call_id: this.ringing.callId });
       this.close("declined");
     } else if (this.inCall) {
@@ -216,6 +217,12 @@ export class Call {
           this.signal.send({ type: "call.connected", call_id: call.call_id });
       }
       this.follow(call);
+    } else if (this.state.phase === "calling" && !this.acknowledged) {
+      // Our offer may have gone out while the socket was down: the room has no call, so say it again.
+      const offer = this.pc?.localDescription;
+      if (offer?.type === "offer" && this.state.callId) {
+        this.signal.send({ type: "call.offer", call_id: this.state.callId, sdp: offer.sdp });
+      }
     } else if (this.inCall && this.acknowledged) {
       // The call ended while this socket was away and missed its `call.ended`.
       this.close("ended");

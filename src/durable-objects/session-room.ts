@@ -77,11 +77,8 @@ interface CallRow extends Record<string, SqlStorageValue> {
   synced: number;
 }
 
-/**
- * The room's storage, one step per version; a room created before a step runs it on its next
- * start (`now` in epoch ms).
- */
-const schemaSteps: ((sql: SqlStorage, now: number) => void)[] = [
+/** The room's storage, one step per version; a room created before a step runs it on its next start. */
+const schemaSteps: ((sql: SqlStorage) => void)[] = [
   (sql) =>
     sql.exec(`
       create table if not exists room (
@@ -103,10 +100,10 @@ const schemaSteps: ((sql: SqlStorage, now: number) => void)[] = [
       create table if not exists absences (user_id text primary key, since integer not null);
       create table if not exists ending (id integer primary key check (id = 1), event text not null);
     `),
-  // A call joins two devices and connects on both reports; FIRST_CALL retries back off. A call
-  // that was going on knows neither of its devices, so it ends here (peer_gone, as a deploy cut
-  // its sockets); the per-user absences it kept mean nothing per device.
-  (sql, now) => {
+  // A call joins two devices and connects on both reports; FIRST_CALL retries back off; call
+  // starts are counted as attempts. A call that was going on knows neither of its devices, so it
+  // ends here (peer_gone, as a deploy cut its sockets); per-user absences mean nothing per device.
+  (sql) => {
     sql.exec(`
       alter table calls add column caller_device text not null default '';
       alter table calls add column callee_device text;
@@ -124,8 +121,11 @@ const schemaSteps: ((sql: SqlStorage, now: number) => void)[] = [
         since integer not null,
         primary key (user_id, device_id)
       );
+      create table call_attempts (user_id text not null, at integer not null);
     `);
-    sql.exec("update calls set ended_at = ?, end_reason = 'peer_gone', synced = 0 where ended_at is null", now);
+    // When the deploy cut it is not known: it counts what is certain, none of the time after.
+    sql.exec(`update calls set ended_at = coalesce(connected_at, started_at), end_reason = 'peer_gone', synced = 0
+      where ended_at is null`);
   },
 ];
 
@@ -188,7 +188,7 @@ export class SessionRoom extends SocketHub {
       const sql = ctx.storage.sql;
       sql.exec("create table if not exists schema_version (version integer not null)");
       const version = sql.exec<{ version: number }>("select version from schema_version").toArray()[0]?.version ?? 0;
-      for (const step of schemaSteps.slice(version)) step(sql, Date.now());
+      for (const step of schemaSteps.slice(version)) step(sql);
       sql.exec("delete from schema_version");
       sql.exec("insert into schema_version (version) values (?)", schemaSteps.length);
     });
@@ -219,6 +219,7 @@ export class SessionRoom extends SocketHub {
       this.keepEnding(unseenEnding(session.id, session.ended_at));
       await this.inTurn(async () => this.endLiveCall("session_ended"));
       await this.persist();
+      await this.rescheduleAlarm();
     }
     return super.fetch(request);
   }
@@ -286,7 +287,10 @@ export class SessionRoom extends SocketHub {
       this.endLiveCall(sessionEndToCallEnd[event.reason]);
       await this.rescheduleAlarm();
       return delivered;
-    }).finally(() => this.persist());
+    }).finally(async () => {
+      await this.persist();
+      await this.rescheduleAlarm();
+    });
   }
 
   protected override onConnect(socket: WebSocket, attachment: SocketAttachment): Promise<void> {
@@ -301,6 +305,16 @@ export class SessionRoom extends SocketHub {
       }
       const you = attachment.userId;
       const partner = this.partnerOf(you);
+      // One socket per device: an older one of this device is what a network change left half-open.
+      for (const { socket: older, attachment: other } of this.openSockets(you)) {
+        if (older !== socket && other.deviceId === attachment.deviceId) {
+          this.close(older, closeCodes.replaced, "replaced by a newer connection of this device");
+        }
+      }
+      const live = this.liveCall();
+      const due = live ? dueEnding(toLiveCall(live), this.absences(), Date.now()) : undefined;
+      // A device back after its grace period ran out (the alarm was late) does not save the call.
+      if (live && due) this.endCall(live, due.reason, due.endedAt);
       // A device of the call that is back within the grace period is still in it.
       this.ctx.storage.sql.exec("delete from absences where user_id = ? and device_id = ?", you, attachment.deviceId);
       const call = this.liveCall();
@@ -409,6 +423,7 @@ export class SessionRoom extends SocketHub {
       this.refuse(socket, "UNAVAILABLE", "the frame could not be applied; try again", parsed.data.call_id);
     });
     await this.persist();
+    await this.rescheduleAlarm();
   }
 
   /** Applies one call frame to the state the room is in now. */
@@ -429,13 +444,13 @@ export class SessionRoom extends SocketHub {
       partner,
       partnerOnline: partner !== undefined && this.isOnline(partner),
       recentStarts: this.ctx.storage.sql
-        .exec<{ started_at: number }>(
-          "select started_at from calls where started_by = ? and started_at > ? order by started_at",
+        .exec<{ at: number }>(
+          "select at from call_attempts where user_id = ? and at > ? order by at",
           sender.userId,
           now - callStartLimit.windowMs,
         )
         .toArray()
-        .map(({ started_at }) => started_at),
+        .map(({ at }) => at),
       now,
     });
     switch (outcome.kind) {
@@ -450,12 +465,19 @@ export class SessionRoom extends SocketHub {
         );
         return;
       case "start":
+        // Counted before the database is asked: a start that fails, or names a taken id, counts too.
+        this.ctx.storage.sql.exec("delete from call_attempts where at <= ?", now - callStartLimit.windowMs);
+        this.ctx.storage.sql.exec("insert into call_attempts (user_id, at) values (?, ?)", sender.userId, now);
         if (frame.type === "call.offer") await this.startCall(socket, sender, frame, outcome.supersedes);
         break;
       case "relay":
         if (!row) return;
+        // What a device that (re)joins before the call connects is given: the newest offer and answer.
         if (frame.type === "call.offer" && row.callee_device === null) {
           this.ctx.storage.sql.exec("update calls set offer_sdp = ? where call_id = ?", frame.sdp, row.call_id);
+        }
+        if (frame.type === "call.answer" && row.connected_at === null) {
+          this.ctx.storage.sql.exec("update calls set answer_sdp = ? where call_id = ?", frame.sdp, row.call_id);
         }
         this.relay(row, sender, frame);
         return;
@@ -584,6 +606,9 @@ export class SessionRoom extends SocketHub {
       return;
     }
     if (started === "ended") {
+      // The session ended without its push reaching the room: the room ends with it.
+      this.ctx.storage.sql.exec("update room set ended = 1");
+      this.endLiveCall("session_ended");
       this.refuse(socket, "SESSION_ENDED", "this session has ended; no more calls", offer.call_id);
       return;
     }
@@ -607,7 +632,10 @@ export class SessionRoom extends SocketHub {
    * and tells every socket how long they spoke. Postgres learns of it on the next `persist`.
    */
   private endCall(call: CallRow, reason: CallEndReason, endedAt: number): void {
-    const ended = Math.max(call.started_at, spokenUntil(toLiveCall(call), this.absences(), endedAt));
+    const ended = Math.max(
+      call.connected_at ?? call.started_at,
+      spokenUntil(toLiveCall(call), this.absences(), endedAt),
+    );
     this.ctx.storage.sql.exec(
       `update calls set ended_at = ?, end_reason = ?, offer_sdp = null, answer_sdp = null, synced = 0
        where call_id = ?`,
@@ -678,7 +706,11 @@ export class SessionRoom extends SocketHub {
       .exec<CallRow>("select * from calls where badge_awarded = 0 and connected_at is not null")
       .toArray()
       .filter((call) => {
-        const until = call.ended_at ?? spokenUntil(toLiveCall(call), absences, now);
+        // A live call counts only as far as both its devices have been heard: one that went dark
+        // 2 s in is not silent long enough to be taken for gone yet, but it is not talking either.
+        const until =
+          call.ended_at ??
+          Math.min(spokenUntil(toLiveCall(call), absences, now), ...this.callDevices(call).map((d) => this.heardAt(d)));
         return until - (call.connected_at ?? until) >= firstCallAfterMs;
       });
   }
@@ -728,30 +760,42 @@ export class SessionRoom extends SocketHub {
     return moments.length > 0 ? Math.min(...moments) : undefined;
   }
 
+  /** The call's devices: the caller's, and the callee's once it answered. */
+  private callDevices(call: CallRow): Sender[] {
+    const callee = this.partnerOf(call.started_by);
+    return [
+      { userId: call.started_by, deviceId: call.caller_device },
+      ...(call.callee_device && callee ? [{ userId: callee, deviceId: call.callee_device }] : []),
+    ];
+  }
+
+  private socketsOf(device: Sender): { socket: WebSocket; attachment: SocketAttachment }[] {
+    return this.openSockets(device.userId).filter(({ attachment }) => attachment.deviceId === device.deviceId);
+  }
+
+  /** When the room last heard from the device (epoch ms): a frame, a `ping`, or its socket opening; 0 if never. */
+  private heardAt(device: Sender): number {
+    return Math.max(
+      0,
+      ...this.socketsOf(device).map(({ socket, attachment }) =>
+        Math.max(
+          attachment.connectedAt,
+          this.lastFrameAt.get(socket) ?? 0,
+          this.ctx.getWebSocketAutoResponseTimestamp(socket)?.getTime() ?? 0,
+        ),
+      ),
+    );
+  }
+
   /**
    * A device of the call whose sockets are all closed, or all silent for `silentSocketAfterMs`, is
    * away from the moment it was last heard: a closed socket whose close never reached the room,
    * or a phone that went dark, leaves like one that said goodbye.
    */
   private noticeSilentDevices(call: CallRow, now: number): void {
-    const devices = [
-      { userId: call.started_by, deviceId: call.caller_device },
-      ...(call.callee_device ? [{ userId: this.partnerOf(call.started_by) ?? "", deviceId: call.callee_device }] : []),
-    ];
-    for (const device of devices) {
-      const sockets = this.openSockets(device.userId).filter(
-        ({ attachment }) => attachment.deviceId === device.deviceId,
-      );
-      const heardAt = Math.max(
-        0,
-        ...sockets.map(({ socket, attachment }) =>
-          Math.max(
-            attachment.connectedAt,
-            this.lastFrameAt.get(socket) ?? 0,
-            this.ctx.getWebSocketAutoResponseTimestamp(socket)?.getTime() ?? 0,
-          ),
-        ),
-      );
+    for (const device of this.callDevices(call)) {
+      const sockets = this.socketsOf(device);
+      const heardAt = this.heardAt(device);
       if (sockets.length > 0 && now - heardAt < silentSocketAfterMs) continue;
       for (const { socket } of sockets)
         this.close(socket, closeCodes.silent, "nothing heard from this socket for 60 s");
@@ -774,6 +818,8 @@ export class SessionRoom extends SocketHub {
       const due = dueEnding(toLiveCall(call), this.absences(), now);
       if (due) this.endCall(call, due.reason, due.endedAt);
     });
+    // The deadlines stand even if the database is slow to take what follows.
+    await this.rescheduleAlarm();
     await this.persist();
   }
 }

@@ -178,6 +178,20 @@ export abstract class SocketHub extends DurableObject<Env> {
     } catch {
       // Closed already.
     }
+    await this.departed(socket);
+  }
+
+  /** A socket that failed (the connection broke without a close) has left as one that closed. */
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    await this.departed(socket);
+  }
+
+  /** Sockets whose departure was handled: a failed socket may be closed too, and leaves once. */
+  private readonly departedSockets = new WeakSet<WebSocket>();
+
+  private async departed(socket: WebSocket): Promise<void> {
+    if (this.departedSockets.has(socket)) return;
+    this.departedSockets.add(socket);
     const attachment = socket.deserializeAttachment() as SocketAttachment | null;
     if (attachment) await this.onDisconnect(attachment);
   }

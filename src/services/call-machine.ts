@@ -15,7 +15,7 @@ export const connectWithinMs = 45_000;
 export const peerGoneAfterMs = 15_000;
 /** A call connected this long earns both learners `FIRST_CALL` (ms). */
 export const firstCallAfterMs = 60_000;
-/** Calls one participant may start in one session per window, across all their sockets. */
+/** Calls one participant may try to start in one session per window, across all their sockets. */
 export const callStartLimit = { calls: 5, windowMs: 60_000 };
 
 /**
@@ -55,7 +55,7 @@ export interface RoomView {
   hasEnded(callId: string): boolean;
   partner: string | undefined;
   partnerOnline: boolean;
-  /** When the sender started their calls of the last `callStartLimit.windowMs`, oldest first (epoch ms). */
+  /** When the sender tried to start a call within the last `callStartLimit.windowMs`, oldest first (epoch ms). */
   recentStarts: number[];
   now: number;
 }

@@ -189,3 +189,26 @@ describe("a hang-up pressed while the socket is down", () => {
     for (const context of [a.context, b.context]) await context.close();
   });
 });
+
+describe("a decline pressed while the socket is down", () => {
+  it("reaches the room once the socket is back: the caller stops ringing, and the record says declined", async () => {
+    const { aziza, bobur, sessionId } = await matchedPair(apiUrl, "A2");
+    const a = await onSession(aziza, sessionId);
+    const b = await onSession(bobur, sessionId);
+    for (const { page } of [a, b]) await page.getByText("Your partner is here.").waitFor();
+    await a.page.getByRole("button", { name: "Call", exact: true }).click();
+    await b.page.getByText("Your partner is calling.").waitFor();
+    await b.context.setOffline(true);
+    await b.page.evaluate(() => {
+      for (const socket of (window as unknown as { gaplashSockets: WebSocket[] }).gaplashSockets) {
+        socket.close(4000, "network lost");
+      }
+    });
+    await b.page.getByRole("button", { name: "Decline" }).click();
+    await b.context.setOffline(false);
+    await a.page.getByText("Call ended (declined).").waitFor({ timeout: 20_000 });
+    const { calls } = await apiAs<{ calls: RecordedCall[] }>(apiUrl, aziza, "GET", `/sessions/${sessionId}`);
+    expect(calls.map((call) => call.end_reason)).toEqual(["declined"]);
+    for (const context of [a.context, b.context]) await context.close();
+  });
+});

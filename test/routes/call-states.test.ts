@@ -551,6 +551,7 @@ describe("a room kept by an older release", () => {
           connected_at integer, ended_at integer, end_reason text, badge_awarded integer not null default 0,
           synced integer not null default 0);
         create table absences (user_id text primary key, since integer not null);
+        drop table call_attempts;
         update schema_version set version = 1;`);
       sql.exec(
         "insert into calls (call_id, started_by, started_at, connected_at, synced) values (?, ?, ?, ?, 1)",
@@ -566,5 +567,66 @@ describe("a room kept by an older release", () => {
     frame(back, { type: "call.offer", call_id: crypto.randomUUID(), sdp: sdp("next") });
     await next(sides.bSocket, "call.offer", 2);
     await eventually(async () => (await callRow(handle, callId))?.endReason === "peer_gone", "the old call's end");
+    // When the deploy cut it is not known: none of the time after what is certain counts.
+    expect(await callRow(handle, callId)).toMatchObject({ durationSec: 0 });
+  });
+});
+
+describe("what the second review found", () => {
+  it("FIRST_CALL counts a live call only as far as both devices have been heard", async () => {
+    const sides = await inRoom(handle);
+    const callId = await connectedCall(sides);
+    // The room hibernates; the call connected 61 s ago, and the callee's phone went dark 2 s in:
+    // silent for 59 s, not yet long enough to be taken for gone.
+    await evictDurableObject(room(sides.sessionId));
+    await runInDurableObject(room(sides.sessionId), (_, state) => {
+      const connectedAt = Date.now() - 61_000;
+      state.storage.sql.exec(
+        "update calls set started_at = ?, answered_at = ?, connected_at = ?",
+        connectedAt - 100,
+        connectedAt - 50,
+        connectedAt,
+      );
+      for (const socket of state.getWebSockets(sides.b.user.id)) {
+        const attachment = socket.deserializeAttachment() as { connectedAt: number };
+        socket.serializeAttachment({ ...attachment, connectedAt: connectedAt + 2000 });
+      }
+    });
+    await runDurableObjectAlarm(room(sides.sessionId));
+    for (const who of [sides.a, sides.b]) expect(await badgesOf(who)).not.toContain("FIRST_CALL");
+    expect((await callRow(handle, callId))?.endedAt).toBeNull();
+    expect(ofType(sides.aSocket, "call.ended")).toEqual([]);
+  });
+
+  it("a device that reconnects replaces its older socket, so its leaving is noticed", async () => {
+    const { a, b, sessionId } = await pairInSession(handle);
+    const laptop = await openSessionSocket(a, sessionId, "a-laptop-4");
+    await next(laptop, "room");
+    const before = await openSessionSocket(b, sessionId, "b-phone-04");
+    await next(before, "room");
+    await connectedCall({ aSocket: laptop, bSocket: before });
+    const after = await openSessionSocket(b, sessionId, "b-phone-04");
+    await next(after, "room");
+    expect(await next(before, "closing")).toMatchObject({ code: closeCodes.replaced });
+    after.socket.close(1000, "network lost");
+    await eventually(async () => {
+      const away = await runInDurableObject(room(sessionId), (_, state) => {
+        return state.storage.sql.exec("select 1 from absences where device_id = 'b-phone-04'").toArray().length;
+      });
+      return away === 1;
+    }, "the phone's absence");
+  });
+
+  it("counts attempts to start a call, so offers naming a taken call_id are limited too", async () => {
+    const first = await inRoom(handle);
+    const taken = offer(first.aSocket);
+    await next(first.bSocket, "call.offer");
+    const { aSocket } = await inRoom(handle);
+    for (let attempt = 1; attempt <= callStartLimit.calls; attempt += 1) {
+      offer(aSocket, taken);
+      expect(await next(aSocket, "error", attempt)).toMatchObject({ code: "INVALID_FRAME" });
+    }
+    offer(aSocket, taken);
+    expect(await next(aSocket, "error", callStartLimit.calls + 1)).toMatchObject({ code: "RATE_LIMITED" });
   });
 });
