@@ -24,6 +24,7 @@ export default defineConfig({
   ],
   test: {
     globalSetup: ["./test/global-setup.ts"],
+    setupFiles: ["./test/support/frame-contract-setup.ts"],
     include: ["test/**/*.test.ts"],
     // The browser story runs in Node against wrangler dev (vitest.browser.config.ts), and the local
     // stack's own tests in Node too (vitest.node.config.ts).

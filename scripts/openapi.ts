@@ -1,12 +1,12 @@
 /**
  * `npm run openapi [-- --check]`
  *
- * Writes the OpenAPI document the Worker serves at `/openapi.json` to `openapi.json` at the
- * repository root, for SDK generators and Postman to import as a file. It asks the Worker itself
- * (under `wrangler dev`), so the file is exactly what the zod schemas generate; only `servers`
- * names the local `npm run dev` address instead of the throwaway port it was read from. No
- * back-end is reached: the document needs none. `--check` writes nothing and fails when the
- * committed file is not current (CI runs it).
+ * Writes the contract documents the Worker serves — `/openapi.json` (HTTP) and `/asyncapi.json`
+ * (the sockets) — to files of those names at the repository root, for SDK generators and Postman
+ * to import as files. It asks the Worker itself (under `wrangler dev`), so the files are exactly
+ * what the zod schemas generate; only the server names the local `npm run dev` address instead of
+ * the throwaway port it was read from. No back-end is reached: the documents need none. `--check`
+ * writes nothing and fails when a committed file is not current (CI runs it).
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -15,7 +15,6 @@ import { startLocalWorker } from "./stack/worker.ts";
 
 const { values } = parseArgs({ options: { check: { type: "boolean", default: false } } });
 const root = new URL("..", import.meta.url).pathname;
-const target = join(root, "openapi.json");
 const unreachable = "http://127.0.0.1:9";
 
 const worker = await startLocalWorker({
@@ -30,27 +29,41 @@ const worker = await startLocalWorker({
     S3_SECRET_ACCESS_KEY: "unused",
   },
 });
-let document: { servers?: unknown };
+const local = { host: "localhost:8080", origin: "http://localhost:8080" };
+const documents: { file: string; text: string }[] = [];
 try {
-  const response = await fetch(`${worker.url}/openapi.json`);
-  if (!response.ok) throw new Error(`GET /openapi.json answered ${response.status}: ${await response.text()}`);
-  document = (await response.json()) as { servers?: unknown };
+  for (const name of ["openapi.json", "asyncapi.json"]) {
+    const response = await fetch(`${worker.url}/${name}`);
+    if (!response.ok) throw new Error(`GET /${name} answered ${response.status}: ${await response.text()}`);
+    const document = (await response.json()) as { servers?: unknown };
+    document.servers =
+      name === "openapi.json"
+        ? [{ url: local.origin, description: "`npm run dev`; the Worker serves this document with its own origin" }]
+        : {
+            api: {
+              host: local.host,
+              protocol: "ws",
+              description: "`npm run dev`; the Worker serves this document with its own host",
+              security: [{ $ref: "#/components/securitySchemes/accessToken" }],
+            },
+          };
+    documents.push({ file: name, text: `${JSON.stringify(document, null, 2)}\n` });
+  }
 } finally {
   await worker.stop();
 }
-document.servers = [
-  { url: "http://localhost:8080", description: "`npm run dev`; the Worker serves this document with its own origin" },
-];
-const text = `${JSON.stringify(document, null, 2)}\n`;
 
-if (values.check) {
-  const committed = await readFile(target, "utf8").catch(() => "");
-  if (committed !== text) {
-    console.error("openapi.json is not current: run `npm run openapi` and commit the file.");
-    process.exit(1);
+for (const { file, text } of documents) {
+  const target = join(root, file);
+  if (values.check) {
+    const committed = await readFile(target, "utf8").catch(() => "");
+    if (committed !== text) {
+      console.error(`${file} is not current: run \`npm run openapi\` and commit the file.`);
+      process.exit(1);
+    }
+    console.log(`${file} is current`);
+  } else {
+    await writeFile(target, text);
+    console.log(`wrote ${target}`);
   }
-  console.log("openapi.json is current");
-} else {
-  await writeFile(target, text);
-  console.log(`wrote ${target}`);
 }

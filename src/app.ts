@@ -3,6 +3,7 @@ import { requestId } from "hono/request-id";
 import packageJson from "../package.json" with { type: "json" };
 import { asDatabaseUnavailable } from "./db/client";
 import { allowedMethods } from "./lib/allowed-methods";
+import { asyncApiDocument } from "./lib/asyncapi";
 import { createRouter } from "./lib/create-router";
 import { ApiError, problemResponse, routeNotFound, toApiError } from "./lib/errors";
 import { describeError, log } from "./lib/logger";
@@ -77,6 +78,8 @@ export function createApp() {
     // Whoever serves the document is the server it describes: production, preview or local.
     servers: [{ url: new URL(c.req.url).origin }],
   }));
+  // The sockets' contract, from the same zod schemas their Durable Objects use.
+  app.get("/asyncapi.json", (c) => c.json(asyncApiDocument(new URL(c.req.url).origin, packageJson.version)));
   app.get("/swagger", (c) => {
     c.header("Content-Security-Policy", swaggerContentSecurityPolicy);
     return c.html(swaggerPage);

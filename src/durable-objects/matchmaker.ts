@@ -3,27 +3,12 @@ import { KeptDatabase } from "../db/kept";
 import { type Level, levels } from "../db/schema/enums";
 import { describeError, log } from "../lib/logger";
 import { getRedis } from "../lib/redis";
+import type { ExpiredEvent, MatchEvent, MatchedEvent } from "../services/match-protocol";
 import { type ProposedPair, pairAttempts, pairMany, resolveAttempts } from "../services/match-store";
 import { band, bandRadius, firstCompatible, levelIndex, nextWidening, type QueueEntry } from "../services/matching";
 import { objectCalls } from "../services/objects";
 import { whoIsOnline } from "../services/presence";
 import { SocketHub } from "./socket-hub";
-
-export interface MatchedEvent {
-  type: "matched";
-  attempt_id: string;
-  session_id: string;
-  partner: { id: string; display_name: string | null; level: Level };
-  band: Level[];
-}
-
-export interface ExpiredEvent {
-  type: "expired";
-  attempt_id: string;
-  reason: "timeout" | "offline";
-}
-
-export type MatchEvent = MatchedEvent | ExpiredEvent;
 
 /**
  * What became of an attempt handed to the object: paired, waiting here, or withdrawn (it was

@@ -4,7 +4,7 @@ import type { ClientFrame, RoomErrorCode } from "./room-protocol";
 /**
  * The rules of a session's call, as pure functions of the room's state: what a frame does, when
  * a call ends by itself, and when the room must next wake for it. The session room applies the
- * outcomes one at a time (docs/realtime.md has them as a table).
+ * outcomes one at a time (docs/calls.md has them as a table).
  */
 
 /** How long the callee's devices ring before the call ends as `no_answer` (ms). */

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import type { CallEndReason } from "../db/schema/enums";
+import { callEndReasons } from "../db/schema/enums";
 import { describeError, log } from "../lib/logger";
-import type { MessageView } from "./messages";
+import { MessageSchema } from "../routes/sessions/sessions.schemas";
 import type { ObjectCalls } from "./objects";
 
 /**
@@ -36,53 +36,93 @@ export const clientFrameTypes = ClientFrameSchema.options.map((option) => option
 
 export type SessionEndReason = "ended" | "blocked" | "suspended" | "deleted";
 
-/** What the room pushes. */
-export type RoomEvent =
-  | { type: "message"; message: MessageView }
-  | {
-      type: "ended";
-      session_id: string;
-      ended_at: string;
-      /** Who ended it; null when a socket joins an ended session whose end the room never saw pushed. */
-      ended_by: string | null;
-      reason: SessionEndReason;
-    }
-  /**
-   * Sent to a socket when it connects: who you are, whether your partner is here, your role, and
-   * the call ringing or going on, if any.
-   */
-  | { type: "room"; you: string; partner_online: boolean; polite: boolean; call: CallView | null }
-  | { type: "peer.joined" | "peer.left"; user_id: string }
-  | (ClientFrame & { from: string })
-  /** To every socket of both participants whenever the call moves on (started, answered, connected). */
-  | ({ type: "call.state" } & CallView)
-  | { type: "call.ended"; call_id: string; reason: CallEndReason; duration_sec: number }
-  | { type: "error"; code: RoomErrorCode; message: string; call_id?: string; retry_after_sec?: number };
+const roomErrorCodes = [
+  "INVALID_FRAME",
+  "UNKNOWN_FRAME",
+  "SESSION_ENDED",
+  "PEER_OFFLINE",
+  "CALL_IN_PROGRESS",
+  "UNKNOWN_CALL",
+  "CALL_ENDED",
+  "NOT_IN_CALL",
+  "RATE_LIMITED",
+  "UNAVAILABLE",
+] as const;
+export type RoomErrorCode = (typeof roomErrorCodes)[number];
+
+const CallViewSchema = z.object({
+  call_id: callId,
+  state: z.enum(["ringing", "answered", "connected"]),
+  started_by: z.uuid(),
+  started_at: z.iso.datetime(),
+  connected_at: z.iso.datetime().nullable().meta({ description: "When both devices reported the connection up." }),
+  here: z.boolean().meta({ description: "Whether this socket's device is one of the call's two." }),
+});
+
+const from = z.uuid().meta({ description: "Who sent the frame: your partner." });
+
+/** What the room pushes, as the socket contract (`/asyncapi.json`) publishes it; `RoomEvent` is its type. */
+export const roomEventSchemas = {
+  room: z
+    .object({
+      type: z.literal("room"),
+      you: z.uuid(),
+      partner_online: z.boolean(),
+      polite: z.boolean().meta({ description: "Your role in perfect negotiation: the polite side yields." }),
+      call: CallViewSchema.nullable().meta({ description: "The call ringing or going on, as this socket sees it." }),
+    })
+    .meta({ description: "Sent first, on connecting." }),
+  presence: z
+    .object({ type: z.enum(["peer.joined", "peer.left"]), user_id: z.uuid() })
+    .meta({ description: "Your partner's first socket opened, or last socket closed." }),
+  message: z
+    .object({ type: z.literal("message"), message: MessageSchema })
+    .meta({ description: "A stored message, yours included, pushed after the database commit." }),
+  ended: z
+    .object({
+      type: z.literal("ended"),
+      session_id: z.uuid(),
+      ended_at: z.iso.datetime(),
+      ended_by: z.uuid().nullable(),
+      reason: z.enum(["ended", "blocked", "suspended", "deleted"]),
+    })
+    .meta({
+      description: "The session ended; on a socket that joins an ended session, the socket then closes (4005).",
+    }),
+  relayed: z
+    .intersection(ClientFrameSchema, z.object({ from }))
+    .meta({ description: "A call frame of the other device of your call, with `from` added." }),
+  callState: CallViewSchema.extend({ type: z.literal("call.state") }).meta({
+    description: "To every socket of both participants whenever the call moves on.",
+  }),
+  callEnded: z
+    .object({
+      type: z.literal("call.ended"),
+      call_id: callId,
+      reason: z.enum(callEndReasons),
+      duration_sec: z.number().int().min(0).meta({ description: "Seconds connected (s)." }),
+    })
+    .meta({ description: "The call ended, for everyone in the room." }),
+  error: z
+    .object({
+      type: z.literal("error"),
+      code: z.enum(roomErrorCodes),
+      message: z.string(),
+      call_id: callId.optional(),
+      retry_after_sec: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .meta({ description: "With RATE_LIMITED: when to try again (s)." }),
+    })
+    .meta({ description: "The room refused a frame; the socket stays open." }),
+};
 
 /** The call as one socket sees it. */
-export interface CallView {
-  call_id: string;
-  state: "ringing" | "answered" | "connected";
-  started_by: string;
-  started_at: string;
-  /** When both devices reported the connection up: spoken time counts from here. */
-  connected_at: string | null;
-  /** Whether this socket's device is one of the call's two (the caller's, or the one that answered). */
-  here: boolean;
-}
-
-export type RoomErrorCode =
-  | "INVALID_FRAME"
-  | "UNKNOWN_FRAME"
-  | "SESSION_ENDED"
-  | "PEER_OFFLINE"
-  | "CALL_IN_PROGRESS"
-  | "UNKNOWN_CALL"
-  | "CALL_ENDED"
-  | "NOT_IN_CALL"
-  | "RATE_LIMITED"
-  | "UNAVAILABLE";
-
+export type CallView = z.infer<typeof CallViewSchema>;
+/** What the room pushes. */
+export type RoomEvent = z.infer<(typeof roomEventSchemas)[keyof typeof roomEventSchemas]>;
 export type SessionEvent = Extract<RoomEvent, { type: "message" | "ended" }>;
 
 /**

@@ -76,18 +76,17 @@ describe("the session room", () => {
 
   it("answers an unknown frame type or a bad field with an error frame, and keeps the socket", async () => {
     const { aSocket } = await inRoom(handle);
-    frame(aSocket, { type: "call.dance", call_id: crypto.randomUUID() });
+    // Frames outside the contract, on purpose.
+    aSocket.socket.send(JSON.stringify({ type: "call.dance", call_id: crypto.randomUUID() }));
     expect(await next(aSocket, "error")).toMatchObject({ code: "UNKNOWN_FRAME" });
-    frame(aSocket, { type: "call.offer", call_id: "not-a-uuid", sdp: "x".repeat(20_001) });
+    aSocket.socket.send(JSON.stringify({ type: "call.offer", call_id: "not-a-uuid", sdp: "x".repeat(20_001) }));
     const invalid = await next(aSocket, "error", 2);
     expect(invalid).toMatchObject({ code: "INVALID_FRAME" });
     expect(String(invalid.message)).toContain("call_id");
     expect(String(invalid.message)).toContain("sdp");
-    frame(aSocket, {
-      type: "call.ice",
-      call_id: crypto.randomUUID(),
-      candidate: { candidate: "x".repeat(2049) },
-    });
+    aSocket.socket.send(
+      JSON.stringify({ type: "call.ice", call_id: crypto.randomUUID(), candidate: { candidate: "x".repeat(2049) } }),
+    );
     expect(await next(aSocket, "error", 3)).toMatchObject({ code: "INVALID_FRAME" });
     expect(aSocket.closed).toBeNull();
   });

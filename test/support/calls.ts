@@ -18,8 +18,9 @@ export const candidate = {
   sdpMLineIndex: 0,
 };
 
+/** Sends a call frame the contract describes; a test that sends a frame on purpose outside it uses `socket.send`. */
 export function frame(socket: TestSocket, body: Record<string, unknown>): void {
-  socket.socket.send(JSON.stringify(body));
+  socket.send(body);
 }
 
 /** The `count`-th push of `type` the socket received, once it has. */

@@ -1,3 +1,4 @@
+import { frameCheck } from "./frame-contract";
 import { api } from "./http";
 
 export interface TestSocket {
@@ -6,17 +7,34 @@ export interface TestSocket {
   received: Record<string, unknown>[];
   /** How the server closed the socket, once it did. */
   closed: { code: number; reason: string } | null;
+  /** Sends a frame the contract describes (anything else fails the test); `socket.send` sends any. */
+  send(frame: Record<string, unknown> | "ping"): void;
 }
 
-/** Opens a WebSocket on the Worker and collects every JSON push it receives, and how it closes. */
+/**
+ * Opens a WebSocket on the Worker and collects every JSON push it receives, and how it closes.
+ * Every frame received, and every frame sent with `send`, is held to `/asyncapi.json`.
+ */
 export async function openSocket(path: string): Promise<TestSocket> {
+  const check = await frameCheck(path);
   const response = await api(path, { headers: { Upgrade: "websocket" } });
   if (response.status !== 101 || !response.webSocket) throw new Error(`upgrade of ${path} answered ${response.status}`);
   const socket = response.webSocket;
-  const client: TestSocket = { socket, received: [], closed: null };
+  const client: TestSocket = {
+    socket,
+    received: [],
+    closed: null,
+    send(frame) {
+      const text = typeof frame === "string" ? frame : JSON.stringify(frame);
+      check("send", text);
+      socket.send(text);
+    },
+  };
   socket.accept();
   socket.addEventListener("message", (event) => {
-    if (event.data !== "pong") client.received.push(JSON.parse(String(event.data)) as Record<string, unknown>);
+    const text = String(event.data);
+    check("receive", text);
+    if (text !== "pong") client.received.push(JSON.parse(text) as Record<string, unknown>);
   });
   socket.addEventListener("close", (event) => {
     client.closed = { code: event.code, reason: event.reason };

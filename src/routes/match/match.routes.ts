@@ -107,6 +107,7 @@ export const socket = defineRoute({
   summary: "WebSocket for matchmaking pushes",
   description:
     "Upgrade with `?token=<access token>` (browsers cannot set headers on a WebSocket) or `Authorization`. " +
+    "Every frame, in both directions, is described in the AsyncAPI document at `/asyncapi.json`. " +
     "Joins the matchmaker of `level` (default: the profile's level); connect to the level you ask a match for. " +
     'Pushes `{"type":"matched","attempt_id","session_id","partner","band"}` and `{"type":"expired",...}`; ' +
     "send `ping` to get `pong`. Any other frame, or one over 1 KB, closes the socket. " +

@@ -136,6 +136,7 @@ export const socket = defineRoute({
   description:
     "Upgrade with `?token=<access token>` or `Authorization` (and `device`, below); answers 101 and then speaks " +
     "JSON text frames.\n\n" +
+    "Every frame, in both directions, is described in the AsyncAPI document at `/asyncapi.json`. " +
     "**Pushed to you:** " +
     '`{"type":"room","you","partner_online","polite","call"}` on connecting (`polite` is your role in perfect ' +
     "negotiation, `call` the call ringing or going on, or null); " +
