@@ -14,6 +14,7 @@ export const errorCatalog = {
   OAUTH_STATE_MISMATCH: { status: 400, title: "The sign-in attempt could not be matched" },
   OAUTH_CODE_REJECTED: { status: 400, title: "Google rejected the sign-in" },
   UNAUTHORIZED: { status: 401, title: "Authentication is required" },
+  TOKEN_EXPIRED: { status: 401, title: "The access token has expired" },
   INVALID_REFRESH_TOKEN: { status: 401, title: "The refresh token is not valid" },
   REFRESH_TOKEN_REUSED: { status: 401, title: "The refresh token was already used" },
   FORBIDDEN: { status: 403, title: "Not allowed" },

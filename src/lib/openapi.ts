@@ -97,7 +97,9 @@ export function defineRoute<const R extends RouteConfig>(config: R) {
       ...(config.request ? { 400: commonErrorResponses[400] } : {}),
       ...(bearer
         ? {
-            401: problem("No valid access token; `WWW-Authenticate` says why."),
+            401: problem(
+              "No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry); `WWW-Authenticate` says why.",
+            ),
             403: problem("The account is suspended."),
           }
         : {}),

@@ -7,11 +7,18 @@ import type { AppBindings } from "../lib/types";
 import { InvalidAccessTokenError, type VerifiedAccess, verifyAccessToken } from "../services/auth/tokens";
 import { accessRevocation, type Revocation } from "../services/revocation";
 
-function unauthorized(detail: string, invalidToken: boolean): ApiError {
+/**
+ * A 401 with its RFC 6750 challenge. An expired token has a code of its own, `TOKEN_EXPIRED`, so
+ * a client refreshes on exactly that; any other refused token is `UNAUTHORIZED`.
+ */
+function unauthorized(detail: string, invalidToken: boolean, expired = false): ApiError {
   const challenge = invalidToken
     ? `Bearer realm="gaplash", error="invalid_token", error_description="${detail}"`
     : `Bearer realm="gaplash"`;
-  return new ApiError("UNAUTHORIZED", { detail, headers: { "WWW-Authenticate": challenge } });
+  return new ApiError(expired ? "TOKEN_EXPIRED" : "UNAUTHORIZED", {
+    detail,
+    headers: { "WWW-Authenticate": challenge },
+  });
 }
 
 function presentedToken(c: Context<AppBindings>, allowQueryToken: boolean): string | undefined {
@@ -57,7 +64,8 @@ const authenticate = (allowQueryToken: boolean) =>
     try {
       access = await verifyAccessToken(c.get("config").auth.jwtSecret, token);
     } catch (error) {
-      throw unauthorized(error instanceof InvalidAccessTokenError ? error.message : "the token is not valid", true);
+      if (error instanceof InvalidAccessTokenError) throw unauthorized(error.message, true, error.expired);
+      throw unauthorized("the token is not valid", true);
     }
     c.set("userId", access.userId);
     const revocation = await revocationOf(c, access);

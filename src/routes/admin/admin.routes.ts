@@ -9,7 +9,7 @@ import { reasons } from "../reports/reports.routes";
 const tags = ["Admin"];
 const security = [{ bearerAuth: [] }];
 const guarded = {
-  401: problem("No valid access token."),
+  401: problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry)."),
   403: problem("Not an admin (read from the database on every request), or the account is suspended."),
 };
 const IdParamsSchema = z.object({ id: idSchema().openapi({ param: { name: "id", in: "path" } }) });

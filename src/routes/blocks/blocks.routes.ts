@@ -5,7 +5,7 @@ import { PageQuerySchema } from "../../lib/pagination";
 import { authenticated } from "../../middleware/auth";
 
 const tags = ["Safety"];
-const unauthorized = problem("No valid access token.");
+const unauthorized = problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry).");
 const UserParamsSchema = z.object({ id: idSchema().openapi({ param: { name: "id", in: "path" } }) });
 
 export const block = defineRoute({

@@ -13,7 +13,7 @@ import { text } from "../../lib/text";
 import { authenticated, requireSocketAuth } from "../../middleware/auth";
 
 const tags = ["Matchmaking"];
-const unauthorized = problem("No valid access token.");
+const unauthorized = problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry).");
 const LevelSchema = z.enum(levels).openapi({ example: "B1" });
 
 export const PartnerSchema = z

@@ -4,7 +4,9 @@ import { AvatarUploadBodySchema } from "../uploads/uploads.schemas";
 import { AvatarUploadSchema, MeSchema, ProfilePatchSchema } from "./me.schemas";
 
 const tags = ["Profile"];
-const unauthorized = problem("No valid access token, or the account no longer exists.");
+const unauthorized = problem(
+  "No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry), or the account no longer exists.",
+);
 
 export const getMe = defineRoute({
   operationId: "getMe",

@@ -40,7 +40,7 @@ export const search = defineRoute({
       "Matching messages, ranked.",
     ),
     400: commonErrorResponses[400],
-    401: problem("No valid access token."),
+    401: problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry)."),
     500: commonErrorResponses[500],
   },
 });

@@ -5,7 +5,7 @@ import { commonErrorResponses, defineRoute, jsonContent, problem } from "../../l
 import { authenticated } from "../../middleware/auth";
 
 const tags = ["Presence"];
-const unauthorized = problem("No valid access token.");
+const unauthorized = problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry).");
 
 export const ping = defineRoute({
   operationId: "pingPresence",

@@ -25,7 +25,7 @@ export const streak = defineRoute({
         .openapi("Streak"),
       "The streak.",
     ),
-    401: problem("No valid access token."),
+    401: problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry)."),
     500: commonErrorResponses[500],
   },
 });
@@ -46,7 +46,7 @@ export const badges = defineRoute({
         .openapi("Badges"),
       "Badges, first awarded first.",
     ),
-    401: problem("No valid access token."),
+    401: problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry)."),
     500: commonErrorResponses[500],
   },
 });

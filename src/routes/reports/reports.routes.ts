@@ -44,7 +44,7 @@ export const create = defineRoute({
       "Filed; moderators will look at it.",
     ),
     ...commonErrorResponses,
-    401: problem("No valid access token."),
+    401: problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry)."),
     403: problem("The account is suspended."),
     404: problem("No such user, or no session you shared with them."),
     429: rateLimited("Too many reports; `Retry-After` says when to try again."),

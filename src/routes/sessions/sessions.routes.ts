@@ -21,7 +21,7 @@ import {
 } from "./sessions.schemas";
 
 const tags = ["Sessions"];
-const unauthorized = problem("No valid access token.");
+const unauthorized = problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry).");
 const notFound = problem("No such session among yours (the same answer whether or not it exists).");
 
 export const list = defineRoute({

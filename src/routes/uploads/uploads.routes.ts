@@ -18,7 +18,7 @@ export const presign = defineRoute({
   responses: {
     201: jsonContent(PresignedUploadSchema, "Upload with the returned method, URL and headers."),
     ...commonErrorResponses,
-    401: problem("No valid access token."),
+    401: problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry)."),
     429: rateLimited("Too many uploads this hour (30 by default); `Retry-After` says when to try again."),
   },
 });

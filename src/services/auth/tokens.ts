@@ -61,13 +61,20 @@ export async function signAccessToken(secret: string, claims: AccessClaims, now:
 }
 
 export class InvalidAccessTokenError extends Error {
-  constructor(reason: string) {
+  /** Whether the token was valid but has expired: the one case a refresh mends. */
+  readonly expired: boolean;
+
+  constructor(reason: string, expired = false) {
     super(reason);
     this.name = "InvalidAccessTokenError";
+    this.expired = expired;
   }
 }
 
-/** Verifies signature, algorithm, issuer, audience and expiry (60 s of clock skew at most). */
+/**
+ * Verifies signature, algorithm, issuer, audience and expiry (60 s of clock skew at most).
+ * Throws `InvalidAccessTokenError`, with `expired` set when only the expiry failed.
+ */
 export async function verifyAccessToken(secret: string, token: string, now = new Date()): Promise<VerifiedAccess> {
   try {
     const { payload } = await jwtVerify(token, await signingKey(secret), {
@@ -88,7 +95,7 @@ export async function verifyAccessToken(secret: string, token: string, now = new
     };
   } catch (error) {
     if (error instanceof InvalidAccessTokenError) throw error;
-    if (error instanceof joseErrors.JWTExpired) throw new InvalidAccessTokenError("the token has expired");
+    if (error instanceof joseErrors.JWTExpired) throw new InvalidAccessTokenError("the token has expired", true);
     throw new InvalidAccessTokenError("the token is not valid");
   }
 }

@@ -73,8 +73,15 @@ describe("access tokens", () => {
       .sign(secret);
     const [header, , signature] = session.access_token.split(".");
     const tampered = `${header}.${encode({ sub: session.user.id, role: "admin", typ: "access" })}.${signature}`;
-    for (const token of [expired, otherAudience, tampered, "not-a-jwt"]) {
-      expect((await me({ Authorization: `Bearer ${token}` })).status).toBe(401);
+    // Only an expired token says so in its code: the one refusal a refresh mends.
+    const expiredAnswer = await me({ Authorization: `Bearer ${expired}` });
+    expect(expiredAnswer.status).toBe(401);
+    expect(expiredAnswer.headers.get("www-authenticate")).toContain('error="invalid_token"');
+    expect((await readProblem(expiredAnswer)).code).toBe("TOKEN_EXPIRED");
+    for (const token of [otherAudience, tampered, "not-a-jwt"]) {
+      const refused = await me({ Authorization: `Bearer ${token}` });
+      expect(refused.status).toBe(401);
+      expect((await readProblem(refused)).code).toBe("UNAUTHORIZED");
     }
   });
 
