@@ -2,7 +2,7 @@ import type { OpenAPIHono, RouteConfig, RouteHandler } from "@hono/zod-openapi";
 import type { Config } from "../config";
 import type { VerifiedAccess } from "../services/auth/tokens";
 import type { Services } from "../services/services";
-import type { RateLimitCheck } from "./rate-limit";
+import type { RateLimitCheck } from "./rate-limit-rule";
 
 export interface AppBindings {
   Bindings: Env;

@@ -1,16 +1,20 @@
 import type { Level } from "../db/schema/enums";
-import type { Matchmaker } from "../durable-objects/matchmaker";
-import type { SessionRoom } from "../durable-objects/session-room";
 import { callDependency } from "../lib/dependencies";
+import { describeError, log } from "../lib/logger";
+import type { SessionEvent } from "./room-protocol";
 
 /**
  * Calls into the Durable Objects, each with the Durable Object deadline: an object that does not
  * answer in time is reported as unavailable (503 naming it), never waited on.
  */
 export interface ObjectCalls {
-  matchmaker<R>(level: Level, call: (stub: DurableObjectStub<Matchmaker>) => Promise<R>): Promise<R>;
-  room<R>(sessionId: string, call: (stub: DurableObjectStub<SessionRoom>) => Promise<R>): Promise<R>;
+  matchmaker<R>(level: Level, call: (stub: MatchmakerStub) => Promise<R>): Promise<R>;
+  room<R>(sessionId: string, call: (stub: SessionRoomStub) => Promise<R>): Promise<R>;
 }
+
+// The stubs as the Worker's bindings type them, so this module needs none of the objects' own.
+type MatchmakerStub = ReturnType<Env["MATCHMAKER"]["get"]>;
+type SessionRoomStub = ReturnType<Env["SESSION_ROOM"]["get"]>;
 
 export function objectCalls(env: Pick<Env, "MATCHMAKER" | "SESSION_ROOM">, timeoutMs: number): ObjectCalls {
   return {
@@ -21,4 +25,16 @@ export function objectCalls(env: Pick<Env, "MATCHMAKER" | "SESSION_ROOM">, timeo
         call(env.SESSION_ROOM.get(env.SESSION_ROOM.idFromName(sessionId))),
       ),
   };
+}
+
+/**
+ * Pushes an event to the session's room after the database committed what it announces.
+ * Pushing is best effort: a client that misses it catches up over HTTP, so a failure is logged.
+ */
+export async function pushToRoom(objects: ObjectCalls, sessionId: string, event: SessionEvent): Promise<void> {
+  try {
+    await objects.room(sessionId, (room) => room.broadcast(event));
+  } catch (error) {
+    log("warn", "session event not pushed", { session_id: sessionId, event: event.type, ...describeError(error) });
+  }
 }

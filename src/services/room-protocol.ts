@@ -1,8 +1,6 @@
 import { z } from "zod";
 import { callEndReasons } from "../db/schema/enums";
-import { describeError, log } from "../lib/logger";
 import { MessageSchema } from "../routes/sessions/sessions.schemas";
-import type { ObjectCalls } from "./objects";
 
 /**
  * The frames of `/sessions/{id}/ws`. The room relays a participant's call frames to the other
@@ -124,18 +122,6 @@ export type CallView = z.infer<typeof CallViewSchema>;
 /** What the room pushes. */
 export type RoomEvent = z.infer<(typeof roomEventSchemas)[keyof typeof roomEventSchemas]>;
 export type SessionEvent = Extract<RoomEvent, { type: "message" | "ended" }>;
-
-/**
- * Pushes an event to the session's room after the database committed what it announces.
- * Pushing is best effort: a client that misses it catches up over HTTP, so a failure is logged.
- */
-export async function pushToRoom(objects: ObjectCalls, sessionId: string, event: SessionEvent): Promise<void> {
-  try {
-    await objects.room(sessionId, (room) => room.broadcast(event));
-  } catch (error) {
-    log("warn", "session event not pushed", { session_id: sessionId, event: event.type, ...describeError(error) });
-  }
-}
 
 export function endedEvent(sessionId: string, endedBy: string, endedAt: Date, reason: SessionEndReason): SessionEvent {
   return { type: "ended", session_id: sessionId, ended_at: endedAt.toISOString(), ended_by: endedBy, reason };

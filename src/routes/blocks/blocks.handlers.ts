@@ -6,7 +6,8 @@ import { decodeCursor, toPage } from "../../lib/pagination";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
 import { blockUser } from "../../services/blocks";
-import { endedEvent, pushToRoom } from "../../services/room-protocol";
+import { pushToRoom } from "../../services/objects";
+import { endedEvent } from "../../services/room-protocol";
 import type * as routes from "./blocks.routes";
 
 function notYourself(): ApiError {

@@ -13,7 +13,8 @@ import {
   sendMessage as storeMessage,
   toMessageView,
 } from "../../services/messages";
-import { endedEvent, pushToRoom } from "../../services/room-protocol";
+import { pushToRoom } from "../../services/objects";
+import { endedEvent } from "../../services/room-protocol";
 import { endSession, findSession, listSessions, toSessionView } from "../../services/sessions";
 import { deleteObject } from "../../services/storage";
 import { iceServers as fetchIceServers } from "../../services/turn";
