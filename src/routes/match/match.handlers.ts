@@ -1,110 +1,75 @@
 import { eq } from "drizzle-orm";
 import { profiles } from "../../db/schema";
 import type { Level } from "../../db/schema/enums";
-import type { EnqueueResult } from "../../durable-objects/matchmaker";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
 import { enforceRateLimit } from "../../lib/rate-limit";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser, socketRequest } from "../../middleware/auth";
-import { queueEntry, reattach } from "../../services/attempts";
-import { latestAttempt, openAttempt, resolveAttempts } from "../../services/match-store";
+import { reattach } from "../../services/attempts";
+import { latestAttempt, resolveAttempts } from "../../services/match-store";
 import { band } from "../../services/matching";
-import { whoIsOnline } from "../../services/presence";
-import { findSession } from "../../services/sessions";
+import { type PlacementRefusal, placeAttempt } from "../../services/placement";
 import type * as routes from "./match.routes";
+
+/** The problem each refusal of an attempt is answered with. */
+function refused(refusal: PlacementRefusal): ApiError {
+  switch (refusal.reason) {
+    case "offline":
+      return new ApiError("PRESENCE_REQUIRED", {
+        detail: "Call POST /presence/ping first; attempts live while you ping.",
+      });
+    case "no-account":
+      return new ApiError("UNAUTHORIZED", { detail: "This account no longer exists." });
+    case "suspended":
+      return new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+    case "in-session":
+      return new ApiError("ALREADY_IN_SESSION", {
+        detail: "End your current session before looking for a new partner.",
+        extensions: { session_id: refusal.sessionId },
+      });
+    case "changed":
+      return new ApiError("CONFLICT", { detail: "Your attempt changed while it was placed; try again." });
+    case "queued-elsewhere":
+      return new ApiError("ALREADY_QUEUED", {
+        detail: `You are already waiting at ${refusal.level}; cancel that attempt first.`,
+        extensions: { attempt_id: refusal.attemptId },
+      });
+    case "withdrawn":
+      return new ApiError("CONFLICT", {
+        detail: "This attempt was cancelled or expired while it was being queued; try again.",
+        extensions: { attempt_id: refusal.attemptId },
+      });
+  }
+}
 
 export const attempt: AppRouteHandler<routes.AttemptRoute> = async (c) => {
   const { userId } = currentUser(c);
   const { desired_level: level } = c.req.valid("json");
   const config = c.get("config");
-  const { db, redis, objects } = c.get("services");
-  await enforceRateLimit(
-    c,
-    {
-      name: "match-attempt",
-      description: "match attempts",
-      limit: config.rateLimits.matchAttemptsPerMin,
-      windowSeconds: 60,
-      failClosed: false,
-    },
-    userId,
-  );
-  // Presence is checked before anything is written: a check that fails leaves nothing behind.
-  if (!(await whoIsOnline(redis, [userId])).has(userId)) {
-    throw new ApiError("PRESENCE_REQUIRED", {
-      detail: "Call POST /presence/ping first; attempts live while you ping.",
-    });
-  }
-  const now = new Date();
-  const opened = await openAttempt(db, userId, level, now);
-  if (!opened) throw new ApiError("UNAUTHORIZED", { detail: "This account no longer exists." });
-  const { candidate } = opened;
-  if (candidate.status === "suspended")
-    throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
-  if (candidate.activeSessionId) {
-    throw new ApiError("ALREADY_IN_SESSION", {
-      detail: "End your current session before looking for a new partner.",
-      extensions: { session_id: candidate.activeSessionId },
-    });
-  }
-  // Already queued (by an earlier request or a concurrent one): hand the same attempt to the
-  // object again, which keeps it if it holds it and takes it back if an earlier hand-off failed.
-  const queued = opened.attemptId ? { id: opened.attemptId, level, createdAt: now } : candidate.queuedAttempt;
-  if (!queued) throw new ApiError("CONFLICT", { detail: "Your attempt changed while it was placed; try again." });
-  if (queued.level !== level) {
-    throw new ApiError("ALREADY_QUEUED", {
-      detail: `You are already waiting at ${queued.level}; cancel that attempt first.`,
-      extensions: { attempt_id: queued.id },
-    });
-  }
-
-  let result: EnqueueResult;
-  try {
-    const entry = queueEntry(candidate, { id: queued.id, userId, level, createdAt: queued.createdAt });
-    result = await objects.matchmaker(level, async (matchmaker): Promise<EnqueueResult> => matchmaker.enqueue(entry));
-  } catch (error) {
-    // The database must never say queued for an attempt no object holds: withdraw it. If the
-    // object paired it before it failed, the withdrawal finds nothing queued, and the learner
-    // is told the truth: matched.
-    const withdrawn = await resolveAttempts(db, [queued.id], "cancelled", new Date());
-    if (withdrawn.length > 0) {
-      // If the hand-off reaches the object after all, it must not queue what the database withdrew.
-      c.executionCtx.waitUntil(
-        objects
-          .matchmaker(level, (matchmaker) => matchmaker.cancel(queued.id))
-          .catch((cancelError) =>
-            log("warn", "withdrawn attempt not cancelled in its matchmaker", describeError(cancelError)),
-          ),
-      );
+  const rule = {
+    name: "match-attempt",
+    description: "match attempts",
+    limit: config.rateLimits.matchAttemptsPerMin,
+    windowSeconds: 60,
+    failClosed: false,
+  };
+  await enforceRateLimit(c, rule, userId);
+  const deps = {
+    ...c.get("services"),
+    waitUntil: (work: Promise<unknown>) => c.executionCtx.waitUntil(work),
+    requestId: c.get("requestId"),
+  };
+  const placed = await placeAttempt(deps, userId, level, new Date());
+  switch (placed.status) {
+    case "matched": {
+      const { attemptId, sessionId, partner } = placed;
+      return c.json({ status: "matched" as const, attempt_id: attemptId, session_id: sessionId, partner }, 200);
     }
-    const latest = withdrawn.length === 0 ? await latestAttempt(db, userId) : undefined;
-    const session =
-      latest?.id === queued.id && latest.sessionId ? await findSession(db, userId, latest.sessionId) : undefined;
-    if (!session?.partner) throw error;
-    log("warn", "matched, but the matchmaker's answer was lost", {
-      request_id: c.get("requestId"),
-      ...describeError(error),
-    });
-    result = {
-      status: "matched",
-      sessionId: session.id,
-      partner: { ...session.partner, level: session.partner.level ?? session.level },
-    };
-  }
-  switch (result.status) {
-    case "matched":
-      return c.json(
-        { status: "matched" as const, attempt_id: queued.id, session_id: result.sessionId, partner: result.partner },
-        200,
-      );
     case "queued":
-      return c.json({ status: "queued" as const, attempt_id: queued.id }, 202);
-    case "withdrawn":
-      throw new ApiError("CONFLICT", {
-        detail: "This attempt was cancelled or expired while it was being queued; try again.",
-        extensions: { attempt_id: queued.id },
-      });
+      return c.json({ status: "queued" as const, attempt_id: placed.attemptId }, 202);
+    case "refused":
+      throw refused(placed);
   }
 };
 
