@@ -179,8 +179,6 @@ export class SessionRoom extends SocketHub {
   /** The write to Postgres under way, and whether another is wanted after it. */
   private persisting: Promise<void> | undefined;
   private persistAgain = false;
-  /** When each socket last sent a frame (epoch ms), besides the `ping`s the runtime answers. */
-  private readonly lastFrameAt = new WeakMap<WebSocket, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -392,7 +390,8 @@ export class SessionRoom extends SocketHub {
     attachment: SocketAttachment,
     frame: string | ArrayBuffer,
   ): Promise<void> {
-    this.lastFrameAt.set(socket, Date.now());
+    // Kept in the attachment, so it survives hibernation: the runtime answers `ping`s itself.
+    socket.serializeAttachment({ ...attachment, lastFrameAt: Date.now() } satisfies SocketAttachment);
     if (!this.withinFrameLimit(socket)) {
       this.close(socket, closeCodes.unsupportedFrame, `at most ${frameLimit.frames} frames every 10 s`);
       return;
@@ -780,7 +779,7 @@ export class SessionRoom extends SocketHub {
       ...this.socketsOf(device).map(({ socket, attachment }) =>
         Math.max(
           attachment.connectedAt,
-          this.lastFrameAt.get(socket) ?? 0,
+          attachment.lastFrameAt ?? 0,
           this.ctx.getWebSocketAutoResponseTimestamp(socket)?.getTime() ?? 0,
         ),
       ),

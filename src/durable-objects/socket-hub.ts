@@ -9,6 +9,8 @@ export interface SocketAttachment {
   expiresAt: number;
   /** The device the client says it is (kept across its reconnections), or one of the socket's own. */
   deviceId: string;
+  /** When the socket last sent a frame other than `ping` (epoch ms), where the object keeps it. */
+  lastFrameAt?: number;
 }
 
 /**

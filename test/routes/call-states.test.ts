@@ -502,12 +502,12 @@ describe("what the review found", () => {
   it("a device of the call whose socket went silent, without a close, is taken for gone", async () => {
     const sides = await inRoom(handle);
     const callId = await connectedCall(sides);
-    // The callee's phone lost power: its socket never closed, and nothing comes from it.
-    await evictDurableObject(room(sides.sessionId));
+    // The callee's phone lost power: its socket never closed, and nothing has come from it for 2 min.
     await runInDurableObject(room(sides.sessionId), (_, state) => {
       for (const socket of state.getWebSockets(sides.b.user.id)) {
-        const attachment = socket.deserializeAttachment() as { connectedAt: number };
-        socket.serializeAttachment({ ...attachment, connectedAt: attachment.connectedAt - 120_000 });
+        const attachment = socket.deserializeAttachment() as { connectedAt: number; lastFrameAt?: number };
+        const silentSince = Date.now() - 120_000;
+        socket.serializeAttachment({ ...attachment, connectedAt: silentSince, lastFrameAt: silentSince });
       }
     });
     await runDurableObjectAlarm(room(sides.sessionId));
@@ -576,9 +576,8 @@ describe("what the second review found", () => {
   it("FIRST_CALL counts a live call only as far as both devices have been heard", async () => {
     const sides = await inRoom(handle);
     const callId = await connectedCall(sides);
-    // The room hibernates; the call connected 61 s ago, and the callee's phone went dark 2 s in:
-    // silent for 59 s, not yet long enough to be taken for gone.
-    await evictDurableObject(room(sides.sessionId));
+    // The call connected 61 s ago, and the callee's phone went dark 2 s in: silent for 59 s, not yet
+    // long enough to be taken for gone.
     await runInDurableObject(room(sides.sessionId), (_, state) => {
       const connectedAt = Date.now() - 61_000;
       state.storage.sql.exec(
@@ -588,8 +587,8 @@ describe("what the second review found", () => {
         connectedAt,
       );
       for (const socket of state.getWebSockets(sides.b.user.id)) {
-        const attachment = socket.deserializeAttachment() as { connectedAt: number };
-        socket.serializeAttachment({ ...attachment, connectedAt: connectedAt + 2000 });
+        const attachment = socket.deserializeAttachment() as { connectedAt: number; lastFrameAt?: number };
+        socket.serializeAttachment({ ...attachment, connectedAt: connectedAt + 2000, lastFrameAt: connectedAt + 2000 });
       }
     });
     await runDurableObjectAlarm(room(sides.sessionId));
