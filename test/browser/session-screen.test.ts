@@ -85,9 +85,11 @@ describe("the session screen", () => {
     // A permission prompt that takes a moment to be accepted.
     await context.addInitScript(() => {
       const streams: MediaStream[] = [];
-      Object.assign(window, { gaplashStreams: streams });
+      const prompt = { asked: false };
+      Object.assign(window, { gaplashStreams: streams, gaplashPrompt: prompt });
       const ask = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
       navigator.mediaDevices.getUserMedia = async (constraints) => {
+        prompt.asked = true;
         const stream = await ask(constraints);
         streams.push(stream);
         await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -98,6 +100,8 @@ describe("the session screen", () => {
     const partner = await onSession(bobur, sessionId);
     await page.getByText("Your partner is here.").waitFor();
     await page.getByRole("button", { name: "Call", exact: true }).click();
+    // Hung up while the browser is still asking for the microphone.
+    await page.waitForFunction(() => (window as unknown as { gaplashPrompt: { asked: boolean } }).gaplashPrompt.asked);
     await page.getByRole("button", { name: "Hang up" }).click();
     await page.waitForTimeout(2500);
     const tracks = await page.evaluate(() =>
