@@ -11,6 +11,7 @@ export interface Mail {
   subject: string;
   text?: string;
   html?: string;
+  tags: { name: string; value: string }[];
   created_at: string;
 }
 
@@ -54,7 +55,7 @@ export async function startMailbox(options: {
       }
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      let body: { from?: unknown; to?: unknown; subject?: unknown; text?: unknown; html?: unknown };
+      let body: { from?: unknown; to?: unknown; subject?: unknown; text?: unknown; html?: unknown; tags?: unknown };
       try {
         body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
       } catch {
@@ -77,6 +78,10 @@ export async function startMailbox(options: {
         subject: body.subject,
         text: typeof body.text === "string" ? body.text : undefined,
         html: typeof body.html === "string" ? body.html : undefined,
+        tags: (Array.isArray(body.tags) ? body.tags : []).filter(
+          (tag): tag is { name: string; value: string } =>
+            typeof tag?.name === "string" && typeof tag?.value === "string",
+        ),
         created_at: new Date().toISOString(),
       };
       mails.push(mail);

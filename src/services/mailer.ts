@@ -7,6 +7,8 @@ export interface Mail {
   subject: string;
   text: string;
   html?: string;
+  /** Resend's tags (letters, digits, `_` and `-`), for whoever reads the mail by machine: the dev mailbox. */
+  tags?: { name: string; value: string }[];
 }
 
 export interface Mailer {

@@ -5,10 +5,10 @@ import { getConfig } from "../../src/config";
 import worker from "../../src/index";
 import { createMailer } from "../../src/services/mailer";
 import { uniqueEmail } from "../support/db";
-import { api, baseUrl, readProblem } from "../support/http";
+import { api, baseUrl, postJson, readProblem } from "../support/http";
 
 interface MailboxPage {
-  items: { subject: string; to: string[]; text?: string; from: string }[];
+  items: { subject: string; to: string[]; text?: string; from: string; login_id: string | null }[];
 }
 
 describe("GET /dev/mailbox", () => {
@@ -24,6 +24,19 @@ describe("GET /dev/mailbox", () => {
     const page = (await response.json()) as MailboxPage;
     expect(page.items.map((mail) => mail.subject)).toEqual(["Second", "First"]);
     expect(page.items[0]).toMatchObject({ to: [address], text: "two", from: getConfig(env).mail.from });
+  });
+
+  it("says which sign-in a code mail belongs to, so a client that asked twice takes the right code", async () => {
+    const address = uniqueEmail("two-codes");
+    const request = await postJson("/auth/email/request", { email: address });
+    expect(request.status).toBe(202);
+    const { login_id } = (await request.json()) as { login_id: string };
+    const page = (await (await api(`/dev/mailbox?email=${encodeURIComponent(address)}`)).json()) as MailboxPage;
+    expect(page.items).toEqual([expect.objectContaining({ login_id, to: [address] })]);
+    const other = uniqueEmail("plain");
+    await createMailer(getConfig(env).mail).send({ to: other, subject: "Plain", text: "no sign-in" });
+    const plain = (await (await api(`/dev/mailbox?email=${encodeURIComponent(other)}`)).json()) as MailboxPage;
+    expect(plain.items[0]?.login_id).toBeNull();
   });
 
   it("answers an invalid address with a 400 naming the field", async () => {

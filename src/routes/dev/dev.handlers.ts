@@ -1,6 +1,6 @@
 import { ApiError } from "../../lib/errors";
 import type { AppRouteHandler } from "../../lib/types";
-import { DevMailSchema, type MailboxRoute } from "./dev.routes";
+import { type MailboxRoute, StoredMailSchema } from "./dev.routes";
 
 export const mailbox: AppRouteHandler<MailboxRoute> = async (c) => {
   const { mail } = c.get("config");
@@ -14,6 +14,8 @@ export const mailbox: AppRouteHandler<MailboxRoute> = async (c) => {
   if (!response.ok) {
     throw new ApiError("SERVICE_UNAVAILABLE", { detail: `The local mailbox answered ${response.status}.` });
   }
-  const items = DevMailSchema.array().parse(await response.json());
+  const items = StoredMailSchema.array()
+    .parse(await response.json())
+    .map(({ tags, ...mail }) => ({ ...mail, login_id: tags.find((tag) => tag.name === "login_id")?.value ?? null }));
   return c.json({ items }, 200);
 };

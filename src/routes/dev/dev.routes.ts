@@ -1,15 +1,21 @@
 import { z } from "@hono/zod-openapi";
 import { commonErrorResponses, defineRoute, jsonContent, problem, unavailable } from "../../lib/openapi";
 
-export const DevMailSchema = z
-  .object({
-    id: z.string(),
-    from: z.string(),
-    to: z.array(z.string()),
-    subject: z.string(),
-    text: z.string().optional(),
-    html: z.string().optional(),
-    created_at: z.string(),
+/** A mail as the local mailbox keeps it (Resend's `POST /emails` body, with its id and time). */
+export const StoredMailSchema = z.object({
+  id: z.string(),
+  from: z.string(),
+  to: z.array(z.string()),
+  subject: z.string(),
+  text: z.string().optional(),
+  html: z.string().optional(),
+  tags: z.array(z.object({ name: z.string(), value: z.string() })).default([]),
+  created_at: z.string(),
+});
+
+export const DevMailSchema = StoredMailSchema.omit({ tags: true })
+  .extend({
+    login_id: z.string().nullable().openapi({ description: "The sign-in a code mail belongs to." }),
   })
   .openapi("DevMail");
 

@@ -126,6 +126,8 @@ export async function issueEmailCode(
       to: email,
       subject: `${code} is your Gaplash sign-in code`,
       text: `Your Gaplash sign-in code is ${code}.\n\nIt works once, for 10 minutes. If you did not ask for it, ignore this mail.`,
+      // Which sign-in the code belongs to, when one address asked twice (a client reading the dev mailbox).
+      tags: [{ name: "login_id", value: loginId }],
     });
   } catch (error) {
     await withdraw();
