@@ -70,8 +70,13 @@ const matchPushes = Object.fromEntries(
   Object.entries(matchEventSchemas).map(([name, schema]) => [`match_${name}`, jsonFrame(name, schema)]),
 );
 
-const refs = (channel: string, names: string[]) =>
-  names.map((name) => ({ $ref: `#/channels/${channel}/messages/${name}` }));
+/** One direction of a channel, naming the messages that travel it. */
+const operation = (action: "send" | "receive", channel: string, summary: string, names: string[]) => ({
+  action,
+  channel: { $ref: `#/channels/${channel}` },
+  summary,
+  messages: names.map((name) => ({ $ref: `#/channels/${channel}/messages/${name}` })),
+});
 
 const auth = [{ $ref: "#/components/securitySchemes/accessToken" }];
 
@@ -156,30 +161,21 @@ export function asyncApiDocument(origin: string, version: string) {
       },
     },
     operations: {
-      receiveMatchPushes: {
-        action: "receive",
-        channel: { $ref: "#/channels/match" },
-        summary: "What the matchmaker pushes to you.",
-        messages: refs("match", [...Object.keys(matchPushes), "pong", "closing"]),
-      },
-      sendMatchPing: {
-        action: "send",
-        channel: { $ref: "#/channels/match" },
-        summary: "Keep the socket alive.",
-        messages: refs("match", ["ping"]),
-      },
-      receiveRoomPushes: {
-        action: "receive",
-        channel: { $ref: "#/channels/session" },
-        summary: "What the session's room pushes to you.",
-        messages: refs("session", [...Object.keys(roomPushes), "pong", "closing"]),
-      },
-      sendCallSignalling: {
-        action: "send",
-        channel: { $ref: "#/channels/session" },
-        summary: "Call signalling for perfect negotiation, and keep-alives.",
-        messages: refs("session", [...Object.keys(clientFrames), "ping"]),
-      },
+      receiveMatchPushes: operation("receive", "match", "What the matchmaker pushes to you.", [
+        ...Object.keys(matchPushes),
+        "pong",
+        "closing",
+      ]),
+      sendMatchPing: operation("send", "match", "Keep the socket alive.", ["ping"]),
+      receiveRoomPushes: operation("receive", "session", "What the session's room pushes to you.", [
+        ...Object.keys(roomPushes),
+        "pong",
+        "closing",
+      ]),
+      sendCallSignalling: operation("send", "session", "Call signalling for perfect negotiation, and keep-alives.", [
+        ...Object.keys(clientFrames),
+        "ping",
+      ]),
     },
     components: {
       securitySchemes: {
