@@ -34,6 +34,11 @@ export default defineConfig({
     // Files run one after another: matchmaking queues, rate limits and the admin statistics are
     // shared state, and each file asserts exact figures about what it created.
     fileParallelism: false,
+    // One module graph for every file, not one per file: a fresh one cost about two minutes a run.
+    // The state that matters is shared anyway (Postgres, Redis, the Durable Objects), and no
+    // module of ours keeps state a file could trip on; a test that reads a module-level global
+    // says so (test/stack/neon-http.test.ts).
+    isolate: false,
     testTimeout: 20_000,
     hookTimeout: 30_000,
   },

@@ -12,24 +12,33 @@ const sql = neon(DATABASE_URL);
 const table = `http_probe_${crypto.randomUUID().replaceAll("-", "")}`;
 
 describe("the local Neon HTTP endpoint", () => {
-  it("returns values the driver parses to their JavaScript types", async () => {
+  it("returns each value as Postgres text with its type's OID, for the driver's type parsers", async () => {
+    // The parsers the driver would pick are global and drizzle replaces some of them when it loads
+    // (timestamps stay text), so the check reads the wire itself: the text and the type of each column.
+    const raw = { getTypeParser: () => (text: string) => text };
     const id = crypto.randomUUID();
-    const [row] = await sql`
-      select ${id}::uuid as id, '2026-11-26T12:34:56.789Z'::timestamptz as at, 9007199254740993::int8 as big,
+    const result = await sql.query(
+      `select $1::uuid as id, '2026-11-26T12:34:56.789Z'::timestamptz as at, 9007199254740993::int8 as big,
         12.50::numeric as amount, '{"a": [1, "two"]}'::jsonb as doc, array['x', 'y z']::text[] as tags,
-        true as yes, null::text as nothing, 42 as answer
-    `;
-    expect(row).toEqual({
-      id,
-      at: new Date("2026-11-26T12:34:56.789Z"),
-      big: "9007199254740993",
-      amount: "12.50",
-      doc: { a: [1, "two"] },
-      tags: ["x", "y z"],
-      yes: true,
-      nothing: null,
-      answer: 42,
-    });
+        true as yes, null::text as nothing, 42 as answer`,
+      [id],
+      { fullResults: true, types: raw },
+    );
+    expect(result.rows).toEqual([
+      {
+        id,
+        at: "2026-11-26 12:34:56.789+00",
+        big: "9007199254740993",
+        amount: "12.50",
+        doc: '{"a": [1, "two"]}',
+        tags: '{x,"y z"}',
+        yes: "t",
+        nothing: null,
+        answer: "42",
+      },
+    ]);
+    // pg's OIDs: uuid, timestamptz, int8, numeric, jsonb, text[], bool, text, int4.
+    expect(result.fields.map((field) => field.dataTypeID)).toEqual([2950, 1184, 20, 1700, 3802, 1009, 16, 25, 23]);
   });
 
   it("answers full results and array mode as the driver asks", async () => {
