@@ -1,2 +1,4 @@
 // Starts Swagger UI on /swagger. A file of its own, not an inline script: the page's CSP runs none.
-window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true });
+// The page names the document to show (src/lib/swagger-page.ts).
+const root = document.getElementById("swagger-ui");
+window.ui = SwaggerUIBundle({ url: root.dataset.url, dom_id: "#swagger-ui", deepLinking: true });

@@ -1,7 +1,7 @@
 /**
  * `npm run build:client [-- --watch]`: bundles the web client (client/) into public/app/, which
  * the Worker serves as static assets at /app/ (and public/index.html at /, and Swagger UI's files
- * at /swagger-ui/). Prints the gzip size
+ * at /vendor/ and /swagger-ui/). Prints the gzip size
  * of what a browser downloads. `npm run dev`, `npm test` and `npm run deploy` run it first.
  */
 import { copyFile, mkdir, readFile } from "node:fs/promises";
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { type BuildOptions, build, context } from "esbuild";
+import { swaggerUiAssetBase } from "../src/lib/swagger-page.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const out = join(root, "public");
@@ -35,12 +36,16 @@ async function copyStatic(): Promise<void> {
   await copyFile(join(root, "client/app.css"), join(out, "app/app.css"));
   await copyFile(join(root, "client/landing.html"), join(out, "index.html"));
   await copyFile(join(root, "client/_headers"), join(out, "_headers"));
-  // Swagger UI at /swagger loads these: the pinned package's files, never a CDN.
+  // Swagger UI at /swagger loads these: the pinned package's files, where @hono/swagger-ui asks for
+  // them (src/lib/swagger-page.ts), never a CDN.
   const swaggerUi = join(root, "node_modules/swagger-ui-dist");
-  await mkdir(join(out, "swagger-ui"), { recursive: true });
+  const { version } = JSON.parse(await readFile(join(swaggerUi, "package.json"), "utf8")) as { version: string };
+  const vendored = join(out, swaggerUiAssetBase, `swagger-ui-dist@${version}`);
+  await mkdir(vendored, { recursive: true });
   for (const file of ["swagger-ui-bundle.js", "swagger-ui.css", "LICENSE"]) {
-    await copyFile(join(swaggerUi, file), join(out, "swagger-ui", file));
+    await copyFile(join(swaggerUi, file), join(vendored, file));
   }
+  await mkdir(join(out, "swagger-ui"), { recursive: true });
   await copyFile(join(root, "client/swagger-init.js"), join(out, "swagger-ui", "init.js"));
 }
 

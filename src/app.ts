@@ -7,6 +7,7 @@ import { asyncApiDocument } from "./lib/asyncapi";
 import { createRouter } from "./lib/create-router";
 import { ApiError, problemResponse, routeNotFound, toApiError } from "./lib/errors";
 import { describeError, log } from "./lib/logger";
+import { responseHeaders } from "./lib/openapi";
 import { swaggerPage } from "./lib/swagger-page";
 import type { AppBindings } from "./lib/types";
 import { bodyLimit } from "./middleware/body-limit";
@@ -65,6 +66,9 @@ export function createApp() {
     bearerFormat: "JWT",
     description: "The `access_token` from sign-in, valid for 15 minutes.",
   });
+  for (const [name, header] of Object.entries(responseHeaders)) {
+    app.openAPIRegistry.registerComponent("headers", name, header);
+  }
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: {
@@ -80,10 +84,14 @@ export function createApp() {
   }));
   // The sockets' contract, from the same zod schemas their Durable Objects use.
   app.get("/asyncapi.json", (c) => c.json(asyncApiDocument(new URL(c.req.url).origin, packageJson.version)));
-  app.get("/swagger", (c) => {
-    c.header("Content-Security-Policy", swaggerContentSecurityPolicy);
-    return c.html(swaggerPage);
-  });
+  app.get(
+    "/swagger",
+    async (c, next) => {
+      await next();
+      c.header("Content-Security-Policy", swaggerContentSecurityPolicy);
+    },
+    swaggerPage,
+  );
   // The web client's pages come from the static assets with the CSP that names object storage.
   const page = async (c: Context<AppBindings>) => {
     const asset = await c.env.ASSETS.fetch(c.req.raw);

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import swaggerUiDist from "swagger-ui-dist/package.json" with { type: "json" };
 import { describe, expect, it } from "vitest";
 import { bearer, signIn } from "./support/auth";
 import { api, readProblem } from "./support/http";
@@ -196,8 +197,15 @@ describe("GET /swagger", () => {
     expect(response.headers.get("content-type")).toContain("text/html");
     const html = await response.text();
     expect(html).toContain('<script src="/swagger-ui/init.js');
-    // Its scripts and styles come from our own static assets, never from a CDN.
-    expect(html).toContain("/swagger-ui/swagger-ui-bundle.js");
-    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect(html).toContain('data-url="/openapi.json"');
+    // Its scripts and styles come from our own static assets, never from a CDN, and are the ones
+    // the static assets hold.
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1] ?? "");
+    expect(assets).toContain(`/vendor/swagger-ui-dist@${swaggerUiDist.version}/swagger-ui-bundle.js`);
+    expect(assets).toContain(`/vendor/swagger-ui-dist@${swaggerUiDist.version}/swagger-ui.css`);
+    for (const asset of assets) {
+      expect(asset).toMatch(/^\/[^/]/);
+      expect((await env.ASSETS.fetch(new URL(asset, "http://gaplash.test"))).status, asset).toBe(200);
+    }
   });
 });
