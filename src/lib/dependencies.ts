@@ -1,5 +1,18 @@
+import { z } from "@hono/zod-openapi";
+
 /** Everything outside the Worker that a request may wait on. */
-export type Dependency = "postgres" | "redis" | "s3" | "mail" | "matchmaker" | "session room" | "turn";
+export const dependencies = ["postgres", "redis", "s3", "mail", "matchmaker", "session room", "turn"] as const;
+export type Dependency = (typeof dependencies)[number];
+
+/** `/health/ready`'s verdict on each dependency it asks, in its answer and in its 503. */
+export const ReadinessChecksSchema = z
+  .record(z.string(), z.enum(["ok", "failing"]))
+  .openapi({ example: { postgres: "ok", redis: "ok" } });
+
+/** Whether calls get TURN relays (Cloudflare Realtime TURN configured) or STUN only. */
+export const TurnModeSchema = z
+  .enum(["on", "off"])
+  .openapi({ description: "Whether calls get TURN relays (Cloudflare Realtime TURN configured) or STUN only." });
 
 /**
  * A dependency did not answer in time or could not be reached. The request answers

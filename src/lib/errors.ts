@@ -1,13 +1,32 @@
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { DependencyUnavailableError } from "./dependencies";
+import { DependencyUnavailableError, dependencies, ReadinessChecksSchema, TurnModeSchema } from "./dependencies";
 
-/** Every error the API can answer with: its HTTP status and its human title. */
+const uuid = (description: string) =>
+  z.uuid().openapi({ example: "0b7e3f7a-2c1d-4f0e-9a51-3c8d2b6e4f10" }).describe(description);
+
+/**
+ * Every error the API can answer with: its HTTP status, its human title, and the members its
+ * problem adds to RFC 9457's (`extensions`, §3.2): `ApiError` takes exactly those for its code,
+ * and the `Problem` schema documents each with the codes that carry it. Most codes add none.
+ */
 export const errorCatalog = {
   VALIDATION_FAILED: { status: 400, title: "The request is not valid" },
   MALFORMED_JSON: { status: 400, title: "The body is not valid JSON" },
-  INVALID_CODE: { status: 400, title: "The code is not right" },
+  INVALID_CODE: {
+    status: 400,
+    title: "The code is not right",
+    extensions: z.object({
+      attempts_left: z
+        .number()
+        .int()
+        .min(0)
+        .openapi({ example: 4 })
+        .describe("wrong codes this sign-in may still take (0: ask for a new code)"),
+    }),
+  },
   CODE_EXPIRED: { status: 400, title: "The code has expired" },
   CODE_USED: { status: 400, title: "The code was already used" },
   TOO_MANY_ATTEMPTS: { status: 400, title: "Too many wrong codes" },
@@ -23,25 +42,71 @@ export const errorCatalog = {
   CORS_ORIGIN_NOT_ALLOWED: { status: 403, title: "This origin is not allowed" },
   NOT_FOUND: { status: 404, title: "Not found" },
   METHOD_NOT_ALLOWED: { status: 405, title: "Method not allowed" },
-  CONFLICT: { status: 409, title: "Conflict" },
+  CONFLICT: {
+    status: 409,
+    title: "Conflict",
+    extensions: z.object({
+      attempt_id: uuid("(`POST /match/attempt`) the attempt withdrawn while it was placed").optional(),
+    }),
+  },
   PRESENCE_REQUIRED: { status: 409, title: "Ping presence first" },
-  ALREADY_QUEUED: { status: 409, title: "Already waiting for a partner" },
-  ALREADY_IN_SESSION: { status: 409, title: "Already in a session" },
-  ALREADY_MATCHED: { status: 409, title: "Already matched" },
+  ALREADY_QUEUED: {
+    status: 409,
+    title: "Already waiting for a partner",
+    extensions: z.object({ attempt_id: uuid("the attempt you are already waiting with") }),
+  },
+  ALREADY_IN_SESSION: {
+    status: 409,
+    title: "Already in a session",
+    extensions: z.object({ session_id: uuid("the session you are in") }),
+  },
+  ALREADY_MATCHED: {
+    status: 409,
+    title: "Already matched",
+    extensions: z.object({ session_id: uuid("the session the attempt was matched into").optional() }),
+  },
   PAYLOAD_TOO_LARGE: { status: 413, title: "The body is too large" },
-  CLIENT_ID_REUSED: { status: 422, title: "This client_id was used for another request" },
+  CLIENT_ID_REUSED: {
+    status: 422,
+    title: "This client_id was used for another request",
+    extensions: z.object({
+      client_id: uuid("the `client_id` sent"),
+      message_id: uuid("the message that already has it"),
+    }),
+  },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "The body must be JSON" },
   UPGRADE_REQUIRED: { status: 426, title: "A WebSocket upgrade is required" },
-  RATE_LIMITED: { status: 429, title: "Too many requests" },
+  RATE_LIMITED: {
+    status: 429,
+    title: "Too many requests",
+    extensions: z.object({
+      limit: z.string().openapi({ example: "messages" }).describe("the limit that refused the request"),
+    }),
+  },
   INTERNAL: { status: 500, title: "Internal error" },
   BAD_GATEWAY: { status: 502, title: "An upstream service failed" },
-  DEPENDENCY_UNAVAILABLE: { status: 503, title: "A dependency is unavailable" },
+  DEPENDENCY_UNAVAILABLE: {
+    status: 503,
+    title: "A dependency is unavailable",
+    extensions: z.object({
+      dependency: z.enum(dependencies).describe("the dependency that did not answer").optional(),
+      checks: ReadinessChecksSchema.describe("(`/health/ready`) each dependency's verdict").optional(),
+      turn: TurnModeSchema.describe("(`/health/ready`) whether calls get TURN relays").optional(),
+    }),
+  },
   GOOGLE_NOT_CONFIGURED: { status: 503, title: "Google sign-in is not configured" },
   MAIL_NOT_SENT: { status: 503, title: "The mail could not be sent" },
   SERVICE_UNAVAILABLE: { status: 503, title: "Service unavailable" },
-} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string; extensions?: z.ZodObject }>;
 
 export type ErrorCode = keyof typeof errorCatalog;
+
+/** The extension members a problem of `C` carries (none for most codes). */
+export type ProblemExtensions<C extends ErrorCode> = (typeof errorCatalog)[C] extends {
+  extensions: infer S extends z.ZodType;
+}
+  ? z.input<S>
+  : Record<string, never>;
 
 export interface FieldError {
   /** Where the problem is: `body.email`, `query.limit`, `path.id`. */
@@ -60,23 +125,23 @@ export interface Problem {
   [extension: string]: unknown;
 }
 
-export interface ApiErrorOptions {
+export interface ApiErrorOptions<C extends ErrorCode> {
   detail?: string;
   errors?: FieldError[];
   headers?: Record<string, string>;
-  /** Extra members of the problem document (RFC 9457 extensions). */
-  extensions?: Record<string, unknown>;
+  /** The extension members of the problem document that its code carries (RFC 9457 §3.2). */
+  extensions?: ProblemExtensions<C>;
   cause?: unknown;
 }
 
-export class ApiError extends HTTPException {
-  readonly code: ErrorCode;
+export class ApiError<C extends ErrorCode = ErrorCode> extends HTTPException {
+  readonly code: C;
   readonly detail: string;
   readonly errors?: FieldError[];
   readonly headers: Record<string, string>;
   readonly extensions: Record<string, unknown>;
 
-  constructor(code: ErrorCode, options: ApiErrorOptions = {}) {
+  constructor(code: C, options: ApiErrorOptions<C> = {}) {
     const { status, title } = errorCatalog[code];
     super(status, { message: options.detail ?? title, cause: options.cause });
     this.name = "ApiError";

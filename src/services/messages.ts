@@ -54,7 +54,7 @@ export async function toMessageView(row: MessageRow, signVoiceNote: VoiceNoteSig
 export type SendOutcome =
   | { kind: "created"; message: MessageRow }
   | { kind: "replayed"; message: MessageRow }
-  | { kind: "client-id-reused"; message: MessageRow }
+  | { kind: "client-id-reused"; message: MessageRow; clientId: string }
   | { kind: "not-found" }
   | { kind: "ended" }
   | { kind: "suspended" }
@@ -141,11 +141,12 @@ export async function sendMessage(
   `);
   const state = why.rows[0];
   if (!state?.participant) return { kind: "not-found" };
-  if (state.existing) {
+  // Only a message sent with a client_id has one to be found by.
+  if (state.existing && key) {
     const { client_fingerprint: fingerprint, ...existing } = state.existing;
     // Messages stored before fingerprints were kept cannot be told apart: they replay.
-    const same = fingerprint === null || fingerprint === key?.fingerprint;
-    return { kind: same ? "replayed" : "client-id-reused", message: existing };
+    if (fingerprint === null || fingerprint === key.fingerprint) return { kind: "replayed", message: existing };
+    return { kind: "client-id-reused", message: existing, clientId: key.clientId };
   }
   if (state.user_status !== "active") return { kind: "suspended" };
   if (state.session_status !== "active") return { kind: "ended" };

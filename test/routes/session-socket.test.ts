@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { sessions } from "../../src/db/schema";
 import { testDatabase } from "../support/db";
-import { postJson } from "../support/http";
+import { api, postJson, readProblem } from "../support/http";
 import { eventually } from "../support/match";
 import { endWith, openSessionSocket, pairInSession } from "../support/sessions";
 import { ofType } from "../support/sockets";
@@ -40,6 +40,29 @@ describe("a socket opened on an ended session", () => {
     expect(ofType(late, "ended")).toEqual([
       { type: "ended", session_id: sessionId, ended_at: endedAt.toISOString(), ended_by: null, reason: "ended" },
     ]);
+  });
+});
+
+describe("a socket's device id", () => {
+  it("that is not 8 to 64 letters, digits, _ or - is refused with 400 before any socket opens", async () => {
+    const { a, sessionId } = await pairInSession(handle);
+    const malformed = ["short", "x".repeat(65), "has space1", "tab/5f0c1e7a", "ünïcødé-id", "", "a%00bcdefgh"];
+    for (const device of malformed) {
+      const response = await api(
+        `/sessions/${sessionId}/ws?token=${a.access_token}&device=${encodeURIComponent(device)}`,
+        {
+          headers: { Upgrade: "websocket" },
+        },
+      );
+      expect(response.status, JSON.stringify(device)).toBe(400);
+      expect(response.webSocket).toBeNull();
+      const problem = await readProblem(response);
+      expect(problem.code).toBe("VALIDATION_FAILED");
+      expect(problem.errors?.map((error) => error.field)).toEqual(["query.device"]);
+    }
+    // The same id, well formed, opens the socket.
+    const socket = await openSessionSocket(a, sessionId, "tab-5f0c1e7a");
+    await eventually(() => ofType(socket, "room").length > 0, "the room frame");
   });
 });
 

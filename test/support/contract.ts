@@ -13,7 +13,7 @@ interface MediaType {
 }
 interface Operation {
   operationId: string;
-  responses: Record<string, { content?: Record<string, MediaType> }>;
+  responses: Record<string, { content?: Record<string, MediaType>; headers?: Record<string, unknown> }>;
 }
 export interface OpenApiDocument {
   paths: Record<string, Record<string, Operation>>;
@@ -69,6 +69,64 @@ export class ContractViolation extends Error {
 }
 
 /**
+ * Headers an answer may carry without its operation declaring them, because every HTTP answer
+ * may, alike (docs/contract.md says which and why): the representation's own (OpenAPI ignores a
+ * declared `Content-Type`), the connection's, CORS's, the security headers every answer carries,
+ * and a WebSocket handshake's. Any other header an answer carries must be declared on it.
+ */
+const undeclaredAlike = [
+  /^content-(type|length|encoding)$/,
+  /^(date|connection|keep-alive|transfer-encoding|vary)$/,
+  /^access-control-/,
+  /^(content-security-policy|strict-transport-security|x-content-type-options|x-frame-options|referrer-policy)$/,
+  /^(cross-origin-(opener|resource|embedder)-policy|origin-agent-cluster|x-dns-prefetch-control)$/,
+  /^(x-download-options|x-permitted-cross-domain-policies|x-xss-protection)$/,
+  /^(upgrade|sec-websocket-[a-z]+)$/,
+];
+
+interface HeaderObject {
+  schema?: { type?: string; minimum?: number };
+}
+
+/** A header of a response: its own declaration, or the shared component it references. */
+function headerObject(document: OpenApiDocument, declared: unknown): HeaderObject {
+  const ref = (declared as { $ref?: string }).$ref;
+  if (!ref) return declared as HeaderObject;
+  const headers = document.components.headers as Record<string, HeaderObject>;
+  return headers[ref.replace("#/components/headers/", "")] ?? {};
+}
+
+/** Every header `response` carries is declared on it (or alike on every answer), and an integer one is an integer. */
+function assertHeadersDeclared(
+  document: OpenApiDocument,
+  where: string,
+  status: number,
+  response: Response,
+  declared: Record<string, unknown> | undefined,
+): void {
+  const byName = new Map(Object.entries(declared ?? {}).map(([name, header]) => [name.toLowerCase(), header]));
+  const undeclared: string[] = [];
+  for (const [name, value] of response.headers) {
+    const header = byName.get(name);
+    if (header === undefined) {
+      if (!undeclaredAlike.some((alike) => alike.test(name))) undeclared.push(name);
+      continue;
+    }
+    const schema = headerObject(document, header).schema;
+    if (schema?.type === "integer" && !(/^\d+$/.test(value) && Number(value) >= (schema.minimum ?? 0))) {
+      throw new ContractViolation(
+        `${where} answered ${status} with ${name}: ${value}, which is not the integer declared`,
+      );
+    }
+  }
+  if (undeclared.length > 0) {
+    throw new ContractViolation(
+      `${where} answered ${status} with headers its response does not declare: ${undeclared.join(", ")}`,
+    );
+  }
+}
+
+/**
  * Throws a `ContractViolation` when `response` to `request` breaks the document. Paths the
  * document does not describe (development routes, the document itself, the web client) are not
  * checked; a documented path asked with a method it does not have must answer 405.
@@ -89,6 +147,9 @@ export async function assertConforms(request: Request, response: Response): Prom
         `${where}: the path has no ${request.method}, so 405 was due, not ${response.status}`,
       );
     }
+    // No operation can list this answer, so the shared components describe its headers.
+    assertHeadersDeclared(document, where, 405, response, document.components.headers as Record<string, unknown>);
+    if (!response.headers.has("allow")) throw new ContractViolation(`${where} answered 405 without Allow`);
     return;
   }
   const documented = operation.responses[String(response.status)];
@@ -98,6 +159,7 @@ export async function assertConforms(request: Request, response: Response): Prom
         `(it lists ${Object.keys(operation.responses).join(", ")}): ${await response.clone().text()}`,
     );
   }
+  assertHeadersDeclared(document, `${where} (${operation.operationId})`, response.status, response, documented.headers);
   const body =
     response.status === 101 || response.status === 204 || method === "head" ? "" : await response.clone().text();
   if (!documented.content) {

@@ -1,21 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { idSchema } from "../../lib/ids";
-import {
-  commonErrorResponses,
-  defineRoute,
-  jsonBody,
-  jsonContent,
-  problem,
-  rateLimited,
-  unavailable,
-} from "../../lib/openapi";
+import { carrying, commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { text } from "../../lib/text";
 import { EmailSchema, LogoutSchema, RefreshTokenBodySchema, SignInSchema } from "./auth.schemas";
 
 const tags = ["Auth"];
-const tooMany = rateLimited(
-  "Rate limited: `limit` names the limit that refused, `Retry-After` says when to try again.",
-);
+const tooMany = problem("Rate limited: `limit` names the limit that refused, `Retry-After` says when to try again.");
 
 export const requestEmailCode = defineRoute({
   operationId: "requestEmailCode",
@@ -43,7 +33,7 @@ export const requestEmailCode = defineRoute({
     ),
     ...commonErrorResponses,
     429: tooMany,
-    503: unavailable("The mail could not be sent, or the rate limiter is unavailable."),
+    503: problem("The mail could not be sent, or the rate limiter is unavailable."),
   },
 });
 
@@ -77,7 +67,7 @@ export const verifyEmailCode = defineRoute({
     ...commonErrorResponses,
     403: problem("The account is suspended."),
     429: tooMany,
-    503: unavailable("The rate limiter is unavailable; sign-in fails closed."),
+    503: problem("The rate limiter is unavailable; sign-in fails closed."),
   },
 });
 
@@ -125,9 +115,9 @@ export const googleLogin = defineRoute({
   description:
     "Redirects to Google with `state` and a PKCE (S256) challenge; both are kept in a signed HttpOnly cookie.",
   responses: {
-    302: { description: "To Google's consent page." },
+    302: carrying({ description: "To Google's consent page." }, "Location", "Set-Cookie"),
     500: commonErrorResponses[500],
-    503: unavailable("Google sign-in is not configured."),
+    503: problem("Google sign-in is not configured."),
   },
 });
 
@@ -147,13 +137,14 @@ export const googleCallback = defineRoute({
       error: text().max(256).optional(),
     }),
   },
+  // Every answer after the configuration check clears the sign-in's cookie: it is used once.
   responses: {
-    200: jsonContent(SignInSchema, "Signed in."),
-    400: problem("State mismatch, a code Google rejected, or a cancelled sign-in."),
-    500: commonErrorResponses[500],
-    403: problem("The Google address is not verified, or the account is suspended."),
-    502: problem("Google's answer could not be used."),
-    503: unavailable("Google sign-in is not configured."),
+    200: carrying(jsonContent(SignInSchema, "Signed in."), "Set-Cookie"),
+    400: carrying(problem("State mismatch, a code Google rejected, or a cancelled sign-in."), "Set-Cookie"),
+    500: carrying(commonErrorResponses[500], "Set-Cookie"),
+    403: carrying(problem("The Google address is not verified, or the account is suspended."), "Set-Cookie"),
+    502: carrying(problem("Google's answer could not be used."), "Set-Cookie"),
+    503: carrying(problem("Google sign-in is not configured, or a dependency did not answer."), "Set-Cookie"),
   },
 });
 

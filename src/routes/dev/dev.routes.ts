@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { commonErrorResponses, defineRoute, jsonContent, problem, unavailable } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonContent, problem } from "../../lib/openapi";
 
 /** A mail as the local mailbox keeps it (Resend's `POST /emails` body, with its id and time). */
 export const StoredMailSchema = z.object({
@@ -34,7 +34,7 @@ export const mailbox = defineRoute({
     200: jsonContent(z.object({ items: z.array(DevMailSchema) }), "The address's mails, newest first."),
     400: commonErrorResponses[400],
     404: problem("Not in development."),
-    503: unavailable("No local mailbox is configured."),
+    503: problem("No local mailbox is configured."),
   },
 });
 

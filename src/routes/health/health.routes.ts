@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { commonErrorResponses, jsonContent, unavailable } from "../../lib/openapi";
+import { ReadinessChecksSchema, TurnModeSchema } from "../../lib/dependencies";
+import { commonErrorResponses, declareResponseHeaders, jsonContent, problem } from "../../lib/openapi";
 
 const tags = ["Health"];
 
@@ -15,10 +16,8 @@ export const HealthSchema = z
 export const ReadinessSchema = z
   .object({
     status: z.literal("ready"),
-    checks: z.record(z.string(), z.enum(["ok", "failing"])).openapi({ example: { postgres: "ok", redis: "ok" } }),
-    turn: z
-      .enum(["on", "off"])
-      .openapi({ description: "Whether calls get TURN relays (Cloudflare Realtime TURN configured) or STUN only." }),
+    checks: ReadinessChecksSchema,
+    turn: TurnModeSchema,
   })
   .openapi("Readiness");
 
@@ -30,11 +29,11 @@ export const health = createRoute({
   summary: "Liveness and build information",
   description: "Answers without asking any dependency: for those, see `/health/ready`.",
   security: [],
-  responses: {
+  responses: declareResponseHeaders({
     200: jsonContent(HealthSchema, "The Worker is up."),
     413: commonErrorResponses[413],
     500: commonErrorResponses[500],
-  },
+  }),
 });
 
 export const ready = createRoute({
@@ -44,12 +43,12 @@ export const ready = createRoute({
   tags,
   summary: "Readiness: Postgres and Redis answer",
   security: [],
-  responses: {
+  responses: declareResponseHeaders({
     413: commonErrorResponses[413],
     200: jsonContent(ReadinessSchema, "Every dependency answered."),
     500: commonErrorResponses[500],
-    503: unavailable("A dependency did not answer; `checks` names it."),
-  },
+    503: problem("A dependency did not answer; `checks` names it."),
+  }),
 });
 
 export type HealthRoute = typeof health;

@@ -114,7 +114,7 @@ export const cancel: AppRouteHandler<routes.CancelRoute> = async (c) => {
     const now = await latestAttempt(db, userId);
     throw new ApiError("ALREADY_MATCHED", {
       detail: "Your attempt was matched before it could be cancelled.",
-      extensions: { session_id: now?.sessionId },
+      extensions: { session_id: now?.sessionId ?? undefined },
     });
   }
   // The database is the truth from here on: an object that misses this forgets the attempt when

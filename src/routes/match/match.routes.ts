@@ -1,14 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema/enums";
-import {
-  commonErrorResponses,
-  defineRoute,
-  jsonBody,
-  jsonContent,
-  problem,
-  rateLimited,
-  unavailable,
-} from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { text } from "../../lib/text";
 import { authenticated, requireSocketAuth } from "../../middleware/auth";
 
@@ -53,8 +45,8 @@ export const attempt = defineRoute({
     401: unauthorized,
     403: problem("The account is suspended."),
     409: problem("No recent presence ping, already waiting at another level, or already in a session."),
-    429: rateLimited("Too many attempts; `Retry-After` says when to try again."),
-    503: unavailable("The matchmaker did not answer; the attempt was withdrawn."),
+    429: problem("Too many attempts; `Retry-After` says when to try again."),
+    503: problem("The matchmaker did not answer; the attempt was withdrawn."),
   },
 });
 

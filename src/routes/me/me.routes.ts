@@ -1,4 +1,4 @@
-import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem, rateLimited } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { authenticated } from "../../middleware/auth";
 import { AvatarUploadBodySchema } from "../uploads/uploads.schemas";
 import { AvatarUploadSchema, MeSchema, ProfilePatchSchema } from "./me.schemas";
@@ -56,7 +56,7 @@ export const uploadAvatar = defineRoute({
     201: jsonContent(AvatarUploadSchema, "Upload the image here."),
     ...commonErrorResponses,
     401: unauthorized,
-    429: rateLimited("Too many uploads this hour (30 by default); `Retry-After` says when to try again."),
+    429: problem("Too many uploads this hour (30 by default); `Retry-After` says when to try again."),
   },
 });
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { idSchema } from "../../lib/ids";
-import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem, rateLimited } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { freeText } from "../../lib/text";
 import { authenticated } from "../../middleware/auth";
 
@@ -47,7 +47,7 @@ export const create = defineRoute({
     401: problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry)."),
     403: problem("The account is suspended."),
     404: problem("No such user, or no session you shared with them."),
-    429: rateLimited("Too many reports; `Retry-After` says when to try again."),
+    429: problem("Too many reports; `Retry-After` says when to try again."),
   },
 });
 

@@ -115,9 +115,9 @@ export const sendMessage: AppRouteHandler<routes.SendMessageRoute> = async (c) =
     case "client-id-reused":
       throw new ApiError("CLIENT_ID_REUSED", {
         detail:
-          `client_id ${body.client_id} was already used for another message (${outcome.message.id}) in this session; ` +
+          `client_id ${outcome.clientId} was already used for another message (${outcome.message.id}) in this session; ` +
           "a retry must send the same payload, and a new message needs a new client_id.",
-        extensions: { client_id: body.client_id, message_id: outcome.message.id },
+        extensions: { client_id: outcome.clientId, message_id: outcome.message.id },
       });
     case "created": {
       const view = await toMessageView(outcome.message, signVoiceNote);

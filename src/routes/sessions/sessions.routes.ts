@@ -1,13 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import {
-  commonErrorResponses,
-  defineRoute,
-  jsonBody,
-  jsonContent,
-  problem,
-  rateLimited,
-  unavailable,
-} from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
 import { text } from "../../lib/text";
 import { authenticated, requireSocketAuth } from "../../middleware/auth";
@@ -103,7 +95,7 @@ export const sendMessage = defineRoute({
     422: problem(
       "This `client_id` was already used for a message with another payload; `client_id` and `message_id` name them.",
     ),
-    429: rateLimited("Too many messages; `Retry-After` says when to try again."),
+    429: problem("Too many messages; `Retry-After` says when to try again."),
   },
 });
 
@@ -210,9 +202,9 @@ export const iceServers = defineRoute({
     401: unauthorized,
     404: notFound,
     409: problem("The session has ended."),
-    429: rateLimited("Too many requests; `Retry-After` says when to try again."),
+    429: problem("Too many requests; `Retry-After` says when to try again."),
     500: commonErrorResponses[500],
-    503: unavailable("The TURN credentials service did not answer."),
+    503: problem("The TURN credentials service did not answer."),
   },
 });
 

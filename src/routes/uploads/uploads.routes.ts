@@ -1,4 +1,4 @@
-import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem, rateLimited } from "../../lib/openapi";
+import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { authenticated } from "../../middleware/auth";
 import { PresignedUploadSchema, PresignRequestSchema } from "./uploads.schemas";
 
@@ -19,7 +19,7 @@ export const presign = defineRoute({
     201: jsonContent(PresignedUploadSchema, "Upload with the returned method, URL and headers."),
     ...commonErrorResponses,
     401: problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry)."),
-    429: rateLimited("Too many uploads this hour (30 by default); `Retry-After` says when to try again."),
+    429: problem("Too many uploads this hour (30 by default); `Retry-After` says when to try again."),
   },
 });
 
