@@ -43,6 +43,10 @@ const ConfigSchema = z.object({
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(102_400),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   JWT_SECRET: secret("JWT_SECRET"),
+  // A rotation of JWT_SECRET: the key it replaced and when (ISO 8601), so that access tokens
+  // signed before it stay good for the rest of their lifetime (docs/operations.md). Both or neither.
+  JWT_SECRET_PREVIOUS: secret("JWT_SECRET_PREVIOUS").optional(),
+  JWT_SECRET_ROTATED_AT: z.iso.datetime({ offset: true }).optional(),
   AUTH_SECRET: secret("AUTH_SECRET"),
   ADMIN_EMAILS: commaSeparated.transform((emails) => emails.map((email) => email.toLowerCase())),
   GOOGLE_CLIENT_ID: z.string().min(1).optional(),
@@ -113,7 +117,10 @@ export interface Config {
   /** The least severe level written; `warn` drops the per-request line of successful requests. */
   logLevel: LogLevel;
   auth: {
+    /** Signs every access token, and verifies those that name it (`kid`) or name no key. */
     jwtSecret: string;
+    /** The key `jwtSecret` replaced, and when (epoch ms): it verifies tokens it signed before then. */
+    jwtPrevious?: { secret: string; retiredAt: number };
     authSecret: string;
     adminEmails: ReadonlySet<string>;
     /** How long after its rotation a refresh token presented again is a retry, not theft (ms). */
@@ -189,6 +196,12 @@ export function parseConfig(env: object): Config {
       "GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and GOOGLE_REDIRECT_URI must be set together (or none of them)",
     ]);
   }
+  if (Boolean(vars.JWT_SECRET_PREVIOUS) !== Boolean(vars.JWT_SECRET_ROTATED_AT)) {
+    throw new ConfigError(["JWT_SECRET_PREVIOUS and JWT_SECRET_ROTATED_AT must be set together (or neither)"]);
+  }
+  if (vars.JWT_SECRET_PREVIOUS === vars.JWT_SECRET) {
+    throw new ConfigError(["JWT_SECRET_PREVIOUS is the same key as JWT_SECRET: a rotation needs a new JWT_SECRET"]);
+  }
   if (Boolean(vars.TURN_KEY_ID) !== Boolean(vars.TURN_KEY_API_TOKEN)) {
     throw new ConfigError(["TURN_KEY_ID and TURN_KEY_API_TOKEN must be set together (or neither)"]);
   }
@@ -220,6 +233,10 @@ export function parseConfig(env: object): Config {
     logLevel: vars.LOG_LEVEL,
     auth: {
       jwtSecret: vars.JWT_SECRET,
+      jwtPrevious:
+        vars.JWT_SECRET_PREVIOUS && vars.JWT_SECRET_ROTATED_AT
+          ? { secret: vars.JWT_SECRET_PREVIOUS, retiredAt: Date.parse(vars.JWT_SECRET_ROTATED_AT) }
+          : undefined,
       authSecret: vars.AUTH_SECRET,
       adminEmails: new Set(vars.ADMIN_EMAILS),
       refreshReuseIntervalMs: vars.AUTH_REFRESH_REUSE_INTERVAL_SEC * 1000,

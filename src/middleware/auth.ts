@@ -62,7 +62,8 @@ const authenticate = (allowQueryToken: boolean) =>
     if (!token) throw unauthorized("Send the access token as `Authorization: Bearer <token>`.", false);
     let access: VerifiedAccess;
     try {
-      access = await verifyAccessToken(c.get("config").auth.jwtSecret, token);
+      const { jwtSecret, jwtPrevious } = c.get("config").auth;
+      access = await verifyAccessToken({ current: jwtSecret, previous: jwtPrevious }, token);
     } catch (error) {
       if (error instanceof InvalidAccessTokenError) throw unauthorized(error.message, true, error.expired);
       throw unauthorized("the token is not valid", true);

@@ -32,32 +32,56 @@ export interface TokenPair {
 }
 
 const encoder = new TextEncoder();
-const signingKeys = new Map<string, Promise<CryptoKey>>();
 
-/** Imported once per isolate and secret: every authenticated request verifies with it. */
-function signingKey(secret: string): Promise<CryptoKey> {
+/** An HMAC key and the id a token's header names it by (RFC 7515 §4.1.4 `kid`). */
+interface SigningKey {
+  id: string;
+  key: CryptoKey;
+}
+const signingKeys = new Map<string, Promise<SigningKey>>();
+
+/**
+ * Imported once per isolate and secret: every authenticated request verifies with it. The id is
+ * an HMAC of a fixed label under the secret: it tells keys apart and reveals nothing of them.
+ */
+function signingKey(secret: string): Promise<SigningKey> {
   let key = signingKeys.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-      "verify",
-    ]);
+    key = Promise.all([
+      hmacSha256Hex(secret, "gaplash access-token key id"),
+      crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+        "sign",
+        "verify",
+      ]),
+    ]).then(([mac, imported]) => ({ id: mac.slice(0, 16), key: imported }));
     signingKeys.set(secret, key);
   }
   return key;
 }
 
+/**
+ * The keys access tokens are verified with: the current one, and after a rotation the one it
+ * replaced with when it was retired (epoch ms).
+ */
+export interface AccessTokenKeys {
+  current: string;
+  previous?: { secret: string; retiredAt: number };
+}
+
+const clockToleranceSec = 60;
+
 export async function signAccessToken(secret: string, claims: AccessClaims, now: Date): Promise<string> {
   const issuedAt = Math.floor(now.getTime() / 1000);
+  const { id, key } = await signingKey(secret);
   return new SignJWT({ role: claims.role, typ: "access" })
-    .setProtectedHeader({ alg: algorithm, typ: "JWT" })
+    .setProtectedHeader({ alg: algorithm, typ: "JWT", kid: id })
     .setSubject(claims.userId)
     .setIssuer(issuer)
     .setAudience(audience)
     .setIssuedAt(issuedAt)
     .setExpirationTime(issuedAt + accessTokenTtlSeconds)
     .setJti(crypto.randomUUID())
-    .sign(await signingKey(secret));
+    .sign(key);
 }
 
 export class InvalidAccessTokenError extends Error {
@@ -72,19 +96,50 @@ export class InvalidAccessTokenError extends Error {
 }
 
 /**
- * Verifies signature, algorithm, issuer, audience and expiry (60 s of clock skew at most).
+ * Verifies signature, algorithm, issuer, audience and expiry (60 s of clock skew at most), with
+ * the key the token's `kid` names: the current key (also for a token that names none, as tokens
+ * issued before keys had ids), or the previous one for a token it signed before it was retired.
+ * A rotation thus fails no token early: each keeps its 15 minutes. A token the previous key
+ * signed after its retirement (a leaked key) is refused, and so is every one of its tokens once
+ * the last of them has expired (`retiredAt` + one access-token lifetime + the skew).
  * Throws `InvalidAccessTokenError`, with `expired` set when only the expiry failed.
  */
-export async function verifyAccessToken(secret: string, token: string, now = new Date()): Promise<VerifiedAccess> {
+export async function verifyAccessToken(
+  keys: AccessTokenKeys,
+  token: string,
+  now = new Date(),
+): Promise<VerifiedAccess> {
   try {
-    const { payload } = await jwtVerify(token, await signingKey(secret), {
-      algorithms: [algorithm],
-      issuer,
-      audience,
-      clockTolerance: 60,
-      currentDate: now,
-      requiredClaims: ["sub", "exp", "iat"],
-    });
+    const current = await signingKey(keys.current);
+    const previous = keys.previous ? await signingKey(keys.previous.secret) : undefined;
+    let signedByPrevious = false;
+    const { payload } = await jwtVerify(
+      token,
+      (header) => {
+        if (header.kid === undefined || header.kid === current.id) return current.key;
+        if (previous && header.kid === previous.id) {
+          signedByPrevious = true;
+          return previous.key;
+        }
+        throw new InvalidAccessTokenError("the token names a key this API does not have");
+      },
+      {
+        algorithms: [algorithm],
+        issuer,
+        audience,
+        clockTolerance: clockToleranceSec,
+        currentDate: now,
+        requiredClaims: ["sub", "exp", "iat"],
+      },
+    );
+    if (signedByPrevious && keys.previous) {
+      const skewMs = clockToleranceSec * 1000;
+      const retiredAt = keys.previous.retiredAt;
+      const pastWindow = now.getTime() > retiredAt + accessTokenTtlSeconds * 1000 + skewMs;
+      if (pastWindow || Number(payload.iat) * 1000 > retiredAt + skewMs) {
+        throw new InvalidAccessTokenError("the token was signed with a retired key");
+      }
+    }
     if (payload.typ !== "access") throw new InvalidAccessTokenError("not an access token");
     if (payload.role !== "user" && payload.role !== "admin") throw new InvalidAccessTokenError("unknown role");
     return {
