@@ -102,7 +102,7 @@ export const responseHeaders = {
   },
   "Set-Cookie": {
     description:
-      "RFC 6265: the signed, HttpOnly `gaplash_oauth` cookie of a Google sign-in (`state` and the PKCE verifier, " +
+      "RFC 6265: the signed, HttpOnly `gaplash_google_oauth` cookie of a Google sign-in (`state` and the PKCE verifier, " +
       "10 minutes, path `/auth/google`), set by the login and cleared by the callback. No other route sets a cookie.",
     schema: { type: "string" },
   },

@@ -1,7 +1,6 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Context } from "hono";
-import type { Config } from "../config";
 import { ApiError } from "./errors";
 import { describeError, log } from "./logger";
 import type { RateLimitCheck, RateLimitRule } from "./rate-limit-rule";
@@ -9,17 +8,6 @@ import { fromRedis } from "./redis";
 import type { AppBindings } from "./types";
 
 export type { RateLimitCheck, RateLimitRule };
-
-/** Presigned uploads, voice notes and avatars together: one counter per user. */
-export function uploadsRule(config: Config): RateLimitRule {
-  return {
-    name: "uploads",
-    description: "uploads (voice notes and avatars)",
-    limit: config.rateLimits.uploadsPerHour,
-    windowSeconds: 3600,
-    failClosed: false,
-  };
-}
 
 // Module scope, so every request of the isolate shares one limiter per rule and the cache
 // that answers already-blocked identifiers without a Redis round trip.

@@ -1,8 +1,10 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { sha256Hex } from "../lib/crypto";
+import { describeError, log } from "../lib/logger";
 import type { KeysetPosition, RankedPosition } from "../lib/pagination";
-import type { VoiceNoteSigner } from "./uploads";
+import { deleteObject, type S3Config } from "./storage";
+import { attachVoiceNote, type VoiceNoteSigner } from "./uploads";
 
 export type NewMessage =
   | { type: "text"; text: string }
@@ -49,6 +51,50 @@ export async function toMessageView(row: MessageRow, signVoiceNote: VoiceNoteSig
     client_id: row.client_id,
     created_at: new Date(row.created_at).toISOString(),
   };
+}
+
+/** What a client sends (`POST /sessions/{id}/messages`'s body, validated). */
+export type SendBody = { client_id?: string } & (
+  | { type: "text"; text: string }
+  | { type: "correction"; text: string; corrects: string }
+  | { type: "voice"; audio_url: string; duration_ms: number }
+);
+
+/**
+ * Posts what a client sent to `sessionId` (SPEC §6): a voice note's upload is copied to the
+ * session's private prefix first (`attachVoiceNote`), then the message is stored (`sendMessage`,
+ * idempotent by `client_id`). When nothing new was stored (a retry, a refusal) the copy made for
+ * it is nobody's, so it is deleted after the answer (`waitUntil`). `bad-voice-note`: `audio_url`
+ * is not an upload presigned for the sender.
+ */
+export async function postMessage(
+  deps: { db: Database; s3: S3Config; waitUntil(work: Promise<unknown>): void },
+  senderId: string,
+  sessionId: string,
+  body: SendBody,
+  now: Date,
+): Promise<SendOutcome | { kind: "bad-voice-note" }> {
+  let message: NewMessage;
+  if (body.type === "voice") {
+    const audioKey = await attachVoiceNote(deps.s3, senderId, sessionId, body.audio_url);
+    if (!audioKey) return { kind: "bad-voice-note" };
+    message = { type: "voice", audioKey, durationMs: body.duration_ms };
+  } else if (body.type === "correction") {
+    message = { type: "correction", text: body.text, corrects: body.corrects };
+  } else {
+    message = { type: "text", text: body.text };
+  }
+  const key = body.client_id ? { clientId: body.client_id, fingerprint: await sendFingerprint(body) } : null;
+  const outcome = await sendMessage(deps.db, senderId, sessionId, message, key, now);
+  if (message.type === "voice" && outcome.kind !== "created") {
+    const copy = message.audioKey;
+    deps.waitUntil(
+      deleteObject(deps.s3, copy).catch((error) =>
+        log("warn", "unused voice note copy not deleted", { key: copy, ...describeError(error) }),
+      ),
+    );
+  }
+  return outcome;
 }
 
 export type SendOutcome =

@@ -1,27 +1,24 @@
-import { generateCodeVerifier, generateState, OAuth2RequestError } from "arctic";
+import { generateCodeVerifier, generateState } from "arctic";
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
-import { timingSafeEqual } from "hono/utils/buffer";
 import { requesterNetwork } from "../../lib/client-ip";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
 import { enforceRateLimit, enforceRateLimits, rateLimited } from "../../lib/rate-limit";
+import { rateLimitRules } from "../../lib/rate-limit-rules";
 import type { AppBindings, AppRouteHandler } from "../../lib/types";
-import { signInWithIdentity } from "../../services/auth/accounts";
 import {
-  verifyEmailCode as checkEmailCode,
   codeTtlMs,
   issueEmailCode,
   rememberRequester,
   resendCooldownMs,
+  signInWithEmailCode,
 } from "../../services/auth/email-codes";
-import { googleClient, googleScopes, verifyGoogleIdToken } from "../../services/auth/google";
-import { issueTokenPair, revokeEverySignIn, revokeRefreshToken, rotateRefreshToken } from "../../services/auth/tokens";
+import { finishGoogleSignIn, googleClient, googleScopes } from "../../services/auth/google";
+import { revokeEverySignIn, revokeRefreshToken, rotateRefreshToken } from "../../services/auth/tokens";
 import { announceDeparture } from "../../services/departures";
 import type * as routes from "./auth.routes";
 import { signInView } from "./auth.views";
-
-const hour = 3600;
 
 export const requestEmailCode: AppRouteHandler<routes.RequestEmailCodeRoute> = async (c) => {
   const { email } = c.req.valid("json");
@@ -31,42 +28,12 @@ export const requestEmailCode: AppRouteHandler<routes.RequestEmailCodeRoute> = a
   // Counted only for a mail actually sent (a refusal or a failed mail gives its counts back):
   // per network, per address from that network, and per address from anywhere, the last one
   // not for a network the owner signed in from, so strangers cannot use it up against them.
+  const rules = rateLimitRules(rateLimits);
   const reserve = (knownRequester: boolean) =>
     enforceRateLimits(c, [
-      {
-        rule: {
-          name: "code-requests-per-network",
-          description: "sign-in codes asked from your network",
-          limit: rateLimits.codeRequestsPerIpHour,
-          windowSeconds: hour,
-          failClosed: true,
-        },
-        identifier: requester,
-      },
-      {
-        rule: {
-          name: "code-requests-per-address-and-network",
-          description: "sign-in codes to this address asked from your network",
-          limit: rateLimits.codeRequestsPerEmailHour,
-          windowSeconds: hour,
-          failClosed: true,
-        },
-        identifier: `${email} ${requester}`,
-      },
-      ...(knownRequester
-        ? []
-        : [
-            {
-              rule: {
-                name: "code-mails-per-address",
-                description: "sign-in codes mailed to this address",
-                limit: rateLimits.codeMailsPerEmailHour,
-                windowSeconds: hour,
-                failClosed: true,
-              },
-              identifier: email,
-            },
-          ]),
+      { rule: rules.codeRequestsPerNetwork, identifier: requester },
+      { rule: rules.codeRequestsPerAddressAndNetwork, identifier: `${email} ${requester}` },
+      ...(knownRequester ? [] : [{ rule: rules.codeMailsPerAddress, identifier: email }]),
     ]);
   const outcome = await issueEmailCode(
     { db, redis, mailer, authSecret: auth.authSecret, now: new Date(), reserve },
@@ -95,30 +62,12 @@ export const requestEmailCode: AppRouteHandler<routes.RequestEmailCodeRoute> = a
 export const verifyEmailCode: AppRouteHandler<routes.VerifyEmailCodeRoute> = async (c) => {
   const { email, login_id: loginId, code } = c.req.valid("json");
   const { auth, rateLimits } = c.get("config");
-  await enforceRateLimit(
-    c,
-    {
-      name: "code-checks-per-network",
-      description: "sign-in code checks from your network",
-      limit: rateLimits.codeChecksPerIp15Min,
-      windowSeconds: 900,
-      failClosed: true,
-      countsEveryAttempt: true,
-    },
-    requesterNetwork(c),
+  await enforceRateLimit(c, rateLimitRules(rateLimits).codeChecksPerNetwork, requesterNetwork(c));
+  const outcome = await signInWithEmailCode(
+    c.get("services").pool,
+    { authSecret: auth.authSecret, jwtSecret: auth.jwtSecret, adminEmails: auth.adminEmails, now: new Date() },
+    { email, loginId, code },
   );
-  const now = new Date();
-  const result = await c.get("services").pool.transaction(async (tx) => {
-    const outcome = await checkEmailCode(
-      tx,
-      { authSecret: auth.authSecret, adminEmails: auth.adminEmails, now },
-      { email, loginId, code },
-    );
-    if (outcome.kind !== "signed-in" || outcome.user.status === "suspended") return { outcome };
-    const claims = { userId: outcome.user.id, role: outcome.user.role };
-    return { outcome, pair: await issueTokenPair(tx, auth.jwtSecret, claims, now) };
-  });
-  const { outcome } = result;
   switch (outcome.kind) {
     case "invalid":
       throw new ApiError("INVALID_CODE", {
@@ -136,14 +85,15 @@ export const verifyEmailCode: AppRouteHandler<routes.VerifyEmailCodeRoute> = asy
       throw new ApiError("CODE_USED", { detail: "That code was already used; ask for a new one." });
     case "too-many-attempts":
       throw new ApiError("TOO_MANY_ATTEMPTS", { detail: "Too many wrong codes; ask for a new one." });
+    case "suspended":
+      throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
     case "signed-in":
-      if (!result.pair) throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
       c.set("userId", outcome.user.id);
       // Best effort: a network not remembered is only held to the cap strangers share.
       await rememberRequester(c.get("services").redis, email, requesterNetwork(c)).catch((error: unknown) =>
         log("warn", "sign-in network not remembered", describeError(error)),
       );
-      return c.json(signInView(outcome.user, result.pair), 200);
+      return c.json(signInView(outcome.user, outcome.pair), 200);
   }
 };
 
@@ -230,59 +180,36 @@ export const googleLogin: AppRouteHandler<routes.GoogleLoginRoute> = async (c) =
 export const googleCallback: AppRouteHandler<routes.GoogleCallbackRoute> = async (c) => {
   const google = googleConfig(c);
   const { auth } = c.get("config");
-  const query = c.req.valid("query");
   const stored = await getSignedCookie(c, auth.authSecret, oauthCookie);
+  // The cookie serves one callback, whatever its outcome.
   deleteCookie(c, oauthCookie, { path: "/auth/google" });
-  if (query.error) {
-    throw new ApiError("OAUTH_CODE_REJECTED", { detail: `Google did not sign you in (${query.error}).` });
+  const outcome = await finishGoogleSignIn(
+    { pool: c.get("services").pool, google, jwtSecret: auth.jwtSecret, adminEmails: auth.adminEmails, now: new Date() },
+    { ...c.req.valid("query"), stored },
+  );
+  switch (outcome.kind) {
+    case "cancelled":
+      throw new ApiError("OAUTH_CODE_REJECTED", { detail: `Google did not sign you in (${outcome.error}).` });
+    case "state-mismatch":
+      throw new ApiError("OAUTH_STATE_MISMATCH", {
+        detail: "This sign-in did not start here or has expired; start again from /auth/google/login.",
+      });
+    case "code-rejected":
+      throw new ApiError("OAUTH_CODE_REJECTED", { detail: `Google rejected the code (${outcome.error}).` });
+    case "google-unreachable":
+      throw new ApiError("BAD_GATEWAY", {
+        detail: "Google could not be reached to finish sign-in.",
+        cause: outcome.cause,
+      });
+    case "id-token-refused":
+      log("warn", "google id token refused", { request_id: c.get("requestId"), ...describeError(outcome.cause) });
+      throw new ApiError("BAD_GATEWAY", { detail: "Google's ID token could not be verified." });
+    case "email-not-verified":
+      throw new ApiError("EMAIL_NOT_VERIFIED", { detail: "Google has not verified this address; verify it first." });
+    case "suspended":
+      throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+    case "signed-in":
+      c.set("userId", outcome.user.id);
+      return c.json(signInView(outcome.user, outcome.pair), 200);
   }
-  const [expectedState, codeVerifier] = typeof stored === "string" ? stored.split(".") : [];
-  if (
-    !query.code ||
-    !query.state ||
-    !expectedState ||
-    !codeVerifier ||
-    !(await timingSafeEqual(query.state, expectedState))
-  ) {
-    throw new ApiError("OAUTH_STATE_MISMATCH", {
-      detail: "This sign-in did not start here or has expired; start again from /auth/google/login.",
-    });
-  }
-
-  let idToken: string;
-  try {
-    idToken = (await googleClient(google).validateAuthorizationCode(query.code, codeVerifier)).idToken();
-  } catch (error) {
-    if (error instanceof OAuth2RequestError) {
-      throw new ApiError("OAUTH_CODE_REJECTED", { detail: `Google rejected the code (${error.code}).` });
-    }
-    throw new ApiError("BAD_GATEWAY", { detail: "Google could not be reached to finish sign-in.", cause: error });
-  }
-  let identity: Awaited<ReturnType<typeof verifyGoogleIdToken>>;
-  try {
-    identity = await verifyGoogleIdToken(idToken, google.clientId);
-  } catch (error) {
-    log("warn", "google id token refused", { request_id: c.get("requestId"), ...describeError(error) });
-    throw new ApiError("BAD_GATEWAY", { detail: "Google's ID token could not be verified." });
-  }
-  if (!identity.emailVerified) {
-    throw new ApiError("EMAIL_NOT_VERIFIED", { detail: "Google has not verified this address; verify it first." });
-  }
-
-  const now = new Date();
-  const { user, pair } = await c.get("services").pool.transaction(async (tx) => {
-    const signedIn = await signInWithIdentity(
-      tx,
-      { provider: "google", providerUserId: identity.subject, email: identity.email, emailVerified: true },
-      { isAdminEmail: auth.adminEmails.has(identity.email), now },
-    );
-    if (signedIn.status === "suspended") return { user: signedIn, pair: undefined };
-    return {
-      user: signedIn,
-      pair: await issueTokenPair(tx, auth.jwtSecret, { userId: signedIn.id, role: signedIn.role }, now),
-    };
-  });
-  if (!pair) throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
-  c.set("userId", user.id);
-  return c.json(signInView(user, pair), 200);
 };

@@ -4,6 +4,7 @@ import type { Level } from "../../db/schema/enums";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
 import { enforceRateLimit } from "../../lib/rate-limit";
+import { rateLimitRules } from "../../lib/rate-limit-rules";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser, socketRequest } from "../../middleware/auth";
 import { reattach } from "../../services/attempts";
@@ -47,14 +48,7 @@ export const attempt: AppRouteHandler<routes.AttemptRoute> = async (c) => {
   const { userId } = currentUser(c);
   const { desired_level: level } = c.req.valid("json");
   const config = c.get("config");
-  const rule = {
-    name: "match-attempt",
-    description: "match attempts",
-    limit: config.rateLimits.matchAttemptsPerMin,
-    windowSeconds: 60,
-    failClosed: false,
-  };
-  await enforceRateLimit(c, rule, userId);
+  await enforceRateLimit(c, rateLimitRules(config.rateLimits).matchAttempts, userId);
   const deps = {
     ...c.get("services"),
     waitUntil: (work: Promise<unknown>) => c.executionCtx.waitUntil(work),

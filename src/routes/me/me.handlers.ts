@@ -4,7 +4,8 @@ import { preparedPerClient } from "../../db/prepared";
 import { profiles, users } from "../../db/schema";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
-import { enforceRateLimit, uploadsRule } from "../../lib/rate-limit";
+import { enforceRateLimit } from "../../lib/rate-limit";
+import { rateLimitRules } from "../../lib/rate-limit-rules";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
 import { announceDeparture, deleteAccount } from "../../services/departures";
@@ -105,7 +106,7 @@ export const deleteMe: AppRouteHandler<routes.DeleteMeRoute> = async (c) => {
 export const uploadAvatar: AppRouteHandler<routes.UploadAvatarRoute> = async (c) => {
   const { userId } = currentUser(c);
   const { content_type, size } = c.req.valid("json");
-  await enforceRateLimit(c, uploadsRule(c.get("config")), userId);
+  await enforceRateLimit(c, rateLimitRules(c.get("config").rateLimits).uploads, userId);
   const now = new Date();
   const upload = await presignUpload(
     c.get("config").s3,

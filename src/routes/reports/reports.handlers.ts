@@ -1,5 +1,6 @@
 import { ApiError } from "../../lib/errors";
 import { enforceRateLimit } from "../../lib/rate-limit";
+import { rateLimitRules } from "../../lib/rate-limit-rules";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
 import { fileReport } from "../../services/reports";
@@ -14,17 +15,7 @@ export const create: AppRouteHandler<CreateRoute> = async (c) => {
       errors: [{ field: "body.target_user_id", message: "you cannot report yourself" }],
     });
   }
-  await enforceRateLimit(
-    c,
-    {
-      name: "reports",
-      description: "reports you file",
-      limit: c.get("config").rateLimits.reportsPerHour,
-      windowSeconds: 3600,
-      failClosed: false,
-    },
-    userId,
-  );
+  await enforceRateLimit(c, rateLimitRules(c.get("config").rateLimits).reports, userId);
   const outcome = await fileReport(
     c.get("services").db,
     {

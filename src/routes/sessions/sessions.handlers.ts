@@ -1,24 +1,17 @@
 import { type RoomSession, roomSessionHeader } from "../../durable-objects/session-room";
 import { socketDeviceHeader } from "../../durable-objects/socket-hub";
 import { ApiError } from "../../lib/errors";
-import { describeError, log } from "../../lib/logger";
 import { decodeCursor, toPage } from "../../lib/pagination";
 import { enforceRateLimit, refundRateLimits } from "../../lib/rate-limit";
+import { rateLimitRules } from "../../lib/rate-limit-rules";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser, socketRequest } from "../../middleware/auth";
-import {
-  type NewMessage,
-  pageMessages,
-  sendFingerprint,
-  sendMessage as storeMessage,
-  toMessageView,
-} from "../../services/messages";
+import { pageMessages, postMessage, toMessageView } from "../../services/messages";
 import { pushToRoom } from "../../services/objects";
 import { endedEvent } from "../../services/room-protocol";
 import { endSession, findSession, listSessions, toSessionView } from "../../services/sessions";
-import { deleteObject } from "../../services/storage";
 import { iceServers as fetchIceServers } from "../../services/turn";
-import { attachVoiceNote, voiceNoteSigner } from "../../services/uploads";
+import { voiceNoteSigner } from "../../services/uploads";
 import type * as routes from "./sessions.routes";
 
 function sessionNotFound(): ApiError {
@@ -56,47 +49,22 @@ export const sendMessage: AppRouteHandler<routes.SendMessageRoute> = async (c) =
   const { id } = c.req.valid("param");
   const body = c.req.valid("json");
   const config = c.get("config");
-  await enforceRateLimit(
-    c,
-    {
-      name: "messages",
-      description: "messages you send",
-      limit: config.rateLimits.messagesPerMin,
-      windowSeconds: 60,
-      failClosed: false,
-    },
+  await enforceRateLimit(c, rateLimitRules(config.rateLimits).messages, userId);
+  const now = new Date();
+  const outcome = await postMessage(
+    { db: c.get("services").db, s3: config.s3, waitUntil: (work: Promise<unknown>) => c.executionCtx.waitUntil(work) },
     userId,
+    id,
+    body,
+    now,
   );
-  let message: NewMessage;
-  if (body.type === "voice") {
-    const audioKey = await attachVoiceNote(config.s3, userId, id, body.audio_url);
-    if (!audioKey) {
+  const signVoiceNote = voiceNoteSigner(config.s3, now);
+  switch (outcome.kind) {
+    case "bad-voice-note":
       throw new ApiError("VALIDATION_FAILED", {
         detail: "body.audio_url: not a voice note uploaded with a URL presigned for you",
         errors: [{ field: "body.audio_url", message: "not a voice note uploaded with a URL presigned for you" }],
       });
-    }
-    message = { type: "voice", audioKey, durationMs: body.duration_ms };
-  } else if (body.type === "correction") {
-    message = { type: "correction", text: body.text, corrects: body.corrects };
-  } else {
-    message = { type: "text", text: body.text };
-  }
-
-  const now = new Date();
-  const key = body.client_id ? { clientId: body.client_id, fingerprint: await sendFingerprint(body) } : null;
-  const outcome = await storeMessage(c.get("services").db, userId, id, message, key, now);
-  if (message.type === "voice" && outcome.kind !== "created") {
-    // Nothing new was stored (a retry, or a refusal): the copy made for it is nobody's.
-    const copy = message.audioKey;
-    c.executionCtx.waitUntil(
-      deleteObject(config.s3, copy).catch((error) =>
-        log("warn", "unused voice note copy not deleted", { key: copy, ...describeError(error) }),
-      ),
-    );
-  }
-  const signVoiceNote = voiceNoteSigner(config.s3, now);
-  switch (outcome.kind) {
     case "not-found":
       throw sessionNotFound();
     case "suspended":
@@ -176,17 +144,7 @@ export const iceServers: AppRouteHandler<routes.IceServersRoute> = async (c) => 
   const { userId } = currentUser(c);
   const { id } = c.req.valid("param");
   const config = c.get("config");
-  await enforceRateLimit(
-    c,
-    {
-      name: "ice-servers",
-      description: "call credentials",
-      limit: config.rateLimits.iceServersPerMin,
-      windowSeconds: 60,
-      failClosed: false,
-    },
-    userId,
-  );
+  await enforceRateLimit(c, rateLimitRules(config.rateLimits).iceServers, userId);
   const session = await findSession(c.get("services").db, userId, id);
   if (!session) throw sessionNotFound();
   if (session.status !== "active") throw new ApiError("CONFLICT", { detail: "This session has ended; no more calls." });

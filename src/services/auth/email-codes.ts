@@ -1,12 +1,13 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { and, eq } from "drizzle-orm";
 import { timingSafeEqual } from "hono/utils/buffer";
-import type { Database, Queryable } from "../../db/client";
+import type { Database, PoolDatabase, Queryable } from "../../db/client";
 import { authEmailTokens } from "../../db/schema";
 import { hmacSha256Hex, randomDigits } from "../../lib/crypto";
 import { fromRedis } from "../../lib/redis";
 import type { Mailer } from "../mailer";
 import { type Identity, signInWithIdentity, type User } from "./accounts";
+import { issueTokenPair, type TokenPair } from "./tokens";
 
 export const codeTtlMs = 10 * 60 * 1000;
 export const resendCooldownMs = 60 * 1000;
@@ -182,4 +183,31 @@ export async function verifyEmailCode(
   const identity: Identity = { provider: "email", providerUserId: email, email, emailVerified: true };
   const user = await signInWithIdentity(tx, identity, { isAdminEmail: deps.adminEmails.has(email), now });
   return { kind: "signed-in", user };
+}
+
+/**
+ * `verifyEmailCode` and, for an account that is not suspended, the token pair of the sign-in,
+ * in one interactive transaction on `pool`: the refresh token commits with the spent code, so a
+ * sign-in is never half made. A suspended account is `suspended`, with no pair.
+ */
+export async function signInWithEmailCode(
+  pool: PoolDatabase,
+  deps: { authSecret: string; jwtSecret: string; adminEmails: ReadonlySet<string>; now: Date },
+  login: { email: string; loginId: string; code: string },
+): Promise<
+  | Exclude<VerifyOutcome, { kind: "signed-in" }>
+  | { kind: "suspended" }
+  | { kind: "signed-in"; user: User; pair: TokenPair }
+> {
+  return pool.transaction(async (tx) => {
+    const outcome = await verifyEmailCode(tx, deps, login);
+    if (outcome.kind !== "signed-in") return outcome;
+    if (outcome.user.status === "suspended") return { kind: "suspended" as const };
+    const claims = { userId: outcome.user.id, role: outcome.user.role };
+    return {
+      kind: "signed-in" as const,
+      user: outcome.user,
+      pair: await issueTokenPair(tx, deps.jwtSecret, claims, deps.now),
+    };
+  });
 }
