@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { LogLevel } from "./lib/logger";
+import { type LogLevel, log } from "./lib/logger";
 
 const commaSeparated = z
   .string()
@@ -165,6 +165,39 @@ export interface MatchingConfig {
   attemptTtlMs: number;
 }
 
+/** How far ahead of now `JWT_SECRET_ROTATED_AT` may be: a rotation's own deploy, not a typo's year. */
+const rotationLeadMs = 10 * 60 * 1000;
+
+/**
+ * The key a `JWT_SECRET` rotation replaced, when the configuration describes one completely: the
+ * previous key, different from the current one, and when it was replaced, at most 10 minutes
+ * ahead. Anything less is taken as no rotation, with a warning, never as a configuration error: a
+ * secret put or deleted one at a time passes through such states, and refusing them would fail
+ * every request (ignoring them can only refuse the old key's tokens, which clients refresh).
+ */
+function previousJwtKey(
+  vars: { JWT_SECRET: string; JWT_SECRET_PREVIOUS?: string; JWT_SECRET_ROTATED_AT?: string },
+  now: number,
+): Config["auth"]["jwtPrevious"] {
+  const { JWT_SECRET_PREVIOUS: secret, JWT_SECRET_ROTATED_AT: rotatedAt } = vars;
+  if (!secret && !rotatedAt) return undefined;
+  const retiredAt = rotatedAt ? Date.parse(rotatedAt) : Number.NaN;
+  const problem = !secret
+    ? "JWT_SECRET_ROTATED_AT is set without JWT_SECRET_PREVIOUS"
+    : !rotatedAt
+      ? "JWT_SECRET_PREVIOUS is set without JWT_SECRET_ROTATED_AT"
+      : secret === vars.JWT_SECRET
+        ? "JWT_SECRET_PREVIOUS is the current JWT_SECRET"
+        : retiredAt > now + rotationLeadMs
+          ? `JWT_SECRET_ROTATED_AT (${rotatedAt}) is more than 10 minutes ahead`
+          : undefined;
+  if (problem) {
+    log("warn", "the previous JWT key is not used", { reason: problem });
+    return undefined;
+  }
+  return secret ? { secret, retiredAt } : undefined;
+}
+
 export class ConfigError extends Error {
   constructor(issues: string[]) {
     super(`Invalid configuration (see .dev.vars.example): ${issues.join("; ")}`);
@@ -195,12 +228,6 @@ export function parseConfig(env: object): Config {
     throw new ConfigError([
       "GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and GOOGLE_REDIRECT_URI must be set together (or none of them)",
     ]);
-  }
-  if (Boolean(vars.JWT_SECRET_PREVIOUS) !== Boolean(vars.JWT_SECRET_ROTATED_AT)) {
-    throw new ConfigError(["JWT_SECRET_PREVIOUS and JWT_SECRET_ROTATED_AT must be set together (or neither)"]);
-  }
-  if (vars.JWT_SECRET_PREVIOUS === vars.JWT_SECRET) {
-    throw new ConfigError(["JWT_SECRET_PREVIOUS is the same key as JWT_SECRET: a rotation needs a new JWT_SECRET"]);
   }
   if (Boolean(vars.TURN_KEY_ID) !== Boolean(vars.TURN_KEY_API_TOKEN)) {
     throw new ConfigError(["TURN_KEY_ID and TURN_KEY_API_TOKEN must be set together (or neither)"]);
@@ -233,10 +260,7 @@ export function parseConfig(env: object): Config {
     logLevel: vars.LOG_LEVEL,
     auth: {
       jwtSecret: vars.JWT_SECRET,
-      jwtPrevious:
-        vars.JWT_SECRET_PREVIOUS && vars.JWT_SECRET_ROTATED_AT
-          ? { secret: vars.JWT_SECRET_PREVIOUS, retiredAt: Date.parse(vars.JWT_SECRET_ROTATED_AT) }
-          : undefined,
+      jwtPrevious: previousJwtKey(vars, Date.now()),
       authSecret: vars.AUTH_SECRET,
       adminEmails: new Set(vars.ADMIN_EMAILS),
       refreshReuseIntervalMs: vars.AUTH_REFRESH_REUSE_INTERVAL_SEC * 1000,

@@ -89,6 +89,23 @@ describe("methods and media types", () => {
     expect((await api("/sessions?limit=5", { headers: bearer(learner) })).status).toBe(200);
   });
 
+  it("answers HEAD as GET without the content, and an OPTIONS that is not a CORS preflight as any other method", async () => {
+    const head = await api("/health", { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe("");
+    const options = await api("/me", { method: "OPTIONS" });
+    expect(options.status).toBe(405);
+    expect(options.headers.get("allow")?.split(", ")).toContain("GET");
+    expect(options.headers.get("access-control-allow-methods")).toBeNull();
+    expect((await api(`/nowhere-${crypto.randomUUID()}`, { method: "OPTIONS" })).status).toBe(404);
+  });
+
+  it("refuses an oversized body with 413 before routing, whatever the method", async () => {
+    const response = await api("/health", { method: "POST", body: "x".repeat(200 * 1024) });
+    expect(response.status).toBe(413);
+    expect((await readProblem(response)).code).toBe("PAYLOAD_TOO_LARGE");
+  });
+
   it("still answers an unknown path 404", async () => {
     const response = await api("/nowhere", { method: "PUT" });
     expect(response.status).toBe(404);

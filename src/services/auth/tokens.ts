@@ -98,10 +98,10 @@ export class InvalidAccessTokenError extends Error {
 /**
  * Verifies signature, algorithm, issuer, audience and expiry (60 s of clock skew at most), with
  * the key the token's `kid` names: the current key (also for a token that names none, as tokens
- * issued before keys had ids), or the previous one for a token it signed before it was retired.
- * A rotation thus fails no token early: each keeps its 15 minutes. A token the previous key
- * signed after its retirement (a leaked key) is refused, and so is every one of its tokens once
- * the last of them has expired (`retiredAt` + one access-token lifetime + the skew).
+ * issued before keys had ids), or the previous one for a token it signed before it was retired
+ * (`iat` at most the skew past `retiredAt`). A rotation thus fails no token early: each keeps its
+ * 15 minutes. No token lives longer than that (`exp - iat`), so the previous key verifies nothing
+ * once `retiredAt` + 15 minutes and twice the skew have passed, whatever a token claims.
  * Throws `InvalidAccessTokenError`, with `expired` set when only the expiry failed.
  */
 export async function verifyAccessToken(
@@ -132,13 +132,15 @@ export async function verifyAccessToken(
         requiredClaims: ["sub", "exp", "iat"],
       },
     );
-    if (signedByPrevious && keys.previous) {
-      const skewMs = clockToleranceSec * 1000;
-      const retiredAt = keys.previous.retiredAt;
-      const pastWindow = now.getTime() > retiredAt + accessTokenTtlSeconds * 1000 + skewMs;
-      if (pastWindow || Number(payload.iat) * 1000 > retiredAt + skewMs) {
-        throw new InvalidAccessTokenError("the token was signed with a retired key");
-      }
+    if (Number(payload.exp) - Number(payload.iat) > accessTokenTtlSeconds) {
+      throw new InvalidAccessTokenError("the token claims a longer life than access tokens have");
+    }
+    if (
+      signedByPrevious &&
+      keys.previous &&
+      Number(payload.iat) * 1000 > keys.previous.retiredAt + clockToleranceSec * 1000
+    ) {
+      throw new InvalidAccessTokenError("the token was signed with a retired key");
     }
     if (payload.typ !== "access") throw new InvalidAccessTokenError("not an access token");
     if (payload.role !== "user" && payload.role !== "admin") throw new InvalidAccessTokenError("unknown role");
