@@ -14,7 +14,7 @@ export default defineConfig({
           JWT_SECRET: "test-jwt-secret-0123456789abcdefghijklmnopqrstuv",
           AUTH_SECRET: "test-auth-secret-0123456789abcdefghijklmnopqrstu",
           ADMIN_EMAILS:
-            "root@gaplash.test, Moderator@Gaplash.test, story-admin@gaplash.test, listed-admin@gaplash.test",
+            "root@gaplash.test, Moderator@Gaplash.test, story-admin@gaplash.test, listed-admin@gaplash.test, topics-admin@gaplash.test",
           GOOGLE_CLIENT_ID: "gaplash-test.apps.googleusercontent.com",
           GOOGLE_CLIENT_SECRET: "test-google-client-secret",
           GOOGLE_REDIRECT_URI: "http://gaplash.test/auth/google/callback",

@@ -16,7 +16,7 @@ import { SocketHub } from "./socket-hub";
  */
 export type EnqueueResult =
   | { status: "queued" }
-  | { status: "matched"; sessionId: string; partner: MatchedEvent["partner"] }
+  | { status: "matched"; sessionId: string; partner: MatchedEvent["partner"]; topic: MatchedEvent["topic"] }
   | { status: "withdrawn" };
 
 /** How long a neighbour's report of its longest wait is trusted. */
@@ -244,15 +244,21 @@ export class Matchmaker extends SocketHub {
           if (partnerArrived) retry.push(partner);
           continue;
         }
-        const { forEntry, forPartner } = this.announce(arrival, partner, pair.sessionId, now);
+        const topic = created.get(pair.sessionId) ?? null;
+        const { forEntry, forPartner } = this.announce(arrival, partner, pair.sessionId, topic, now);
         if (partnerArrived) {
           this.push(forPartner, partner.userId);
-          settle(partner.attemptId, { status: "matched", sessionId: pair.sessionId, partner: forPartner.partner });
+          settle(partner.attemptId, {
+            status: "matched",
+            sessionId: pair.sessionId,
+            partner: forPartner.partner,
+            topic,
+          });
         } else {
           await this.completeMatch(partner.attemptId, forPartner);
         }
         this.push(forEntry, arrival.userId);
-        settle(arrival.attemptId, { status: "matched", sessionId: pair.sessionId, partner: forEntry.partner });
+        settle(arrival.attemptId, { status: "matched", sessionId: pair.sessionId, partner: forEntry.partner, topic });
       }
 
       for (const entry of retry.sort((a, b) => a.enqueuedAt - b.enqueuedAt)) {
@@ -268,13 +274,20 @@ export class Matchmaker extends SocketHub {
   }
 
   /** The `matched` events both users of a new session are told. */
-  private announce(entry: QueueEntry, partner: QueueEntry, sessionId: string, now: number) {
+  private announce(
+    entry: QueueEntry,
+    partner: QueueEntry,
+    sessionId: string,
+    topic: MatchedEvent["topic"],
+    now: number,
+  ) {
     const forPartner: MatchedEvent = {
       type: "matched",
       attempt_id: partner.attemptId,
       session_id: sessionId,
       partner: { id: entry.userId, display_name: entry.displayName, level: entry.level },
       band: band(partner.level, now - partner.enqueuedAt, this.config.matching),
+      topic,
     };
     const forEntry: MatchedEvent = {
       type: "matched",
@@ -282,6 +295,7 @@ export class Matchmaker extends SocketHub {
       session_id: sessionId,
       partner: { id: partner.userId, display_name: partner.displayName, level: partner.level },
       band: band(entry.level, now - entry.enqueuedAt, this.config.matching),
+      topic,
     };
     log("info", "matched", {
       session_id: sessionId,
@@ -321,11 +335,11 @@ export class Matchmaker extends SocketHub {
         ),
       );
       if (outcome.kind === "paired") {
-        const { forEntry, forPartner } = this.announce(entry, partner.entry, outcome.sessionId, now);
+        const { forEntry, forPartner } = this.announce(entry, partner.entry, outcome.sessionId, outcome.topic, now);
         if (queued) this.remove(entry.attemptId);
         await this.tell(partner.home, (home) => home.completeMatch(partner.entry.attemptId, forPartner));
         this.push(forEntry, entry.userId);
-        return { status: "matched", sessionId: outcome.sessionId, partner: forEntry.partner };
+        return { status: "matched", sessionId: outcome.sessionId, partner: forEntry.partner, topic: outcome.topic };
       }
       if (outcome.kind === "blocked") {
         entry.blocked.push(partner.entry.userId);

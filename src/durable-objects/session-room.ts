@@ -20,6 +20,7 @@ import {
 } from "../services/call-machine";
 import { awardFirstCall, type CallRecord, insertCall, spokenSeconds, updateCall } from "../services/calls";
 import {
+  type CallFrame,
   type CallView,
   type ClientFrame,
   ClientFrameSchema,
@@ -29,6 +30,7 @@ import {
   type SessionEndReason,
   type SessionEvent,
 } from "../services/room-protocol";
+import { chooseNextTopic } from "../services/topics";
 import { closeCodes, type SocketAttachment, SocketHub } from "./socket-hub";
 
 /** The header through which the Worker tells the room which session it serves and who is in it. */
@@ -54,6 +56,8 @@ const resyncAfterMs = 10_000;
 export const silentSocketAfterMs = 60_000;
 /** How often the room looks for silent sockets while a call goes on. */
 const livenessEveryMs = 30_000;
+/** A session's topic changes at most once in this long (SPEC §10), whoever asks. */
+export const topicChangeIntervalMs = 20_000;
 
 interface CallRow extends Record<string, SqlStorageValue> {
   call_id: string;
@@ -127,6 +131,9 @@ const schemaSteps: ((sql: SqlStorage) => void)[] = [
     sql.exec(`update calls set ended_at = coalesce(connected_at, started_at), end_reason = 'peer_gone', synced = 0
       where ended_at is null`);
   },
+  // When the session's topic last changed, for the one change per 20 s.
+  (sql) =>
+    sql.exec("create table if not exists topic_change (id integer primary key check (id = 1), at integer not null)"),
 ];
 
 const sessionEndToCallEnd: Record<SessionEndReason, CallEndReason> = {
@@ -417,16 +424,65 @@ export class SessionRoom extends SocketHub {
       this.refuse(socket, "INVALID_FRAME", problems.join("; "));
       return;
     }
-    await this.inTurn(() => this.apply(socket, this.sender(attachment), parsed.data)).catch((error: unknown) => {
+    const frameData = parsed.data;
+    if (frameData.type === "topic.next") {
+      await this.inTurn(() => this.nextTopic(socket, this.sender(attachment)));
+      return;
+    }
+    await this.inTurn(() => this.apply(socket, this.sender(attachment), frameData)).catch((error: unknown) => {
       log("error", "call frame not applied", { frame: type, ...describeError(error) });
-      this.refuse(socket, "UNAVAILABLE", "the frame could not be applied; try again", parsed.data.call_id);
+      this.refuse(socket, "UNAVAILABLE", "the frame could not be applied; try again", frameData.call_id);
     });
     await this.persist();
     await this.rescheduleAlarm();
   }
 
+  /**
+   * `topic.next` (SPEC §10): the next topic is chosen and recorded in Postgres, then pushed to
+   * every socket of both participants; at most one change every 20 s per session, whoever asks
+   * (a refusal says when, `retry_after_sec`). A change the database did not record is not counted.
+   */
+  private async nextTopic(socket: WebSocket, sender: Sender): Promise<void> {
+    const session = this.session();
+    if (!session || session.ended) {
+      this.refuse(socket, "SESSION_ENDED", "this session has ended; no more topics");
+      return;
+    }
+    const now = Date.now();
+    const last = this.ctx.storage.sql.exec<{ at: number }>("select at from topic_change").toArray()[0]?.at;
+    if (last !== undefined && now - last < topicChangeIntervalMs) {
+      const waitSec = Math.ceil((last + topicChangeIntervalMs - now) / 1000);
+      this.refuse(socket, "RATE_LIMITED", "the topic changes at most once every 20 s", undefined, waitSec);
+      return;
+    }
+    let outcome: Awaited<ReturnType<typeof chooseNextTopic>>;
+    try {
+      outcome = await this.database.run((db) => chooseNextTopic(db, session.id, sender.userId, new Date(now)));
+    } catch (error) {
+      log("warn", "topic not changed", { session_id: session.id, ...describeError(error) });
+      this.refuse(socket, "UNAVAILABLE", "the topic could not be changed; try again");
+      return;
+    }
+    if (outcome.kind === "ended") {
+      // The session ended without its push reaching the room: the room ends with it.
+      this.ctx.storage.sql.exec("update room set ended = 1");
+      this.refuse(socket, "SESSION_ENDED", "this session has ended; no more topics");
+      return;
+    }
+    if (outcome.kind === "none") {
+      this.refuse(socket, "NO_TOPIC", "no topic is available at this session's level");
+      return;
+    }
+    this.ctx.storage.sql.exec(
+      "insert into topic_change (id, at) values (1, ?) on conflict (id) do update set at = excluded.at",
+      now,
+    );
+    const event: RoomEvent = { type: "topic", topic: outcome.topic, chosen_by: sender.userId };
+    this.push(event);
+  }
+
   /** Applies one call frame to the state the room is in now. */
-  private async apply(socket: WebSocket, sender: Sender, frame: ClientFrame): Promise<void> {
+  private async apply(socket: WebSocket, sender: Sender, frame: CallFrame): Promise<void> {
     if (this.session()?.ended ?? true) {
       this.endLiveCall("session_ended");
       this.refuse(socket, "SESSION_ENDED", "this session has ended; no more calls", frame.call_id);
@@ -521,7 +577,7 @@ export class SessionRoom extends SocketHub {
   }
 
   /** The frame goes to the other side of the call, with who sent it. */
-  private relay(call: CallRow, sender: Sender, frame: ClientFrame): void {
+  private relay(call: CallRow, sender: Sender, frame: CallFrame): void {
     const payload = JSON.stringify({ ...frame, from: sender.userId });
     const fromCaller = sideOf(toLiveCall(call), sender) === "caller";
     const to = fromCaller ? this.partnerOf(call.started_by) : call.started_by;
@@ -585,7 +641,7 @@ export class SessionRoom extends SocketHub {
   private async startCall(
     socket: WebSocket,
     caller: Sender,
-    offer: Extract<ClientFrame, { type: "call.offer" }>,
+    offer: Extract<CallFrame, { type: "call.offer" }>,
     supersedes: string | undefined,
   ): Promise<void> {
     const startedAt = Date.now();

@@ -1,5 +1,5 @@
 import type { CallEndReason } from "../db/schema/enums";
-import type { ClientFrame, RoomErrorCode } from "./room-protocol";
+import type { CallFrame, RoomErrorCode } from "./room-protocol";
 
 /**
  * The rules of a session's call, as pure functions of the room's state: what a frame does, when
@@ -91,7 +91,7 @@ const notInCall = refuse("NOT_IN_CALL", "this device is not in the call; it goes
  * polite side yields to the impolite side's offer, and the polite side's offer while the impolite
  * side's call rings is refused, so either order of arrival keeps the same call.
  */
-export function judge(frame: ClientFrame, sender: Sender, room: RoomView): Outcome {
+export function judge(frame: CallFrame, sender: Sender, room: RoomView): Outcome {
   const live = room.live;
   const ofLiveCall = live !== undefined && live.callId === frame.call_id;
   if (!ofLiveCall && room.hasEnded(frame.call_id)) {

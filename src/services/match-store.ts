@@ -2,6 +2,7 @@ import { and, desc, eq, lt, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { matchAttempts } from "../db/schema";
 import type { Level } from "../db/schema/enums";
+import { type TopicView, topicChoice, topicJson } from "./topics";
 
 export interface MatchCandidate {
   userId: string;
@@ -109,7 +110,7 @@ export async function openAttempt(
 }
 
 export type PairOutcome =
-  | { kind: "paired"; sessionId: string }
+  | { kind: "paired"; sessionId: string; topic: TopicView | null }
   | { kind: "stale"; stillQueued: string[] }
   | { kind: "blocked" }
   | { kind: "busy"; busyUsers: string[] };
@@ -118,7 +119,8 @@ export type PairOutcome =
  * Turns two queued attempts into a session in one statement, so it is one round trip and
  * atomic: both attempts are locked and must still be queued, the two must not have blocked each
  * other since they queued, and neither may be in an active session. Only then is the session
- * created with both participants and both attempts resolved. The Matchmaker runs it on its kept
+ * created with both participants, both attempts resolved and its first topic chosen
+ * (`topicChoice`; none when the level has no active topic). The Matchmaker runs it on its kept
  * connection.
  */
 export async function pairAttempts(
@@ -134,6 +136,7 @@ export async function pairAttempts(
     blocked: boolean;
     busy: string[] | null;
     paired: number;
+    topic: TopicView | null;
   }>(sql`
     with locked as (
       select id from match_attempts
@@ -161,11 +164,19 @@ export async function pairAttempts(
       update match_attempts set status = 'matched', session_id = ${sessionId}, resolved_at = ${now}
       where id in (${attemptA}, ${attemptB}) and exists (select 1 from created)
       returning id
+    ), topic as (
+      select t.* from created cross join lateral (${topicChoice(sql`${pair.level}::level`, sql`${userA}::uuid`, sql`${userB}::uuid`)}) t
+    ), chosen as (
+      insert into session_topics (session_id, position, topic_id, chosen_at)
+      select ${sessionId}, 0, id, ${now} from topic
+      returning topic_id
     )
-    select queued, blocked, busy, (select count(*) from resolved)::int as paired from checks
+    select queued, blocked, busy, (select count(*) from resolved)::int as paired,
+      (select ${topicJson(sql`topic`)} from topic) as topic
+    from checks
   `);
   const row = result.rows[0];
-  if (row?.paired === 2) return { kind: "paired", sessionId };
+  if (row?.paired === 2) return { kind: "paired", sessionId, topic: row.topic };
   if (row?.blocked) return { kind: "blocked" };
   if (row?.busy && (row.queued?.length ?? 0) === 2) return { kind: "busy", busyUsers: row.busy };
   return { kind: "stale", stillQueued: row?.queued ?? [] };
@@ -233,14 +244,15 @@ function arrayLiteral(values: string[]): string {
 
 /**
  * Creates the sessions of many pairs in one statement, under the same rules as `pairAttempts`
- * (all four attempts locked and still queued, no block, nobody already in a session). Returns
- * the session ids created; a pair that was refused is left for `pairAttempts` to explain. The
+ * (all four attempts locked and still queued, no block, nobody already in a session), each with
+ * its first topic (`topicChoice`). Returns the sessions created with their topics (null when the
+ * level has no active topic); a pair that was refused is left for `pairAttempts` to explain. The
  * Matchmaker runs it on its kept connection.
  */
-export async function pairMany(db: Database, pairs: ProposedPair[], now: Date): Promise<Set<string>> {
-  if (pairs.length === 0) return new Set();
+export async function pairMany(db: Database, pairs: ProposedPair[], now: Date): Promise<Map<string, TopicView | null>> {
+  if (pairs.length === 0) return new Map();
   const column = (pick: (pair: ProposedPair) => string) => arrayLiteral(pairs.map(pick));
-  const result = await db.execute<{ created: string[] | null }>(sql`
+  const result = await db.execute<{ created: { session_id: string; topic: TopicView | null }[] | null }>(sql`
     with pairs as (
       select * from unnest(
         ${column((pair) => pair.attempts[0])}::uuid[], ${column((pair) => pair.attempts[1])}::uuid[],
@@ -271,9 +283,16 @@ export async function pairMany(db: Database, pairs: ProposedPair[], now: Date): 
       from (select a as id, sid from ready union all select b as id, sid from ready) r
       where m.id = r.id
       returning m.id
+    ), topic as (
+      select r.sid, t.* from ready r cross join lateral (${topicChoice(sql`r.lvl`, sql`r.ua`, sql`r.ub`)}) t
+    ), chosen as (
+      insert into session_topics (session_id, position, topic_id, chosen_at)
+      select sid, 0, id, ${now} from topic
+      returning topic_id
     )
-    select (select array_agg(id) from created) as created,
-      (select count(*) from joined) + (select count(*) from resolved) as written
+    select (select json_agg(json_build_object('session_id', ready.sid,
+        'topic', (select ${topicJson(sql`topic`)} from topic where topic.sid = ready.sid))) from ready) as created,
+      (select count(*) from joined) + (select count(*) from resolved) + (select count(*) from chosen) as written
   `);
-  return new Set(result.rows[0]?.created ?? []);
+  return new Map((result.rows[0]?.created ?? []).map((session) => [session.session_id, session.topic]));
 }

@@ -34,6 +34,7 @@ export type Placement =
       attemptId: string;
       sessionId: string;
       partner: Extract<EnqueueResult, { status: "matched" }>["partner"];
+      topic: Extract<EnqueueResult, { status: "matched" }>["topic"];
     }
   | { status: "queued"; attemptId: string }
   | ({ status: "refused" } & PlacementRefusal);
@@ -78,7 +79,13 @@ export async function placeAttempt(deps: PlacementDeps, userId: string, level: L
   }
   switch (result.status) {
     case "matched":
-      return { status: "matched", attemptId: queued.id, sessionId: result.sessionId, partner: result.partner };
+      return {
+        status: "matched",
+        attemptId: queued.id,
+        sessionId: result.sessionId,
+        partner: result.partner,
+        topic: result.topic,
+      };
     case "queued":
       return { status: "queued", attemptId: queued.id };
     case "withdrawn":
@@ -114,5 +121,6 @@ async function recoverHandOff(
     status: "matched",
     sessionId: session.id,
     partner: { ...session.partner, level: session.partner.level ?? session.level },
+    topic: session.topic,
   };
 }

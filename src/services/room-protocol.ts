@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { callEndReasons } from "../db/schema/enums";
-import { MessageSchema } from "../routes/sessions/sessions.schemas";
+import { MessageSchema, TopicSchema } from "../routes/sessions/sessions.schemas";
 
 /**
  * The frames of `/sessions/{id}/ws`. The room relays a participant's call frames to the other
@@ -11,8 +11,8 @@ const callId = z.uuid();
 /** An SDP offer or answer: a few KB in practice, 20 KB at most. */
 const sdp = z.string().min(1).max(20_000);
 
-/** What a participant may send: call signalling for the standard "perfect negotiation" pattern. */
-export const ClientFrameSchema = z.discriminatedUnion("type", [
+/** Call signalling for the standard "perfect negotiation" pattern: what the call machine judges. */
+export const CallFrameSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("call.offer"), call_id: callId, sdp }),
   z.object({ type: z.literal("call.answer"), call_id: callId, sdp }),
   z.object({
@@ -29,6 +29,15 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("call.hangup"), call_id: callId, reason: z.string().max(200).optional() }),
   z.object({ type: z.literal("call.connected"), call_id: callId }),
 ]);
+export type CallFrame = z.infer<typeof CallFrameSchema>;
+
+/** What a participant may send: call signalling, and asking for the next topic (SPEC §10). */
+export const ClientFrameSchema = z.discriminatedUnion("type", [
+  ...CallFrameSchema.options,
+  z.object({ type: z.literal("topic.next") }).meta({
+    description: "Asks for the next topic, for both participants: at most one change every 20 s per session.",
+  }),
+]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 export const clientFrameTypes = ClientFrameSchema.options.map((option) => option.shape.type.value);
 
@@ -44,6 +53,7 @@ const roomErrorCodes = [
   "CALL_ENDED",
   "NOT_IN_CALL",
   "RATE_LIMITED",
+  "NO_TOPIC",
   "UNAVAILABLE",
 ] as const;
 export type RoomErrorCode = (typeof roomErrorCodes)[number];
@@ -88,7 +98,7 @@ export const roomEventSchemas = {
       description: "The session ended; on a socket that joins an ended session, the socket then closes (4005).",
     }),
   relayed: z
-    .intersection(ClientFrameSchema, z.object({ from }))
+    .intersection(CallFrameSchema, z.object({ from }))
     .meta({ description: "A call frame of the other device of your call, with `from` added." }),
   callState: CallViewSchema.extend({ type: z.literal("call.state") }).meta({
     description: "To every socket of both participants whenever the call moves on.",
@@ -101,6 +111,13 @@ export const roomEventSchemas = {
       duration_sec: z.number().int().min(0).meta({ description: "Seconds connected (s)." }),
     })
     .meta({ description: "The call ended, for everyone in the room." }),
+  topic: z
+    .object({
+      type: z.literal("topic"),
+      topic: TopicSchema,
+      chosen_by: z.uuid().meta({ description: "The participant who asked for it." }),
+    })
+    .meta({ description: "The session's topic changed (`topic.next`), for both participants." }),
   error: z
     .object({
       type: z.literal("error"),

@@ -6,6 +6,7 @@ import { profiles, sessionParticipants, sessions } from "../db/schema";
 import type { CallEndReason, Level } from "../db/schema/enums";
 import type { KeysetPosition } from "../lib/pagination";
 import { recordPractice } from "./streaks";
+import { type TopicView, topicJson } from "./topics";
 
 const mine = alias(sessionParticipants, "mine");
 const other = alias(sessionParticipants, "other");
@@ -23,6 +24,7 @@ export interface SessionView {
   partner: { id: string; display_name: string | null; level: Level | null } | null;
   my_rating: number | null;
   my_notes: string | null;
+  topic: TopicView | null;
 }
 
 export interface CallView {
@@ -51,11 +53,18 @@ const callsOfSession = sql<CallJson[]>`(
   from calls c where c.session_id = ${sessions.id}
 )`;
 
+/** The session's current topic: the last one chosen. */
+const currentTopic = sql<TopicView | null>`(
+  select ${topicJson(sql`t`)} from session_topics st join topics t on t.id = st.topic_id
+  where st.session_id = ${sessions.id} order by st.position desc limit 1
+)`;
+
 const iso = (value: string | null) => (value === null ? null : new Date(value).toISOString());
 
 const sessionColumns = {
   spokenSec,
   calls: callsOfSession,
+  topic: currentTopic,
   id: sessions.id,
   level: sessions.level,
   status: sessions.status,
@@ -100,6 +109,7 @@ export function toSessionView(row: SessionRow): SessionView {
     partner: row.partnerId ? { id: row.partnerId, display_name: row.partnerName, level: row.partnerLevel } : null,
     my_rating: row.rating,
     my_notes: row.notes,
+    topic: row.topic,
   };
 }
 

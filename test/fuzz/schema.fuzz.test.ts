@@ -231,6 +231,23 @@ const targets: Record<string, () => Promise<Target>> = {
     ...(await adminAndOther()),
     bodies: [{ role: "admin" }, { role: "user" }],
   }),
+  "PATCH /admin/topics/{id}": async () => {
+    const caller = await admin();
+    const created = await postJson(
+      "/admin/topics",
+      { level: "C2", title: "Fuzzed topic", prompts: ["One?", "Two?", "Three?"] },
+      { headers: bearer(caller) },
+    );
+    const { id } = (await created.json()) as { id: string };
+    const retire = () =>
+      postJson(`/admin/topics/${id}`, { active: false }, { method: "PATCH", headers: bearer(caller) });
+    return {
+      caller,
+      ids: [id],
+      bodies: [{ active: false }, { title: "Fuzzed again", tags: ["fuzz"] }],
+      cleanUp: retire,
+    };
+  },
   "GET /admin/audit-logs": async () => {
     const caller = await admin();
     return { caller, query: { cursor: await cursorsOf(caller, "/admin/audit-logs") } };

@@ -79,9 +79,10 @@ describe("request examples", () => {
     let signedIn: SignedIn | undefined;
     let loginId = "";
     let reportId = "";
+    let topicId = "";
 
     // In this order: a sign-in before its refresh, a report before it is closed, the session's
-    // message before its end.
+    // message before its end, a topic before its edit (the example retires it).
     const live: [string, () => Live | Promise<Live>][] = [
       ["requestEmailCode", () => ({})],
       ["verifyEmailCode", async () => ({ replace: { login_id: loginId, code: await latestCode(exampleEmail) } })],
@@ -96,6 +97,8 @@ describe("request examples", () => {
       ["fileReport", () => ({ token: a, replace: { target_user_id: b.user.id } })],
       ["closeReport", () => ({ token: admin, path: `/admin/reports/${reportId}/close` })],
       ["setUserRole", () => ({ token: admin, path: `/admin/users/${b.user.id}/role` })],
+      ["createTopic", () => ({ token: admin })],
+      ["updateTopic", () => ({ token: admin, path: `/admin/topics/${topicId}` })],
     ];
     expect(live.map(([id]) => id).sort(), "every body-taking operation is tried").toEqual([...examples.keys()].sort());
 
@@ -118,6 +121,7 @@ describe("request examples", () => {
         signedIn = (await response.json()) as SignedIn;
       }
       if (operationId === "fileReport") reportId = ((await response.json()) as { id: string }).id;
+      if (operationId === "createTopic") topicId = ((await response.json()) as { id: string }).id;
     }
     await cancelAttempt(matcher);
   });

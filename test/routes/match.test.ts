@@ -20,15 +20,18 @@ describe("POST /match/attempt", () => {
       status: "matched",
       session_id: expect.any(String),
       partner: { id: waiting.user.id, display_name: "Aziza", level: "C1" },
+      topic: { level: "C1", title: expect.any(String) },
     });
 
     await eventually(() => socket.received.length > 0, "the matched push");
+    // Both learners talk about the same topic: the one the session was made with.
     expect(socket.received[0]).toEqual({
       type: "matched",
       attempt_id: first.body.attempt_id,
       session_id: second.body.session_id,
       partner: { id: arriving.user.id, display_name: "Bobur", level: "C1" },
       band: ["C1"],
+      topic: second.body.topic,
     });
     expect(await matchStatus(waiting)).toMatchObject({
       status: "matched",

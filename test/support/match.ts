@@ -1,3 +1,4 @@
+import type { TopicView } from "../../src/services/topics";
 import { bearer, type SignedIn, signIn } from "./auth";
 import { api, postJson } from "./http";
 import { openSocket } from "./sockets";
@@ -22,6 +23,7 @@ export interface AttemptBody {
   attempt_id: string;
   session_id?: string;
   partner?: { id: string; display_name: string | null; level: Level };
+  topic?: TopicView | null;
 }
 
 export async function attempt(session: SignedIn, level: Level): Promise<{ status: number; body: AttemptBody }> {

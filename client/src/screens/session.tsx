@@ -9,6 +9,7 @@ import { clock, ErrorNote, Screen, useAction } from "../ui";
 type SessionInfo = Success<Awaited<ReturnType<(typeof api.sessions)[":id"]["$get"]>>>;
 type Page = Success<Awaited<ReturnType<(typeof api.sessions)[":id"]["messages"]["$get"]>>>;
 type Message = Page["items"][number];
+type Topic = NonNullable<SessionInfo["topic"]>;
 
 const reasons = ["spam", "harassment", "inappropriate", "underage", "scam", "other"] as const;
 
@@ -27,6 +28,8 @@ export function Session(props: { id: string }) {
   const [correcting, setCorrecting] = useState<Message | null>(null);
   const [recorder, setRecorder] = useState<VoiceRecorder | null>(null);
   const [partnerOnline, setPartnerOnline] = useState(false);
+  const [topic, setTopic] = useState<Topic | null>(null);
+  const [topicNote, setTopicNote] = useState("");
   const [ended, setEnded] = useState(false);
   const [call, setCall] = useState<CallState | null>(null);
   const [now, setNow] = useState(Date.now());
@@ -59,6 +62,7 @@ export function Session(props: { id: string }) {
   const load = useAction(async () => {
     const info = await ok(await api.sessions[":id"].$get({ param: { id: props.id } }));
     setSession(info);
+    setTopic(info.topic);
     setEnded(info.status === "ended");
     await catchUp.run();
   });
@@ -89,8 +93,21 @@ export function Session(props: { id: string }) {
               return setMessages((current) => merge(current, [frame.message as Message]));
             case "ended":
               return setEnded(true);
+            case "topic":
+              setTopicNote("");
+              return setTopic(frame.topic as Topic);
+            case "error":
+              // Only a call's refusals name a call; the others answer `topic.next`.
+              if (frame.call_id === undefined) {
+                return setTopicNote(
+                  frame.code === "RATE_LIMITED"
+                    ? `A new topic in ${String(frame.retry_after_sec ?? 20)} s.`
+                    : String(frame.message ?? "The topic could not change."),
+                );
+              }
+              return void callRef.current?.receive(frame);
             default:
-              if (typeof frame.type === "string" && (frame.type.startsWith("call.") || frame.type === "error")) {
+              if (typeof frame.type === "string" && frame.type.startsWith("call.")) {
                 void callRef.current?.receive(frame);
               }
           }
@@ -207,6 +224,23 @@ export function Session(props: { id: string }) {
             Try again
           </button>
         </div>
+      ) : null}
+
+      {topic ? (
+        <section aria-labelledby="topic-heading" class="topic" data-testid="topic">
+          <h2 id="topic-heading">Topic: {topic.title}</h2>
+          <ul>
+            {topic.prompts.map((prompt) => (
+              <li key={prompt}>{prompt}</li>
+            ))}
+          </ul>
+          {ended ? null : (
+            <button type="button" onClick={() => socket.current?.send({ type: "topic.next" })}>
+              Next topic
+            </button>
+          )}
+          {topicNote ? <p role="status">{topicNote}</p> : null}
+        </section>
       ) : null}
 
       <section aria-labelledby="call-heading" class="call">

@@ -5,4 +5,5 @@ export * from "./progress";
 export * from "./relations";
 export * from "./safety";
 export * from "./sessions";
+export * from "./topics";
 export * from "./users";

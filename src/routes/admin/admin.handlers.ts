@@ -9,6 +9,7 @@ import * as admin from "../../services/admin";
 import { announceDeparture } from "../../services/departures";
 import { onlineCounts } from "../../services/presence";
 import { restoreAccess } from "../../services/revocation";
+import * as topics from "../../services/topics";
 import { type VoiceNoteSigner, voiceNoteSigner } from "../../services/uploads";
 import type * as routes from "./admin.routes";
 
@@ -196,4 +197,37 @@ export const auditLogs: AppRouteHandler<routes.AuditLogsRoute> = async (c) => {
     ),
     200,
   );
+};
+
+export const listTopics: AppRouteHandler<routes.ListTopicsRoute> = async (c) => {
+  const { cursor, limit, level, active } = c.req.valid("query");
+  const rows = await topics.listTopics(
+    c.get("services").db,
+    { level, active: active === undefined ? undefined : active === "true" },
+    limit,
+    cursor ? decodeCursor(cursor) : undefined,
+  );
+  return c.json(await toPage(rows, limit, (row) => ({ at: row.createdAt, id: row.id }), topics.toAdminTopicView), 200);
+};
+
+export const createTopic: AppRouteHandler<routes.CreateTopicRoute> = async (c) => {
+  const created = await topics.createTopic(
+    c.get("services").pool,
+    currentUser(c).userId,
+    c.req.valid("json"),
+    new Date(),
+  );
+  return c.json(topics.toAdminTopicView(created), 201);
+};
+
+export const updateTopic: AppRouteHandler<routes.UpdateTopicRoute> = async (c) => {
+  const outcome = await topics.updateTopic(
+    c.get("services").pool,
+    currentUser(c).userId,
+    c.req.valid("param").id,
+    c.req.valid("json"),
+    new Date(),
+  );
+  if (outcome.kind === "not-found") throw new ApiError("NOT_FOUND", { detail: "No such topic." });
+  return c.json(topics.toAdminTopicView(outcome.topic), 200);
 };

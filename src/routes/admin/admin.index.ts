@@ -16,4 +16,7 @@ export const adminRouter = router
   .openapi(routes.setRole, handlers.setRole)
   .openapi(routes.overview, handlers.overview)
   .openapi(routes.queues, handlers.queues)
-  .openapi(routes.auditLogs, handlers.auditLogs);
+  .openapi(routes.auditLogs, handlers.auditLogs)
+  .openapi(routes.listTopics, handlers.listTopics)
+  .openapi(routes.createTopic, handlers.createTopic)
+  .openapi(routes.updateTopic, handlers.updateTopic);

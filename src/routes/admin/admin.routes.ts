@@ -4,7 +4,9 @@ import { idSchema } from "../../lib/ids";
 import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
 import { freeText } from "../../lib/text";
+import { InterestSchema } from "../me/me.schemas";
 import { reasons } from "../reports/reports.routes";
+import { TopicSchema } from "../sessions/sessions.schemas";
 
 const tags = ["Admin"];
 const security = [{ bearerAuth: [] }];
@@ -259,6 +261,114 @@ export const auditLogs = defineRoute({
   },
 });
 
+const AdminTopicSchema = TopicSchema.extend({
+  active: z.boolean().openapi({ description: "Whether new sessions and `topic.next` may choose it." }),
+  created_at: z.iso.datetime(),
+  updated_at: z.iso.datetime(),
+}).openapi("AdminTopic");
+
+const topicFields = {
+  level: z.enum(levels),
+  title: freeText().trim().min(1).max(120).openapi({ example: "Street food" }),
+  prompts: z
+    .array(freeText().trim().min(1).max(300))
+    .min(3)
+    .max(5)
+    .openapi({
+      description: "Three to five questions to talk about, for learners at the topic's level.",
+      example: ["What street food is popular where you live?", "Where do you buy it?", "What would you never eat?"],
+    }),
+  tags: z
+    .array(InterestSchema)
+    .max(10)
+    .transform((tags) => [...new Set(tags)])
+    .openapi({ description: "Interests it suits, matched against learners' profile interests.", example: ["food"] }),
+};
+
+export const listTopics = defineRoute({
+  operationId: "listTopics",
+  method: "get",
+  path: "/admin/topics",
+  tags,
+  summary: "Topics, newest first, of one level or all",
+  security,
+  request: {
+    query: PageQuerySchema.extend({
+      level: z.enum(levels).optional(),
+      active: z.enum(["true", "false"]).optional().openapi({ description: "Only active (or only retired) topics." }),
+    }),
+  },
+  responses: {
+    200: jsonContent(
+      z.object({ items: z.array(AdminTopicSchema), next_cursor: z.string().nullable() }).openapi("AdminTopicPage"),
+      "A page of topics.",
+    ),
+    400: commonErrorResponses[400],
+    ...guarded,
+    500: commonErrorResponses[500],
+  },
+});
+
+export const createTopic = defineRoute({
+  operationId: "createTopic",
+  method: "post",
+  path: "/admin/topics",
+  tags,
+  summary: "Add a topic (audited)",
+  security,
+  request: {
+    body: jsonBody(
+      z.object({ ...topicFields, tags: topicFields.tags.default([]) }).openapi("NewTopic", {
+        example: {
+          level: "A2",
+          title: "Street food",
+          prompts: ["What street food is popular where you live?", "Where do you buy it?", "What would you never eat?"],
+          tags: ["food"],
+        },
+      }),
+    ),
+  },
+  responses: {
+    201: jsonContent(AdminTopicSchema, "The topic, active."),
+    ...guarded,
+  },
+});
+
+export const updateTopic = defineRoute({
+  operationId: "updateTopic",
+  method: "patch",
+  path: "/admin/topics/{id}",
+  tags,
+  summary: "Edit or retire a topic (audited)",
+  description:
+    "Changes the fields sent. `active: false` retires it: it is never chosen again, and the sessions that had it " +
+    "keep it; `active: true` brings it back.",
+  security,
+  request: {
+    params: IdParamsSchema,
+    body: jsonBody(
+      z
+        .object({
+          level: topicFields.level.optional(),
+          title: topicFields.title.optional(),
+          prompts: topicFields.prompts.optional(),
+          tags: topicFields.tags.optional(),
+          active: z.boolean().optional(),
+        })
+        .refine((patch) => Object.keys(patch).length > 0, "send at least one field to change")
+        .openapi("TopicPatch", { example: { active: false } }),
+    ),
+  },
+  responses: {
+    200: jsonContent(AdminTopicSchema, "The topic as it is now."),
+    ...guarded,
+    404: problem("No such topic."),
+  },
+});
+
+export type ListTopicsRoute = typeof listTopics;
+export type CreateTopicRoute = typeof createTopic;
+export type UpdateTopicRoute = typeof updateTopic;
 export type ListReportsRoute = typeof listReports;
 export type CloseReportRoute = typeof closeReport;
 export type SuspendUserRoute = typeof suspendUser;

@@ -3,6 +3,7 @@ import { levels } from "../../db/schema/enums";
 import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { text } from "../../lib/text";
 import { authenticated, requireSocketAuth } from "../../middleware/auth";
+import { CurrentTopicSchema } from "../sessions/sessions.schemas";
 
 const tags = ["Matchmaking"];
 const unauthorized = problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry).");
@@ -33,6 +34,7 @@ export const attempt = defineRoute({
           attempt_id: z.uuid(),
           session_id: z.uuid(),
           partner: PartnerSchema,
+          topic: CurrentTopicSchema,
         })
         .openapi("MatchFound"),
       "Paired with a waiting learner.",

@@ -10,7 +10,7 @@ export const LevelSchema = z.enum(levels).openapi({ description: "CEFR level.", 
 // Marks after the first letter: Hindi, Bengali or vowelled Arabic words are letters and marks.
 const interestPattern = /^[\p{L}\p{N}][\p{L}\p{M}\p{N} _-]*$/u;
 
-const InterestSchema = z
+export const InterestSchema = z
   .string()
   .trim()
   .toLowerCase()

@@ -138,12 +138,15 @@ export const socket = defineRoute({
     '`{"type":"call.state","call_id","state","started_by","started_at","connected_at","here"}` to every socket of ' +
     "both participants whenever the call moves on (`ringing`, `answered`, `connected`; `here` says whether this " +
     'socket\'s device is in the call); `{"type":"call.ended","call_id","reason","duration_sec"}`; ' +
+    '`{"type":"topic","topic":{…},"chosen_by"}` to both when the topic changed; ' +
     '`{"type":"error","code","message","call_id"?,"retry_after_sec"?}` for a frame the room refused.\n\n' +
     "**You may send** call signalling: " +
     '`{"type":"call.offer"|"call.answer","call_id","sdp"}` (SDP up to 20 KB), ' +
     '`{"type":"call.ice","call_id","candidate":{candidate,sdpMid,sdpMLineIndex,usernameFragment}}`, ' +
     '`{"type":"call.connected","call_id"}` once your connection is up and `{"type":"call.hangup","call_id","reason"?}` ' +
-    "(declines a call ringing here), and `ping` (answered `pong`; send one at least every 20 s: during a call a " +
+    '(declines a call ringing here), `{"type":"topic.next"}` to move both on to the next topic (at most once every ' +
+    "20 s per session: `RATE_LIMITED` with `retry_after_sec`; `NO_TOPIC` when the level has none), " +
+    "and `ping` (answered `pong`; send one at least every 20 s: during a call a " +
     "socket silent for 60 s is closed with 4006 and its device taken for gone). An offer with a new `call_id` rings every device " +
     "of your partner; the device that answers first is in the call, the others are told. The call is connected " +
     "once both devices in it have sent `call.connected`; spoken time counts from then. It ends on a hang-up by a " +

@@ -5,6 +5,31 @@ import { freeText } from "../../lib/text";
 
 export const SessionParamsSchema = z.object({ id: idSchema().openapi({ param: { name: "id", in: "path" } }) });
 
+/** Something to talk about (SPEC §10): the session's current topic, chosen for its level. */
+export const TopicSchema = z
+  .object({
+    id: z.uuid(),
+    level: z.enum(levels),
+    title: z.string().openapi({ example: "Food I like" }),
+    prompts: z
+      .array(z.string())
+      .min(3)
+      .max(5)
+      .openapi({
+        example: ["What do you eat for breakfast?", "What is your favourite fruit?", "Do you cook at home?"],
+      }),
+    tags: z.array(z.string()).openapi({ description: "Interests it suits.", example: ["food", "cooking"] }),
+  })
+  .openapi("Topic");
+
+/** A session's current topic; null only when its level had no active topic when it was chosen. */
+export const CurrentTopicSchema = TopicSchema.nullable().openapi({
+  description:
+    "What the two are talking about: chosen when the session was made (of its level, preferring the interests " +
+    "both share, never one either had in their last 10 sessions) and changed by `topic.next`. null when the " +
+    "level had no active topic.",
+});
+
 export const SessionSchema = z
   .object({
     id: z.uuid(),
@@ -35,6 +60,7 @@ export const SessionSchema = z
       .openapi({ description: "null when the partner deleted their account." }),
     my_rating: z.number().int().min(1).max(5).nullable(),
     my_notes: z.string().nullable(),
+    topic: CurrentTopicSchema,
   })
   .openapi("Session");
 
