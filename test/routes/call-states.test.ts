@@ -8,7 +8,7 @@ import { calls, sessions } from "../../src/db/schema";
 import { closeCodes } from "../../src/durable-objects/socket-hub";
 import { callStartLimit } from "../../src/services/call-machine";
 import { bearer, type SignedIn } from "../support/auth";
-import { callRow, connectedCall, frame, inRoom, next, room, sdp, told } from "../support/calls";
+import { callRow, connectedCall, evictionTimeoutMs, frame, inRoom, next, room, sdp, told } from "../support/calls";
 import { testDatabase } from "../support/db";
 import { api } from "../support/http";
 import { eventually } from "../support/match";
@@ -545,36 +545,40 @@ describe("what the review found", () => {
 });
 
 describe("a room kept by an older release", () => {
-  it("ends the call it had going on when it starts again, since it cannot know the call's devices", async () => {
-    const sides = await inRoom(handle);
-    const callId = await connectedCall(sides);
-    // The storage as the release before devices left it: per-user absences, no devices.
-    await runInDurableObject(room(sides.sessionId), (_, state) => {
-      const sql = state.storage.sql;
-      sql.exec(`drop table calls; drop table absences;
+  it(
+    "ends the call it had going on when it starts again, since it cannot know the call's devices",
+    async () => {
+      const sides = await inRoom(handle);
+      const callId = await connectedCall(sides);
+      // The storage as the release before devices left it: per-user absences, no devices.
+      await runInDurableObject(room(sides.sessionId), (_, state) => {
+        const sql = state.storage.sql;
+        sql.exec(`drop table calls; drop table absences;
         create table calls (call_id text primary key, started_by text not null, started_at integer not null,
           connected_at integer, ended_at integer, end_reason text, badge_awarded integer not null default 0,
           synced integer not null default 0);
         create table absences (user_id text primary key, since integer not null);
         drop table call_attempts;
         update schema_version set version = 1;`);
-      sql.exec(
-        "insert into calls (call_id, started_by, started_at, connected_at, synced) values (?, ?, ?, ?, 1)",
-        callId,
-        sides.a.user.id,
-        Date.now() - 5000,
-        Date.now() - 4000,
-      );
-    });
-    await evictDurableObject(room(sides.sessionId));
-    const back = await openSessionSocket(sides.a, sides.sessionId);
-    expect(await next(back, "room")).toMatchObject({ call: null });
-    frame(back, { type: "call.offer", call_id: crypto.randomUUID(), sdp: sdp("next") });
-    await next(sides.bSocket, "call.offer", 2);
-    await eventually(async () => (await callRow(handle, callId))?.endReason === "peer_gone", "the old call's end");
-    // When the deploy cut it is not known: none of the time after what is certain counts.
-    expect(await callRow(handle, callId)).toMatchObject({ durationSec: 0 });
-  });
+        sql.exec(
+          "insert into calls (call_id, started_by, started_at, connected_at, synced) values (?, ?, ?, ?, 1)",
+          callId,
+          sides.a.user.id,
+          Date.now() - 5000,
+          Date.now() - 4000,
+        );
+      });
+      await evictDurableObject(room(sides.sessionId));
+      const back = await openSessionSocket(sides.a, sides.sessionId);
+      expect(await next(back, "room")).toMatchObject({ call: null });
+      frame(back, { type: "call.offer", call_id: crypto.randomUUID(), sdp: sdp("next") });
+      await next(sides.bSocket, "call.offer", 2);
+      await eventually(async () => (await callRow(handle, callId))?.endReason === "peer_gone", "the old call's end");
+      // When the deploy cut it is not known: none of the time after what is certain counts.
+      expect(await callRow(handle, callId)).toMatchObject({ durationSec: 0 });
+    },
+    evictionTimeoutMs,
+  );
 });
 
 describe("what the second review found", () => {

@@ -4,7 +4,7 @@ import { frameLimit } from "../../src/durable-objects/session-room";
 import { closeCodes } from "../../src/durable-objects/socket-hub";
 import { stunOnly } from "../../src/services/turn";
 import { bearer, type SignedIn, signIn } from "../support/auth";
-import { callRow, candidate, connectedCall, frame, inRoom, next, room, sdp } from "../support/calls";
+import { callRow, candidate, connectedCall, evictionTimeoutMs, frame, inRoom, next, room, sdp } from "../support/calls";
 import { makeAdmin, testDatabase } from "../support/db";
 import { api, apiWith, postJson, readProblem } from "../support/http";
 import { eventually } from "../support/match";
@@ -182,17 +182,21 @@ describe("a call", () => {
     await eventually(async () => (await callRow(handle, callId))?.endReason === "peer_gone", "the recorded end");
   });
 
-  it("keeps its state when the room is evicted", async () => {
-    const sockets = await inRoom(handle);
-    const callId = crypto.randomUUID();
-    frame(sockets.aSocket, { type: "call.offer", call_id: callId, sdp: sdp("offer") });
-    await next(sockets.bSocket, "call.offer");
-    await evictDurableObject(room(sockets.sessionId));
-    frame(sockets.bSocket, { type: "call.answer", call_id: callId, sdp: sdp("answer") });
-    expect(await next(sockets.aSocket, "call.answer")).toMatchObject({ call_id: callId });
-    frame(sockets.aSocket, { type: "call.offer", call_id: crypto.randomUUID(), sdp: sdp("second") });
-    expect(await next(sockets.aSocket, "error")).toMatchObject({ code: "CALL_IN_PROGRESS", call_id: callId });
-  });
+  it(
+    "keeps its state when the room is evicted",
+    async () => {
+      const sockets = await inRoom(handle);
+      const callId = crypto.randomUUID();
+      frame(sockets.aSocket, { type: "call.offer", call_id: callId, sdp: sdp("offer") });
+      await next(sockets.bSocket, "call.offer");
+      await evictDurableObject(room(sockets.sessionId));
+      frame(sockets.bSocket, { type: "call.answer", call_id: callId, sdp: sdp("answer") });
+      expect(await next(sockets.aSocket, "call.answer")).toMatchObject({ call_id: callId });
+      frame(sockets.aSocket, { type: "call.offer", call_id: crypto.randomUUID(), sdp: sdp("second") });
+      expect(await next(sockets.aSocket, "error")).toMatchObject({ code: "CALL_IN_PROGRESS", call_id: callId });
+    },
+    evictionTimeoutMs,
+  );
 
   it("connected for a minute earns both learners FIRST_CALL", async () => {
     const sockets = await inRoom(handle);

@@ -9,6 +9,13 @@ import { ofType, type TestSocket } from "./sockets";
 /** The session's room, for what a test must do inside it (age its clock, run its alarm). */
 export const room = (sessionId: string) => env.SESSION_ROOM.get(env.SESSION_ROOM.idFromName(sessionId));
 
+/**
+ * The timeout of a test that evicts a room its sockets stay in: `evictDurableObject` waits up to
+ * 10 s for the requests in flight, and a socket opened through the Worker is one, so on a busy
+ * machine such a test needs more than the usual 20 s. Not a measure of speed (that is the bench's).
+ */
+export const evictionTimeoutMs = 60_000;
+
 export const sdp = (kind: string) =>
   `v=0\r\no=- 46117 2 IN IP4 127.0.0.1\r\ns=${kind}\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n`;
 
