@@ -19,6 +19,7 @@ import {
   spokenUntil,
 } from "../services/call-machine";
 import { awardFirstCall, type CallRecord, insertCall, spokenSeconds, updateCall } from "../services/calls";
+import { markRead, readEvent } from "../services/read-state";
 import {
   type CallFrame,
   type CallView,
@@ -58,6 +59,8 @@ export const silentSocketAfterMs = 60_000;
 const livenessEveryMs = 30_000;
 /** A session's topic changes at most once in this long (SPEC §10), whoever asks. */
 export const topicChangeIntervalMs = 20_000;
+/** A participant's `typing` is relayed at most once in this long (SPEC §10); the others are dropped. */
+export const typingIntervalMs = 2_000;
 
 interface CallRow extends Record<string, SqlStorageValue> {
   call_id: string;
@@ -183,9 +186,13 @@ export class SessionRoom extends SocketHub {
   private readonly frameCounts = new WeakMap<WebSocket, { windowStart: number; count: number }>();
   /** The end of the queue of changes: each waits for the one before it. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** `topic.next` takes turns of its own: its round trip to Postgres never holds up call signalling. */
+  private topicQueue: Promise<unknown> = Promise.resolve();
   /** The write to Postgres under way, and whether another is wanted after it. */
   private persisting: Promise<void> | undefined;
   private persistAgain = false;
+  /** When each participant's last `typing` was relayed (epoch ms); lost with the instance, which only lets one more through. */
+  private readonly typingRelayedAt = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -425,9 +432,20 @@ export class SessionRoom extends SocketHub {
       return;
     }
     const frameData = parsed.data;
-    if (frameData.type === "topic.next") {
-      await this.inTurn(() => this.nextTopic(socket, this.sender(attachment)));
-      return;
+    switch (frameData.type) {
+      case "topic.next": {
+        const turn = this.topicQueue.then(() => this.nextTopic(socket, this.sender(attachment)));
+        this.topicQueue = turn.catch(() => undefined);
+        await turn;
+        return;
+      }
+      case "typing":
+        this.relayTyping(this.sender(attachment));
+        return;
+      case "read":
+        // Not in turn with the call: a read only moves forward, whatever order two of them land in.
+        await this.read(socket, this.sender(attachment), frameData.up_to);
+        return;
     }
     await this.inTurn(() => this.apply(socket, this.sender(attachment), frameData)).catch((error: unknown) => {
       log("error", "call frame not applied", { frame: type, ...describeError(error) });
@@ -435,6 +453,35 @@ export class SessionRoom extends SocketHub {
     });
     await this.persist();
     await this.rescheduleAlarm();
+  }
+
+  /** `typing` (SPEC §10): to the partner's sockets only, never stored, at most once every 2 s per sender. */
+  private relayTyping(sender: Sender): void {
+    const partner = this.partnerOf(sender.userId);
+    const now = Date.now();
+    const last = this.typingRelayedAt.get(sender.userId);
+    if (!partner || this.session()?.ended || (last !== undefined && now - last < typingIntervalMs)) return;
+    this.typingRelayedAt.set(sender.userId, now);
+    const event: RoomEvent = { type: "typing", from: sender.userId };
+    this.push(event, partner);
+  }
+
+  /** `read {up_to}` (SPEC §10): recorded as `POST /sessions/{id}/read` does, then pushed to everyone in the room. */
+  private async read(socket: WebSocket, sender: Sender, upTo: string): Promise<void> {
+    const sessionId = this.session()?.id ?? "";
+    let outcome: Awaited<ReturnType<typeof markRead>>;
+    try {
+      outcome = await this.database.run((db) => markRead(db, sessionId, sender.userId, upTo, new Date()));
+    } catch (error) {
+      log("warn", "read position not recorded", { session_id: sessionId, ...describeError(error) });
+      this.refuse(socket, "UNAVAILABLE", "the read position could not be recorded; try again");
+      return;
+    }
+    if (outcome.kind === "not-found") {
+      this.refuse(socket, "INVALID_FRAME", "up_to: not a message of this session");
+      return;
+    }
+    if (outcome.kind === "moved") this.push(readEvent(sender.userId, outcome.position));
   }
 
   /**
@@ -464,8 +511,15 @@ export class SessionRoom extends SocketHub {
       return;
     }
     if (outcome.kind === "ended") {
-      // The session ended without its push reaching the room: the room ends with it.
+      // The session ended without its push reaching the room: the room ends with it, as it does
+      // when it is told, and everyone in it learns so.
+      this.keepEnding(unseenEnding(session.id, outcome.endedAt?.toISOString() ?? null));
       this.ctx.storage.sql.exec("update room set ended = 1");
+      const ending = this.ending();
+      if (ending) this.push(ending);
+      await this.inTurn(async () => this.endLiveCall("session_ended"));
+      await this.persist();
+      await this.rescheduleAlarm();
       this.refuse(socket, "SESSION_ENDED", "this session has ended; no more topics");
       return;
     }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { callEndReasons } from "../db/schema/enums";
-import { MessageSchema, TopicSchema } from "../routes/sessions/sessions.schemas";
+import { MarkReadSchema, MessageSchema, ReadPositionSchema, TopicSchema } from "../routes/sessions/sessions.schemas";
 
 /**
  * The frames of `/sessions/{id}/ws`. The room relays a participant's call frames to the other
@@ -31,11 +31,18 @@ export const CallFrameSchema = z.discriminatedUnion("type", [
 ]);
 export type CallFrame = z.infer<typeof CallFrameSchema>;
 
-/** What a participant may send: call signalling, and asking for the next topic (SPEC §10). */
+/** What a participant may send: call signalling, the next topic, and live chat state (SPEC §10). */
 export const ClientFrameSchema = z.discriminatedUnion("type", [
   ...CallFrameSchema.options,
   z.object({ type: z.literal("topic.next") }).meta({
     description: "Asks for the next topic, for both participants: at most one change every 20 s per session.",
+  }),
+  z.object({ type: z.literal("typing") }).meta({
+    description:
+      "You are typing: relayed to your partner only, never stored; at most one every 2 s is relayed, the others dropped.",
+  }),
+  MarkReadSchema.extend({ type: z.literal("read") }).meta({
+    description: "You have read up to `up_to`: the same as `POST /sessions/{id}/read`.",
   }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
@@ -111,6 +118,13 @@ export const roomEventSchemas = {
       duration_sec: z.number().int().min(0).meta({ description: "Seconds connected (s)." }),
     })
     .meta({ description: "The call ended, for everyone in the room." }),
+  typing: z
+    .object({ type: z.literal("typing"), from })
+    .meta({ description: "Your partner is typing: show it for a few seconds, unless another comes." }),
+  read: ReadPositionSchema.extend({
+    type: z.literal("read"),
+    user_id: z.uuid().meta({ description: "Who read: your partner, or you on another device." }),
+  }).meta({ description: "A participant's read position moved forward." }),
   topic: z
     .object({
       type: z.literal("topic"),
@@ -138,7 +152,8 @@ export const roomEventSchemas = {
 export type CallView = z.infer<typeof CallViewSchema>;
 /** What the room pushes. */
 export type RoomEvent = z.infer<(typeof roomEventSchemas)[keyof typeof roomEventSchemas]>;
-export type SessionEvent = Extract<RoomEvent, { type: "message" | "ended" }>;
+/** What the Worker pushes into the room from HTTP routes. */
+export type SessionEvent = Extract<RoomEvent, { type: "message" | "ended" | "read" }>;
 
 export function endedEvent(sessionId: string, endedBy: string, endedAt: Date, reason: SessionEndReason): SessionEvent {
   return { type: "ended", session_id: sessionId, ended_at: endedAt.toISOString(), ended_by: endedBy, reason };

@@ -25,6 +25,9 @@ export interface SessionView {
   my_rating: number | null;
   my_notes: string | null;
   topic: TopicView | null;
+  unread_count: number;
+  partner_read_up_to: string | null;
+  partner_last_read_at: string | null;
 }
 
 export interface CallView {
@@ -53,6 +56,14 @@ const callsOfSession = sql<CallJson[]>`(
   from calls c where c.session_id = ${sessions.id}
 )`;
 
+/** The partner's messages the caller has not read: those after the caller's read position. */
+const unreadCount = sql<number>`(
+  select count(*)::int from messages m
+  where m.session_id = ${sessions.id} and m.sender_id is distinct from ${mine.userId}
+    and (${mine.readUpTo} is null or (m.created_at, m.id) >
+      (select r.created_at, r.id from messages r where r.id = ${mine.readUpTo}))
+)`.mapWith(Number);
+
 /** The session's current topic: the last one chosen. */
 const currentTopic = sql<TopicView | null>`(
   select ${topicJson(sql`t`)} from session_topics st join topics t on t.id = st.topic_id
@@ -65,6 +76,9 @@ const sessionColumns = {
   spokenSec,
   calls: callsOfSession,
   topic: currentTopic,
+  unreadCount,
+  partnerReadUpTo: other.readUpTo,
+  partnerLastReadAt: other.lastReadAt,
   id: sessions.id,
   level: sessions.level,
   status: sessions.status,
@@ -110,6 +124,9 @@ export function toSessionView(row: SessionRow): SessionView {
     my_rating: row.rating,
     my_notes: row.notes,
     topic: row.topic,
+    unread_count: row.unreadCount,
+    partner_read_up_to: row.partnerReadUpTo,
+    partner_last_read_at: row.partnerLastReadAt?.toISOString() ?? null,
   };
 }
 

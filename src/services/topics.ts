@@ -24,8 +24,9 @@ const recentSessions = 10;
  * 1. never one either partner had in their last ten sessions, while another is left;
  * 2. of those, the one whose tags share the most of the interests the two share;
  * 3. then at random, so two pairs with the same interests do not all talk about the same thing.
- * When every topic of the level is recent, the one either had longest ago comes first. A session
- * going on is the most recent of both, so its own topics are recent: `topic.next` moves on.
+ * When every topic of the level is recent, the one either had longest ago comes first, whatever
+ * its tags, so the pair is never handed back what it has just had. A session going on is the
+ * most recent of both, so its own topics are recent: `topic.next` moves on.
  */
 export function topicChoice(level: SQL, userA: SQL, userB: SQL): SQL {
   return sql`
@@ -50,9 +51,9 @@ export function topicChoice(level: SQL, userA: SQL, userB: SQL): SQL {
       where st.topic_id = t.id and st.session_id in (select session_id from recent)
     ) last_had on true
     where t.level = ${level} and t.active
-    order by last_had.at is not null,
+    order by last_had.at asc nulls first,
       cardinality(array(select unnest(t.tags) intersect select unnest(shared.interests))) desc,
-      last_had.at nulls first, random()
+      random()
     limit 1
   `;
 }
@@ -63,7 +64,10 @@ export function topicJson(alias: SQL): SQL {
     'prompts', ${alias}.prompts, 'tags', ${alias}.tags)`;
 }
 
-export type NextTopicOutcome = { kind: "chosen"; topic: TopicView } | { kind: "ended" } | { kind: "none" };
+export type NextTopicOutcome =
+  | { kind: "chosen"; topic: TopicView }
+  | { kind: "ended"; endedAt: Date | null }
+  | { kind: "none" };
 
 /**
  * Moves an active session on to its next topic (`topic.next`, SPEC §10): chosen by `topicChoice`
@@ -77,7 +81,7 @@ export async function chooseNextTopic(
   chosenBy: string,
   now: Date,
 ): Promise<NextTopicOutcome> {
-  const result = await db.execute<{ active: boolean | null; topic: TopicView | null }>(sql`
+  const result = await db.execute<{ active: boolean | null; ended_at: string | null; topic: TopicView | null }>(sql`
     with s as (
       select id, level from sessions where id = ${sessionId} and status = 'active'
     ), participants as (
@@ -94,10 +98,11 @@ export async function chooseNextTopic(
       returning topic_id
     )
     select exists (select 1 from s) as active,
+      (select ended_at from sessions where id = ${sessionId}) as ended_at,
       (select ${topicJson(sql`pick`)} from pick where exists (select 1 from recorded)) as topic
   `);
   const row = result.rows[0];
-  if (!row?.active) return { kind: "ended" };
+  if (!row?.active) return { kind: "ended", endedAt: row?.ended_at ? new Date(row.ended_at) : null };
   return row.topic ? { kind: "chosen", topic: row.topic } : { kind: "none" };
 }
 
@@ -183,7 +188,7 @@ export async function updateTopic(
   pool: PoolDatabase,
   actorId: string,
   topicId: string,
-  patch: Partial<NewTopic> & { active?: boolean },
+  patch: Partial<Omit<NewTopic, "level">> & { active?: boolean },
   now: Date,
 ): Promise<{ kind: "not-found" } | { kind: "updated"; topic: TopicRow }> {
   return pool.transaction(async (tx) => {

@@ -4,8 +4,9 @@ import { cspViolations, device, launchWithMicrophone } from "./devices.ts";
 import { apiAs, matchedPair, type SignedInTokens } from "./learners.ts";
 
 /*
- * The topic card as two learners see it: the same topic on both screens, and when one asks for
- * the next, both see it change; asking again at once says when the next change may come.
+ * The session as two learners see it live: the same topic card on both screens, changed on both when
+ * one asks (asking again at once says when it may change again); the partner typing; ticks on what
+ * the partner has read; and the unread count in History.
  */
 const apiUrl = inject("apiUrl");
 let browser: Browser;
@@ -49,6 +50,30 @@ describe("the topic card", () => {
       .getByRole("status")
       .filter({ hasText: /A new topic in \d+ s\./ })
       .waitFor();
+    for (const page of [azizaPage, boburPage]) expect(await cspViolations(page)).toEqual([]);
+  });
+
+  it("shows the partner typing, ticks what the partner has read, and counts the unread in History", async () => {
+    const { aziza, bobur, sessionId } = await matchedPair(apiUrl, "B2");
+    await apiAs(apiUrl, aziza, "POST", `/sessions/${sessionId}/messages`, { type: "text", text: "Are you there?" });
+    // Bobur has not opened the session yet: History counts Aziza's message as unread.
+    const boburContext = await device(browser, apiUrl, bobur);
+    contexts.push(boburContext);
+    const history = await boburContext.newPage();
+    await history.goto("/app/#/history");
+    await history.getByTestId("unread").filter({ hasText: "1 unread" }).waitFor();
+
+    const azizaPage = await onSession(aziza, sessionId);
+    const boburPage = await boburContext.newPage();
+    await boburPage.goto(`/app/#/session/${sessionId}`);
+    await azizaPage.getByText("Your partner is here.").waitFor();
+    // Bobur's screen read Aziza's message: her screen ticks it.
+    await azizaPage.locator(".messages li.mine .read-tick").waitFor();
+
+    await boburPage.getByLabel("Message", { exact: true }).pressSequentially("Yes, I am", { delay: 30 });
+    await azizaPage.getByRole("status").filter({ hasText: "Bobur is typing…" }).waitFor();
+    await boburPage.getByRole("button", { name: "Send" }).click();
+    await azizaPage.locator(".messages li.theirs").filter({ hasText: "Yes, I am" }).waitFor();
     for (const page of [azizaPage, boburPage]) expect(await cspViolations(page)).toEqual([]);
   });
 });

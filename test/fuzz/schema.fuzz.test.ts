@@ -159,6 +159,10 @@ const targets: Record<string, () => Promise<Target>> = {
   },
   "GET /sessions": inSession,
   "GET /sessions/{id}": inSession,
+  "POST /sessions/{id}/read": async () => {
+    const { target, partnerMessageId } = await participant();
+    return { ...target, bodies: [{ up_to: partnerMessageId }] };
+  },
   "POST /sessions/{id}/end": async () => ({
     ...(await inSession()),
     bodies: [{ rating: 4, notes: "Good talk" }, { rating: 1 }],

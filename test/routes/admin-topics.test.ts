@@ -137,10 +137,19 @@ describe("POST and PATCH /admin/topics", () => {
       { headers: bearer(admin) },
     );
     expect(invisible.status).toBe(400);
+    const repeated = await postJson(
+      "/admin/topics",
+      { level: "A1", title: "Repeated", prompts: ["Same?", "same? ", "Other?"] },
+      { headers: bearer(admin) },
+    );
+    expect(repeated.status).toBe(400);
+    expect((await readProblem(repeated)).errors?.map((error) => error.field)).toEqual(["body.prompts"]);
     expect((await allTopics("level=A1")).map((topic) => topic.title)).not.toContain("Too short");
 
     const added = await topicFor(`tag-${crypto.randomUUID().slice(0, 8)}`);
     expect((await patchTopic(added.id, {})).status).toBe(400);
+    // A topic keeps the level it was written for.
+    expect((await patchTopic(added.id, { level: "C2" })).status).toBe(400);
     const missing = await patchTopic(crypto.randomUUID(), { active: false });
     expect(missing.status).toBe(404);
     expect((await readProblem(missing)).code).toBe("NOT_FOUND");

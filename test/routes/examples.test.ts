@@ -80,6 +80,7 @@ describe("request examples", () => {
     let loginId = "";
     let reportId = "";
     let topicId = "";
+    let messageId = "";
 
     // In this order: a sign-in before its refresh, a report before it is closed, the session's
     // message before its end, a topic before its edit (the example retires it).
@@ -93,6 +94,7 @@ describe("request examples", () => {
       ["presignUpload", () => ({ token: a })],
       ["attemptMatch", () => ({ token: matcher })],
       ["sendMessage", () => ({ token: a, path: `/sessions/${sessionId}/messages` })],
+      ["markRead", () => ({ token: b, path: `/sessions/${sessionId}/read`, replace: { up_to: messageId } })],
       ["endSession", () => ({ token: a, path: `/sessions/${sessionId}/end` })],
       ["fileReport", () => ({ token: a, replace: { target_user_id: b.user.id } })],
       ["closeReport", () => ({ token: admin, path: `/admin/reports/${reportId}/close` })],
@@ -122,6 +124,7 @@ describe("request examples", () => {
       }
       if (operationId === "fileReport") reportId = ((await response.json()) as { id: string }).id;
       if (operationId === "createTopic") topicId = ((await response.json()) as { id: string }).id;
+      if (operationId === "sendMessage") messageId = ((await response.json()) as { id: string }).id;
     }
     await cancelAttempt(matcher);
   });

@@ -1,11 +1,14 @@
 import { runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { and, eq } from "drizzle-orm";
+import { afterAll, describe, expect, it } from "vitest";
+import { sessions, sessionTopics, topics } from "../../src/db/schema";
 import type { TopicView } from "../../src/services/topics";
 import { bearer, type SignedIn } from "../support/auth";
 import { next, room } from "../support/calls";
+import { testDatabase } from "../support/db";
 import { api, postJson } from "../support/http";
 import { attempt, type Level, learner } from "../support/match";
-import { endWith, openSessionSocket } from "../support/sessions";
+import { endWith, openSessionSocket, sessionBetween } from "../support/sessions";
 import { ofType } from "../support/sockets";
 
 /*
@@ -13,6 +16,9 @@ import { ofType } from "../support/sockets";
  * the interests both learners share, never one either had in their last ten sessions. Learners
  * are paired through the public API, as the app pairs them.
  */
+
+const handle = testDatabase();
+afterAll(() => handle.close());
 
 async function withInterests(level: Level, interests: string[]): Promise<SignedIn> {
   const who = await learner(level);
@@ -73,6 +79,34 @@ describe("a new session's topic", () => {
     expect(seen.map((topic) => topic.title)[0]).toBe("A book or story I love");
     expect(seen).toHaveLength(3);
   });
+
+  it("when every topic of the level is recent, is the one had longest ago, not the one the interests prefer", async () => {
+    const a = await withInterests("C1", ["football"]);
+    const b = await withInterests("C1", ["football"]);
+    const level = await handle.db
+      .select({ id: topics.id, title: topics.title })
+      .from(topics)
+      .where(and(eq(topics.level, "C1"), eq(topics.active, true)));
+    // One earlier session of `a` that went through every C1 topic, the football one last.
+    const earlier = await sessionBetween(handle, a, await learner("C1"));
+    await handle.db.update(sessions).set({ level: "C1", status: "ended" }).where(eq(sessions.id, earlier));
+    const ordered = [
+      ...level.filter((topic) => topic.title !== "Sport and national pride"),
+      ...level.filter((topic) => topic.title === "Sport and national pride"),
+    ];
+    const start = Date.now() - 60 * 60_000;
+    await handle.db.insert(sessionTopics).values(
+      ordered.map((topic, position) => ({
+        sessionId: earlier,
+        position,
+        topicId: topic.id,
+        chosenAt: new Date(start + position * 60_000),
+      })),
+    );
+    const { sessionId, topic } = await pair("C1", a, b);
+    expect(topic?.id).toBe(ordered[0]?.id);
+    await endWith(a, sessionId, { rating: 4 });
+  });
 });
 
 describe("topic.next on the session socket", () => {
@@ -118,6 +152,19 @@ describe("topic.next on the session socket", () => {
     bSocket.send({ type: "topic.next" });
     expect(await next(aSocket, "topic", 2)).toMatchObject({ chosen_by: b.user.id });
     await endWith(a, sessionId, { rating: 5 });
+  });
+
+  it("on a session that ended without the room being told, tells everyone it ended", async () => {
+    const { a, sessionId, aSocket, bSocket } = await inTopicRoom();
+    const endedAt = new Date(Date.now() - 5000);
+    await handle.db.update(sessions).set({ status: "ended", endedAt }).where(eq(sessions.id, sessionId));
+    aSocket.send({ type: "topic.next" });
+    expect(await next(aSocket, "error")).toMatchObject({ code: "SESSION_ENDED" });
+    for (const socket of [aSocket, bSocket]) {
+      expect(await next(socket, "ended")).toMatchObject({ session_id: sessionId, ended_at: endedAt.toISOString() });
+    }
+    expect(ofType(bSocket, "topic")).toEqual([]);
+    expect((await topicOf(a, sessionId))?.id).toBeDefined();
   });
 
   it("is refused once the session has ended, and the topic stays", async () => {

@@ -24,6 +24,11 @@ export function History() {
               {new Date(session.started_at).toLocaleString()} with{" "}
               {session.partner?.display_name ?? "a deleted account"}
             </a>{" "}
+            {session.unread_count > 0 ? (
+              <span class="badge" data-testid="unread">
+                {session.unread_count} unread
+              </span>
+            ) : null}{" "}
             — {session.level}, {session.status === "active" ? "going on" : clock(session.duration_sec ?? 0)}
             {session.spoken_sec > 0 ? `, spoke ${clock(session.spoken_sec)}` : ""}
             {session.my_rating ? `, you gave ${session.my_rating}/5` : ""}

@@ -13,6 +13,14 @@ type Topic = NonNullable<SessionInfo["topic"]>;
 
 const reasons = ["spam", "harassment", "inappropriate", "underage", "scam", "other"] as const;
 
+/** How long "… is typing" stays up after the partner's last `typing` (ms): the room relays one every 2 s at most. */
+const typingShownMs = 4000;
+/** How often this screen says it is typing (ms), however fast the keys come. */
+const typingEveryMs = 2000;
+
+/** Whether `a` comes after `b` in the session's order: by time, then by id, as the API orders messages. */
+const after = (a: Message, b: Message) => a.created_at > b.created_at || (a.created_at === b.created_at && a.id > b.id);
+
 /** Oldest first, each message once (the page and the socket may both bring one). */
 function merge(current: Message[], incoming: Message[]): Message[] {
   const byId = new Map(current.map((message) => [message.id, message]));
@@ -30,6 +38,12 @@ export function Session(props: { id: string }) {
   const [partnerOnline, setPartnerOnline] = useState(false);
   const [topic, setTopic] = useState<Topic | null>(null);
   const [topicNote, setTopicNote] = useState("");
+  const [partnerTypingAt, setPartnerTypingAt] = useState(0);
+  const [partnerReadUpTo, setPartnerReadUpTo] = useState<string | null>(null);
+  const typingSentAt = useRef(0);
+  /** Counts `topic` pushes: a session read that left before the last of them must not put an older topic back. */
+  const topicPushes = useRef(0);
+  const readSent = useRef<Message | null>(null);
   const [ended, setEnded] = useState(false);
   const [call, setCall] = useState<CallState | null>(null);
   const [now, setNow] = useState(Date.now());
@@ -59,10 +73,18 @@ export function Session(props: { id: string }) {
     } while (cursor);
   });
 
-  const load = useAction(async () => {
+  /** The session as the API has it now: its topic and read positions may have moved while this device was away. */
+  const refresh = async () => {
+    const pushesBefore = topicPushes.current;
     const info = await ok(await api.sessions[":id"].$get({ param: { id: props.id } }));
     setSession(info);
-    setTopic(info.topic);
+    if (topicPushes.current === pushesBefore) setTopic(info.topic);
+    setPartnerReadUpTo(info.partner_read_up_to);
+    return info;
+  };
+
+  const load = useAction(async () => {
+    const info = await refresh();
     setEnded(info.status === "ended");
     await catchUp.run();
   });
@@ -74,8 +96,12 @@ export function Session(props: { id: string }) {
       // This screen is one device to the room: its reconnections stay in the call it placed or answered.
       { device: crypto.randomUUID() },
       {
-        // A reconnection may have missed messages: page back to what is already here.
-        onOpen: () => void catchUp.run(),
+        // A reconnection may have missed messages, a topic change and reads: page back to what is
+        // already here, and read the session again.
+        onOpen: () => {
+          void catchUp.run();
+          void refresh().catch(() => undefined);
+        },
         onState: (state) => {
           if (state === "closed") callRef.current?.lostRoom();
         },
@@ -94,16 +120,26 @@ export function Session(props: { id: string }) {
             case "ended":
               return setEnded(true);
             case "topic":
+              topicPushes.current += 1;
               setTopicNote("");
               return setTopic(frame.topic as Topic);
+            case "typing":
+              return setPartnerTypingAt(Date.now());
+            case "read":
+              if (frame.user_id !== me) setPartnerReadUpTo(String(frame.up_to));
+              return;
             case "error":
               // Only a call's refusals name a call; the others answer `topic.next`.
               if (frame.call_id === undefined) {
-                return setTopicNote(
+                if (frame.code === "SESSION_ENDED") setEnded(true);
+                const waitSec = typeof frame.retry_after_sec === "number" ? frame.retry_after_sec : 0;
+                setTopicNote(
                   frame.code === "RATE_LIMITED"
-                    ? `A new topic in ${String(frame.retry_after_sec ?? 20)} s.`
+                    ? `A new topic in ${waitSec} s.`
                     : String(frame.message ?? "The topic could not change."),
                 );
+                if (waitSec > 0) setTimeout(() => setTopicNote(""), waitSec * 1000);
+                return;
               }
               return void callRef.current?.receive(frame);
             default:
@@ -126,6 +162,17 @@ export function Session(props: { id: string }) {
 
   const partner = session?.partner;
   const byId = useMemo(() => new Map(messages.map((message) => [message.id, message])), [messages]);
+
+  // Say how far this screen has read: the partner's newest message, once the page is in view.
+  useEffect(() => {
+    const newest = [...messages].reverse().find((message) => message.sender_id !== me);
+    if (!newest || document.visibilityState !== "visible") return;
+    if (readSent.current && !after(newest, readSent.current)) return;
+    if (socket.current?.send({ type: "read", up_to: newest.id })) readSent.current = newest;
+  }, [messages, now]);
+
+  const readByPartner = partnerReadUpTo ? byId.get(partnerReadUpTo) : undefined;
+  const partnerTyping = now - partnerTypingAt < typingShownMs;
 
   /** The text send not acknowledged yet, with the client_id a retry of it must reuse. */
   const unacknowledged = useRef<{ payload: string; clientId: string } | null>(null);
@@ -226,14 +273,16 @@ export function Session(props: { id: string }) {
         </div>
       ) : null}
 
-      {topic ? (
+      {session && (topic || !ended) ? (
         <section aria-labelledby="topic-heading" class="topic" data-testid="topic">
-          <h2 id="topic-heading">Topic: {topic.title}</h2>
-          <ul>
-            {topic.prompts.map((prompt) => (
-              <li key={prompt}>{prompt}</li>
-            ))}
-          </ul>
+          <h2 id="topic-heading">{topic ? `Topic: ${topic.title}` : "No topic yet"}</h2>
+          {topic ? (
+            <ul>
+              {topic.prompts.map((prompt, index) => (
+                <li key={`${index}-${prompt}`}>{prompt}</li>
+              ))}
+            </ul>
+          ) : null}
           {ended ? null : (
             <button type="button" onClick={() => socket.current?.send({ type: "topic.next" })}>
               Next topic
@@ -307,6 +356,12 @@ export function Session(props: { id: string }) {
                 ) : (
                   <span>{message.text}</span>
                 )}
+                {mine && readByPartner && !after(message, readByPartner) ? (
+                  <span class="read-tick" title="Read">
+                    {" "}
+                    ✓✓
+                  </span>
+                ) : null}
                 {!mine && message.type === "text" && !ended ? (
                   <button
                     type="button"
@@ -324,6 +379,11 @@ export function Session(props: { id: string }) {
             );
           })}
         </ol>
+        {partnerTyping && !ended ? (
+          <p role="status" class="typing">
+            {partner?.display_name ?? "Your partner"} is typing…
+          </p>
+        ) : null}
         {ended ? null : (
           <form
             onSubmit={(event) => {
@@ -340,7 +400,17 @@ export function Session(props: { id: string }) {
               </p>
             ) : null}
             <label for="draft">{correcting ? "Corrected text" : "Message"}</label>
-            <input id="draft" maxLength={4000} value={draft} onInput={(event) => setDraft(event.currentTarget.value)} />
+            <input
+              id="draft"
+              maxLength={4000}
+              value={draft}
+              onInput={(event) => {
+                setDraft(event.currentTarget.value);
+                if (Date.now() - typingSentAt.current >= typingEveryMs && socket.current?.send({ type: "typing" })) {
+                  typingSentAt.current = Date.now();
+                }
+              }}
+            />
             <button type="submit" disabled={send.busy}>
               Send
             </button>

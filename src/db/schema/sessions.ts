@@ -41,6 +41,9 @@ export const sessionParticipants = pgTable(
     rating: smallint(),
     notes: text(),
     endedAt: instant(),
+    // How far this participant has read (SPEC §10): the newest message they have seen, and when.
+    readUpTo: uuid().references((): AnyPgColumn => messages.id, { onDelete: "set null" }),
+    lastReadAt: instant(),
   },
   (t) => [
     primaryKey({ columns: [t.sessionId, t.userId] }),

@@ -274,6 +274,10 @@ const topicFields = {
     .array(freeText().trim().min(1).max(300))
     .min(3)
     .max(5)
+    .refine(
+      (prompts) => new Set(prompts.map((prompt) => prompt.toLowerCase())).size === prompts.length,
+      "each prompt once",
+    )
     .openapi({
       description: "Three to five questions to talk about, for learners at the topic's level.",
       example: ["What street food is popular where you live?", "Where do you buy it?", "What would you never eat?"],
@@ -342,14 +346,14 @@ export const updateTopic = defineRoute({
   summary: "Edit or retire a topic (audited)",
   description:
     "Changes the fields sent. `active: false` retires it: it is never chosen again, and the sessions that had it " +
-    "keep it; `active: true` brings it back.",
+    "keep it; `active: true` brings it back. A topic keeps the level it was written for: for another level, add a " +
+    "new topic.",
   security,
   request: {
     params: IdParamsSchema,
     body: jsonBody(
       z
-        .object({
-          level: topicFields.level.optional(),
+        .strictObject({
           title: topicFields.title.optional(),
           prompts: topicFields.prompts.optional(),
           tags: topicFields.tags.optional(),

@@ -8,6 +8,7 @@ import type { AppRouteHandler } from "../../lib/types";
 import { currentUser, socketRequest } from "../../middleware/auth";
 import { pageMessages, postMessage, toMessageView } from "../../services/messages";
 import { pushToRoom } from "../../services/objects";
+import { readEvent, markRead as recordRead } from "../../services/read-state";
 import { endedEvent } from "../../services/room-protocol";
 import { endSession, findSession, listSessions, toSessionView } from "../../services/sessions";
 import { iceServers as fetchIceServers } from "../../services/turn";
@@ -93,6 +94,18 @@ export const sendMessage: AppRouteHandler<routes.SendMessageRoute> = async (c) =
       return c.json(view, 201);
     }
   }
+};
+
+export const markRead: AppRouteHandler<routes.MarkReadRoute> = async (c) => {
+  const { userId } = currentUser(c);
+  const { id } = c.req.valid("param");
+  const { db, objects } = c.get("services");
+  const outcome = await recordRead(db, id, userId, c.req.valid("json").up_to, new Date());
+  if (outcome.kind === "not-found") {
+    throw new ApiError("NOT_FOUND", { detail: "No such session among yours, or no such message in it." });
+  }
+  if (outcome.kind === "moved") c.executionCtx.waitUntil(pushToRoom(objects, id, readEvent(userId, outcome.position)));
+  return c.json(outcome.position, 200);
 };
 
 export const listMessages: AppRouteHandler<routes.ListMessagesRoute> = async (c) => {

@@ -7,6 +7,7 @@ export const sessionsRouter = createRouter()
   .openapi(routes.get, handlers.get)
   .openapi(routes.end, handlers.end)
   .openapi(routes.sendMessage, handlers.sendMessage)
+  .openapi(routes.markRead, handlers.markRead)
   .openapi(routes.listMessages, handlers.listMessages)
   .openapi(routes.socket, handlers.socket)
   .openapi(routes.iceServers, handlers.iceServers);

@@ -6,8 +6,10 @@ import { authenticated, requireSocketAuth } from "../../middleware/auth";
 import {
   EndSessionSchema,
   IceServersSchema,
+  MarkReadSchema,
   MessageSchema,
   NewMessageSchema,
+  ReadPositionSchema,
   SessionParamsSchema,
   SessionSchema,
 } from "./sessions.schemas";
@@ -68,6 +70,27 @@ export const end = defineRoute({
     ...commonErrorResponses,
     401: unauthorized,
     404: notFound,
+  },
+});
+
+export const markRead = defineRoute({
+  operationId: "markRead",
+  method: "post",
+  path: "/sessions/{id}/read",
+  tags,
+  summary: "Say how far you have read",
+  description:
+    "Records the newest message of the session you have seen; your partner is told (a `read` push on the session " +
+    "socket) and `GET /sessions` counts your unread messages from it. The position only moves forward: a read older " +
+    "than the one recorded (another device, a late retry) answers the position that holds. The same as the socket's " +
+    "`read` frame.",
+  ...authenticated,
+  request: { params: SessionParamsSchema, body: jsonBody(MarkReadSchema) },
+  responses: {
+    200: jsonContent(ReadPositionSchema, "Your read position as it now stands."),
+    ...commonErrorResponses,
+    401: unauthorized,
+    404: problem("No such session among yours, or no such message in it."),
   },
 });
 
@@ -138,7 +161,8 @@ export const socket = defineRoute({
     '`{"type":"call.state","call_id","state","started_by","started_at","connected_at","here"}` to every socket of ' +
     "both participants whenever the call moves on (`ringing`, `answered`, `connected`; `here` says whether this " +
     'socket\'s device is in the call); `{"type":"call.ended","call_id","reason","duration_sec"}`; ' +
-    '`{"type":"topic","topic":{…},"chosen_by"}` to both when the topic changed; ' +
+    '`{"type":"topic","topic":{…},"chosen_by"}` to both when the topic changed; `{"type":"typing","from"}` while ' +
+    'your partner types; `{"type":"read","user_id","up_to","read_at"}` when a read position moved forward; ' +
     '`{"type":"error","code","message","call_id"?,"retry_after_sec"?}` for a frame the room refused.\n\n' +
     "**You may send** call signalling: " +
     '`{"type":"call.offer"|"call.answer","call_id","sdp"}` (SDP up to 20 KB), ' +
@@ -146,6 +170,8 @@ export const socket = defineRoute({
     '`{"type":"call.connected","call_id"}` once your connection is up and `{"type":"call.hangup","call_id","reason"?}` ' +
     '(declines a call ringing here), `{"type":"topic.next"}` to move both on to the next topic (at most once every ' +
     "20 s per session: `RATE_LIMITED` with `retry_after_sec`; `NO_TOPIC` when the level has none), " +
+    '`{"type":"typing"}` while you type (at most one every 2 s is relayed), `{"type":"read","up_to"}` as ' +
+    "`POST /sessions/{id}/read` does, " +
     "and `ping` (answered `pong`; send one at least every 20 s: during a call a " +
     "socket silent for 60 s is closed with 4006 and its device taken for gone). An offer with a new `call_id` rings every device " +
     "of your partner; the device that answers first is in the call, the others are told. The call is connected " +
@@ -215,6 +241,7 @@ export type ListRoute = typeof list;
 export type GetRoute = typeof get;
 export type EndRoute = typeof end;
 export type SendMessageRoute = typeof sendMessage;
+export type MarkReadRoute = typeof markRead;
 export type ListMessagesRoute = typeof listMessages;
 export type SocketRoute = typeof socket;
 export type IceServersRoute = typeof iceServers;

@@ -61,8 +61,25 @@ export const SessionSchema = z
     my_rating: z.number().int().min(1).max(5).nullable(),
     my_notes: z.string().nullable(),
     topic: CurrentTopicSchema,
+    unread_count: z.number().int().min(0).openapi({ description: "Your partner's messages after your read position." }),
+    partner_read_up_to: z
+      .uuid()
+      .nullable()
+      .openapi({ description: "The newest message your partner has read (ticks: every message up to it)." }),
+    partner_last_read_at: z.iso.datetime().nullable().openapi({ description: "When your partner last read." }),
   })
   .openapi("Session");
+
+export const ReadPositionSchema = z
+  .object({
+    up_to: z.uuid().openapi({ description: "The newest message read." }),
+    read_at: z.iso.datetime(),
+  })
+  .openapi("ReadPosition");
+
+export const MarkReadSchema = z
+  .object({ up_to: z.uuid().openapi({ description: "The newest message of the session you have seen." }) })
+  .openapi("MarkRead", { example: { up_to: "0b7e3f7a-2c1d-4f0e-9a51-3c8d2b6e4f10" } });
 
 export const EndSessionSchema = z
   .object({

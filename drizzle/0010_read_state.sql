@@ -1,0 +1,3 @@
+ALTER TABLE "session_participants" ADD COLUMN "read_up_to" uuid;--> statement-breakpoint
+ALTER TABLE "session_participants" ADD COLUMN "last_read_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "session_participants" ADD CONSTRAINT "session_participants_read_up_to_messages_id_fk" FOREIGN KEY ("read_up_to") REFERENCES "public"."messages"("id") ON DELETE set null ON UPDATE no action;
