@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, currentTokens, onTokens, type Tokens } from "./api";
 import { go, useRoute } from "./router";
+import { Corrections } from "./screens/corrections";
 import { History } from "./screens/history";
 import { Home } from "./screens/home";
 import { Profile } from "./screens/profile";
@@ -32,6 +33,8 @@ export function App() {
       return <Profile />;
     case "history":
       return <History />;
+    case "corrections":
+      return <Corrections />;
     case "session":
       return <Session id={route.id} />;
   }

@@ -5,13 +5,16 @@ export type Route =
   | { screen: "profile" }
   | { screen: "home" }
   | { screen: "history" }
+  | { screen: "corrections" }
   | { screen: "session"; id: string };
 
 /** Routes live in the hash, so the static `/app/` page serves them all and reloads keep the place. */
 export function parseRoute(hash: string): Route {
   const [screen, id] = hash.replace(/^#\/?/, "").split("/");
   if (screen === "session" && id) return { screen: "session", id };
-  if (screen === "profile" || screen === "history" || screen === "sign-in") return { screen };
+  if (screen === "profile" || screen === "history" || screen === "corrections" || screen === "sign-in") {
+    return { screen };
+  }
   return { screen: "home" };
 }
 

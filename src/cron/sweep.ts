@@ -4,7 +4,7 @@ import { levels } from "../db/schema/enums";
 import { describeError, log } from "../lib/logger";
 import { getRedis } from "../lib/redis";
 import { handBack, queuedAttempts } from "../services/attempts";
-import { pruneExpiredSignIns } from "../services/housekeeping";
+import { pruneExpiredSignIns, pruneOldRevisions } from "../services/housekeeping";
 import { expireStaleAttempts } from "../services/match-store";
 import { type ObjectCalls, objectCalls } from "../services/objects";
 import { sweepPresence } from "../services/presence";
@@ -14,7 +14,7 @@ import { sweepPresence } from "../services/presence";
  * matchmaker expire the attempts of users who stopped pinging or waited too long, then expires
  * in the database whatever is still queued past its lifetime (held by no object), hands every
  * younger queued attempt that its object does not hold back to it, and prunes expired sign-in
- * codes and refresh tokens. Each part is idempotent and independent of the
+ * codes and refresh tokens and message revisions past 30 days. Each part is idempotent and independent of the
  * others, so two sweeps running at once do no harm and one failing part does not stop the rest.
  */
 export const sweep: ExportedHandlerScheduledHandler<Env> = async (controller, env) => {
@@ -30,12 +30,15 @@ export const sweep: ExportedHandlerScheduledHandler<Env> = async (controller, en
       ...levels.map((level) => objects.matchmaker(level, (matchmaker) => matchmaker.sweep())),
     ]);
     const now = new Date();
-    const [stale, pruned, adopted] = await Promise.allSettled([
+    const [stale, pruned, adopted, revisions] = await Promise.allSettled([
       expireStaleAttempts(database.db, new Date(now.getTime() - config.matching.attemptTtlMs), now),
       pruneExpiredSignIns(database.db, now),
       adoptUnheldAttempts(database.db, objects, now, config.matching.attemptTtlMs),
+      pruneOldRevisions(database.db, now),
     ]);
-    const failures = [presence, ...queues, stale, pruned, adopted].filter((outcome) => outcome.status === "rejected");
+    const failures = [presence, ...queues, stale, pruned, adopted, revisions].filter(
+      (outcome) => outcome.status === "rejected",
+    );
     for (const failure of failures) log("error", "cron sweep step failed", describeError(failure.reason));
     log(failures.length > 0 ? "warn" : "info", "cron sweep", {
       cron: controller.cron,
@@ -49,6 +52,7 @@ export const sweep: ExportedHandlerScheduledHandler<Env> = async (controller, en
       unheld_attempts_reattached: adopted.status === "fulfilled" ? adopted.value : null,
       sign_in_codes_pruned: pruned.status === "fulfilled" ? pruned.value.codes : null,
       refresh_tokens_pruned: pruned.status === "fulfilled" ? pruned.value.refreshTokens : null,
+      message_revisions_pruned: revisions.status === "fulfilled" ? revisions.value : null,
       duration_ms: Date.now() - started,
     });
   } finally {

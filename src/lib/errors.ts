@@ -60,6 +60,7 @@ export const errorCatalog = {
     title: "Already in a session",
     extensions: z.object({ session_id: uuid("the session you are in") }),
   },
+  EDIT_WINDOW_CLOSED: { status: 409, title: "The message can no longer be edited" },
   ALREADY_MATCHED: {
     status: 409,
     title: "Already matched",

@@ -29,3 +29,24 @@ export async function pruneExpiredSignIns(db: Database, now: Date): Promise<{ co
   const row = result.rows[0];
   return { codes: row?.codes ?? 0, refreshTokens: row?.refresh_tokens ?? 0 };
 }
+
+/** How long moderators keep what an edited or deleted message said (SPEC §10): 30 days. */
+export const revisionRetentionMs = 30 * 24 * 60 * 60 * 1000;
+
+/**
+ * Deletes message revisions older than 30 days, at most `pruneBatchSize`, in one statement: what
+ * a message said before its sender changed it is kept only as long as it may be reported (a
+ * report keeps its own copy). The cron sweep runs it on the HTTP path.
+ */
+export async function pruneOldRevisions(db: Database, now: Date): Promise<number> {
+  const before = new Date(now.getTime() - revisionRetentionMs);
+  const result = await db.execute<{ pruned: number }>(sql`
+    with pruned as (
+      delete from message_revisions where id in (
+        select id from message_revisions where revised_at < ${before} limit ${pruneBatchSize})
+      returning 1
+    )
+    select count(*)::int as pruned from pruned
+  `);
+  return result.rows[0]?.pruned ?? 0;
+}

@@ -22,6 +22,8 @@ export type MessageRow = {
   corrects_id: string | null;
   client_id: string | null;
   created_at: string | Date;
+  edited_at: string | Date | null;
+  deleted_at: string | Date | null;
 };
 
 export interface MessageView {
@@ -35,7 +37,11 @@ export interface MessageView {
   corrects: string | null;
   client_id: string | null;
   created_at: string;
+  edited_at: string | null;
+  deleted_at: string | null;
 }
+
+const isoOrNull = (value: string | Date | null) => (value === null ? null : new Date(value).toISOString());
 
 /** The message as its readers see it; a voice note comes with a freshly signed, short-lived URL. */
 export async function toMessageView(row: MessageRow, signVoiceNote: VoiceNoteSigner): Promise<MessageView> {
@@ -50,6 +56,8 @@ export async function toMessageView(row: MessageRow, signVoiceNote: VoiceNoteSig
     corrects: row.corrects_id,
     client_id: row.client_id,
     created_at: new Date(row.created_at).toISOString(),
+    edited_at: isoOrNull(row.edited_at),
+    deleted_at: isoOrNull(row.deleted_at),
   };
 }
 
@@ -106,7 +114,8 @@ export type SendOutcome =
   | { kind: "suspended" }
   | { kind: "bad-correction" };
 
-const messageColumns = sql`id, session_id, sender_id, type, text, audio_key, duration_ms, corrects_id, client_id, created_at`;
+const messageColumns = sql`id, session_id, sender_id, type, text, audio_key, duration_ms, corrects_id, client_id, created_at,
+  edited_at, deleted_at`;
 
 /**
  * A send's client-chosen idempotency key (`client_id`) and the fingerprint of what it carried,
@@ -267,4 +276,115 @@ export async function searchMessages(
     limit ${limit + 1}
   `);
   return result.rows;
+}
+
+/** How long after sending its sender may edit a message (SPEC §10): 15 minutes. */
+export const editWindowMs = 15 * 60 * 1000;
+
+export type EditOutcome =
+  | { kind: "edited"; message: MessageRow }
+  | { kind: "unchanged"; message: MessageRow }
+  | { kind: "not-found" }
+  | { kind: "ended" }
+  | { kind: "too-late" }
+  | { kind: "not-editable"; why: "voice" | "deleted" };
+
+interface TargetRow extends MessageRow {
+  session_status: "active" | "ended";
+}
+
+/**
+ * The sender's message `messageId` of `sessionId`, locked for the statement: the one row an edit
+ * or a delete may change. Only its sender finds it (anyone else, `not-found`: SPEC §10).
+ */
+const targetOf = (senderId: string, sessionId: string, messageId: string) => sql`
+  select m.id, m.session_id, m.sender_id, m.type, m.text, m.audio_key, m.duration_ms, m.corrects_id, m.client_id,
+    m.created_at, m.edited_at, m.deleted_at, s.status as session_status
+  from messages m join sessions s on s.id = m.session_id
+  where m.id = ${messageId} and m.session_id = ${sessionId} and m.sender_id = ${senderId}
+  for update of m
+`;
+
+/**
+ * Its sender edits a text or a correction (SPEC §10), in one statement: within 15 minutes of
+ * sending, while the session is active, never a voice note or a deleted message. The text before
+ * the edit is kept for moderators (`message_revisions`, kind `edited`). The same text again is
+ * `unchanged`: a retry changes and records nothing.
+ */
+export async function editMessage(
+  db: Database,
+  senderId: string,
+  sessionId: string,
+  messageId: string,
+  text: string,
+  now: Date,
+): Promise<EditOutcome> {
+  const openedAfter = new Date(now.getTime() - editWindowMs);
+  const result = await db.execute<{ target: TargetRow | null; edited: MessageRow | null }>(sql`
+    with target as (${targetOf(senderId, sessionId, messageId)}),
+    editable as (
+      select * from target
+      where session_status = 'active' and deleted_at is null and type <> 'voice' and created_at > ${openedAfter}
+        and text is distinct from ${text}
+    ), revised as (
+      insert into message_revisions (message_id, kind, text, audio_key, revised_at)
+      select id, 'edited', text, audio_key, ${now} from editable
+      returning message_id
+    ), edited as (
+      update messages m set text = ${text}, edited_at = ${now}
+      from editable where m.id = editable.id
+      returning m.id, m.session_id, m.sender_id, m.type, m.text, m.audio_key, m.duration_ms, m.corrects_id,
+        m.client_id, m.created_at, m.edited_at, m.deleted_at
+    )
+    select (select row_to_json(target) from target) as target, (select row_to_json(edited) from edited) as edited
+  `);
+  const row = result.rows[0];
+  const target = row?.target;
+  if (!target) return { kind: "not-found" };
+  if (row.edited) return { kind: "edited", message: row.edited };
+  if (target.deleted_at !== null) return { kind: "not-editable", why: "deleted" };
+  if (target.type === "voice") return { kind: "not-editable", why: "voice" };
+  if (target.session_status !== "active") return { kind: "ended" };
+  if (new Date(target.created_at) <= openedAfter) return { kind: "too-late" };
+  const { session_status: _status, ...message } = target;
+  return { kind: "unchanged", message };
+}
+
+export type DeleteOutcome =
+  | { kind: "deleted"; message: MessageRow; audioKey: string | null }
+  | { kind: "already-deleted" }
+  | { kind: "not-found" };
+
+/**
+ * Its sender deletes a message (SPEC §10), at any time, in one statement: it becomes a tombstone
+ * (`deleted_at`, no text, no audio) and what it was is kept for moderators (`message_revisions`,
+ * kind `deleted`). A message deleted already is `already-deleted`, so a retried delete succeeds
+ * and changes nothing. `audioKey` is the voice note's object for the caller to delete from
+ * storage, after the commit.
+ */
+export async function deleteMessage(
+  db: Database,
+  senderId: string,
+  sessionId: string,
+  messageId: string,
+  now: Date,
+): Promise<DeleteOutcome> {
+  const result = await db.execute<{ target: TargetRow | null; deleted: MessageRow | null }>(sql`
+    with target as (${targetOf(senderId, sessionId, messageId)}),
+    revised as (
+      insert into message_revisions (message_id, kind, text, audio_key, revised_at)
+      select id, 'deleted', text, audio_key, ${now} from target where deleted_at is null
+      returning message_id
+    ), deleted as (
+      update messages m set text = null, audio_key = null, deleted_at = ${now}
+      from revised where m.id = revised.message_id
+      returning m.id, m.session_id, m.sender_id, m.type, m.text, m.audio_key, m.duration_ms, m.corrects_id,
+        m.client_id, m.created_at, m.edited_at, m.deleted_at
+    )
+    select (select row_to_json(target) from target) as target, (select row_to_json(deleted) from deleted) as deleted
+  `);
+  const row = result.rows[0];
+  if (!row?.target) return { kind: "not-found" };
+  if (!row.deleted) return { kind: "already-deleted" };
+  return { kind: "deleted", message: row.deleted, audioKey: row.target.audio_key };
 }

@@ -14,9 +14,10 @@ export type FileOutcome =
 
 /**
  * Files a report in one statement. A report that names a session must name one the reporter
- * shared with the target, and it stores a snapshot of that session's last 50 messages, so
- * moderators see what happened even if messages are deleted later. Being one statement, it runs
- * on the HTTP path.
+ * shared with the target, and it stores a snapshot of that session's last 50 messages, with what
+ * each said before its sender edited or deleted it (SPEC §10: a transcript cleaned before the
+ * report still shows the truth), so moderators see what happened whatever is changed later.
+ * Being one statement, it runs on the HTTP path.
  */
 export async function fileReport(
   db: Database,
@@ -41,7 +42,10 @@ export async function fileReport(
     evidence as (
       select coalesce(jsonb_agg(jsonb_build_object(
           'id', m.id, 'sender_id', m.sender_id, 'type', m.type, 'text', m.text,
-          'audio_key', m.audio_key, 'created_at', m.created_at) order by m.created_at, m.id), '[]'::jsonb) as messages
+          'audio_key', m.audio_key, 'created_at', m.created_at, 'edited_at', m.edited_at, 'deleted_at', m.deleted_at,
+          'revisions', (select coalesce(jsonb_agg(jsonb_build_object('kind', r.kind, 'text', r.text,
+              'revised_at', r.revised_at) order by r.revised_at), '[]'::jsonb)
+            from message_revisions r where r.message_id = m.id)) order by m.created_at, m.id), '[]'::jsonb) as messages
       from (select * from messages where session_id in (select session_id from shared)
             order by created_at desc, id desc limit ${evidenceSize}) m
     ),

@@ -93,6 +93,12 @@ export const roomEventSchemas = {
   message: z
     .object({ type: z.literal("message"), message: MessageSchema })
     .meta({ description: "A stored message, yours included, pushed after the database commit." }),
+  messageUpdated: z
+    .object({ type: z.literal("message.updated"), message: MessageSchema })
+    .meta({ description: "Its sender edited a message: show it as it now reads (`edited_at`)." }),
+  messageDeleted: z
+    .object({ type: z.literal("message.deleted"), message_id: z.uuid(), deleted_at: z.iso.datetime() })
+    .meta({ description: "Its sender deleted a message: show it as a tombstone." }),
   ended: z
     .object({
       type: z.literal("ended"),
@@ -153,7 +159,10 @@ export type CallView = z.infer<typeof CallViewSchema>;
 /** What the room pushes. */
 export type RoomEvent = z.infer<(typeof roomEventSchemas)[keyof typeof roomEventSchemas]>;
 /** What the Worker pushes into the room from HTTP routes. */
-export type SessionEvent = Extract<RoomEvent, { type: "message" | "ended" | "read" }>;
+export type SessionEvent = Extract<
+  RoomEvent,
+  { type: "message" | "message.updated" | "message.deleted" | "ended" | "read" }
+>;
 
 export function endedEvent(sessionId: string, endedBy: string, endedAt: Date, reason: SessionEndReason): SessionEvent {
   return { type: "ended", session_id: sessionId, ended_at: endedAt.toISOString(), ended_by: endedBy, reason };

@@ -59,7 +59,7 @@ const callsOfSession = sql<CallJson[]>`(
 /** The partner's messages the caller has not read: those after the caller's read position. */
 const unreadCount = sql<number>`(
   select count(*)::int from messages m
-  where m.session_id = ${sessions.id} and m.sender_id is distinct from ${mine.userId}
+  where m.session_id = ${sessions.id} and m.sender_id is distinct from ${mine.userId} and m.deleted_at is null
     and (${mine.readUpTo} is null or (m.created_at, m.id) >
       (select r.created_at, r.id from messages r where r.id = ${mine.readUpTo}))
 )`.mapWith(Number);

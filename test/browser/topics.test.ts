@@ -6,7 +6,8 @@ import { apiAs, matchedPair, type SignedInTokens } from "./learners.ts";
 /*
  * The session as two learners see it live: the same topic card on both screens, changed on both when
  * one asks (asking again at once says when it may change again); the partner typing; ticks on what
- * the partner has read; and the unread count in History.
+ * the partner has read; the unread count in History; an edit and a delete on both screens; and the
+ * correction a partner made, kept in the corrected learner's notebook.
  */
 const apiUrl = inject("apiUrl");
 let browser: Browser;
@@ -30,7 +31,7 @@ async function onSession(tokens: SignedInTokens, sessionId: string): Promise<Pag
 
 const topicHeading = (page: Page) => page.getByTestId("topic").getByRole("heading").textContent();
 
-describe("the topic card", () => {
+describe("the practice session", () => {
   it("shows both learners the same topic, and the next one on both screens when one asks", async () => {
     const { aziza, bobur, sessionId } = await matchedPair(apiUrl, "B2");
     const session = await apiAs<{ topic: { title: string } }>(apiUrl, aziza, "GET", `/sessions/${sessionId}`);
@@ -75,5 +76,52 @@ describe("the topic card", () => {
     await boburPage.getByRole("button", { name: "Send" }).click();
     await azizaPage.locator(".messages li.theirs").filter({ hasText: "Yes, I am" }).waitFor();
     for (const page of [azizaPage, boburPage]) expect(await cspViolations(page)).toEqual([]);
+  });
+
+  it("keeps the correction a partner made in the corrected learner's notebook", async () => {
+    const { aziza, bobur, sessionId } = await matchedPair(apiUrl, "B2");
+    await apiAs(apiUrl, aziza, "POST", `/sessions/${sessionId}/messages`, { type: "text", text: "I goes home" });
+    const boburPage = await onSession(bobur, sessionId);
+    await boburPage.getByRole("button", { name: "Correct “I goes home”" }).click();
+    await boburPage.getByLabel("Corrected text").fill("I go home");
+    await boburPage.getByRole("button", { name: "Send" }).click();
+    await boburPage.locator(".messages li.mine").filter({ hasText: "I go home" }).waitFor();
+
+    const context = await device(browser, apiUrl, aziza);
+    contexts.push(context);
+    const notebook = await context.newPage();
+    await notebook.goto("/app/#/home");
+    await notebook.getByRole("link", { name: "My corrections" }).click();
+    const entry = notebook.getByTestId("correction");
+    await entry.waitFor();
+    expect(await entry.locator("s").textContent()).toBe("I goes home");
+    expect(await entry.locator("strong").textContent()).toBe("I go home");
+    expect(await entry.textContent()).toContain("Bobur");
+    expect(await cspViolations(notebook)).toEqual([]);
+  });
+
+  it("changes an edited message on both screens, and turns a deleted one into a tombstone on both", async () => {
+    const { aziza, bobur, sessionId } = await matchedPair(apiUrl, "B2");
+    const [azizaPage, boburPage] = [await onSession(aziza, sessionId), await onSession(bobur, sessionId)];
+    await azizaPage.getByText("Your partner is here.").waitFor();
+    const message = azizaPage.getByLabel("Message", { exact: true });
+    await message.fill("I has a cat");
+    await azizaPage.getByRole("button", { name: "Send" }).click();
+    await boburPage.locator(".messages li.theirs").filter({ hasText: "I has a cat" }).waitFor();
+
+    await azizaPage.getByRole("button", { name: "Edit “I has a cat”" }).click();
+    await azizaPage.getByLabel("Edited text").fill("I have a cat");
+    await azizaPage.getByRole("button", { name: "Send" }).click();
+    for (const page of [azizaPage, boburPage]) {
+      await page.locator(".messages li").filter({ hasText: "I have a cat" }).filter({ hasText: "(edited)" }).waitFor();
+    }
+
+    azizaPage.once("dialog", (dialog) => void dialog.accept());
+    await azizaPage.getByRole("button", { name: "Delete “I have a cat”" }).click();
+    for (const page of [azizaPage, boburPage]) {
+      await page.locator(".messages li").filter({ hasText: "This message was deleted." }).waitFor();
+      expect(await page.locator(".messages li").filter({ hasText: "I have a cat" }).count()).toBe(0);
+      expect(await cspViolations(page)).toEqual([]);
+    }
   });
 });

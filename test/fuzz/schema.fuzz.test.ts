@@ -73,12 +73,18 @@ async function cursorsOf(caller: SignedIn, path: string): Promise<string[]> {
 }
 
 /** A participant of an active session, with a few messages in it. */
-async function participant(): Promise<{ target: Target; partnerMessageId: string; partner: SignedIn }> {
+async function participant(): Promise<{
+  target: Target;
+  partnerMessageId: string;
+  ownMessageId: string;
+  partner: SignedIn;
+}> {
   const { a, b, sessionId } = await pairInSession(handle, ["Fuzz", "Partner"]);
   const said = await sendMessage(b, sessionId, { type: "text", text: "I goes to the market on Sunday" });
-  await sendMessage(a, sessionId, { type: "text", text: "Which market do you like?" });
+  const asked = await sendMessage(a, sessionId, { type: "text", text: "Which market do you like?" });
   const { id } = (await said.json()) as { id: string };
-  return { target: { caller: a, ids: [sessionId] }, partnerMessageId: id, partner: b };
+  const { id: ownMessageId } = (await asked.json()) as { id: string };
+  return { target: { caller: a, ids: [sessionId] }, partnerMessageId: id, ownMessageId, partner: b };
 }
 
 async function inSession(): Promise<Target> {
@@ -159,6 +165,14 @@ const targets: Record<string, () => Promise<Target>> = {
   },
   "GET /sessions": inSession,
   "GET /sessions/{id}": inSession,
+  "PATCH /sessions/{id}/messages/{message_id}": async () => {
+    const { target, ownMessageId } = await participant();
+    return { ...target, ids: [...(target.ids ?? []), ownMessageId], bodies: [{ text: "Which market do you love?" }] };
+  },
+  "DELETE /sessions/{id}/messages/{message_id}": async () => {
+    const { target, ownMessageId } = await participant();
+    return { ...target, ids: [...(target.ids ?? []), ownMessageId] };
+  },
   "POST /sessions/{id}/read": async () => {
     const { target, partnerMessageId } = await participant();
     return { ...target, bodies: [{ up_to: partnerMessageId }] };

@@ -95,6 +95,7 @@ describe("request examples", () => {
       ["attemptMatch", () => ({ token: matcher })],
       ["sendMessage", () => ({ token: a, path: `/sessions/${sessionId}/messages` })],
       ["markRead", () => ({ token: b, path: `/sessions/${sessionId}/read`, replace: { up_to: messageId } })],
+      ["editMessage", () => ({ token: a, path: `/sessions/${sessionId}/messages/${messageId}` })],
       ["endSession", () => ({ token: a, path: `/sessions/${sessionId}/end` })],
       ["fileReport", () => ({ token: a, replace: { target_user_id: b.user.id } })],
       ["closeReport", () => ({ token: admin, path: `/admin/reports/${reportId}/close` })],

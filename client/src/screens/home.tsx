@@ -95,7 +95,7 @@ export function Home() {
       title={name ? `Salom, ${name}` : "Gaplash"}
       actions={
         <>
-          <a href="#/history">History</a> <a href="#/profile">Profile</a>{" "}
+          <a href="#/history">History</a> <a href="#/corrections">My corrections</a> <a href="#/profile">Profile</a>{" "}
           <button type="button" class="link" onClick={() => void signOut.run()}>
             Sign out
           </button>

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { api, currentTokens, ok, type Success } from "../api";
+import { api, currentTokens, ok, problemOf, type Success } from "../api";
 import { Call, type CallState } from "../call";
 import { LiveSocket } from "../live";
 import { sendVoiceNote, type VoiceNoteDraft, VoiceRecorder, voiceNoteDraft } from "../recorder";
@@ -17,6 +17,8 @@ const reasons = ["spam", "harassment", "inappropriate", "underage", "scam", "oth
 const typingShownMs = 4000;
 /** How often this screen says it is typing (ms), however fast the keys come. */
 const typingEveryMs = 2000;
+/** How long after sending a message may be edited (ms), as the API allows. */
+const editWindowMs = 15 * 60 * 1000;
 
 /** Whether `a` comes after `b` in the session's order: by time, then by id, as the API orders messages. */
 const after = (a: Message, b: Message) => a.created_at > b.created_at || (a.created_at === b.created_at && a.id > b.id);
@@ -34,6 +36,7 @@ export function Session(props: { id: string }) {
   const [messages, setMessages] = useState<Message[]>([]);
   const [draft, setDraft] = useState("");
   const [correcting, setCorrecting] = useState<Message | null>(null);
+  const [editing, setEditing] = useState<Message | null>(null);
   const [recorder, setRecorder] = useState<VoiceRecorder | null>(null);
   const [partnerOnline, setPartnerOnline] = useState(false);
   const [topic, setTopic] = useState<Topic | null>(null);
@@ -116,7 +119,16 @@ export function Session(props: { id: string }) {
             case "peer.left":
               return setPartnerOnline(false);
             case "message":
+            case "message.updated":
               return setMessages((current) => merge(current, [frame.message as Message]));
+            case "message.deleted":
+              return setMessages((current) =>
+                current.map((message) =>
+                  message.id === frame.message_id
+                    ? { ...message, text: null, audio_url: null, deleted_at: String(frame.deleted_at) }
+                    : message,
+                ),
+              );
             case "ended":
               return setEnded(true);
             case "topic":
@@ -179,6 +191,18 @@ export function Session(props: { id: string }) {
   const send = useAction(async () => {
     const text = draft.trim();
     if (!text) return;
+    if (editing) {
+      const edited = await ok(
+        await api.sessions[":id"].messages[":message_id"].$patch({
+          param: { id: props.id, message_id: editing.id },
+          json: { text },
+        }),
+      );
+      setMessages((current) => merge(current, [edited]));
+      setDraft("");
+      setEditing(null);
+      return;
+    }
     const message = correcting
       ? { type: "correction" as const, corrects: correcting.id, text }
       : { type: "text" as const, text };
@@ -214,6 +238,20 @@ export function Session(props: { id: string }) {
     const sent = await sendVoiceNote(props.id, draft);
     setUnsentVoiceNote(null);
     setMessages((current) => merge(current, [sent]));
+  });
+
+  const remove = useAction(async (message: Message) => {
+    const response = await api.sessions[":id"].messages[":message_id"].$delete({
+      param: { id: props.id, message_id: message.id },
+    });
+    if (!response.ok) throw await problemOf(response);
+    setMessages((current) =>
+      current.map((shown) =>
+        shown.id === message.id
+          ? { ...shown, text: null, audio_url: null, deleted_at: new Date().toISOString() }
+          : shown,
+      ),
+    );
   });
 
   const startCall = useAction(async () => callRef.current?.start());
@@ -347,7 +385,9 @@ export function Session(props: { id: string }) {
             return (
               <li key={message.id} class={mine ? "mine" : "theirs"} data-type={message.type}>
                 <span class="sender">{mine ? "You" : (partner?.display_name ?? "Partner")}: </span>
-                {message.type === "voice" && message.audio_url ? (
+                {message.deleted_at ? (
+                  <span class="deleted">This message was deleted.</span>
+                ) : message.type === "voice" && message.audio_url ? (
                   <audio controls preload="metadata" src={message.audio_url} aria-label="Voice note" />
                 ) : message.type === "correction" ? (
                   <span>
@@ -356,18 +396,48 @@ export function Session(props: { id: string }) {
                 ) : (
                   <span>{message.text}</span>
                 )}
+                {message.edited_at && !message.deleted_at ? <span class="muted"> (edited)</span> : null}
+                {mine && !message.deleted_at && !ended ? (
+                  <>
+                    {message.type !== "voice" && now - Date.parse(message.created_at) < editWindowMs ? (
+                      <button
+                        type="button"
+                        class="link"
+                        aria-label={`Edit “${message.text}”`}
+                        onClick={() => {
+                          setCorrecting(null);
+                          setEditing(message);
+                          setDraft(message.text ?? "");
+                        }}
+                      >
+                        Edit
+                      </button>
+                    ) : null}
+                    <button
+                      type="button"
+                      class="link"
+                      aria-label={message.type === "voice" ? "Delete this recording" : `Delete “${message.text}”`}
+                      onClick={() => {
+                        if (confirm("Delete this message for both of you?")) void remove.run(message);
+                      }}
+                    >
+                      Delete
+                    </button>
+                  </>
+                ) : null}
                 {mine && readByPartner && !after(message, readByPartner) ? (
                   <span class="read-tick" title="Read">
                     {" "}
                     ✓✓
                   </span>
                 ) : null}
-                {!mine && message.type === "text" && !ended ? (
+                {!mine && message.type === "text" && !message.deleted_at && !ended ? (
                   <button
                     type="button"
                     class="link"
                     aria-label={`Correct “${message.text}”`}
                     onClick={() => {
+                      setEditing(null);
                       setCorrecting(message);
                       setDraft(message.text ?? "");
                     }}
@@ -391,6 +461,21 @@ export function Session(props: { id: string }) {
               void send.run();
             }}
           >
+            {editing ? (
+              <p>
+                Editing “{editing.text}”{" "}
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => {
+                    setEditing(null);
+                    setDraft("");
+                  }}
+                >
+                  Cancel edit
+                </button>
+              </p>
+            ) : null}
             {correcting ? (
               <p>
                 Correcting “{correcting.text}”{" "}
@@ -399,7 +484,7 @@ export function Session(props: { id: string }) {
                 </button>
               </p>
             ) : null}
-            <label for="draft">{correcting ? "Corrected text" : "Message"}</label>
+            <label for="draft">{editing ? "Edited text" : correcting ? "Corrected text" : "Message"}</label>
             <input
               id="draft"
               maxLength={4000}
@@ -422,7 +507,7 @@ export function Session(props: { id: string }) {
                 Send voice note again
               </button>
             ) : null}
-            <ErrorNote error={send.error ?? voice.error} />
+            <ErrorNote error={send.error ?? voice.error ?? remove.error} />
           </form>
         )}
       </section>

@@ -30,6 +30,11 @@ export interface EvidenceMessage {
   text: string | null;
   audio_key: string | null;
   created_at: string;
+  /** In reports filed since edits and deletes exist. */
+  edited_at?: string | null;
+  deleted_at?: string | null;
+  /** What it said before each edit or its deletion, oldest first. */
+  revisions?: { kind: "edited" | "deleted"; text: string | null; revised_at: string }[];
 }
 
 /** Reports outlive the accounts they name: moderation history is kept. */

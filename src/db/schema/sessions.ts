@@ -96,6 +96,10 @@ export const messages = pgTable(
     // audio_url, duration_ms): a retry must match it; another payload under the id is refused.
     clientFingerprint: text(),
     createdAt: createdAt(),
+    // Its sender's edit (SPEC §10); the text before it is kept in message_revisions.
+    editedAt: instant(),
+    // Its sender deleted it: a tombstone with no text and no audio; what it was is in message_revisions.
+    deletedAt: instant(),
   },
   (t) => [
     unique("messages_session_sender_client_key").on(t.sessionId, t.senderId, t.clientId),
@@ -104,5 +108,28 @@ export const messages = pgTable(
     index("messages_created_at_idx").on(t.createdAt),
     index("messages_corrects_id_idx").on(t.correctsId),
     index("messages_text_trgm_idx").using("gin", t.text.op("gin_trgm_ops")),
+  ],
+);
+
+/**
+ * What a message was before its sender edited or deleted it (SPEC §10), for moderators only: a
+ * report filed later still shows it. Kept 30 days (the cron sweep), long enough to be reported.
+ */
+export const messageRevisions = pgTable(
+  "message_revisions",
+  {
+    id: id(),
+    messageId: uuid()
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    kind: text().notNull(),
+    text: text(),
+    audioKey: text(),
+    revisedAt: createdAt(),
+  },
+  (t) => [
+    index("message_revisions_message_id_idx").on(t.messageId, t.revisedAt),
+    index("message_revisions_revised_at_idx").on(t.revisedAt),
+    check("message_revisions_kind", sql`${t.kind} in ('edited', 'deleted')`),
   ],
 );

@@ -42,6 +42,14 @@ export const AdminReportSchema = z
           text: z.string().nullable(),
           audio_url: z.string().nullable(),
           created_at: z.string(),
+          edited_at: z.string().nullable().optional(),
+          deleted_at: z.string().nullable().optional(),
+          revisions: z
+            .array(
+              z.object({ kind: z.enum(["edited", "deleted"]), text: z.string().nullable(), revised_at: z.string() }),
+            )
+            .optional()
+            .openapi({ description: "What it said before each edit or its deletion, oldest first." }),
         }),
       )
       .nullable(),

@@ -1,7 +1,9 @@
 import { asc, eq } from "drizzle-orm";
 import { profiles, streaks, userBadges } from "../../db/schema";
+import { decodeCursor, toPage } from "../../lib/pagination";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
+import { listCorrections } from "../../services/corrections";
 import { localDate, visibleStreak } from "../../services/streaks";
 import type * as routes from "./progress.routes";
 
@@ -32,4 +34,30 @@ export const badges: AppRouteHandler<routes.BadgesRoute> = async (c) => {
     .where(eq(userBadges.userId, currentUser(c).userId))
     .orderBy(asc(userBadges.awardedAt), asc(userBadges.badge));
   return c.json({ items: rows.map((row) => ({ badge: row.badge, awarded_at: row.awardedAt.toISOString() })) }, 200);
+};
+
+export const corrections: AppRouteHandler<routes.CorrectionsRoute> = async (c) => {
+  const { cursor, limit } = c.req.valid("query");
+  const rows = await listCorrections(
+    c.get("services").db,
+    currentUser(c).userId,
+    limit,
+    cursor ? decodeCursor(cursor) : undefined,
+  );
+  return c.json(
+    await toPage(
+      rows,
+      limit,
+      (row) => ({ at: new Date(row.created_at), id: row.id }),
+      (row) => ({
+        id: row.id,
+        session_id: row.session_id,
+        original: row.original,
+        corrected: row.corrected,
+        corrector: row.corrector_id ? { id: row.corrector_id, display_name: row.corrector_name } : null,
+        created_at: new Date(row.created_at).toISOString(),
+      }),
+    ),
+    200,
+  );
 };

@@ -4,4 +4,5 @@ import * as routes from "./progress.routes";
 
 export const progressRouter = createRouter()
   .openapi(routes.streak, handlers.streak)
-  .openapi(routes.badges, handlers.badges);
+  .openapi(routes.badges, handlers.badges)
+  .openapi(routes.corrections, handlers.corrections);

@@ -1,19 +1,31 @@
 import { type RoomSession, roomSessionHeader } from "../../durable-objects/session-room";
 import { socketDeviceHeader } from "../../durable-objects/socket-hub";
 import { ApiError } from "../../lib/errors";
+import { describeError, log } from "../../lib/logger";
 import { decodeCursor, toPage } from "../../lib/pagination";
 import { enforceRateLimit, refundRateLimits } from "../../lib/rate-limit";
 import { rateLimitRules } from "../../lib/rate-limit-rules";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser, socketRequest } from "../../middleware/auth";
-import { pageMessages, postMessage, toMessageView } from "../../services/messages";
+import {
+  deleteMessage as deleteStoredMessage,
+  editMessage as editStoredMessage,
+  pageMessages,
+  postMessage,
+  toMessageView,
+} from "../../services/messages";
 import { pushToRoom } from "../../services/objects";
 import { readEvent, markRead as recordRead } from "../../services/read-state";
 import { endedEvent } from "../../services/room-protocol";
 import { endSession, findSession, listSessions, toSessionView } from "../../services/sessions";
+import { deleteObject } from "../../services/storage";
 import { iceServers as fetchIceServers } from "../../services/turn";
 import { voiceNoteSigner } from "../../services/uploads";
 import type * as routes from "./sessions.routes";
+
+function messageNotFound(): ApiError {
+  return new ApiError("NOT_FOUND", { detail: "No such message of yours in this session." });
+}
 
 function sessionNotFound(): ApiError {
   return new ApiError("NOT_FOUND", { detail: "No such session among yours." });
@@ -94,6 +106,61 @@ export const sendMessage: AppRouteHandler<routes.SendMessageRoute> = async (c) =
       return c.json(view, 201);
     }
   }
+};
+
+export const editMessage: AppRouteHandler<routes.EditMessageRoute> = async (c) => {
+  const { userId } = currentUser(c);
+  const { id, message_id: messageId } = c.req.valid("param");
+  const { db, objects } = c.get("services");
+  const now = new Date();
+  const outcome = await editStoredMessage(db, userId, id, messageId, c.req.valid("json").text, now);
+  switch (outcome.kind) {
+    case "not-found":
+      throw messageNotFound();
+    case "too-late":
+      throw new ApiError("EDIT_WINDOW_CLOSED", { detail: "A message can be edited for 15 minutes after it was sent." });
+    case "ended":
+      throw new ApiError("CONFLICT", { detail: "This session has ended; its messages can no longer be edited." });
+    case "not-editable":
+      throw new ApiError("CONFLICT", {
+        detail: outcome.why === "voice" ? "A voice note cannot be edited." : "This message was deleted.",
+      });
+    case "unchanged":
+    case "edited": {
+      const view = await toMessageView(outcome.message, voiceNoteSigner(c.get("config").s3, now));
+      if (outcome.kind === "edited") {
+        c.executionCtx.waitUntil(pushToRoom(objects, id, { type: "message.updated", message: view }));
+      }
+      return c.json(view, 200);
+    }
+  }
+};
+
+export const deleteMessage: AppRouteHandler<routes.DeleteMessageRoute> = async (c) => {
+  const { userId } = currentUser(c);
+  const { id, message_id: messageId } = c.req.valid("param");
+  const { db, objects } = c.get("services");
+  const outcome = await deleteStoredMessage(db, userId, id, messageId, new Date());
+  if (outcome.kind === "not-found") throw messageNotFound();
+  if (outcome.kind === "deleted") {
+    const { audioKey, message } = outcome;
+    const s3 = c.get("config").s3;
+    c.executionCtx.waitUntil(
+      Promise.all([
+        pushToRoom(objects, id, {
+          type: "message.deleted",
+          message_id: message.id,
+          deleted_at: new Date(message.deleted_at ?? Date.now()).toISOString(),
+        }),
+        audioKey
+          ? deleteObject(s3, audioKey).catch((error: unknown) =>
+              log("warn", "deleted voice note not removed from storage", { key: audioKey, ...describeError(error) }),
+            )
+          : undefined,
+      ]),
+    );
+  }
+  return c.body(null, 204);
 };
 
 export const markRead: AppRouteHandler<routes.MarkReadRoute> = async (c) => {

@@ -8,6 +8,8 @@ export const sessionsRouter = createRouter()
   .openapi(routes.end, handlers.end)
   .openapi(routes.sendMessage, handlers.sendMessage)
   .openapi(routes.markRead, handlers.markRead)
+  .openapi(routes.editMessage, handlers.editMessage)
+  .openapi(routes.deleteMessage, handlers.deleteMessage)
   .openapi(routes.listMessages, handlers.listMessages)
   .openapi(routes.socket, handlers.socket)
   .openapi(routes.iceServers, handlers.iceServers);

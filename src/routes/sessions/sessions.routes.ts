@@ -7,6 +7,8 @@ import {
   EndSessionSchema,
   IceServersSchema,
   MarkReadSchema,
+  MessageEditSchema,
+  MessageParamsSchema,
   MessageSchema,
   NewMessageSchema,
   ReadPositionSchema,
@@ -70,6 +72,52 @@ export const end = defineRoute({
     ...commonErrorResponses,
     401: unauthorized,
     404: notFound,
+  },
+});
+
+const noSuchMessage = problem("No such message of yours in this session (the same answer whoever else's it is).");
+
+export const editMessage = defineRoute({
+  operationId: "editMessage",
+  method: "patch",
+  path: "/sessions/{id}/messages/{message_id}",
+  tags,
+  summary: "Edit one of my messages",
+  description:
+    "Changes the text of a text or a correction you sent, within 15 minutes of sending it, while the session is " +
+    "active; `edited_at` shows it and both get `message.updated` on the session socket. Moderators keep what it said " +
+    "before. The same text again changes nothing.",
+  ...authenticated,
+  request: { params: MessageParamsSchema, body: jsonBody(MessageEditSchema) },
+  responses: {
+    200: jsonContent(MessageSchema, "The message as it now reads."),
+    ...commonErrorResponses,
+    401: unauthorized,
+    404: noSuchMessage,
+    409: problem(
+      "`EDIT_WINDOW_CLOSED` more than 15 minutes after sending; `CONFLICT` for a voice note, a deleted message or an " +
+        "ended session.",
+    ),
+  },
+});
+
+export const deleteMessage = defineRoute({
+  operationId: "deleteMessage",
+  method: "delete",
+  path: "/sessions/{id}/messages/{message_id}",
+  tags,
+  summary: "Delete one of my messages",
+  description:
+    "At any time, yours only: it stays in the history as a tombstone (`deleted_at`, no text, no audio; a voice note's " +
+    "recording is deleted) and both get `message.deleted`. Moderators keep what it was for 30 days, and a report filed " +
+    "later shows it. Deleting it again changes nothing.",
+  ...authenticated,
+  request: { params: MessageParamsSchema },
+  responses: {
+    204: { description: "Deleted (or deleted already)." },
+    ...commonErrorResponses,
+    401: unauthorized,
+    404: noSuchMessage,
   },
 });
 
@@ -155,7 +203,9 @@ export const socket = defineRoute({
     "**Pushed to you:** " +
     '`{"type":"room","you","partner_online","polite","call"}` on connecting (`polite` is your role in perfect ' +
     "negotiation, `call` the call ringing or going on, or null); " +
-    '`{"type":"peer.joined"|"peer.left","user_id"}`; `{"type":"message","message":{…}}` for every stored message and ' +
+    '`{"type":"peer.joined"|"peer.left","user_id"}`; `{"type":"message","message":{…}}` for every stored message, ' +
+    '`{"type":"message.updated","message":{…}}` and `{"type":"message.deleted","message_id","deleted_at"}` for edits ' +
+    "and deletes, and " +
     '`{"type":"ended","session_id","ended_at","ended_by","reason"}` when the session ends, both after the database ' +
     "commit; the call frames of the other device of your call, with `from` added; " +
     '`{"type":"call.state","call_id","state","started_by","started_at","connected_at","here"}` to every socket of ' +
@@ -242,6 +292,8 @@ export type GetRoute = typeof get;
 export type EndRoute = typeof end;
 export type SendMessageRoute = typeof sendMessage;
 export type MarkReadRoute = typeof markRead;
+export type EditMessageRoute = typeof editMessage;
+export type DeleteMessageRoute = typeof deleteMessage;
 export type ListMessagesRoute = typeof listMessages;
 export type SocketRoute = typeof socket;
 export type IceServersRoute = typeof iceServers;

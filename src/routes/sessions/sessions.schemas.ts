@@ -103,8 +103,22 @@ export const MessageSchema = z
     corrects: z.uuid().nullable().openapi({ description: "For a correction: the partner's message it corrects." }),
     client_id: z.uuid().nullable(),
     created_at: z.iso.datetime(),
+    edited_at: z.iso.datetime().nullable().openapi({ description: "When its sender last edited it." }),
+    deleted_at: z.iso
+      .datetime()
+      .nullable()
+      .openapi({ description: "When its sender deleted it: then it has no text and no audio." }),
   })
   .openapi("Message");
+
+export const MessageParamsSchema = z.object({
+  id: idSchema().openapi({ param: { name: "id", in: "path" } }),
+  message_id: idSchema().openapi({ param: { name: "message_id", in: "path" } }),
+});
+
+export const MessageEditSchema = z
+  .object({ text: freeText().trim().min(1).max(4000) })
+  .openapi("MessageEdit", { example: { text: "Salom! How are you today?" } });
 
 const clientId = idSchema()
   .optional()
