@@ -81,6 +81,7 @@ const ConfigSchema = z.object({
   RATE_LIMIT_MESSAGES_PER_MIN: positiveInt(60),
   RATE_LIMIT_REPORTS_PER_HOUR: positiveInt(10),
   RATE_LIMIT_UPLOADS_PER_HOUR: positiveInt(30),
+  RATE_LIMIT_READS_PER_MIN: positiveInt(120),
   MATCH_WIDEN_ADJACENT_AFTER_SEC: positiveInt(30),
   MATCH_WIDEN_TWO_AFTER_SEC: positiveInt(90),
   MATCH_ATTEMPT_TTL_SEC: positiveInt(300),
@@ -147,6 +148,7 @@ export interface Config {
     messagesPerMin: number;
     reportsPerHour: number;
     uploadsPerHour: number;
+    readsPerMin: number;
     iceServersPerMin: number;
   };
   matching: MatchingConfig;
@@ -294,6 +296,7 @@ export function parseConfig(env: object): Config {
       messagesPerMin: vars.RATE_LIMIT_MESSAGES_PER_MIN,
       reportsPerHour: vars.RATE_LIMIT_REPORTS_PER_HOUR,
       uploadsPerHour: vars.RATE_LIMIT_UPLOADS_PER_HOUR,
+      readsPerMin: vars.RATE_LIMIT_READS_PER_MIN,
       iceServersPerMin: vars.RATE_LIMIT_ICE_SERVERS_PER_MIN,
     },
     matching: {

@@ -193,6 +193,9 @@ export class SessionRoom extends SocketHub {
   private persistAgain = false;
   /** When each participant's last `typing` was relayed (epoch ms); lost with the instance, which only lets one more through. */
   private readonly typingRelayedAt = new Map<string, number>();
+  /** Each participant's `read` being recorded, and the newest one waiting behind it (`queueRead`). */
+  private readonly readsInFlight = new Map<string, Promise<void>>();
+  private readonly nextRead = new Map<string, { socket: WebSocket; upTo: string }>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -279,12 +282,14 @@ export class SessionRoom extends SocketHub {
     message: string,
     callId?: string,
     retryAfterSec?: number,
+    frame?: "topic.next" | "read",
   ): void {
     this.send(socket, {
       type: "error",
       code,
       message,
       ...(callId ? { call_id: callId } : {}),
+      ...(frame ? { frame } : {}),
       ...(retryAfterSec ? { retry_after_sec: retryAfterSec } : {}),
     });
   }
@@ -444,7 +449,7 @@ export class SessionRoom extends SocketHub {
         return;
       case "read":
         // Not in turn with the call: a read only moves forward, whatever order two of them land in.
-        await this.read(socket, this.sender(attachment), frameData.up_to);
+        await this.queueRead(socket, this.sender(attachment), frameData.up_to);
         return;
     }
     await this.inTurn(() => this.apply(socket, this.sender(attachment), frameData)).catch((error: unknown) => {
@@ -466,6 +471,27 @@ export class SessionRoom extends SocketHub {
     this.push(event, partner);
   }
 
+  /**
+   * One participant's `read` frames, one at a time: while one is recorded, the newest frame that
+   * came meanwhile replaces the others, so a burst costs the database two statements, not one a
+   * frame (a replaced frame gets no answer; the position only moves forward anyway).
+   */
+  private queueRead(socket: WebSocket, sender: Sender, upTo: string): Promise<void> {
+    this.nextRead.set(sender.userId, { socket, upTo });
+    const running = this.readsInFlight.get(sender.userId) ?? Promise.resolve();
+    const turn = running.then(async () => {
+      const waiting = this.nextRead.get(sender.userId);
+      if (!waiting) return;
+      this.nextRead.delete(sender.userId);
+      await this.read(waiting.socket, sender, waiting.upTo);
+    });
+    this.readsInFlight.set(
+      sender.userId,
+      turn.catch(() => undefined),
+    );
+    return turn;
+  }
+
   /** `read {up_to}` (SPEC §10): recorded as `POST /sessions/{id}/read` does, then pushed to everyone in the room. */
   private async read(socket: WebSocket, sender: Sender, upTo: string): Promise<void> {
     const sessionId = this.session()?.id ?? "";
@@ -474,11 +500,18 @@ export class SessionRoom extends SocketHub {
       outcome = await this.database.run((db) => markRead(db, sessionId, sender.userId, upTo, new Date()));
     } catch (error) {
       log("warn", "read position not recorded", { session_id: sessionId, ...describeError(error) });
-      this.refuse(socket, "UNAVAILABLE", "the read position could not be recorded; try again");
+      this.refuse(
+        socket,
+        "UNAVAILABLE",
+        "the read position could not be recorded; try again",
+        undefined,
+        undefined,
+        "read",
+      );
       return;
     }
     if (outcome.kind === "not-found") {
-      this.refuse(socket, "INVALID_FRAME", "up_to: not a message of this session");
+      this.refuse(socket, "INVALID_FRAME", "up_to: not a message of this session", undefined, undefined, "read");
       return;
     }
     if (outcome.kind === "moved") this.push(readEvent(sender.userId, outcome.position));
@@ -492,14 +525,28 @@ export class SessionRoom extends SocketHub {
   private async nextTopic(socket: WebSocket, sender: Sender): Promise<void> {
     const session = this.session();
     if (!session || session.ended) {
-      this.refuse(socket, "SESSION_ENDED", "this session has ended; no more topics");
+      this.refuse(
+        socket,
+        "SESSION_ENDED",
+        "this session has ended; no more topics",
+        undefined,
+        undefined,
+        "topic.next",
+      );
       return;
     }
     const now = Date.now();
     const last = this.ctx.storage.sql.exec<{ at: number }>("select at from topic_change").toArray()[0]?.at;
     if (last !== undefined && now - last < topicChangeIntervalMs) {
       const waitSec = Math.ceil((last + topicChangeIntervalMs - now) / 1000);
-      this.refuse(socket, "RATE_LIMITED", "the topic changes at most once every 20 s", undefined, waitSec);
+      this.refuse(
+        socket,
+        "RATE_LIMITED",
+        "the topic changes at most once every 20 s",
+        undefined,
+        waitSec,
+        "topic.next",
+      );
       return;
     }
     let outcome: Awaited<ReturnType<typeof chooseNextTopic>>;
@@ -507,7 +554,14 @@ export class SessionRoom extends SocketHub {
       outcome = await this.database.run((db) => chooseNextTopic(db, session.id, sender.userId, new Date(now)));
     } catch (error) {
       log("warn", "topic not changed", { session_id: session.id, ...describeError(error) });
-      this.refuse(socket, "UNAVAILABLE", "the topic could not be changed; try again");
+      this.refuse(
+        socket,
+        "UNAVAILABLE",
+        "the topic could not be changed; try again",
+        undefined,
+        undefined,
+        "topic.next",
+      );
       return;
     }
     if (outcome.kind === "ended") {
@@ -520,11 +574,25 @@ export class SessionRoom extends SocketHub {
       await this.inTurn(async () => this.endLiveCall("session_ended"));
       await this.persist();
       await this.rescheduleAlarm();
-      this.refuse(socket, "SESSION_ENDED", "this session has ended; no more topics");
+      this.refuse(
+        socket,
+        "SESSION_ENDED",
+        "this session has ended; no more topics",
+        undefined,
+        undefined,
+        "topic.next",
+      );
       return;
     }
     if (outcome.kind === "none") {
-      this.refuse(socket, "NO_TOPIC", "no topic is available at this session's level");
+      this.refuse(
+        socket,
+        "NO_TOPIC",
+        "no topic is available at this session's level",
+        undefined,
+        undefined,
+        "topic.next",
+      );
       return;
     }
     this.ctx.storage.sql.exec(

@@ -77,6 +77,14 @@ export function rateLimitRules(rateLimits: Config["rateLimits"]) {
       windowSeconds: hour,
       failClosed: false,
     },
+    /** Read positions recorded over HTTP (per user; the socket's `read` frames are coalesced instead). */
+    reads: {
+      name: "reads",
+      description: "read positions you record",
+      limit: rateLimits.readsPerMin,
+      windowSeconds: minute,
+      failClosed: false,
+    },
     /** TURN credentials for calls (per user). */
     iceServers: {
       name: "ice-servers",

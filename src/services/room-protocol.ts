@@ -144,6 +144,10 @@ export const roomEventSchemas = {
       code: z.enum(roomErrorCodes),
       message: z.string(),
       call_id: callId.optional(),
+      frame: z
+        .enum(["topic.next", "read"])
+        .optional()
+        .meta({ description: "The frame refused, when it is not a call's: `topic.next` or `read`." }),
       retry_after_sec: z
         .number()
         .int()

@@ -56,12 +56,16 @@ const callsOfSession = sql<CallJson[]>`(
   from calls c where c.session_id = ${sessions.id}
 )`;
 
-/** The partner's messages the caller has not read: those after the caller's read position. */
+/**
+ * The partner's messages the caller has not read: those after the caller's read position, as one
+ * row comparison on (created_at, id) so the session's message index bounds it (no position: all).
+ */
 const unreadCount = sql<number>`(
   select count(*)::int from messages m
   where m.session_id = ${sessions.id} and m.sender_id is distinct from ${mine.userId} and m.deleted_at is null
-    and (${mine.readUpTo} is null or (m.created_at, m.id) >
-      (select r.created_at, r.id from messages r where r.id = ${mine.readUpTo}))
+    and (m.created_at, m.id) > (
+      coalesce((select r.created_at from messages r where r.id = ${mine.readUpTo}), '-infinity'::timestamptz),
+      coalesce(${mine.readUpTo}, '00000000-0000-0000-0000-000000000000'::uuid))
 )`.mapWith(Number);
 
 /** The session's current topic: the last one chosen. */

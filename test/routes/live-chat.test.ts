@@ -118,4 +118,22 @@ describe("read positions", () => {
     expect(await next(socket, "error")).toMatchObject({ code: "INVALID_FRAME" });
     expect(await sessionItem(b, sessionId)).toMatchObject({ unread_count: 1 });
   });
+
+  it("take a burst of read frames as the newest of them, and keep working over HTTP once the session ended", async () => {
+    const { a, b, sessionId, aSocket, bSocket } = await inRoom(handle);
+    const ids = await texts(a, sessionId, "One", "Two", "Three", "Four");
+    for (let round = 0; round < 10; round += 1) for (const id of ids) bSocket.send({ type: "read", up_to: id });
+    await eventually(async () => (await sessionItem(b, sessionId))?.unread_count === 0, "all read");
+    expect((await sessionItem(a, sessionId))?.partner_read_up_to).toBe(ids.at(-1));
+    // Coalesced and forward only: far fewer pushes than frames, none of them backwards.
+    const pushed = ofType(aSocket, "read").map((push) => push.up_to);
+    expect(pushed.length).toBeLessThan(10);
+    expect(pushed.at(-1)).toBe(ids.at(-1));
+
+    const [late] = await texts(a, sessionId, "Bye!");
+    expect((await postJson(`/sessions/${sessionId}/end`, { rating: 5 }, { headers: bearer(a) })).status).toBe(200);
+    expect(await sessionItem(b, sessionId)).toMatchObject({ unread_count: 1 });
+    expect((await markRead(b, sessionId, late ?? "")).status).toBe(200);
+    expect(await sessionItem(b, sessionId)).toMatchObject({ unread_count: 0 });
+  });
 });

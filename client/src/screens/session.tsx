@@ -47,6 +47,15 @@ export function Session(props: { id: string }) {
   /** Counts `topic` pushes: a session read that left before the last of them must not put an older topic back. */
   const topicPushes = useRef(0);
   const readSent = useRef<Message | null>(null);
+  /** When an HTTP read last failed (ms), so a failing one is tried again every few seconds, not every tick. */
+  const readFailedAt = useRef(0);
+  /** The partner's read position only moves forward, whatever order its pushes and reads arrive in. */
+  const moveRead = (upTo: string | null) =>
+    setPartnerReadUpTo((current) => {
+      if (!upTo || !current) return upTo ?? current;
+      const [next, held] = [shown.current.find((m) => m.id === upTo), shown.current.find((m) => m.id === current)];
+      return next && held && !after(next, held) ? current : upTo;
+    });
   const [ended, setEnded] = useState(false);
   const [call, setCall] = useState<CallState | null>(null);
   const [now, setNow] = useState(Date.now());
@@ -82,7 +91,7 @@ export function Session(props: { id: string }) {
     const info = await ok(await api.sessions[":id"].$get({ param: { id: props.id } }));
     setSession(info);
     if (topicPushes.current === pushesBefore) setTopic(info.topic);
-    setPartnerReadUpTo(info.partner_read_up_to);
+    moveRead(info.partner_read_up_to);
     return info;
   };
 
@@ -102,6 +111,8 @@ export function Session(props: { id: string }) {
         // A reconnection may have missed messages, a topic change and reads: page back to what is
         // already here, and read the session again.
         onOpen: () => {
+          // A read sent on the socket that went away may never have landed.
+          readSent.current = null;
           void catchUp.run();
           void refresh().catch(() => undefined);
         },
@@ -119,6 +130,8 @@ export function Session(props: { id: string }) {
             case "peer.left":
               return setPartnerOnline(false);
             case "message":
+              if ((frame.message as Message).sender_id !== me) setPartnerTypingAt(0);
+              return setMessages((current) => merge(current, [frame.message as Message]));
             case "message.updated":
               return setMessages((current) => merge(current, [frame.message as Message]));
             case "message.deleted":
@@ -138,11 +151,15 @@ export function Session(props: { id: string }) {
             case "typing":
               return setPartnerTypingAt(Date.now());
             case "read":
-              if (frame.user_id !== me) setPartnerReadUpTo(String(frame.up_to));
+              if (frame.user_id !== me) moveRead(String(frame.up_to));
               return;
             case "error":
-              // Only a call's refusals name a call; the others answer `topic.next`.
-              if (frame.call_id === undefined) {
+              // A refused read is sent again (over HTTP if need be); a topic's refusal is shown.
+              if (frame.frame === "read") {
+                readSent.current = null;
+                return;
+              }
+              if (frame.frame === "topic.next") {
                 if (frame.code === "SESSION_ENDED") setEnded(true);
                 const waitSec = typeof frame.retry_after_sec === "number" ? frame.retry_after_sec : 0;
                 setTopicNote(
@@ -153,7 +170,8 @@ export function Session(props: { id: string }) {
                 if (waitSec > 0) setTimeout(() => setTopicNote(""), waitSec * 1000);
                 return;
               }
-              return void callRef.current?.receive(frame);
+              if (frame.call_id !== undefined) void callRef.current?.receive(frame);
+              return;
             default:
               if (typeof frame.type === "string" && frame.type.startsWith("call.")) {
                 void callRef.current?.receive(frame);
@@ -180,8 +198,23 @@ export function Session(props: { id: string }) {
     const newest = [...messages].reverse().find((message) => message.sender_id !== me);
     if (!newest || document.visibilityState !== "visible") return;
     if (readSent.current && !after(newest, readSent.current)) return;
-    if (socket.current?.send({ type: "read", up_to: newest.id })) readSent.current = newest;
-  }, [messages, now]);
+    // An ended session has no socket to say it on: the same read goes over HTTP.
+    if (!ended && socket.current?.send({ type: "read", up_to: newest.id })) {
+      readSent.current = newest;
+      return;
+    }
+    if (Date.now() - readFailedAt.current < 5000) return;
+    readSent.current = newest;
+    void api.sessions[":id"].read
+      .$post({ param: { id: props.id }, json: { up_to: newest.id } })
+      .then((response) => {
+        if (!response.ok) throw new Error(`the read answered ${response.status}`);
+      })
+      .catch(() => {
+        readSent.current = null;
+        readFailedAt.current = Date.now();
+      });
+  }, [messages, now, ended]);
 
   const readByPartner = partnerReadUpTo ? byId.get(partnerReadUpTo) : undefined;
   const partnerTyping = now - partnerTypingAt < typingShownMs;

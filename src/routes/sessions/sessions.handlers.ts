@@ -167,6 +167,7 @@ export const markRead: AppRouteHandler<routes.MarkReadRoute> = async (c) => {
   const { userId } = currentUser(c);
   const { id } = c.req.valid("param");
   const { db, objects } = c.get("services");
+  await enforceRateLimit(c, rateLimitRules(c.get("config").rateLimits).reads, userId);
   const outcome = await recordRead(db, id, userId, c.req.valid("json").up_to, new Date());
   if (outcome.kind === "not-found") {
     throw new ApiError("NOT_FOUND", { detail: "No such session among yours, or no such message in it." });

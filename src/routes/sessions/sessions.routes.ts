@@ -139,6 +139,7 @@ export const markRead = defineRoute({
     ...commonErrorResponses,
     401: unauthorized,
     404: problem("No such session among yours, or no such message in it."),
+    429: problem("Too many reads (120 a minute by default); `Retry-After` says when to try again."),
   },
 });
 
