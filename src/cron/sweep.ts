@@ -34,7 +34,7 @@ export const sweep: ExportedHandlerScheduledHandler<Env> = async (controller, en
       expireStaleAttempts(database.db, new Date(now.getTime() - config.matching.attemptTtlMs), now),
       pruneExpiredSignIns(database.db, now),
       adoptUnheldAttempts(database.db, objects, now, config.matching.attemptTtlMs),
-      pruneOldRevisions(database.db, now),
+      pruneOldRevisions(database.db, config.s3, now),
     ]);
     const failures = [presence, ...queues, stale, pruned, adopted, revisions].filter(
       (outcome) => outcome.status === "rejected",

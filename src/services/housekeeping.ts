@@ -1,5 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { describeError, log } from "../lib/logger";
+import { deleteObject, type S3Config } from "./storage";
 
 /** Rows removed per table per sweep, so one sweep never holds the tables for long. */
 export const pruneBatchSize = 1000;
@@ -34,18 +36,38 @@ export async function pruneExpiredSignIns(db: Database, now: Date): Promise<{ co
 export const revisionRetentionMs = 30 * 24 * 60 * 60 * 1000;
 
 /**
- * Deletes message revisions older than 30 days, at most `pruneBatchSize`, in one statement: what
- * a message said before its sender changed it is kept only as long as it may be reported (a
- * report keeps its own copy). The cron sweep runs it on the HTTP path.
+ * Deletes message revisions older than 30 days, at most `pruneBatchSize` a sweep, and with each
+ * the recording of a deleted voice note it kept (a revision holds the only key to it): what a
+ * message said before its sender changed it is kept only as long as it may be reported (a report
+ * keeps its own copy of the text). A revision whose recording could not be deleted stays for the
+ * next sweep, so nothing is left in the bucket without a row naming it. Returns how many went.
  */
-export async function pruneOldRevisions(db: Database, now: Date): Promise<number> {
+export async function pruneOldRevisions(db: Database, s3: S3Config, now: Date): Promise<number> {
   const before = new Date(now.getTime() - revisionRetentionMs);
+  const old = await db.execute<{ id: string; audio_key: string | null }>(sql`
+    select id, audio_key from message_revisions where revised_at < ${before} order by revised_at limit ${pruneBatchSize}
+  `);
+  const deleted = await Promise.all(
+    old.rows.map(async (row) => {
+      if (!row.audio_key) return row.id;
+      // The same recording may be named by several revisions of one message; the last to go takes it.
+      const shared = await db.execute<{ others: number }>(sql`
+        select count(*)::int as others from message_revisions where audio_key = ${row.audio_key} and id <> ${row.id}
+      `);
+      if ((shared.rows[0]?.others ?? 0) > 0) return row.id;
+      return deleteObject(s3, row.audio_key).then(
+        () => row.id,
+        (error: unknown) => {
+          log("warn", "kept voice note not deleted from storage", { key: row.audio_key, ...describeError(error) });
+          return undefined;
+        },
+      );
+    }),
+  );
+  const ids = deleted.filter((id): id is string => id !== undefined);
+  if (ids.length === 0) return 0;
   const result = await db.execute<{ pruned: number }>(sql`
-    with pruned as (
-      delete from message_revisions where id in (
-        select id from message_revisions where revised_at < ${before} limit ${pruneBatchSize})
-      returning 1
-    )
+    with pruned as (delete from message_revisions where id in ${ids} returning 1)
     select count(*)::int as pruned from pruned
   `);
   return result.rows[0]?.pruned ?? 0;

@@ -173,7 +173,8 @@ export async function sendMessage(
     where s.id = ${sessionId} and s.status = 'active'
       and (${corrects}::uuid is null or exists (
         select 1 from messages c
-        where c.id = ${corrects}::uuid and c.session_id = s.id and c.sender_id is not null and c.sender_id <> ${senderId}))
+        where c.id = ${corrects}::uuid and c.session_id = s.id and c.sender_id is not null and c.sender_id <> ${senderId}
+          and c.deleted_at is null))
     on conflict (session_id, sender_id, client_id) do nothing
     returning ${messageColumns}
   `);
@@ -295,12 +296,15 @@ interface TargetRow extends MessageRow {
 
 /**
  * The sender's message `messageId` of `sessionId`, locked for the statement: the one row an edit
- * or a delete may change. Only its sender finds it (anyone else, `not-found`: SPEC §10).
+ * or a delete may change. Only its sender finds it, while their account is active (anyone else,
+ * `not-found`: SPEC §10). Edits and deletes stamp themselves with `clock_timestamp()`, the time
+ * they got the lock, so the revisions of racing edits are in the order they were made.
  */
 const targetOf = (senderId: string, sessionId: string, messageId: string) => sql`
   select m.id, m.session_id, m.sender_id, m.type, m.text, m.audio_key, m.duration_ms, m.corrects_id, m.client_id,
     m.created_at, m.edited_at, m.deleted_at, s.status as session_status
   from messages m join sessions s on s.id = m.session_id
+  join users u on u.id = m.sender_id and u.status = 'active'
   where m.id = ${messageId} and m.session_id = ${sessionId} and m.sender_id = ${senderId}
   for update of m
 `;
@@ -309,7 +313,7 @@ const targetOf = (senderId: string, sessionId: string, messageId: string) => sql
  * Its sender edits a text or a correction (SPEC §10), in one statement: within 15 minutes of
  * sending, while the session is active, never a voice note or a deleted message. The text before
  * the edit is kept for moderators (`message_revisions`, kind `edited`). The same text again is
- * `unchanged`: a retry changes and records nothing.
+ * `unchanged`, whenever it comes: a retry changes and records nothing.
  */
 export async function editMessage(
   db: Database,
@@ -328,10 +332,10 @@ export async function editMessage(
         and text is distinct from ${text}
     ), revised as (
       insert into message_revisions (message_id, kind, text, audio_key, revised_at)
-      select id, 'edited', text, audio_key, ${now} from editable
+      select id, 'edited', text, audio_key, clock_timestamp() from editable
       returning message_id
     ), edited as (
-      update messages m set text = ${text}, edited_at = ${now}
+      update messages m set text = ${text}, edited_at = clock_timestamp()
       from editable where m.id = editable.id
       returning m.id, m.session_id, m.sender_id, m.type, m.text, m.audio_key, m.duration_ms, m.corrects_id,
         m.client_id, m.created_at, m.edited_at, m.deleted_at
@@ -344,23 +348,24 @@ export async function editMessage(
   if (row.edited) return { kind: "edited", message: row.edited };
   if (target.deleted_at !== null) return { kind: "not-editable", why: "deleted" };
   if (target.type === "voice") return { kind: "not-editable", why: "voice" };
-  if (target.session_status !== "active") return { kind: "ended" };
-  if (new Date(target.created_at) <= openedAfter) return { kind: "too-late" };
-  const { session_status: _status, ...message } = target;
-  return { kind: "unchanged", message };
+  // A retry of an edit that landed (its answer lost) is a success, whenever it comes.
+  const { session_status: status, ...message } = target;
+  if (target.text === text) return { kind: "unchanged", message };
+  if (status !== "active") return { kind: "ended" };
+  return { kind: "too-late" };
 }
 
 export type DeleteOutcome =
-  | { kind: "deleted"; message: MessageRow; audioKey: string | null }
+  | { kind: "deleted"; message: MessageRow }
   | { kind: "already-deleted" }
   | { kind: "not-found" };
 
 /**
  * Its sender deletes a message (SPEC §10), at any time, in one statement: it becomes a tombstone
  * (`deleted_at`, no text, no audio) and what it was is kept for moderators (`message_revisions`,
- * kind `deleted`). A message deleted already is `already-deleted`, so a retried delete succeeds
- * and changes nothing. `audioKey` is the voice note's object for the caller to delete from
- * storage, after the commit.
+ * kind `deleted`; a voice note's recording stays in the private bucket under the revision, out
+ * of every reader's reach, until the sweep deletes both after 30 days). A message deleted already
+ * is `already-deleted`, so a retried delete succeeds and changes nothing.
  */
 export async function deleteMessage(
   db: Database,
@@ -373,10 +378,10 @@ export async function deleteMessage(
     with target as (${targetOf(senderId, sessionId, messageId)}),
     revised as (
       insert into message_revisions (message_id, kind, text, audio_key, revised_at)
-      select id, 'deleted', text, audio_key, ${now} from target where deleted_at is null
+      select id, 'deleted', text, audio_key, clock_timestamp() from target where deleted_at is null
       returning message_id
     ), deleted as (
-      update messages m set text = null, audio_key = null, deleted_at = ${now}
+      update messages m set text = null, audio_key = null, deleted_at = clock_timestamp()
       from revised where m.id = revised.message_id
       returning m.id, m.session_id, m.sender_id, m.type, m.text, m.audio_key, m.duration_ms, m.corrects_id,
         m.client_id, m.created_at, m.edited_at, m.deleted_at
@@ -386,5 +391,5 @@ export async function deleteMessage(
   const row = result.rows[0];
   if (!row?.target) return { kind: "not-found" };
   if (!row.deleted) return { kind: "already-deleted" };
-  return { kind: "deleted", message: row.deleted, audioKey: row.target.audio_key };
+  return { kind: "deleted", message: row.deleted };
 }

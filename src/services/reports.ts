@@ -2,6 +2,8 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 
 export const evidenceSize = 50;
+/** The newest versions of one message a report keeps: an edit storm cannot make evidence unreadable. */
+export const revisionsPerMessage = 20;
 
 export type ReportReason = "spam" | "harassment" | "inappropriate" | "underage" | "scam" | "other";
 
@@ -44,8 +46,10 @@ export async function fileReport(
           'id', m.id, 'sender_id', m.sender_id, 'type', m.type, 'text', m.text,
           'audio_key', m.audio_key, 'created_at', m.created_at, 'edited_at', m.edited_at, 'deleted_at', m.deleted_at,
           'revisions', (select coalesce(jsonb_agg(jsonb_build_object('kind', r.kind, 'text', r.text,
-              'revised_at', r.revised_at) order by r.revised_at), '[]'::jsonb)
-            from message_revisions r where r.message_id = m.id)) order by m.created_at, m.id), '[]'::jsonb) as messages
+              'audio_key', r.audio_key, 'revised_at', r.revised_at) order by r.revised_at, r.id), '[]'::jsonb)
+            from (select * from message_revisions where message_id = m.id
+                  order by revised_at desc, id desc limit ${revisionsPerMessage}) r))
+          order by m.created_at, m.id), '[]'::jsonb) as messages
       from (select * from messages where session_id in (select session_id from shared)
             order by created_at desc, id desc limit ${evidenceSize}) m
     ),

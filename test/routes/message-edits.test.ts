@@ -1,11 +1,13 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { messages } from "../../src/db/schema";
+import { messageRevisions, messages } from "../../src/db/schema";
+import worker from "../../src/index";
 import { bearer, type SignedIn, signIn } from "../support/auth";
 import { inRoom, next } from "../support/calls";
 import { makeAdmin, testDatabase } from "../support/db";
 import { api, postJson, readProblem } from "../support/http";
-import { eventually } from "../support/match";
 import { endWith, pairInSession, send, uploadVoiceNote } from "../support/sessions";
 
 /*
@@ -86,7 +88,7 @@ describe("PATCH /sessions/{id}/messages/{message_id}", () => {
   });
 
   it("closes 15 minutes after sending, and for voice notes, deleted messages and ended sessions", async () => {
-    const { a, sessionId } = await pairInSession(handle);
+    const { a, b, sessionId } = await pairInSession(handle);
     const old = await said(a, sessionId, { type: "text", text: "Sent long ago" });
     await handle.db
       .update(messages)
@@ -95,6 +97,14 @@ describe("PATCH /sessions/{id}/messages/{message_id}", () => {
     const late = await edit(a, sessionId, old.id, "Too late");
     expect(late.status).toBe(409);
     expect((await readProblem(late)).code).toBe("EDIT_WINDOW_CLOSED");
+    // A retry of an edit that landed is a success whenever it comes; a body with more than text is refused.
+    expect((await edit(a, sessionId, old.id, "Sent long ago")).status).toBe(200);
+    const extra = await postJson(
+      `/sessions/${sessionId}/messages/${old.id}`,
+      { text: "Sent long ago", type: "voice" },
+      { method: "PATCH", headers: bearer(a) },
+    );
+    expect(extra.status).toBe(400);
 
     const note = await uploadVoiceNote(a, crypto.getRandomValues(new Uint8Array(512)));
     const voice = await said(a, sessionId, { type: "voice", audio_url: note.url, duration_ms: 900 });
@@ -102,6 +112,8 @@ describe("PATCH /sessions/{id}/messages/{message_id}", () => {
     const gone = await said(a, sessionId, { type: "text", text: "Soon gone" });
     expect((await remove(a, sessionId, gone.id)).status).toBe(204);
     expect((await edit(a, sessionId, gone.id, "Back")).status).toBe(409);
+    const correctingTombstone = await send(b, sessionId, { type: "correction", corrects: gone.id, text: "Soon here" });
+    expect(correctingTombstone.status).toBe(400);
 
     const fresh = await said(a, sessionId, { type: "text", text: "Before the end" });
     expect((await endWith(a, sessionId, { rating: 4 })).status).toBe(200);
@@ -114,11 +126,10 @@ describe("PATCH /sessions/{id}/messages/{message_id}", () => {
 });
 
 describe("DELETE /sessions/{id}/messages/{message_id}", () => {
-  it("leaves a tombstone for both, deletes a voice note's recording, and is idempotent", async () => {
+  it("leaves a tombstone for both and is idempotent; the recording stays for moderators 30 days, then goes", async () => {
     const { a, b, sessionId, bSocket } = await inRoom(handle);
     const note = await uploadVoiceNote(a, crypto.getRandomValues(new Uint8Array(2048)));
     const voice = await said(a, sessionId, { type: "voice", audio_url: note.url, duration_ms: 1500 });
-    expect((await fetch(voice.audio_url ?? "")).status).toBe(200);
 
     expect((await remove(a, sessionId, voice.id)).status).toBe(204);
     expect(await next(bSocket, "message.deleted")).toMatchObject({
@@ -130,8 +141,34 @@ describe("DELETE /sessions/{id}/messages/{message_id}", () => {
       audio_url: null,
       deleted_at: expect.any(String),
     });
-    await eventually(async () => (await fetch(voice.audio_url ?? "")).status === 404, "the recording deleted");
     expect((await remove(a, sessionId, voice.id)).status).toBe(204);
+
+    // Reported afterwards: the moderator still hears what was said.
+    const filed = await postJson(
+      "/reports",
+      { target_user_id: a.user.id, reason: "harassment", session_id: sessionId },
+      { headers: bearer(b) },
+    );
+    const { id: reportId } = (await filed.json()) as { id: string };
+    const moderator = await signIn();
+    await makeAdmin(handle, moderator.user.id);
+    const reports = (await (await api("/admin/reports?limit=100", { headers: bearer(moderator) })).json()) as {
+      items: { id: string; evidence: { id: string; revisions?: { audio_url?: string | null }[] }[] }[];
+    };
+    const kept = reports.items.find((report) => report.id === reportId)?.evidence.find((m) => m.id === voice.id);
+    const recording = kept?.revisions?.[0]?.audio_url ?? "";
+    expect((await fetch(recording)).status).toBe(200);
+
+    // Thirty days on, the sweep deletes the revision and the recording with it.
+    await handle.db
+      .update(messageRevisions)
+      .set({ revisedAt: sql`revised_at - interval '31 days'` })
+      .where(eq(messageRevisions.messageId, voice.id));
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await handle.db.select().from(messageRevisions).where(eq(messageRevisions.messageId, voice.id))).toEqual([]);
+    expect((await fetch(recording)).status).toBe(404);
   });
 
   it("keeps corrections of a deleted message readable, and no longer counts it as unread", async () => {

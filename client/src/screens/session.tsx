@@ -23,10 +23,20 @@ const editWindowMs = 15 * 60 * 1000;
 /** Whether `a` comes after `b` in the session's order: by time, then by id, as the API orders messages. */
 const after = (a: Message, b: Message) => a.created_at > b.created_at || (a.created_at === b.created_at && a.id > b.id);
 
-/** Oldest first, each message once (the page and the socket may both bring one). */
+/** Whether `incoming` is an older version of `held`: a tombstone is final, and a later edit wins. */
+function isStale(incoming: Message, held: Message | undefined): boolean {
+  if (!held) return false;
+  if (held.deleted_at) return !incoming.deleted_at;
+  return (held.edited_at ?? "") > (incoming.edited_at ?? "");
+}
+
+/**
+ * Oldest first, each message once, in its newest version: the page, the socket's pushes and this
+ * screen's own answers may bring one in any order.
+ */
 function merge(current: Message[], incoming: Message[]): Message[] {
   const byId = new Map(current.map((message) => [message.id, message]));
-  for (const message of incoming) byId.set(message.id, message);
+  for (const message of incoming) if (!isStale(message, byId.get(message.id))) byId.set(message.id, message);
   return [...byId.values()].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
 }
 
@@ -47,6 +57,18 @@ export function Session(props: { id: string }) {
   /** Counts `topic` pushes: a session read that left before the last of them must not put an older topic back. */
   const topicPushes = useRef(0);
   const readSent = useRef<Message | null>(null);
+  /** Messages deleted, by id: a version of one that arrives later is shown as the tombstone it is. */
+  const deletedEarly = useRef(new Map<string, string>());
+  const known = (current: Message[], incoming: Message[]) =>
+    merge(
+      current,
+      incoming.map((message) => {
+        const deletedAt = deletedEarly.current.get(message.id);
+        return deletedAt && !message.deleted_at
+          ? { ...message, text: null, audio_url: null, deleted_at: deletedAt }
+          : message;
+      }),
+    );
   /** When an HTTP read last failed (ms), so a failing one is tried again every few seconds, not every tick. */
   const readFailedAt = useRef(0);
   /** The partner's read position only moves forward, whatever order its pushes and reads arrive in. */
@@ -79,7 +101,7 @@ export function Session(props: { id: string }) {
     do {
       const query: { limit: string; cursor?: string } = { limit: "100", ...(cursor ? { cursor } : {}) };
       const page = await ok(await api.sessions[":id"].messages.$get({ param: { id: props.id }, query }));
-      setMessages((current) => merge(current, page.items));
+      setMessages((current) => known(current, page.items));
       if (seen.size === 0 || page.items.some((message) => seen.has(message.id))) return;
       cursor = page.next_cursor;
     } while (cursor);
@@ -131,17 +153,21 @@ export function Session(props: { id: string }) {
               return setPartnerOnline(false);
             case "message":
               if ((frame.message as Message).sender_id !== me) setPartnerTypingAt(0);
-              return setMessages((current) => merge(current, [frame.message as Message]));
+              return setMessages((current) => known(current, [frame.message as Message]));
             case "message.updated":
-              return setMessages((current) => merge(current, [frame.message as Message]));
-            case "message.deleted":
+              return setMessages((current) => known(current, [frame.message as Message]));
+            case "message.deleted": {
+              const deletedAt = String(frame.deleted_at);
+              // A delete may come before the message it deletes: it waits for it here.
+              deletedEarly.current.set(String(frame.message_id), deletedAt);
               return setMessages((current) =>
                 current.map((message) =>
                   message.id === frame.message_id
-                    ? { ...message, text: null, audio_url: null, deleted_at: String(frame.deleted_at) }
+                    ? { ...message, text: null, audio_url: null, deleted_at: deletedAt }
                     : message,
                 ),
               );
+            }
             case "ended":
               return setEnded(true);
             case "topic":
@@ -231,7 +257,7 @@ export function Session(props: { id: string }) {
           json: { text },
         }),
       );
-      setMessages((current) => merge(current, [edited]));
+      setMessages((current) => known(current, [edited]));
       setDraft("");
       setEditing(null);
       return;
@@ -248,7 +274,7 @@ export function Session(props: { id: string }) {
     const body = { ...message, client_id: unacknowledged.current.clientId };
     const sent = await ok(await api.sessions[":id"].messages.$post({ param: { id: props.id }, json: body }));
     unacknowledged.current = null;
-    setMessages((current) => merge(current, [sent]));
+    setMessages((current) => known(current, [sent]));
     setDraft("");
     setCorrecting(null);
   });
@@ -270,7 +296,7 @@ export function Session(props: { id: string }) {
     setUnsentVoiceNote(draft);
     const sent = await sendVoiceNote(props.id, draft);
     setUnsentVoiceNote(null);
-    setMessages((current) => merge(current, [sent]));
+    setMessages((current) => known(current, [sent]));
   });
 
   const remove = useAction(async (message: Message) => {
@@ -430,9 +456,9 @@ export function Session(props: { id: string }) {
                   <span>{message.text}</span>
                 )}
                 {message.edited_at && !message.deleted_at ? <span class="muted"> (edited)</span> : null}
-                {mine && !message.deleted_at && !ended ? (
+                {mine && !message.deleted_at ? (
                   <>
-                    {message.type !== "voice" && now - Date.parse(message.created_at) < editWindowMs ? (
+                    {!ended && message.type !== "voice" && now - Date.parse(message.created_at) < editWindowMs ? (
                       <button
                         type="button"
                         class="link"

@@ -34,7 +34,7 @@ export interface EvidenceMessage {
   edited_at?: string | null;
   deleted_at?: string | null;
   /** What it said before each edit or its deletion, oldest first. */
-  revisions?: { kind: "edited" | "deleted"; text: string | null; revised_at: string }[];
+  revisions?: { kind: "edited" | "deleted"; text: string | null; audio_key?: string | null; revised_at: string }[];
 }
 
 /** Reports outlive the accounts they name: moderation history is kept. */

@@ -37,9 +37,19 @@ async function reportView(row: admin.ReportRow, signVoiceNote: VoiceNoteSigner) 
     session_id: report.sessionId,
     evidence: report.evidence
       ? await Promise.all(
-          report.evidence.map(async ({ audio_key, ...message }) => ({
+          report.evidence.map(async ({ audio_key, revisions, ...message }) => ({
             ...message,
             audio_url: audio_key ? await signVoiceNote(audio_key) : null,
+            ...(revisions
+              ? {
+                  revisions: await Promise.all(
+                    revisions.map(async ({ audio_key: revisedAudio, ...revision }) => ({
+                      ...revision,
+                      audio_url: revisedAudio ? await signVoiceNote(revisedAudio) : null,
+                    })),
+                  ),
+                }
+              : {}),
           })),
         )
       : null,

@@ -46,7 +46,16 @@ export const AdminReportSchema = z
           deleted_at: z.string().nullable().optional(),
           revisions: z
             .array(
-              z.object({ kind: z.enum(["edited", "deleted"]), text: z.string().nullable(), revised_at: z.string() }),
+              z.object({
+                kind: z.enum(["edited", "deleted"]),
+                text: z.string().nullable(),
+                audio_url: z
+                  .string()
+                  .nullable()
+                  .optional()
+                  .openapi({ description: "A deleted voice note's recording, for as long as it is kept (30 days)." }),
+                revised_at: z.string(),
+              }),
             )
             .optional()
             .openapi({ description: "What it said before each edit or its deletion, oldest first." }),

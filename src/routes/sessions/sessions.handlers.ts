@@ -1,7 +1,6 @@
 import { type RoomSession, roomSessionHeader } from "../../durable-objects/session-room";
 import { socketDeviceHeader } from "../../durable-objects/socket-hub";
 import { ApiError } from "../../lib/errors";
-import { describeError, log } from "../../lib/logger";
 import { decodeCursor, toPage } from "../../lib/pagination";
 import { enforceRateLimit, refundRateLimits } from "../../lib/rate-limit";
 import { rateLimitRules } from "../../lib/rate-limit-rules";
@@ -18,7 +17,6 @@ import { pushToRoom } from "../../services/objects";
 import { readEvent, markRead as recordRead } from "../../services/read-state";
 import { endedEvent } from "../../services/room-protocol";
 import { endSession, findSession, listSessions, toSessionView } from "../../services/sessions";
-import { deleteObject } from "../../services/storage";
 import { iceServers as fetchIceServers } from "../../services/turn";
 import { voiceNoteSigner } from "../../services/uploads";
 import type * as routes from "./sessions.routes";
@@ -113,6 +111,8 @@ export const editMessage: AppRouteHandler<routes.EditMessageRoute> = async (c) =
   const { id, message_id: messageId } = c.req.valid("param");
   const { db, objects } = c.get("services");
   const now = new Date();
+  // An edit is a message sent again, as far as the partner's screen is concerned: the same limit.
+  await enforceRateLimit(c, rateLimitRules(c.get("config").rateLimits).messages, userId);
   const outcome = await editStoredMessage(db, userId, id, messageId, c.req.valid("json").text, now);
   switch (outcome.kind) {
     case "not-found":
@@ -140,24 +140,17 @@ export const deleteMessage: AppRouteHandler<routes.DeleteMessageRoute> = async (
   const { userId } = currentUser(c);
   const { id, message_id: messageId } = c.req.valid("param");
   const { db, objects } = c.get("services");
+  await enforceRateLimit(c, rateLimitRules(c.get("config").rateLimits).messages, userId);
   const outcome = await deleteStoredMessage(db, userId, id, messageId, new Date());
   if (outcome.kind === "not-found") throw messageNotFound();
   if (outcome.kind === "deleted") {
-    const { audioKey, message } = outcome;
-    const s3 = c.get("config").s3;
+    const { message } = outcome;
     c.executionCtx.waitUntil(
-      Promise.all([
-        pushToRoom(objects, id, {
-          type: "message.deleted",
-          message_id: message.id,
-          deleted_at: new Date(message.deleted_at ?? Date.now()).toISOString(),
-        }),
-        audioKey
-          ? deleteObject(s3, audioKey).catch((error: unknown) =>
-              log("warn", "deleted voice note not removed from storage", { key: audioKey, ...describeError(error) }),
-            )
-          : undefined,
-      ]),
+      pushToRoom(objects, id, {
+        type: "message.deleted",
+        message_id: message.id,
+        deleted_at: new Date(message.deleted_at ?? Date.now()).toISOString(),
+      }),
     );
   }
   return c.body(null, 204);

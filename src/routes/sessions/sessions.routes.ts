@@ -94,6 +94,7 @@ export const editMessage = defineRoute({
     ...commonErrorResponses,
     401: unauthorized,
     404: noSuchMessage,
+    429: problem("Too many messages and edits; `Retry-After` says when to try again."),
     409: problem(
       "`EDIT_WINDOW_CLOSED` more than 15 minutes after sending; `CONFLICT` for a voice note, a deleted message or an " +
         "ended session.",
@@ -108,9 +109,9 @@ export const deleteMessage = defineRoute({
   tags,
   summary: "Delete one of my messages",
   description:
-    "At any time, yours only: it stays in the history as a tombstone (`deleted_at`, no text, no audio; a voice note's " +
-    "recording is deleted) and both get `message.deleted`. Moderators keep what it was for 30 days, and a report filed " +
-    "later shows it. Deleting it again changes nothing.",
+    "At any time, yours only: it stays in the history as a tombstone (`deleted_at`, no text, no audio: nobody can " +
+    "play a voice note's recording again) and both get `message.deleted`. Moderators keep what it was, recording " +
+    "included, for 30 days, and a report filed later shows it; then it is deleted. Deleting it again changes nothing.",
   ...authenticated,
   request: { params: MessageParamsSchema },
   responses: {
@@ -118,6 +119,7 @@ export const deleteMessage = defineRoute({
     ...commonErrorResponses,
     401: unauthorized,
     404: noSuchMessage,
+    429: problem("Too many messages and edits; `Retry-After` says when to try again."),
   },
 });
 

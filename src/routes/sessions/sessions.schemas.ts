@@ -117,7 +117,7 @@ export const MessageParamsSchema = z.object({
 });
 
 export const MessageEditSchema = z
-  .object({ text: freeText().trim().min(1).max(4000) })
+  .strictObject({ text: freeText().trim().min(1).max(4000) })
   .openapi("MessageEdit", { example: { text: "Salom! How are you today?" } });
 
 const clientId = idSchema()
