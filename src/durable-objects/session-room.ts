@@ -294,6 +294,17 @@ export class SessionRoom extends SocketHub {
     });
   }
 
+  /** Refuses a frame that is not a call's (`topic.next`, `read`), naming it so the client knows which. */
+  private refuseFrame(
+    socket: WebSocket,
+    frame: "topic.next" | "read",
+    code: RoomErrorCode,
+    message: string,
+    retryAfterSec?: number,
+  ): void {
+    this.refuse(socket, code, message, undefined, retryAfterSec, frame);
+  }
+
   /** Pushes a session event to everyone in the room; the end of the session also ends a call. */
   async broadcast(event: SessionEvent): Promise<number> {
     if (event.type !== "ended") return this.push(event);
@@ -500,18 +511,11 @@ export class SessionRoom extends SocketHub {
       outcome = await this.database.run((db) => markRead(db, sessionId, sender.userId, upTo, new Date()));
     } catch (error) {
       log("warn", "read position not recorded", { session_id: sessionId, ...describeError(error) });
-      this.refuse(
-        socket,
-        "UNAVAILABLE",
-        "the read position could not be recorded; try again",
-        undefined,
-        undefined,
-        "read",
-      );
+      this.refuseFrame(socket, "read", "UNAVAILABLE", "the read position could not be recorded; try again");
       return;
     }
     if (outcome.kind === "not-found") {
-      this.refuse(socket, "INVALID_FRAME", "up_to: not a message of this session", undefined, undefined, "read");
+      this.refuseFrame(socket, "read", "INVALID_FRAME", "up_to: not a message of this session");
       return;
     }
     if (outcome.kind === "moved") this.push(readEvent(sender.userId, outcome.position));
@@ -525,28 +529,14 @@ export class SessionRoom extends SocketHub {
   private async nextTopic(socket: WebSocket, sender: Sender): Promise<void> {
     const session = this.session();
     if (!session || session.ended) {
-      this.refuse(
-        socket,
-        "SESSION_ENDED",
-        "this session has ended; no more topics",
-        undefined,
-        undefined,
-        "topic.next",
-      );
+      this.refuseFrame(socket, "topic.next", "SESSION_ENDED", "this session has ended; no more topics");
       return;
     }
     const now = Date.now();
     const last = this.ctx.storage.sql.exec<{ at: number }>("select at from topic_change").toArray()[0]?.at;
     if (last !== undefined && now - last < topicChangeIntervalMs) {
       const waitSec = Math.ceil((last + topicChangeIntervalMs - now) / 1000);
-      this.refuse(
-        socket,
-        "RATE_LIMITED",
-        "the topic changes at most once every 20 s",
-        undefined,
-        waitSec,
-        "topic.next",
-      );
+      this.refuseFrame(socket, "topic.next", "RATE_LIMITED", "the topic changes at most once every 20 s", waitSec);
       return;
     }
     let outcome: Awaited<ReturnType<typeof chooseNextTopic>>;
@@ -554,14 +544,7 @@ export class SessionRoom extends SocketHub {
       outcome = await this.database.run((db) => chooseNextTopic(db, session.id, sender.userId, new Date(now)));
     } catch (error) {
       log("warn", "topic not changed", { session_id: session.id, ...describeError(error) });
-      this.refuse(
-        socket,
-        "UNAVAILABLE",
-        "the topic could not be changed; try again",
-        undefined,
-        undefined,
-        "topic.next",
-      );
+      this.refuseFrame(socket, "topic.next", "UNAVAILABLE", "the topic could not be changed; try again");
       return;
     }
     if (outcome.kind === "ended") {
@@ -574,25 +557,11 @@ export class SessionRoom extends SocketHub {
       await this.inTurn(async () => this.endLiveCall("session_ended"));
       await this.persist();
       await this.rescheduleAlarm();
-      this.refuse(
-        socket,
-        "SESSION_ENDED",
-        "this session has ended; no more topics",
-        undefined,
-        undefined,
-        "topic.next",
-      );
+      this.refuseFrame(socket, "topic.next", "SESSION_ENDED", "this session has ended; no more topics");
       return;
     }
     if (outcome.kind === "none") {
-      this.refuse(
-        socket,
-        "NO_TOPIC",
-        "no topic is available at this session's level",
-        undefined,
-        undefined,
-        "topic.next",
-      );
+      this.refuseFrame(socket, "topic.next", "NO_TOPIC", "no topic is available at this session's level");
       return;
     }
     this.ctx.storage.sql.exec(

@@ -49,12 +49,8 @@ export async function pruneOldRevisions(db: Database, s3: S3Config, now: Date): 
   `);
   const deleted = await Promise.all(
     old.rows.map(async (row) => {
+      // A recording is named by one revision only: a voice note is never edited, and deleted once.
       if (!row.audio_key) return row.id;
-      // The same recording may be named by several revisions of one message; the last to go takes it.
-      const shared = await db.execute<{ others: number }>(sql`
-        select count(*)::int as others from message_revisions where audio_key = ${row.audio_key} and id <> ${row.id}
-      `);
-      if ((shared.rows[0]?.others ?? 0) > 0) return row.id;
       return deleteObject(s3, row.audio_key).then(
         () => row.id,
         (error: unknown) => {

@@ -116,6 +116,9 @@ export type SendOutcome =
 
 const messageColumns = sql`id, session_id, sender_id, type, text, audio_key, duration_ms, corrects_id, client_id, created_at,
   edited_at, deleted_at`;
+/** `messageColumns` of the messages row aliased `m`, where another relation has the same names. */
+const messageColumnsOfM = sql`m.id, m.session_id, m.sender_id, m.type, m.text, m.audio_key, m.duration_ms, m.corrects_id,
+  m.client_id, m.created_at, m.edited_at, m.deleted_at`;
 
 /**
  * A send's client-chosen idempotency key (`client_id`) and the fingerprint of what it carried,
@@ -301,8 +304,7 @@ interface TargetRow extends MessageRow {
  * they got the lock, so the revisions of racing edits are in the order they were made.
  */
 const targetOf = (senderId: string, sessionId: string, messageId: string) => sql`
-  select m.id, m.session_id, m.sender_id, m.type, m.text, m.audio_key, m.duration_ms, m.corrects_id, m.client_id,
-    m.created_at, m.edited_at, m.deleted_at, s.status as session_status
+  select ${messageColumnsOfM}, s.status as session_status
   from messages m join sessions s on s.id = m.session_id
   join users u on u.id = m.sender_id and u.status = 'active'
   where m.id = ${messageId} and m.session_id = ${sessionId} and m.sender_id = ${senderId}
@@ -337,8 +339,7 @@ export async function editMessage(
     ), edited as (
       update messages m set text = ${text}, edited_at = clock_timestamp()
       from editable where m.id = editable.id
-      returning m.id, m.session_id, m.sender_id, m.type, m.text, m.audio_key, m.duration_ms, m.corrects_id,
-        m.client_id, m.created_at, m.edited_at, m.deleted_at
+      returning ${messageColumnsOfM}
     )
     select (select row_to_json(target) from target) as target, (select row_to_json(edited) from edited) as edited
   `);
@@ -372,7 +373,6 @@ export async function deleteMessage(
   senderId: string,
   sessionId: string,
   messageId: string,
-  now: Date,
 ): Promise<DeleteOutcome> {
   const result = await db.execute<{ target: TargetRow | null; deleted: MessageRow | null }>(sql`
     with target as (${targetOf(senderId, sessionId, messageId)}),
@@ -383,8 +383,7 @@ export async function deleteMessage(
     ), deleted as (
       update messages m set text = null, audio_key = null, deleted_at = clock_timestamp()
       from revised where m.id = revised.message_id
-      returning m.id, m.session_id, m.sender_id, m.type, m.text, m.audio_key, m.duration_ms, m.corrects_id,
-        m.client_id, m.created_at, m.edited_at, m.deleted_at
+      returning ${messageColumnsOfM}
     )
     select (select row_to_json(target) from target) as target, (select row_to_json(deleted) from deleted) as deleted
   `);

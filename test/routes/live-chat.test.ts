@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { bearer, type SignedIn, signIn } from "../support/auth";
 import { inRoom, next } from "../support/calls";
 import { testDatabase } from "../support/db";
-import { api, postJson, readProblem } from "../support/http";
+import { api, apiWith, postJson, readProblem } from "../support/http";
 import { eventually } from "../support/match";
 import { openSessionSocket, pairInSession, send } from "../support/sessions";
 import { ofType } from "../support/sockets";
@@ -135,5 +135,23 @@ describe("read positions", () => {
     expect(await sessionItem(b, sessionId)).toMatchObject({ unread_count: 1 });
     expect((await markRead(b, sessionId, late ?? "")).status).toBe(200);
     expect(await sessionItem(b, sessionId)).toMatchObject({ unread_count: 0 });
+  });
+
+  it("over HTTP are limited per user, and a refused read changes nothing", async () => {
+    const { a, b, sessionId } = await pairInSession(handle);
+    const [first, second, third] = await texts(a, sessionId, "Uno", "Dos", "Tres");
+    const limited = { RATE_LIMIT_READS_PER_MIN: "2" };
+    const read = (upTo: string | undefined) =>
+      apiWith(limited, `/sessions/${sessionId}/read`, {
+        method: "POST",
+        headers: { ...bearer(b), "content-type": "application/json" },
+        body: JSON.stringify({ up_to: upTo }),
+      });
+    expect((await read(first)).status).toBe(200);
+    expect((await read(second)).status).toBe(200);
+    const refused = await read(third);
+    expect(refused.status).toBe(429);
+    expect(await readProblem(refused)).toMatchObject({ code: "RATE_LIMITED", limit: "reads" });
+    expect(await sessionItem(b, sessionId)).toMatchObject({ unread_count: 1, id: sessionId });
   });
 });

@@ -7,7 +7,7 @@ import worker from "../../src/index";
 import { bearer, type SignedIn, signIn } from "../support/auth";
 import { inRoom, next } from "../support/calls";
 import { makeAdmin, testDatabase } from "../support/db";
-import { api, postJson, readProblem } from "../support/http";
+import { api, apiWith, postJson, readProblem } from "../support/http";
 import { endWith, pairInSession, send, uploadVoiceNote } from "../support/sessions";
 
 /*
@@ -122,6 +122,32 @@ describe("PATCH /sessions/{id}/messages/{message_id}", () => {
     expect((await readProblem(ended)).code).toBe("CONFLICT");
     const texts = (await history(a, sessionId)).map((message) => message.text);
     expect(texts).toEqual(expect.arrayContaining(["Sent long ago", "Before the end"]));
+  });
+});
+
+describe("edits and deletes", () => {
+  it("count against the messages limit: past it, 429 and nothing changes", async () => {
+    const { a, sessionId } = await pairInSession(handle);
+    const first = await said(a, sessionId, { type: "text", text: "Firts" });
+    // One counter with the send: the message above was the first of three.
+    const limited = { RATE_LIMIT_MESSAGES_PER_MIN: "3" };
+    const patch = (text: string) =>
+      apiWith(limited, `/sessions/${sessionId}/messages/${first.id}`, {
+        method: "PATCH",
+        headers: { ...bearer(a), "content-type": "application/json" },
+        body: JSON.stringify({ text }),
+      });
+    expect((await patch("First")).status).toBe(200);
+    expect((await patch("First!")).status).toBe(200);
+    const refused = await patch("First!!");
+    expect(refused.status).toBe(429);
+    expect(await readProblem(refused)).toMatchObject({ code: "RATE_LIMITED", limit: "messages" });
+    const deleteRefused = await apiWith(limited, `/sessions/${sessionId}/messages/${first.id}`, {
+      method: "DELETE",
+      headers: bearer(a),
+    });
+    expect(deleteRefused.status).toBe(429);
+    expect((await history(a, sessionId))[0]).toMatchObject({ text: "First!", deleted_at: null });
   });
 });
 

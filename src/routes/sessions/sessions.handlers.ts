@@ -141,7 +141,7 @@ export const deleteMessage: AppRouteHandler<routes.DeleteMessageRoute> = async (
   const { id, message_id: messageId } = c.req.valid("param");
   const { db, objects } = c.get("services");
   await enforceRateLimit(c, rateLimitRules(c.get("config").rateLimits).messages, userId);
-  const outcome = await deleteStoredMessage(db, userId, id, messageId, new Date());
+  const outcome = await deleteStoredMessage(db, userId, id, messageId);
   if (outcome.kind === "not-found") throw messageNotFound();
   if (outcome.kind === "deleted") {
     const { message } = outcome;
