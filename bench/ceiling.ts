@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { getConfig } from "../src/config";
 import { openDatabase } from "../src/db/client";
+import { benchInterests } from "./interests";
 
 export { Matchmaker } from "../src/durable-objects/matchmaker";
 
@@ -33,10 +34,12 @@ app.post("/raw/insert", async (c) => {
 /**
  * Many learners arriving at once at one level's Matchmaker, called directly: the users and their
  * queued attempts are written first in one statement, then every attempt is handed to the object
- * at the same moment. Measures the object alone, without the HTTP front in front of it.
+ * at the same moment. Measures the object alone, without the HTTP front in front of it. With
+ * `interests=on` each learner brings four interests, as the attempt route hands them over.
  */
 app.post("/matchmaker/burst", async (c) => {
   const users = Number(c.req.query("users") ?? "200");
+  const withInterests = c.req.query("interests") === "on";
   const handle = openDatabase(getConfig(c.env).database, () => {});
   const run = crypto.randomUUID().slice(0, 8);
   const { rows } = await handle.db.execute<{ user_id: string; attempt_id: string; created_ms: number }>(sql`
@@ -53,7 +56,7 @@ app.post("/matchmaker/burst", async (c) => {
   const matchmaker = c.env.MATCHMAKER.get(c.env.MATCHMAKER.idFromName(`burst-${run}`));
   const started = Date.now();
   const results = await Promise.all(
-    rows.map((row) =>
+    rows.map((row, n) =>
       matchmaker.enqueue({
         userId: row.user_id,
         attemptId: row.attempt_id,
@@ -62,6 +65,7 @@ app.post("/matchmaker/burst", async (c) => {
         enqueuedAt: started,
         blocked: [],
         avoid: [],
+        interests: withInterests ? benchInterests(n) : [],
       }),
     ),
   );

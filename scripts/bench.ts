@@ -13,7 +13,8 @@
  * before the HTTP path).
  *
  * Then matchmaking: the time from the second compatible attempt to both `matched` pushes, and the
- * pairs per second one level's Durable Object sustains. Prints the tables and writes them as JSON
+ * pairs per second one level's Durable Object sustains, through the API and alone, without interests
+ * and with four interests per learner (the preference for shared interests must cost under 10 %). Prints the tables and writes them as JSON
  * under bench/results/.
  */
 import { execFileSync } from "node:child_process";
@@ -24,6 +25,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import autocannon from "autocannon";
+import { benchInterests } from "../bench/interests.ts";
 import { incidentsToStderr, reportUnhandledErrors, survivePool } from "./stack/incidents.ts";
 import { startStack } from "./stack/index.ts";
 import { startPostgresServer } from "./stack/postgres-server.ts";
@@ -80,7 +82,7 @@ interface Learner {
   id: string;
 }
 
-async function signUp(api: string, label: string, level: string): Promise<Learner> {
+async function signUp(api: string, label: string, level: string, interests: string[] = []): Promise<Learner> {
   const email = `bench-${label}-${randomBytes(6).toString("hex")}@example.com`;
   const post = (path: string, body: unknown, token?: string) =>
     fetch(`${api}${path}`, {
@@ -94,7 +96,7 @@ async function signUp(api: string, label: string, level: string): Promise<Learne
   const signedIn = await json<{ access_token: string; user: { id: string } }>(
     await post("/auth/email/verify", { email, login_id, code }),
   );
-  await json(await post("/me", { display_name: label, level }, signedIn.access_token));
+  await json(await post("/me", { display_name: label, level, interests }, signedIn.access_token));
   return { token: signedIn.access_token, id: signedIn.user.id };
 }
 
@@ -261,6 +263,27 @@ async function matchedPushLatency(api: string, samples: number): Promise<number[
   return latencies;
 }
 
+/** One burst handed straight to a level's object (bench/ceiling.ts). */
+interface ObjectBurst {
+  users: number;
+  pairs: number;
+  elapsed_ms: number;
+  pairs_per_second: number;
+}
+
+/** How many times the object-alone burst runs each way: one run is too noisy to tell 10 % apart. */
+const objectRounds = 5;
+
+function median(values: number[]): number {
+  return percentile(values, 50);
+}
+
+/** `value` against `baseline`, as a signed percentage. */
+function percentChange(value: number, baseline: number): string {
+  const change = ((value - baseline) / baseline) * 100;
+  return `${change >= 0 ? "+" : ""}${change.toFixed(1)} %`;
+}
+
 interface Burst {
   pairs: number;
   /** From the first attempt written to the last pair's session, by the database's timestamps. */
@@ -271,8 +294,10 @@ interface Burst {
   pairingMs: { p50: number; p99: number };
 }
 
-async function pairsPerSecond(api: string, users: number, databaseUrl: string): Promise<Burst> {
-  const learners = await inBatches(users, 16, (i) => signUp(api, `burst${i}`, "C1"));
+async function pairsPerSecond(api: string, users: number, databaseUrl: string, withInterests: boolean): Promise<Burst> {
+  const learners = await inBatches(users, 16, (i) =>
+    signUp(api, `burst${i}`, "C1", withInterests ? benchInterests(i) : []),
+  );
   await inBatches(users, 50, (i) => ping(api, learners[i] as Learner));
   const started = performance.now();
   const results = await Promise.all(learners.map((learner) => attempt(api, learner, "C1")));
@@ -478,12 +503,24 @@ try {
 
   log("matchmaking: time from the second attempt to both pushes");
   const latencies = await matchedPushLatency(api, Number(values["latency-samples"]));
-  log("matchmaking: a burst of learners arriving at one level");
-  const burst = await pairsPerSecond(api, Number(values["burst-users"]), stack.bindings.DATABASE_URL);
-  log("matchmaking: the same burst handed straight to one level's object");
-  const direct = await json<{ users: number; pairs: number; elapsed_ms: number; pairs_per_second: number }>(
-    await fetch(`${ceiling}/matchmaker/burst?users=${Number(values["burst-users"])}`, { method: "POST" }),
-  );
+  const burstUsers = Number(values["burst-users"]);
+  log("matchmaking: a burst of learners arriving at one level, without interests and then with four each");
+  const burst = await pairsPerSecond(api, burstUsers, stack.bindings.DATABASE_URL, false);
+  const burstWithInterests = await pairsPerSecond(api, burstUsers, stack.bindings.DATABASE_URL, true);
+  log(`matchmaking: the same burst handed straight to one level's object, ${objectRounds} rounds each way`);
+  const direct: { off: ObjectBurst[]; on: ObjectBurst[] } = { off: [], on: [] };
+  for (let round = 0; round < objectRounds; round += 1) {
+    for (const interests of ["off", "on"] as const) {
+      direct[interests].push(
+        await json<ObjectBurst>(
+          await fetch(`${ceiling}/matchmaker/burst?users=${burstUsers}&interests=${interests}`, { method: "POST" }),
+        ),
+      );
+    }
+  }
+  const directOff = median(direct.off.map((run) => run.pairs_per_second));
+  const directOn = median(direct.on.map((run) => run.pairs_per_second));
+  const burstRate = (run: Burst) => run.pairs / run.seconds;
 
   const rows = [...routes, ...Object.values(ceilings)];
   const pad = (text: string, width: number) => text.padEnd(width);
@@ -520,8 +557,9 @@ try {
     ),
     "",
     `matchmaking: second attempt → both matched pushes: p50 ${num(percentile(latencies, 50))} ms, p99 ${num(percentile(latencies, 99))} ms, slowest ${num(Math.max(...latencies))} ms, first pair ${num(latencies[0])} ms (${latencies.length} pairs)`,
-    `matchmaking: ${burst.pairs} pairs from ${burst.pairs * 2} learners arriving at once at one level: the first attempt to the last session took ${burst.seconds.toFixed(2)} s = ${(burst.pairs / burst.seconds).toFixed(0)} pairs/s`,
-    `matchmaking: one level's object alone (attempts handed to it at once, no HTTP front): ${direct.pairs} pairs in ${(direct.elapsed_ms / 1000).toFixed(2)} s = ${direct.pairs_per_second.toFixed(0)} pairs/s`,
+    `matchmaking: ${burst.pairs} pairs from ${burst.pairs * 2} learners arriving at once at one level: the first attempt to the last session took ${burst.seconds.toFixed(2)} s = ${burstRate(burst).toFixed(0)} pairs/s`,
+    `             the same with four interests each: ${burstWithInterests.seconds.toFixed(2)} s = ${burstRate(burstWithInterests).toFixed(0)} pairs/s (${percentChange(burstRate(burstWithInterests), burstRate(burst))})`,
+    `matchmaking: one level's object alone (attempts handed to it at once, no HTTP front), median of ${objectRounds}: ${directOff.toFixed(0)} pairs/s; with four interests each ${directOn.toFixed(0)} pairs/s (${percentChange(directOn, directOff)})`,
     `             through the API, the attempts took ${burst.arrivalSeconds.toFixed(2)} s to arrive through POST /match/attempt; once the later attempt of a pair was written, the object paired it in p50 ${num(burst.pairingMs.p50)} ms, p99 ${num(burst.pairingMs.p99)} ms`,
   ];
   console.log(lines.join("\n"));
@@ -544,8 +582,9 @@ try {
         distance: distanceRows,
         matchmaking: {
           pushLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), samples: latencies.length },
-          burst: { ...burst, pairsPerSecond: burst.pairs / burst.seconds },
-          objectAlone: direct,
+          burst: { ...burst, pairsPerSecond: burstRate(burst) },
+          burstWithInterests: { ...burstWithInterests, pairsPerSecond: burstRate(burstWithInterests) },
+          objectAlone: { rounds: direct, medianPairsPerSecond: { off: directOff, on: directOn } },
         },
       },
       null,

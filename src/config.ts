@@ -85,6 +85,8 @@ const ConfigSchema = z.object({
   MATCH_WIDEN_ADJACENT_AFTER_SEC: positiveInt(30),
   MATCH_WIDEN_TWO_AFTER_SEC: positiveInt(90),
   MATCH_ATTEMPT_TTL_SEC: positiveInt(300),
+  // How long a waiting learner may be passed over for a partner sharing more interests; 0 is plain FIFO.
+  MATCH_INTEREST_FAIRNESS_SEC: z.coerce.number().int().min(0).max(3600).default(20),
   // Cloudflare Realtime TURN: the key id is a var, its API token a secret; both or neither.
   TURN_KEY_ID: z.string().min(1).optional(),
   TURN_KEY_API_TOKEN: z.string().min(1).optional(),
@@ -165,6 +167,11 @@ export interface MatchingConfig {
   widenTwoAfterMs: number;
   /** A queued attempt expires after this long. */
   attemptTtlMs: number;
+  /**
+   * Until a compatible user has waited this long, an arrival prefers the one sharing the most
+   * interests; from then on it is strict FIFO for them (SPEC §10). 0 turns the preference off.
+   */
+  interestFairnessMs: number;
 }
 
 /** How far ahead of now `JWT_SECRET_ROTATED_AT` may be: a rotation's own deploy, not a typo's year. */
@@ -303,6 +310,7 @@ export function parseConfig(env: object): Config {
       widenAdjacentAfterMs: vars.MATCH_WIDEN_ADJACENT_AFTER_SEC * 1000,
       widenTwoAfterMs: Math.max(vars.MATCH_WIDEN_TWO_AFTER_SEC, vars.MATCH_WIDEN_ADJACENT_AFTER_SEC) * 1000,
       attemptTtlMs: vars.MATCH_ATTEMPT_TTL_SEC * 1000,
+      interestFairnessMs: vars.MATCH_INTEREST_FAIRNESS_SEC * 1000,
     },
     durableObjectTimeoutMs: vars.DEADLINE_DURABLE_OBJECT_MS,
     turn:

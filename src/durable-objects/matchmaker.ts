@@ -5,7 +5,15 @@ import { describeError, log } from "../lib/logger";
 import { getRedis } from "../lib/redis";
 import type { ExpiredEvent, MatchEvent, MatchedEvent } from "../services/match-protocol";
 import { type ProposedPair, pairAttempts, pairMany, resolveAttempts } from "../services/match-store";
-import { band, bandRadius, firstCompatible, levelIndex, nextWidening, type QueueEntry } from "../services/matching";
+import {
+  band,
+  bandRadius,
+  choosePartner,
+  levelIndex,
+  nextWidening,
+  type QueueEntry,
+  sharedInterests,
+} from "../services/matching";
 import { objectCalls } from "../services/objects";
 import { whoIsOnline } from "../services/presence";
 import { SocketHub } from "./socket-hub";
@@ -16,7 +24,13 @@ import { SocketHub } from "./socket-hub";
  */
 export type EnqueueResult =
   | { status: "queued" }
-  | { status: "matched"; sessionId: string; partner: MatchedEvent["partner"]; topic: MatchedEvent["topic"] }
+  | {
+      status: "matched";
+      sessionId: string;
+      partner: MatchedEvent["partner"];
+      topic: MatchedEvent["topic"];
+      sharedInterests: MatchedEvent["shared_interests"];
+    }
   | { status: "withdrawn" };
 
 /** How long a neighbour's report of its longest wait is trusted. */
@@ -41,6 +55,7 @@ interface QueueRow extends Record<string, SqlStorageValue> {
   enqueued_at: number;
   blocked: string;
   avoid: string;
+  interests: string;
 }
 
 interface Arrival {
@@ -51,7 +66,8 @@ interface Arrival {
 
 /**
  * One object per CEFR level (`idFromName(level)`). It keeps that level's queue in its SQLite
- * storage, pairs arrivals FIFO with the first compatible waiting user, widens each waiting user's
+ * storage, pairs each arrival with a compatible waiting user (the one sharing the most interests,
+ * strict FIFO once someone has waited past the fairness bound: `choosePartner`), widens each waiting user's
  * band with time, expires attempts of users who left, and pushes results over hibernating sockets.
  *
  * Widening across objects: an arrival that finds nobody here asks the objects of the levels
@@ -78,13 +94,19 @@ export class Matchmaker extends SocketHub {
         display_name text,
         enqueued_at integer not null,
         blocked text not null,
-        avoid text not null
+        avoid text not null,
+        interests text not null default '[]'
       );
       create table if not exists withdrawn (
         attempt_id text primary key,
         withdrawn_at integer not null
       );
     `);
+    // A queue stored before interests were kept gains the column; whoever waits in it shares none.
+    const columns = ctx.storage.sql.exec<{ name: string }>("pragma table_info(queue)").toArray();
+    if (!columns.some((column) => column.name === "interests")) {
+      ctx.storage.sql.exec("alter table queue add column interests text not null default '[]'");
+    }
   }
 
   private get config() {
@@ -116,6 +138,7 @@ export class Matchmaker extends SocketHub {
         enqueuedAt: row.enqueued_at,
         blocked: JSON.parse(row.blocked) as string[],
         avoid: JSON.parse(row.avoid) as string[],
+        interests: JSON.parse(row.interests) as string[],
       }));
   }
 
@@ -132,11 +155,11 @@ export class Matchmaker extends SocketHub {
 
   private store(entry: QueueEntry): void {
     this.ctx.storage.sql.exec(
-      `insert into queue (user_id, attempt_id, level, display_name, enqueued_at, blocked, avoid)
-       values (?, ?, ?, ?, ?, ?, ?)
+      `insert into queue (user_id, attempt_id, level, display_name, enqueued_at, blocked, avoid, interests)
+       values (?, ?, ?, ?, ?, ?, ?, ?)
        on conflict (user_id) do update set attempt_id = excluded.attempt_id, level = excluded.level,
          display_name = excluded.display_name, enqueued_at = excluded.enqueued_at,
-         blocked = excluded.blocked, avoid = excluded.avoid`,
+         blocked = excluded.blocked, avoid = excluded.avoid, interests = excluded.interests`,
       entry.userId,
       entry.attemptId,
       entry.level,
@@ -144,6 +167,7 @@ export class Matchmaker extends SocketHub {
       entry.enqueuedAt,
       JSON.stringify(entry.blocked),
       JSON.stringify(entry.avoid),
+      JSON.stringify(entry.interests),
     );
   }
 
@@ -159,7 +183,7 @@ export class Matchmaker extends SocketHub {
   private arrivals: Arrival[] = [];
 
   /**
-   * Queues an attempt, or pairs it at once with the first compatible waiting user here or nearby.
+   * Queues an attempt, or pairs it at once with a compatible waiting user here or nearby (`choosePartner`).
    * An attempt the object holds already is simply still queued: handing it over again is how a
    * request re-attaches an attempt whose first hand-off failed.
    */
@@ -171,8 +195,8 @@ export class Matchmaker extends SocketHub {
   }
 
   /**
-   * Serves every arrival that came while the object was busy in one pass: pairs them FIFO with
-   * the waiting users and with each other in memory, then creates all those sessions in one
+   * Serves every arrival that came while the object was busy in one pass: pairs them, in arrival
+   * order, with the waiting users and with each other in memory, then creates all those sessions in one
    * statement. A pair the database refuses, and an arrival nobody here accepts, go through
    * `pairWithSomeone` one at a time, which learns why and also asks the neighbouring levels.
    * Arrivals are settled by attempt id: one user may have a cancelled and a new attempt in one batch.
@@ -204,7 +228,7 @@ export class Matchmaker extends SocketHub {
           settle(entry.attemptId, { status: "withdrawn" });
           continue;
         }
-        const partner = firstCompatible(
+        const partner = choosePartner(
           entry,
           candidates.filter((candidate) => !taken.has(candidate.userId)),
           now,
@@ -253,12 +277,19 @@ export class Matchmaker extends SocketHub {
             sessionId: pair.sessionId,
             partner: forPartner.partner,
             topic,
+            sharedInterests: forPartner.shared_interests,
           });
         } else {
           await this.completeMatch(partner.attemptId, forPartner);
         }
         this.push(forEntry, arrival.userId);
-        settle(arrival.attemptId, { status: "matched", sessionId: pair.sessionId, partner: forEntry.partner, topic });
+        settle(arrival.attemptId, {
+          status: "matched",
+          sessionId: pair.sessionId,
+          partner: forEntry.partner,
+          topic,
+          sharedInterests: forEntry.shared_interests,
+        });
       }
 
       for (const entry of retry.sort((a, b) => a.enqueuedAt - b.enqueuedAt)) {
@@ -281,6 +312,7 @@ export class Matchmaker extends SocketHub {
     topic: MatchedEvent["topic"],
     now: number,
   ) {
+    const shared = sharedInterests(entry.interests, partner.interests);
     const forPartner: MatchedEvent = {
       type: "matched",
       attempt_id: partner.attemptId,
@@ -288,6 +320,7 @@ export class Matchmaker extends SocketHub {
       partner: { id: entry.userId, display_name: entry.displayName, level: entry.level },
       band: band(partner.level, now - partner.enqueuedAt, this.config.matching),
       topic,
+      shared_interests: shared,
     };
     const forEntry: MatchedEvent = {
       type: "matched",
@@ -296,17 +329,19 @@ export class Matchmaker extends SocketHub {
       partner: { id: partner.userId, display_name: partner.displayName, level: partner.level },
       band: band(entry.level, now - entry.enqueuedAt, this.config.matching),
       topic,
+      shared_interests: shared,
     };
     log("info", "matched", {
       session_id: sessionId,
       level: sessionLevel(entry, partner),
       waited_ms: now - partner.enqueuedAt,
+      shared_interests: shared.length,
     });
     return { forEntry, forPartner };
   }
 
   /**
-   * Tries partners for `entry` FIFO: first here, then in the neighbouring levels' objects.
+   * Tries partners for `entry` (`choosePartner`): first here, then in the neighbouring levels' objects.
    * `entry` is in this queue already when `queued` is true (the alarm's widening pass).
    * Answers `withdrawn` when the database says the entry's own attempt is no longer queued.
    */
@@ -314,7 +349,7 @@ export class Matchmaker extends SocketHub {
     const tried = new Set<string>();
     for (;;) {
       const now = Date.now();
-      const local = firstCompatible(
+      const local = choosePartner(
         entry,
         this.waiting().filter((waiting) => !tried.has(waiting.userId)),
         now,
@@ -339,7 +374,13 @@ export class Matchmaker extends SocketHub {
         if (queued) this.remove(entry.attemptId);
         await this.tell(partner.home, (home) => home.completeMatch(partner.entry.attemptId, forPartner));
         this.push(forEntry, entry.userId);
-        return { status: "matched", sessionId: outcome.sessionId, partner: forEntry.partner, topic: outcome.topic };
+        return {
+          status: "matched",
+          sessionId: outcome.sessionId,
+          partner: forEntry.partner,
+          topic: outcome.topic,
+          sharedInterests: forEntry.shared_interests,
+        };
       }
       if (outcome.kind === "blocked") {
         entry.blocked.push(partner.entry.userId);
@@ -370,7 +411,8 @@ export class Matchmaker extends SocketHub {
   }
 
   /**
-   * The earliest-waiting compatible user in the objects of the levels within two of `entry`'s.
+   * The partner `choosePartner` prefers among each neighbouring level's own choice for `entry`,
+   * in the objects of the levels within two of `entry`'s.
    * A neighbour is asked only when someone there could accept `entry`: either `entry` has waited
    * long enough to accept that distance itself, or the neighbour's longest-waiting user has. What
    * each neighbour reports is kept for a second, so a burst of arrivals asks once; a user who
@@ -408,9 +450,14 @@ export class Matchmaker extends SocketHub {
       if (offer.status === "rejected")
         log("warn", "a neighbouring matchmaker did not answer", describeError(offer.reason));
     }
-    return offers
-      .flatMap((offer) => (offer.status === "fulfilled" && offer.value ? [offer.value] : []))
-      .sort((a, b) => a.entry.enqueuedAt - b.entry.enqueuedAt)[0];
+    const found = offers.flatMap((offer) => (offer.status === "fulfilled" && offer.value ? [offer.value] : []));
+    const chosen = choosePartner(
+      entry,
+      found.map((offer) => offer.entry),
+      now,
+      this.config.matching,
+    );
+    return found.find((offer) => offer.entry === chosen);
   }
 
   /** What each neighbouring level's object last said about its longest-waiting user. */
@@ -422,10 +469,10 @@ export class Matchmaker extends SocketHub {
       .oldest;
   }
 
-  /** Read-only: this queue's first user compatible with `candidate` from another level. */
+  /** Read-only: the user of this queue `choosePartner` gives `candidate` from another level. */
   findPartnerFor(candidate: QueueEntry, exclude: string[]): QueueEntry | null {
     const waiting = this.waiting().filter((entry) => !exclude.includes(entry.userId));
-    return firstCompatible(candidate, waiting, Date.now(), this.config.matching) ?? null;
+    return choosePartner(candidate, waiting, Date.now(), this.config.matching) ?? null;
   }
 
   /** Another level's object paired one of our users: take them off the queue and tell them. */

@@ -24,6 +24,7 @@ export function queueEntry(candidate: MatchCandidate, attempt: QueuedAttempt): Q
     enqueuedAt: attempt.createdAt.getTime(),
     blocked: candidate.blocked,
     avoid: candidate.avoid,
+    interests: candidate.interests,
   };
 }
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { levels } from "../db/schema/enums";
-import { CurrentTopicSchema } from "../routes/sessions/sessions.schemas";
+import { CurrentTopicSchema, SharedInterestsSchema } from "../routes/sessions/sessions.schemas";
 
 /**
  * What `/match/ws` pushes, as the socket contract (`/asyncapi.json`) publishes it; the types the
@@ -15,6 +15,7 @@ export const matchEventSchemas = {
       partner: z.object({ id: z.uuid(), display_name: z.string().nullable(), level: z.enum(levels) }),
       band: z.array(z.enum(levels)).meta({ description: "The levels the match was made across." }),
       topic: CurrentTopicSchema,
+      shared_interests: SharedInterestsSchema,
     })
     .meta({
       description:

@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { matchAttempts } from "../db/schema";
+import { matchAttempts, profiles } from "../db/schema";
 import type { Level } from "../db/schema/enums";
 import { type TopicView, topicChoice, topicJson } from "./topics";
 
@@ -11,6 +11,8 @@ export interface MatchCandidate {
   profileLevel: Level | null;
   blocked: string[];
   avoid: string[];
+  /** The profile's interests, as the matchmaker weighs them. */
+  interests: string[];
   activeSessionId: string | null;
   queuedAttempt: { id: string; level: Level; createdAt: Date } | null;
 }
@@ -23,6 +25,7 @@ interface CandidateRow extends Record<string, unknown> {
   blocked: string[] | null;
   low_rated: string[] | null;
   last_partner: string | null;
+  interests: string[] | null;
   active_session_id: string | null;
   queued_attempt_id: string | null;
   queued_level: Level | null;
@@ -31,7 +34,7 @@ interface CandidateRow extends Record<string, unknown> {
 
 function candidateQuery(userId: string) {
   return sql`
-    select u.id as user_id, u.status, p.display_name, p.level,
+    select u.id as user_id, u.status, p.display_name, p.level, p.interests,
       (select array_agg(case when b.blocker_id = u.id then b.blocked_id else b.blocker_id end)
          from blocks b where b.blocker_id = u.id or b.blocked_id = u.id) as blocked,
       (select array_agg(distinct other.user_id)
@@ -62,6 +65,7 @@ function toCandidate(row: CandidateRow): MatchCandidate {
     profileLevel: row.level,
     blocked: row.blocked ?? [],
     avoid: [...(row.low_rated ?? []), ...(row.last_partner ? [row.last_partner] : [])],
+    interests: row.interests ?? [],
     activeSessionId: row.active_session_id,
     queuedAttempt:
       row.queued_attempt_id && row.queued_level && row.queued_created_at
@@ -107,6 +111,15 @@ export async function openAttempt(
   `);
   const row = result.rows[0];
   return row ? { candidate: toCandidate(row), attemptId: row.attempt_id } : undefined;
+}
+
+/** The interests on `userId`'s profile (none without a profile); one statement over the HTTP path. */
+export async function interestsOf(db: Database, userId: string): Promise<string[]> {
+  const [profile] = await db
+    .select({ interests: profiles.interests })
+    .from(profiles)
+    .where(eq(profiles.userId, userId));
+  return profile?.interests ?? [];
 }
 
 export type PairOutcome =

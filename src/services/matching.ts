@@ -12,6 +12,8 @@ export interface QueueEntry {
   blocked: string[];
   /** Users never to be paired with this one: rated 1–2 either way, or the last partner. */
   avoid: string[];
+  /** The profile's interests when they queued (lower case, no repeats): who they would rather meet. */
+  interests: string[];
 }
 
 export function levelIndex(level: Level): number {
@@ -46,16 +48,40 @@ export function compatible(a: QueueEntry, b: QueueEntry, now: number, widening: 
   return distance <= radius;
 }
 
-/** The first compatible entry in FIFO order, if any. */
-export function firstCompatible(
+/** The interests two learners share, in alphabetical order (SPEC §10): both are told the same list. */
+export function sharedInterests(a: string[], b: string[]): string[] {
+  return a.filter((interest) => b.includes(interest)).sort();
+}
+
+/**
+ * The waiting user `candidate` is paired with, of the compatible ones in `waiting` (SPEC §10):
+ * the one sharing the most interests with `candidate`, the longest-waiting of those first; but once
+ * a compatible user has waited longer than `widening.interestFairnessMs`, strict FIFO, so nobody
+ * who shares little is passed over for long. A bound of 0 is plain FIFO.
+ */
+export function choosePartner(
   candidate: QueueEntry,
   waiting: QueueEntry[],
   now: number,
   widening: MatchingConfig,
 ): QueueEntry | undefined {
-  return [...waiting]
-    .sort((x, y) => x.enqueuedAt - y.enqueuedAt)
-    .find((entry) => compatible(candidate, entry, now, widening));
+  const fifo = waiting
+    .filter((entry) => compatible(candidate, entry, now, widening))
+    .sort((x, y) => x.enqueuedAt - y.enqueuedAt);
+  const [oldest] = fifo;
+  if (!oldest || now - oldest.enqueuedAt >= widening.interestFairnessMs || candidate.interests.length === 0) {
+    return oldest;
+  }
+  let best = oldest;
+  let bestShared = sharedInterests(candidate.interests, oldest.interests).length;
+  for (const entry of fifo) {
+    const shared = sharedInterests(candidate.interests, entry.interests).length;
+    if (shared > bestShared) {
+      best = entry;
+      bestShared = shared;
+    }
+  }
+  return best;
 }
 
 /** When an entry's band next widens, or undefined once it is as wide as it gets. */

@@ -4,7 +4,8 @@ import type { Level } from "../db/schema/enums";
 import type { EnqueueResult } from "../durable-objects/matchmaker";
 import { describeError, log } from "../lib/logger";
 import { queueEntry } from "./attempts";
-import { latestAttempt, openAttempt, resolveAttempts } from "./match-store";
+import { interestsOf, latestAttempt, type MatchCandidate, openAttempt, resolveAttempts } from "./match-store";
+import { sharedInterests } from "./matching";
 import type { ObjectCalls } from "./objects";
 import { whoIsOnline } from "./presence";
 import { findSession } from "./sessions";
@@ -35,6 +36,7 @@ export type Placement =
       sessionId: string;
       partner: Extract<EnqueueResult, { status: "matched" }>["partner"];
       topic: Extract<EnqueueResult, { status: "matched" }>["topic"];
+      sharedInterests: string[];
     }
   | { status: "queued"; attemptId: string }
   | ({ status: "refused" } & PlacementRefusal);
@@ -75,7 +77,7 @@ export async function placeAttempt(deps: PlacementDeps, userId: string, level: L
       async (matchmaker): Promise<EnqueueResult> => matchmaker.enqueue(entry),
     );
   } catch (error) {
-    result = await recoverHandOff(deps, userId, { id: queued.id, level }, error);
+    result = await recoverHandOff(deps, candidate, { id: queued.id, level }, error);
   }
   switch (result.status) {
     case "matched":
@@ -85,6 +87,7 @@ export async function placeAttempt(deps: PlacementDeps, userId: string, level: L
         sessionId: result.sessionId,
         partner: result.partner,
         topic: result.topic,
+        sharedInterests: result.sharedInterests,
       };
     case "queued":
       return { status: "queued", attemptId: queued.id };
@@ -93,10 +96,13 @@ export async function placeAttempt(deps: PlacementDeps, userId: string, level: L
   }
 }
 
-/** After a failed hand-off: withdraws the attempt, or finds the session it was paired into after all. */
+/**
+ * After a failed hand-off: withdraws the attempt, or finds the session it was paired into after
+ * all (with the interests the two share by their profiles now: the object's answer is lost).
+ */
 async function recoverHandOff(
   deps: PlacementDeps,
-  userId: string,
+  candidate: MatchCandidate,
   attempt: { id: string; level: Level },
   error: unknown,
 ): Promise<EnqueueResult> {
@@ -112,15 +118,19 @@ async function recoverHandOff(
     );
     throw error;
   }
-  const latest = await latestAttempt(deps.db, userId);
+  const latest = await latestAttempt(deps.db, candidate.userId);
   const session =
-    latest?.id === attempt.id && latest.sessionId ? await findSession(deps.db, userId, latest.sessionId) : undefined;
+    latest?.id === attempt.id && latest.sessionId
+      ? await findSession(deps.db, candidate.userId, latest.sessionId)
+      : undefined;
   if (!session?.partner) throw error;
+  const partnerInterests = await interestsOf(deps.db, session.partner.id);
   log("warn", "matched, but the matchmaker's answer was lost", { request_id: deps.requestId, ...describeError(error) });
   return {
     status: "matched",
     sessionId: session.id,
     partner: { ...session.partner, level: session.partner.level ?? session.level },
     topic: session.topic,
+    sharedInterests: sharedInterests(candidate.interests, partnerInterests),
   };
 }

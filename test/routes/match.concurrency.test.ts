@@ -3,11 +3,10 @@ import {
   createScheduledController,
   evictDurableObject,
   runDurableObjectAlarm,
-  runInDurableObject,
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { eq, inArray, sql } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { getConfig } from "../../src/config";
 import { matchAttempts, sessionParticipants, sessions } from "../../src/db/schema";
@@ -16,7 +15,16 @@ import { getRedis } from "../../src/lib/redis";
 import { bearer, type SignedIn } from "../support/auth";
 import { testDatabase } from "../support/db";
 import { api } from "../support/http";
-import { attempt, cancelAttempt, eventually, learner, matchStatus, openMatchSocket } from "../support/match";
+import {
+  attempt,
+  backdateAttempt,
+  cancelAttempt,
+  eventually,
+  type Level,
+  learner,
+  matchStatus,
+  openMatchSocket,
+} from "../support/match";
 
 /*
  * The B1 and B2 queues belong to this file: other test files queue at other levels, so the
@@ -42,16 +50,7 @@ async function endSessionsOf(users: SignedIn[]) {
     .where(inArray(sessions.id, [...new Set(rows.map((row) => row.sessionId))]));
 }
 
-/** Moves a queued user's wait `ms` into the past, in the object's queue and in the database. */
-async function backdate(level: string, user: SignedIn, ms: number) {
-  await runInDurableObject(matchmaker(level), (_, state) => {
-    state.storage.sql.exec("update queue set enqueued_at = enqueued_at - ? where user_id = ?", ms, user.user.id);
-  });
-  await handle.db
-    .update(matchAttempts)
-    .set({ createdAt: sql`${matchAttempts.createdAt} - make_interval(secs => ${ms / 1000})` })
-    .where(eq(matchAttempts.userId, user.user.id));
-}
+const backdate = (level: Level, user: SignedIn, ms: number) => backdateAttempt(handle.db, level, user, ms);
 
 describe("matchmaking under concurrency", () => {
   it("twelve simultaneous attempts make six sessions, with nobody in two", async () => {

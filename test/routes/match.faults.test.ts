@@ -74,6 +74,7 @@ function entryFor(who: SignedIn, attemptId: string, level: Level): QueueEntry {
     enqueuedAt: Date.now(),
     blocked: [],
     avoid: [],
+    interests: [],
   };
 }
 

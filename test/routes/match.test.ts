@@ -32,6 +32,7 @@ describe("POST /match/attempt", () => {
       partner: { id: arriving.user.id, display_name: "Bobur", level: "C1" },
       band: ["C1"],
       topic: second.body.topic,
+      shared_interests: [],
     });
     expect(await matchStatus(waiting)).toMatchObject({
       status: "matched",

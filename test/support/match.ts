@@ -1,3 +1,8 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { eq, sql } from "drizzle-orm";
+import type { Database } from "../../src/db/client";
+import { matchAttempts } from "../../src/db/schema";
 import type { TopicView } from "../../src/services/topics";
 import { bearer, type SignedIn, signIn } from "./auth";
 import { api, postJson } from "./http";
@@ -5,10 +10,14 @@ import { openSocket } from "./sockets";
 
 export type Level = "A1" | "A2" | "B1" | "B2" | "C1" | "C2";
 
-/** A signed-in learner with a display name and level who has pinged presence. */
-export async function learner(level: Level, name = `learner-${level}`): Promise<SignedIn> {
+/** A signed-in learner with a display name, level and interests who has pinged presence. */
+export async function learner(level: Level, name = `learner-${level}`, interests: string[] = []): Promise<SignedIn> {
   const session = await signIn();
-  const patched = await postJson("/me", { display_name: name, level }, { method: "PATCH", headers: bearer(session) });
+  const patched = await postJson(
+    "/me",
+    { display_name: name, level, interests },
+    { method: "PATCH", headers: bearer(session) },
+  );
   if (patched.status !== 200) throw new Error(`profile update answered ${patched.status}`);
   await ping(session);
   return session;
@@ -24,6 +33,7 @@ export interface AttemptBody {
   session_id?: string;
   partner?: { id: string; display_name: string | null; level: Level };
   topic?: TopicView | null;
+  shared_interests?: string[];
 }
 
 export async function attempt(session: SignedIn, level: Level): Promise<{ status: number; body: AttemptBody }> {
@@ -56,4 +66,15 @@ export async function eventually(
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Moves a queued learner's wait `ms` into the past, in their level's object and in the database. */
+export async function backdateAttempt(db: Database, level: Level, user: SignedIn, ms: number): Promise<void> {
+  await runInDurableObject(env.MATCHMAKER.get(env.MATCHMAKER.idFromName(level)), (_, state) => {
+    state.storage.sql.exec("update queue set enqueued_at = enqueued_at - ? where user_id = ?", ms, user.user.id);
+  });
+  await db
+    .update(matchAttempts)
+    .set({ createdAt: sql`${matchAttempts.createdAt} - make_interval(secs => ${ms / 1000})` })
+    .where(eq(matchAttempts.userId, user.user.id));
 }

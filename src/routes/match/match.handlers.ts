@@ -57,8 +57,18 @@ export const attempt: AppRouteHandler<routes.AttemptRoute> = async (c) => {
   const placed = await placeAttempt(deps, userId, level, new Date());
   switch (placed.status) {
     case "matched": {
-      const { attemptId, sessionId, partner, topic } = placed;
-      return c.json({ status: "matched" as const, attempt_id: attemptId, session_id: sessionId, partner, topic }, 200);
+      const { attemptId, sessionId, partner, topic, sharedInterests } = placed;
+      return c.json(
+        {
+          status: "matched" as const,
+          attempt_id: attemptId,
+          session_id: sessionId,
+          partner,
+          topic,
+          shared_interests: sharedInterests,
+        },
+        200,
+      );
     }
     case "queued":
       return c.json({ status: "queued" as const, attempt_id: placed.attemptId }, 202);

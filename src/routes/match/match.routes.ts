@@ -3,7 +3,7 @@ import { levels } from "../../db/schema/enums";
 import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { text } from "../../lib/text";
 import { authenticated, requireSocketAuth } from "../../middleware/auth";
-import { CurrentTopicSchema } from "../sessions/sessions.schemas";
+import { CurrentTopicSchema, SharedInterestsSchema } from "../sessions/sessions.schemas";
 
 const tags = ["Matchmaking"];
 const unauthorized = problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry).");
@@ -20,7 +20,8 @@ export const attempt = defineRoute({
   tags,
   summary: "Find me a partner",
   description:
-    "Pairs at once with the first compatible learner waiting (200), or queues (202). Idempotent while queued: " +
+    "Pairs at once with a compatible learner waiting (200), or queues (202): the one sharing the most interests, " +
+    "unless a compatible learner has waited 20 s or more, who then goes first (FIFO). Idempotent while queued: " +
     "asking again for the same level returns the same attempt. Requires a presence ping within the last 60 s. " +
     "A waiting learner also accepts partners one level away after 30 s and two levels away after 90 s; the " +
     "result is pushed on `/match/ws`. Attempts expire after 5 minutes or as soon as their owner stops pinging.",
@@ -35,6 +36,7 @@ export const attempt = defineRoute({
           session_id: z.uuid(),
           partner: PartnerSchema,
           topic: CurrentTopicSchema,
+          shared_interests: SharedInterestsSchema,
         })
         .openapi("MatchFound"),
       "Paired with a waiting learner.",

@@ -30,6 +30,14 @@ export const CurrentTopicSchema = TopicSchema.nullable().openapi({
     "level had no active topic.",
 });
 
+/** The interests two partners share, as their match saw them (SPEC §10). */
+export const SharedInterestsSchema = z.array(z.string()).openapi({
+  description:
+    "The interests on both partners' profiles when they were paired, in alphabetical order; the matchmaker " +
+    "prefers partners who share more of them. Empty when they share none.",
+  example: ["football", "travel"],
+});
+
 export const SessionSchema = z
   .object({
     id: z.uuid(),
