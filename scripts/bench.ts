@@ -8,7 +8,8 @@
  *
  * Then distance: each hot route one request at a time, with the database and then Redis moved
  * `--db-rtt` / `--redis-rtt` ms of round trip away (stack.distance), which turns the extra
- * latency into the round trips a request really makes. It does so for the API as it is and for
+ * latency into the round trips a request really makes; then both at once, which gives the round
+ * trips a request makes one after another in all. It does so for the API as it is and for
  * the same API with `DATABASE_HTTP=off` (every statement over a new WebSocket connection, as
  * before the HTTP path).
  *
@@ -143,6 +144,19 @@ function databaseUse(response: Response): DatabaseUse | null {
   return match ? { statements: Number(match[1]), roundTrips: Number(match[2]) } : null;
 }
 
+/** What a response reports of the rest: Upstash commands, and round trips to both back ends one after another. */
+interface TotalUse {
+  redisCommands: number;
+  roundTrips: number;
+}
+
+function totalUse(response: Response): TotalUse | null {
+  const timing = response.headers.get("server-timing") ?? "";
+  const redis = /redis;desc="\d+ requests, (\d+) commands"/.exec(timing);
+  const total = /total;desc="(\d+) round trips"/.exec(timing);
+  return redis && total ? { redisCommands: Number(redis[1]), roundTrips: Number(total[1]) } : null;
+}
+
 async function averageDatabaseUse(url: string, init: RequestInit): Promise<DatabaseUse | null> {
   const uses: DatabaseUse[] = [];
   for (let i = 0; i < 10; i += 1) {
@@ -197,9 +211,13 @@ interface Probe {
 }
 
 /** Median latency of `samples` sequential requests (after a few untimed ones), and what they reported. */
-async function medianLatency(probe: Probe, samples: number): Promise<{ p50: number; reported: DatabaseUse | null }> {
+async function medianLatency(
+  probe: Probe,
+  samples: number,
+): Promise<{ p50: number; reported: DatabaseUse | null; total: TotalUse | null }> {
   const timings: number[] = [];
   let reported: DatabaseUse | null = null;
+  let total: TotalUse | null = null;
   for (let i = -3; i < samples; i += 1) {
     await probe.prepare?.();
     const started = performance.now();
@@ -211,8 +229,9 @@ async function medianLatency(probe: Probe, samples: number): Promise<{ p50: numb
     await probe.tidy?.();
     if (i >= 0) timings.push(elapsed);
     reported = databaseUse(response);
+    total = totalUse(response);
   }
-  return { p50: percentile(timings, 50), reported };
+  return { p50: percentile(timings, 50), reported, total };
 }
 
 interface DistanceRow {
@@ -223,7 +242,11 @@ interface DistanceRow {
   databaseRoundTrips: number;
   p50AtRedisRttMs: number | null;
   redisRoundTrips: number | null;
+  /** Both back ends `--db-rtt` away at once: the round trips the request makes one after another. */
+  p50AtBothRttMs: number | null;
+  totalRoundTrips: number | null;
   reported: DatabaseUse | null;
+  reportedTotal: TotalUse | null;
 }
 
 function percentile(values: number[], p: number): number {
@@ -487,6 +510,10 @@ try {
       stack.distance.database.set(0);
       stack.distance.redis.set(redisRtt);
       const farRedis = redisRtt > 0 ? await medianLatency(probe, distanceSamples) : undefined;
+      stack.distance.database.set(databaseRtt);
+      stack.distance.redis.set(databaseRtt);
+      const farBoth = databaseRtt > 0 ? await medianLatency(probe, distanceSamples) : undefined;
+      stack.distance.database.set(0);
       stack.distance.redis.set(0);
       distanceRows.push({
         route: probe.name,
@@ -496,7 +523,10 @@ try {
         databaseRoundTrips: databaseRtt > 0 ? (farDatabase.p50 - near.p50) / databaseRtt : 0,
         p50AtRedisRttMs: farRedis?.p50 ?? null,
         redisRoundTrips: farRedis ? (farRedis.p50 - near.p50) / redisRtt : null,
+        p50AtBothRttMs: farBoth?.p50 ?? null,
+        totalRoundTrips: farBoth ? (farBoth.p50 - near.p50) / databaseRtt : null,
         reported: near.reported,
+        reportedTotal: near.total,
       });
     }
   }
@@ -554,6 +584,13 @@ try {
     ...distanceRows.map(
       (row) =>
         `${pad(row.route, 30)}${pad(row.path, 32)}${pad(num(row.p50AtZeroMs), 8)}${pad(num(row.p50AtDatabaseRttMs), 9)}${pad(num(row.databaseRoundTrips), 8)}${pad(num(row.p50AtRedisRttMs), 11)}${pad(num(row.redisRoundTrips), 11)}${use(row.reported)}`,
+    ),
+    "",
+    `total: the database and Redis both ${databaseRtt} ms away at once; round trips derived as above; "reported" is the request's own count (Server-Timing total), with the Upstash commands it sent`,
+    `${pad("route", 30)}${pad("database path", 32)}${pad("p50 0", 8)}${pad(`both +${databaseRtt}`, 11)}${pad("total RTs", 11)}${pad("reported", 10)}Upstash commands`,
+    ...distanceRows.map(
+      (row) =>
+        `${pad(row.route, 30)}${pad(row.path, 32)}${pad(num(row.p50AtZeroMs), 8)}${pad(num(row.p50AtBothRttMs), 11)}${pad(num(row.totalRoundTrips), 11)}${pad(row.reportedTotal ? String(row.reportedTotal.roundTrips) : "—", 10)}${row.reportedTotal?.redisCommands ?? "—"}`,
     ),
     "",
     `matchmaking: second attempt → both matched pushes: p50 ${num(percentile(latencies, 50))} ms, p99 ${num(percentile(latencies, 99))} ms, slowest ${num(Math.max(...latencies))} ms, first pair ${num(latencies[0])} ms (${latencies.length} pairs)`,

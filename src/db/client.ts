@@ -1,10 +1,10 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { neon, neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
 import { DrizzleQueryError } from "drizzle-orm/errors";
 import { drizzle as drizzleHttp, type NeonHttpDatabase } from "drizzle-orm/neon-http";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
 import type { Config } from "../config";
 import { DependencyUnavailableError, isTimeout } from "../lib/dependencies";
+import { currentMeter, type DatabaseUse } from "../lib/request-meter";
 import * as schema from "./schema";
 
 /** Over the WebSocket pool: interactive transactions, and the Durable Objects' kept connections. */
@@ -16,13 +16,6 @@ export type Database = HttpDatabase | PoolDatabase;
 
 /** Anything that runs statements inside an interactive transaction: the pool database or an open transaction. */
 export type Queryable = Pick<PoolDatabase, "select" | "insert" | "update" | "delete" | "execute">;
-
-/** What a request spent on the database, for `Server-Timing`. */
-export interface DatabaseUse {
-  statements: number;
-  /** Network round trips to the database: one per HTTP request or pooled statement, one per new connection. */
-  roundTrips: number;
-}
 
 export interface DatabaseHandle<D extends Database = Database> {
   db: D;
@@ -100,17 +93,6 @@ export function openPoolDatabase(config: Config["database"], onError: (error: Er
   };
 }
 
-/** The database use of the request in flight, which the isolate's shared HTTP database counts into. */
-const httpUse = new AsyncLocalStorage<DatabaseUse>();
-
-/**
- * Runs `work` with what it runs on the shared HTTP database counted into `use`: the database
- * serves every request of the isolate at once, so it cannot keep one request's count itself.
- */
-export function countHttpUse<T>(use: DatabaseUse, work: () => T): T {
-  return httpUse.run(use, work);
-}
-
 const httpDatabases = new WeakMap<Config["database"], HttpDatabase>();
 
 /**
@@ -128,12 +110,14 @@ type RoutedInit = RequestInit & { [httpRoute]?: HttpRoute };
 
 neonConfig.fetchFunction = (input: RequestInfo | URL, init: RoutedInit = {}) => {
   const { [httpRoute]: route, ...options } = init;
-  const use = httpUse.getStore();
-  if (use) use.roundTrips += 1;
-  return fetch(route?.endpoint ?? input, {
+  const exchange = fetch(route?.endpoint ?? input, {
     ...options,
     signal: route ? AbortSignal.timeout(route.timeoutMs) : options.signal,
   });
+  const meter = currentMeter();
+  if (!meter) return exchange;
+  meter.database.roundTrips += 1;
+  return meter.track(exchange);
 };
 
 /**
@@ -149,8 +133,8 @@ export function httpDatabase(config: Config["database"]): HttpDatabase {
   if (made) return made;
   const route: HttpRoute = { endpoint: config.httpEndpoint, timeoutMs: config.timeoutMs };
   const countStatement = () => {
-    const use = httpUse.getStore();
-    if (use) use.statements += 1;
+    const meter = currentMeter();
+    if (meter) meter.database.statements += 1;
   };
   const db = drizzleHttp({
     client: neon(config.url, { fetchOptions: { [httpRoute]: route } }),

@@ -90,7 +90,8 @@ export function rateLimited(
 }
 
 /**
- * Counts one request against each of `checks` at once (one Redis round trip each, in parallel).
+ * Counts one request against each of `checks` at once (one Redis round trip each, in parallel),
+ * and awaits the caller's revocation read with them: a revoked caller is refused first.
  * When one refuses, the others' counts are given back, so a refused request consumes nothing
  * (SPEC §10), and the 429 problem, its `Retry-After`, `RateLimit` and `RateLimit-Policy` all
  * describe the rule that refused, named in the detail. When all allow, the headers describe the
@@ -98,7 +99,7 @@ export function rateLimited(
  * if the request does not succeed; each such rule has a guard beside it that counts every attempt
  * (`attemptsPerAllowed`). A rule whose Redis cannot answer is skipped, or refuses the request
  * with 503 when it fails closed.
- * @throws ApiError RATE_LIMITED (429) or SERVICE_UNAVAILABLE (503)
+ * @throws ApiError RATE_LIMITED (429) or SERVICE_UNAVAILABLE (503); the revoked caller's problem (401/403)
  */
 export async function enforceRateLimits(c: Context<AppBindings>, checks: RateLimitCheck[]): Promise<void> {
   const redis = c.get("services").redis;
@@ -107,6 +108,13 @@ export async function enforceRateLimits(c: Context<AppBindings>, checks: RateLim
       ? [check]
       : [check, { rule: attemptsGuard(check.rule), identifier: check.identifier }],
   );
+  // The token's revocation read goes out with the counters: one round trip for both (`requireAuth`).
+  const access = c
+    .get("accessCheck")?.()
+    .then(
+      () => undefined,
+      (error: unknown) => error,
+    );
   const answers = await Promise.all(
     guarded.map(async (check) => {
       try {
@@ -120,7 +128,9 @@ export async function enforceRateLimits(c: Context<AppBindings>, checks: RateLim
     }),
   );
   const counted = answers.filter((answer) => answer.result?.success).map((answer) => answer.check);
+  const refused = await access;
   try {
+    if (refused !== undefined) throw refused;
     for (const answer of answers) if (answer.error !== undefined) unavailable(c, answer.check.rule, answer.error);
     const refusal = answers.find((answer) => answer.result && !answer.result.success);
     if (refusal?.result) throw rateLimited(refusal.check.rule, refusal.result.reset);

@@ -1,6 +1,7 @@
 import { Redis } from "@upstash/redis/cloudflare";
 import type { Config } from "../config";
 import { DependencyUnavailableError, isTimeout } from "./dependencies";
+import { currentMeter } from "./request-meter";
 
 const clients = new Map<string, Redis>();
 
@@ -20,6 +21,16 @@ export function getRedis(config: Config["redis"]): Redis {
       enableAutoPipelining: false,
       retry: { retries: 2, backoff: (attempt) => 50 * 2 ** attempt },
       signal: () => AbortSignal.timeout(config.timeoutMs),
+    });
+    // Counts what each request asks of Upstash: one HTTP request per call, one command each, or
+    // every command of a pipeline (what Upstash bills).
+    client.use((request, next) => {
+      const meter = currentMeter();
+      if (!meter) return next(request);
+      const batched = request.path?.[0] === "pipeline" || request.path?.[0] === "multi-exec";
+      meter.redis.requests += 1;
+      meter.redis.commands += batched && Array.isArray(request.body) ? request.body.length : 1;
+      return meter.track(next(request));
     });
     clients.set(key, client);
   }

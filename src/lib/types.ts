@@ -10,8 +10,13 @@ export interface AppBindings {
     requestId: string;
     config: Config;
     services: Services;
-    /** Set by `requireAuth` once the caller is authenticated. */
+    /** Set by `requireAuth` once the caller's token is verified. */
     auth?: VerifiedAccess;
+    /**
+     * Whether the caller's tokens were revoked after this one was issued: refuses with the problem
+     * if so. Started on first call, then the same answer; set by `requireAuth` (see its modes).
+     */
+    accessCheck?: () => Promise<void>;
     /** The authenticated user's id; the request log carries it. */
     userId?: string;
     /** What this request was counted against (see `enforceRateLimits`), to give back if it fails. */

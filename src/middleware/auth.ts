@@ -56,7 +56,18 @@ async function revocationOf(c: Context<AppBindings>, access: VerifiedAccess): Pr
   }
 }
 
-const authenticate = (allowQueryToken: boolean) =>
+/**
+ * When a request waits for its token's revocation read (docs/decisions.md, "The revocation read
+ * overlaps the work it guards"):
+ * - `before`: before the handler runs; every route unless it says otherwise.
+ * - `alongside`: sent as the handler starts and awaited when it is done; a revoked caller gets the
+ *   refusal instead of the handler's answer. Only for handlers that change nothing.
+ * - `with-limits`: awaited by the handler's rate limit (`enforceRateLimits`), together with its
+ *   counters, before the handler changes anything; and at the latest when it is done.
+ */
+export type AccessCheckMode = "before" | "alongside" | "with-limits";
+
+const authenticate = (allowQueryToken: boolean, mode: AccessCheckMode) =>
   createMiddleware<AppBindings>(async (c, next) => {
     const token = presentedToken(c, allowQueryToken);
     if (!token) throw unauthorized("Send the access token as `Authorization: Bearer <token>`.", false);
@@ -69,23 +80,54 @@ const authenticate = (allowQueryToken: boolean) =>
       throw unauthorized("the token is not valid", true);
     }
     c.set("userId", access.userId);
-    const revocation = await revocationOf(c, access);
-    if (revocation) throw revoked(revocation);
+    let checked: Promise<void> | undefined;
+    const accessCheck = () => {
+      checked ??= revocationOf(c, access).then((revocation) => {
+        if (revocation) throw revoked(revocation);
+      });
+      return checked;
+    };
+    c.set("accessCheck", accessCheck);
     c.set("auth", access);
+    if (mode === "before") {
+      await accessCheck();
+      await next();
+      return;
+    }
+    if (mode === "alongside") void accessCheck().catch(() => {});
     await next();
+    await accessCheck();
   });
 
 /** `AuthRequired`: a valid, unrevoked access token in `Authorization: Bearer`, or 401 with `WWW-Authenticate`. */
-export const requireAuth = authenticate(false);
+export const requireAuth = authenticate(false, "before");
 
 /**
  * For WebSocket upgrades, which browsers cannot give headers: the token may also come as
  * `?token=` (the request log redacts it).
  */
-export const requireSocketAuth = authenticate(true);
+export const requireSocketAuth = authenticate(true, "before");
 
 /** Spread into a route declaration: the route needs a bearer token, and the document says so. */
 export const authenticated = { middleware: [requireAuth], security: [{ bearerAuth: [] }] };
+
+/**
+ * `authenticated`, for a handler that only reads: its statement and the token's revocation read
+ * go out together, one round trip for both, and the answer leaves only once both are back.
+ */
+export const authenticatedRead = {
+  middleware: [authenticate(false, "alongside")],
+  security: [{ bearerAuth: [] }],
+};
+
+/**
+ * `authenticated`, for a handler whose first wait is its rate limit: the counters and the token's
+ * revocation read go out together, and nothing is changed before both allow it.
+ */
+export const authenticatedLimited = {
+  middleware: [authenticate(false, "with-limits")],
+  security: [{ bearerAuth: [] }],
+};
 
 /** The authenticated caller; only for handlers behind `requireAuth`. */
 export function currentUser(c: Context<AppBindings>): VerifiedAccess {

@@ -15,11 +15,17 @@ export const services = createMiddleware<AppBindings>(async (c, next) => {
   c.set("services", requestServices);
   try {
     await requestServices.run(next);
-    // Standard Server-Timing: browsers' devtools and the benchmark read how many statements and
-    // round trips to the database a request cost; it reveals nothing about the data.
+    // Standard Server-Timing: browsers' devtools and the benchmark read what a request cost the
+    // database and Upstash, and how many round trips it made one after another; it reveals
+    // nothing about the data.
     if (c.res.status !== 101) {
-      const { statements, roundTrips } = requestServices.databaseUse();
-      c.res.headers.append("Server-Timing", `db;desc="${statements} statements, ${roundTrips} round trips"`);
+      const { database, redis, sequentialRoundTrips } = requestServices.usage();
+      c.res.headers.append(
+        "Server-Timing",
+        `db;desc="${database.statements} statements, ${database.roundTrips} round trips"`,
+      );
+      c.res.headers.append("Server-Timing", `redis;desc="${redis.requests} requests, ${redis.commands} commands"`);
+      c.res.headers.append("Server-Timing", `total;desc="${sequentialRoundTrips} round trips"`);
     }
   } finally {
     c.executionCtx.waitUntil(requestServices.close());

@@ -42,8 +42,8 @@ export type Placement =
   | ({ status: "refused" } & PlacementRefusal);
 
 /**
- * Places `userId`'s attempt to be matched at `level` (SPEC §5): presence first, so a refusal
- * leaves nothing behind; then the one statement that opens the attempt (or finds the one already
+ * Places `userId`'s attempt to be matched at `level` (SPEC §5): presence first (`online`, the
+ * caller's presence read, which a handler sends with its rate limit), so a refusal leaves nothing behind; then the one statement that opens the attempt (or finds the one already
  * queued); then the hand-off to the level's Matchmaker, which pairs it at once or queues it.
  *
  * The database must never say queued for an attempt no object holds, so a hand-off that fails is
@@ -53,8 +53,14 @@ export type Placement =
  * @throws the hand-off's error (503 naming the matchmaker) when it failed and nothing was paired;
  *   a database or Redis failure as `DependencyUnavailableError`.
  */
-export async function placeAttempt(deps: PlacementDeps, userId: string, level: Level, now: Date): Promise<Placement> {
-  if (!(await whoIsOnline(deps.redis, [userId])).has(userId)) return { status: "refused", reason: "offline" };
+export async function placeAttempt(
+  deps: PlacementDeps,
+  userId: string,
+  level: Level,
+  now: Date,
+  online: Promise<Set<string>> = whoIsOnline(deps.redis, [userId]),
+): Promise<Placement> {
+  if (!(await online).has(userId)) return { status: "refused", reason: "offline" };
   const opened = await openAttempt(deps.db, userId, level, now);
   if (!opened) return { status: "refused", reason: "no-account" };
   const { candidate } = opened;

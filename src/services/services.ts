@@ -1,15 +1,8 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Config } from "../config";
-import {
-  countHttpUse,
-  type Database,
-  type DatabaseUse,
-  httpDatabase,
-  openPoolDatabase,
-  type PoolDatabase,
-  type PoolHandle,
-} from "../db/client";
+import { type Database, httpDatabase, openPoolDatabase, type PoolDatabase, type PoolHandle } from "../db/client";
 import { getRedis } from "../lib/redis";
+import { type DatabaseUse, metered, type RedisUse, RequestMeter } from "../lib/request-meter";
 import { createMailer, type Mailer } from "./mailer";
 import { type ObjectCalls, objectCalls } from "./objects";
 
@@ -28,8 +21,12 @@ export interface Services {
 export interface RequestServices extends Services {
   /** Runs the request's handlers, so that what they run on the shared HTTP database counts as theirs. */
   run<T>(work: () => Promise<T>): Promise<T>;
-  /** What this request spent on the database (nothing when it never touched it). */
-  databaseUse(): DatabaseUse;
+  /**
+   * What this request waited on: the database's statements and round trips, Upstash's requests and
+   * commands, and the round trips made one after another (overlapping ones once, a transaction's
+   * each). Nothing for what it never touched.
+   */
+  usage(): { database: DatabaseUse; redis: RedisUse; sequentialRoundTrips: number };
   /** Closes what this request opened; each database handle exists only if a handler used it. */
   close(): Promise<void>;
 }
@@ -39,7 +36,7 @@ export function createServices(
   env: Pick<Env, "MATCHMAKER" | "SESSION_ROOM">,
   onDatabaseError: (error: Error) => void,
 ): RequestServices {
-  const overHttp: DatabaseUse = { statements: 0, roundTrips: 0 };
+  const meter = new RequestMeter();
   // Without the HTTP path, one-shot statements share a pool of the request's own.
   let oneShot: PoolHandle | undefined;
   let pool: PoolHandle | undefined;
@@ -63,15 +60,18 @@ export function createServices(
       return mailer;
     },
     objects: objectCalls(env, config.durableObjectTimeoutMs),
-    run: (work) => countHttpUse(overHttp, work),
-    databaseUse() {
-      return handles().reduce(
+    run: (work) => metered(meter, work),
+    usage() {
+      // A pool's statements wait one after another on its one connection.
+      const database = handles().reduce(
         (total, handle) => {
           const use = handle.use();
           return { statements: total.statements + use.statements, roundTrips: total.roundTrips + use.roundTrips };
         },
-        { ...overHttp },
+        { ...meter.database },
       );
+      const overPools = database.roundTrips - meter.database.roundTrips;
+      return { database, redis: { ...meter.redis }, sequentialRoundTrips: meter.sequential + overPools };
     },
     async close() {
       // A pool whose connection already failed rejects on end(); that failure was reported when it happened.

@@ -1,13 +1,13 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import { authEmailTokens, sessions } from "../../src/db/schema";
+import { authEmailTokens, matchAttempts, messages, reports, sessionParticipants, sessions } from "../../src/db/schema";
 import { closeCodes } from "../../src/durable-objects/socket-hub";
 import { bearer, type SignedIn, signIn, startSignIn } from "../support/auth";
 import { makeAdmin, passResendCooldown, testDatabase } from "../support/db";
 import { api, apiWith, postJson, readProblem } from "../support/http";
 import { attempt, eventually, learner, openMatchSocket } from "../support/match";
-import { openSessionSocket, pairInSession } from "../support/sessions";
+import { openSessionSocket, pairInSession, send } from "../support/sessions";
 import { ofType } from "../support/sockets";
 
 /*
@@ -118,6 +118,91 @@ describe("a suspension", () => {
     );
     await eventually(() => ofType(partnerSocket, "ended").length > 0, "the partner's ended push");
     expect(ofType(partnerSocket, "ended")[0]).toMatchObject({ type: "ended", session_id: sessionId });
+  });
+});
+
+describe("the revocation read, sent together with the work it guards", () => {
+  async function suspendedInSession() {
+    const admin = await signIn();
+    await makeAdmin(handle, admin.user.id);
+    const { a, b, sessionId } = await pairInSession(handle);
+    const sent = (await (await send(a, sessionId, { type: "text", text: "before the suspension" })).json()) as {
+      id: string;
+    };
+    expect((await api(`/admin/users/${a.user.id}/suspend`, { method: "POST", headers: bearer(admin) })).status).toBe(
+      200,
+    );
+    return { a, b, sessionId, messageId: sent.id };
+  }
+
+  it("never lets a revoked token read: every read route answers the problem, not the data", async () => {
+    const { a, sessionId } = await suspendedInSession();
+    const reads = [
+      "/me",
+      "/sessions",
+      `/sessions/${sessionId}`,
+      `/sessions/${sessionId}/messages`,
+      "/messages/search?q=suspension",
+      "/me/streaks",
+      "/me/badges",
+      "/me/corrections",
+    ];
+    for (const path of reads) {
+      const response = await api(path, { headers: bearer(a) });
+      expect({ path, status: response.status }).toEqual({ path, status: 403 });
+      const problem = await readProblem(response);
+      expect(problem.code).toBe("ACCOUNT_SUSPENDED");
+      expect(JSON.stringify(problem)).not.toContain("before the suspension");
+    }
+  });
+
+  it("never lets a revoked token change anything on the routes whose rate limit awaits it", async () => {
+    // Signed out everywhere: unlike a suspension, the session goes on, so only the check stands in the way.
+    const { a, b, sessionId } = await pairInSession(handle);
+    const sent = (await (await send(a, sessionId, { type: "text", text: "before signing out" })).json()) as {
+      id: string;
+    };
+    const out = await postJson("/auth/logout", { refresh_token: a.refresh_token, everywhere: true });
+    expect(out.status).toBe(204);
+    const json = (path: string, body: unknown, method = "POST") => postJson(path, body, { method, headers: bearer(a) });
+    const answered = await statuses({
+      send: () => send(a, sessionId, { type: "text", text: "after signing out" }),
+      edit: () => json(`/sessions/${sessionId}/messages/${sent.id}`, { text: "rewritten" }, "PATCH"),
+      delete: () => api(`/sessions/${sessionId}/messages/${sent.id}`, { method: "DELETE", headers: bearer(a) }),
+      read: () => json(`/sessions/${sessionId}/read`, { up_to: sent.id }),
+      iceServers: () => api(`/sessions/${sessionId}/call/ice-servers`, { method: "POST", headers: bearer(a) }),
+      report: () => json("/reports", { target_user_id: b.user.id, reason: "spam" }),
+      avatar: () => json("/me/avatar", { content_type: "image/png", size: 100 }),
+      upload: () => json("/uploads/presign", { kind: "voice", content_type: "audio/ogg", size: 10 }),
+    });
+    expect(Object.entries(answered).filter(([, status]) => status !== 401)).toEqual([]);
+    const stored = await handle.db.select().from(messages).where(eq(messages.sessionId, sessionId));
+    expect(stored.map((message) => [message.text, message.editedAt, message.deletedAt])).toEqual([
+      ["before signing out", null, null],
+    ]);
+    const [own] = await handle.db.select().from(sessionParticipants).where(eq(sessionParticipants.userId, a.user.id));
+    expect(own?.readUpTo).toBeNull();
+    expect(await handle.db.select().from(reports).where(eq(reports.reporterId, a.user.id))).toEqual([]);
+
+    const waiting = await learner("C2", "signs-out-while-matching");
+    expect((await postJson("/auth/logout", { refresh_token: waiting.refresh_token, everywhere: true })).status).toBe(
+      204,
+    );
+    const tried = await postJson("/match/attempt", { desired_level: "C2" }, { headers: bearer(waiting) });
+    expect(tried.status).toBe(401);
+    expect(await handle.db.select().from(matchAttempts).where(eq(matchAttempts.userId, waiting.user.id))).toEqual([]);
+  });
+
+  it("trusts a live token when Redis cannot answer: reads and sends still work", async () => {
+    const { a, sessionId } = await pairInSession(handle);
+    const redisDown = { UPSTASH_REDIS_REST_URL: unreachableRedisRestUrl };
+    expect((await apiWith(redisDown, "/me", { headers: bearer(a) })).status).toBe(200);
+    const sent = await apiWith(redisDown, `/sessions/${sessionId}/messages`, {
+      method: "POST",
+      headers: { ...bearer(a), "content-type": "application/json" },
+      body: JSON.stringify({ type: "text", text: "through an outage" }),
+    });
+    expect(sent.status).toBe(201);
   });
 });
 

@@ -17,6 +17,15 @@ function databaseUse(response: Response): { statements: number; roundTrips: numb
 
 const one = { statements: 1, roundTrips: 1 };
 
+/** What a response reports it cost in all: Upstash's requests and commands, and sequential round trips. */
+function totalUse(response: Response): { redisCommands: number; roundTrips: number } {
+  const timing = response.headers.get("server-timing") ?? "";
+  const redis = /redis;desc="(\d+) requests, (\d+) commands"/.exec(timing);
+  const total = /total;desc="(\d+) round trips"/.exec(timing);
+  if (!redis || !total) throw new Error(`no Server-Timing: ${timing}`);
+  return { redisCommands: Number(redis[2]), roundTrips: Number(total[1]) };
+}
+
 describe("database round trips on the hot routes", () => {
   it("is one statement in one round trip for GET /me, a send, a message page and a search, none for /health", async () => {
     const { a, sessionId } = await pairInSession(handle);
@@ -25,6 +34,26 @@ describe("database round trips on the hot routes", () => {
     expect(databaseUse(await send(a, sessionId, { type: "text", text: "counting statements" }))).toEqual(one);
     expect(databaseUse(await api(`/sessions/${sessionId}/messages`, { headers: bearer(a) }))).toEqual(one);
     expect(databaseUse(await api("/messages/search?q=counting", { headers: bearer(a) }))).toEqual(one);
+  });
+
+  it("is one round trip in all for GET /me, a page and a search, two for a send and for an attempt", async () => {
+    const { a, sessionId } = await pairInSession(handle);
+    // Reads: the token's revocation read goes out with the statement.
+    expect(totalUse(await api("/me", { headers: bearer(a) }))).toEqual({ redisCommands: 1, roundTrips: 1 });
+    const page = await api(`/sessions/${sessionId}/messages`, { headers: bearer(a) });
+    expect(totalUse(page)).toEqual({ redisCommands: 1, roundTrips: 1 });
+    const search = await api("/messages/search?q=counting", { headers: bearer(a) });
+    expect(totalUse(search)).toEqual({ redisCommands: 1, roundTrips: 1 });
+    // A send: the revocation read with the rate limit (its count and its guard), then the statement.
+    const sent = await send(a, sessionId, { type: "text", text: "counting round trips" });
+    expect(totalUse(sent)).toEqual({ redisCommands: 3, roundTrips: 2 });
+
+    // An attempt: presence too goes with them; then the statement (and the matchmaker, not counted).
+    const counted = await learner("C2", "counted-in-all");
+    const queued = await postJson("/match/attempt", { desired_level: "C2" }, { headers: bearer(counted) });
+    expect(queued.status).toBe(202);
+    expect(totalUse(queued)).toEqual({ redisCommands: 4, roundTrips: 2 });
+    await api("/match/attempt", { method: "DELETE", headers: bearer(counted) });
   });
 
   it("pays for a connection only when a request needs an interactive transaction", async () => {

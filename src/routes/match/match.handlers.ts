@@ -11,6 +11,7 @@ import { reattach } from "../../services/attempts";
 import { latestAttempt, resolveAttempts } from "../../services/match-store";
 import { band } from "../../services/matching";
 import { type PlacementRefusal, placeAttempt } from "../../services/placement";
+import { whoIsOnline } from "../../services/presence";
 import type * as routes from "./match.routes";
 
 /** The problem each refusal of an attempt is answered with. */
@@ -48,13 +49,16 @@ export const attempt: AppRouteHandler<routes.AttemptRoute> = async (c) => {
   const { userId } = currentUser(c);
   const { desired_level: level } = c.req.valid("json");
   const config = c.get("config");
+  // Presence, the rate limit and the token's revocation read go to Redis together: one round trip.
+  const online = whoIsOnline(c.get("services").redis, [userId]);
+  void online.catch(() => {});
   await enforceRateLimit(c, rateLimitRules(config.rateLimits).matchAttempts, userId);
   const deps = {
     ...c.get("services"),
     waitUntil: (work: Promise<unknown>) => c.executionCtx.waitUntil(work),
     requestId: c.get("requestId"),
   };
-  const placed = await placeAttempt(deps, userId, level, new Date());
+  const placed = await placeAttempt(deps, userId, level, new Date(), online);
   switch (placed.status) {
     case "matched": {
       const { attemptId, sessionId, partner, topic, sharedInterests } = placed;

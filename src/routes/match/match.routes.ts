@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema/enums";
 import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { text } from "../../lib/text";
-import { authenticated, requireSocketAuth } from "../../middleware/auth";
+import { authenticated, authenticatedLimited, requireSocketAuth } from "../../middleware/auth";
 import { CurrentTopicSchema, SharedInterestsSchema } from "../sessions/sessions.schemas";
 
 const tags = ["Matchmaking"];
@@ -25,7 +25,7 @@ export const attempt = defineRoute({
     "asking again for the same level returns the same attempt. Requires a presence ping within the last 60 s. " +
     "A waiting learner also accepts partners one level away after 30 s and two levels away after 90 s; the " +
     "result is pushed on `/match/ws`. Attempts expire after 5 minutes or as soon as their owner stops pinging.",
-  ...authenticated,
+  ...authenticatedLimited,
   request: { body: jsonBody(z.object({ desired_level: LevelSchema }).openapi("MatchAttemptRequest")) },
   responses: {
     200: jsonContent(

@@ -1,5 +1,5 @@
 import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
-import { authenticated } from "../../middleware/auth";
+import { authenticated, authenticatedLimited, authenticatedRead } from "../../middleware/auth";
 import { AvatarUploadBodySchema } from "../uploads/uploads.schemas";
 import { AvatarUploadSchema, MeSchema, ProfilePatchSchema } from "./me.schemas";
 
@@ -14,7 +14,7 @@ export const getMe = defineRoute({
   path: "/me",
   tags,
   summary: "My account, profile and sign-in identities",
-  ...authenticated,
+  ...authenticatedRead,
   responses: { 200: jsonContent(MeSchema, "The caller."), 401: unauthorized, 500: commonErrorResponses[500] },
 });
 
@@ -50,7 +50,7 @@ export const uploadAvatar = defineRoute({
   tags,
   summary: "Presign an avatar upload and make it my avatar",
   description: "The profile points at the new image at once; PUT it within 5 minutes.",
-  ...authenticated,
+  ...authenticatedLimited,
   request: { body: jsonBody(AvatarUploadBodySchema) },
   responses: {
     201: jsonContent(AvatarUploadSchema, "Upload the image here."),

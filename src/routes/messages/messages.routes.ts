@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { commonErrorResponses, defineRoute, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
 import { freeText } from "../../lib/text";
-import { authenticated } from "../../middleware/auth";
+import { authenticatedRead } from "../../middleware/auth";
 import { MessageSchema } from "../sessions/sessions.schemas";
 
 export const search = defineRoute({
@@ -16,7 +16,7 @@ export const search = defineRoute({
     "(case-insensitive, in any script, with `%` and `_` taken literally), then messages that resemble it by " +
     "trigram word similarity (typos in spaced scripts). The cursor is a keyset over the ranking, so a walk " +
     "never repeats or skips a hit that existed when it started.",
-  ...authenticated,
+  ...authenticatedRead,
   request: {
     query: PageQuerySchema.extend({
       // One character is a word in Chinese and Japanese (猫, 水); it is found as any substring is.

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { badgeEnum } from "../../db/schema/enums";
 import { commonErrorResponses, defineRoute, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
-import { authenticated } from "../../middleware/auth";
+import { authenticatedRead } from "../../middleware/auth";
 
 const tags = ["Progress"];
 
@@ -14,7 +14,7 @@ export const streak = defineRoute({
   summary: "My practice streak",
   description:
     "Days in a row with an ended session, in my time zone. A streak whose last day is before yesterday shows 0.",
-  ...authenticated,
+  ...authenticatedRead,
   responses: {
     200: jsonContent(
       z
@@ -37,7 +37,7 @@ export const badges = defineRoute({
   path: "/me/badges",
   tags,
   summary: "My badges",
-  ...authenticated,
+  ...authenticatedRead,
   responses: {
     200: jsonContent(
       z
@@ -61,7 +61,7 @@ export const corrections = defineRoute({
   description:
     "The corrections my partners made of what I wrote, newest first: what I wrote, what they made of it, who and " +
     "in which session. What I corrected of theirs is in their notebook, not mine.",
-  ...authenticated,
+  ...authenticatedRead,
   request: { query: PageQuerySchema },
   responses: {
     200: jsonContent(

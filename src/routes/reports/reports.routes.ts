@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { idSchema } from "../../lib/ids";
 import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { freeText } from "../../lib/text";
-import { authenticated } from "../../middleware/auth";
+import { authenticatedLimited } from "../../middleware/auth";
 
 export const reasons = ["spam", "harassment", "inappropriate", "underage", "scam", "other"] as const;
 
@@ -29,7 +29,7 @@ export const create = defineRoute({
   path: "/reports",
   tags: ["Safety"],
   summary: "Report a user",
-  ...authenticated,
+  ...authenticatedLimited,
   request: { body: jsonBody(NewReportSchema) },
   responses: {
     201: jsonContent(

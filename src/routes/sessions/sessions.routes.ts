@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { PageQuerySchema } from "../../lib/pagination";
 import { text } from "../../lib/text";
-import { authenticated, requireSocketAuth } from "../../middleware/auth";
+import { authenticated, authenticatedLimited, authenticatedRead, requireSocketAuth } from "../../middleware/auth";
 import {
   EndSessionSchema,
   IceServersSchema,
@@ -26,7 +26,7 @@ export const list = defineRoute({
   path: "/sessions",
   tags,
   summary: "My sessions, newest first",
-  ...authenticated,
+  ...authenticatedRead,
   request: { query: PageQuerySchema },
   responses: {
     200: jsonContent(
@@ -45,7 +45,7 @@ export const get = defineRoute({
   path: "/sessions/{id}",
   tags,
   summary: "One of my sessions, with the partner and my rating",
-  ...authenticated,
+  ...authenticatedRead,
   request: { params: SessionParamsSchema },
   responses: {
     200: jsonContent(SessionSchema, "The session."),
@@ -87,7 +87,7 @@ export const editMessage = defineRoute({
     "Changes the text of a text or a correction you sent, within 15 minutes of sending it, while the session is " +
     "active; `edited_at` shows it and both get `message.updated` on the session socket. Moderators keep what it said " +
     "before. The same text again changes nothing.",
-  ...authenticated,
+  ...authenticatedLimited,
   request: { params: MessageParamsSchema, body: jsonBody(MessageEditSchema) },
   responses: {
     200: jsonContent(MessageSchema, "The message as it now reads."),
@@ -112,7 +112,7 @@ export const deleteMessage = defineRoute({
     "At any time, yours only: it stays in the history as a tombstone (`deleted_at`, no text, no audio: nobody can " +
     "play a voice note's recording again) and both get `message.deleted`. Moderators keep what it was, recording " +
     "included, for 30 days, and a report filed later shows it; then it is deleted. Deleting it again changes nothing.",
-  ...authenticated,
+  ...authenticatedLimited,
   request: { params: MessageParamsSchema },
   responses: {
     204: { description: "Deleted (or deleted already)." },
@@ -134,7 +134,7 @@ export const markRead = defineRoute({
     "socket) and `GET /sessions` counts your unread messages from it. The position only moves forward: a read older " +
     "than the one recorded (another device, a late retry) answers the position that holds. The same as the socket's " +
     "`read` frame.",
-  ...authenticated,
+  ...authenticatedLimited,
   request: { params: SessionParamsSchema, body: jsonBody(MarkReadSchema) },
   responses: {
     200: jsonContent(ReadPositionSchema, "Your read position as it now stands."),
@@ -156,7 +156,7 @@ export const sendMessage = defineRoute({
     "`corrects` is a message of your partner in this session. With `client_id`, a retried send returns the " +
     "first message (200) instead of storing a second; the same `client_id` with a different payload is refused " +
     "(422 `CLIENT_ID_REUSED`, naming the id and the message stored under it). Rate limited per user.",
-  ...authenticated,
+  ...authenticatedLimited,
   request: { params: SessionParamsSchema, body: jsonBody(NewMessageSchema) },
   responses: {
     201: jsonContent(MessageSchema, "Stored and pushed to the partner."),
@@ -179,7 +179,7 @@ export const listMessages = defineRoute({
   path: "/sessions/{id}/messages",
   tags: ["Messages"],
   summary: "The session's messages, newest first",
-  ...authenticated,
+  ...authenticatedRead,
   request: { params: SessionParamsSchema, query: PageQuerySchema },
   responses: {
     200: jsonContent(
@@ -276,7 +276,7 @@ export const iceServers = defineRoute({
   description:
     "For the participants of an active session. TURN credentials come from Cloudflare Realtime TURN and expire " +
     "at `expires_at`; ask again for each call. Without TURN configured, STUN only. Rate limited per user.",
-  ...authenticated,
+  ...authenticatedLimited,
   request: { params: SessionParamsSchema },
   responses: {
     200: jsonContent(IceServersSchema, "The servers to give RTCPeerConnection."),

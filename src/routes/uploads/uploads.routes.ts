@@ -1,5 +1,5 @@
 import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
-import { authenticated } from "../../middleware/auth";
+import { authenticatedLimited } from "../../middleware/auth";
 import { PresignedUploadSchema, PresignRequestSchema } from "./uploads.schemas";
 
 export const presign = defineRoute({
@@ -13,7 +13,7 @@ export const presign = defineRoute({
     "The key is under the caller's own prefix; the URL works for 5 minutes, for exactly the declared type and size. " +
     "A voice upload is copied into the session when its message is sent, so uploading again later changes nothing " +
     "that was sent; unsent voice uploads are deleted after a day. Limited to 30 uploads an hour per user.",
-  ...authenticated,
+  ...authenticatedLimited,
   request: { body: jsonBody(PresignRequestSchema) },
   responses: {
     201: jsonContent(PresignedUploadSchema, "Upload with the returned method, URL and headers."),
