@@ -36,6 +36,11 @@ app.post("/raw/insert", async (c) => {
  * queued attempts are written first in one statement, then every attempt is handed to the object
  * at the same moment. Measures the object alone, without the HTTP front in front of it. With
  * `interests=on` each learner brings four interests, as the attempt route hands them over.
+ *
+ * A level's queue only ever holds learners who cannot be paired with each other, so for the
+ * matchmaker to have a choice to make, every four consecutive learners have blocked each other
+ * (in their queue entries, as blocks the object knows of): four wait side by side, and the next
+ * four each choose among those left, with or without interests alike.
  */
 app.post("/matchmaker/burst", async (c) => {
   const users = Number(c.req.query("users") ?? "200");
@@ -54,6 +59,7 @@ app.post("/matchmaker/burst", async (c) => {
   `);
   c.executionCtx.waitUntil(handle.close());
   const matchmaker = c.env.MATCHMAKER.get(c.env.MATCHMAKER.idFromName(`burst-${run}`));
+  const group = (n: number) => Math.floor(n / 4);
   const started = Date.now();
   const results = await Promise.all(
     rows.map((row, n) =>
@@ -63,7 +69,7 @@ app.post("/matchmaker/burst", async (c) => {
         level: "C2",
         displayName: null,
         enqueuedAt: started,
-        blocked: [],
+        blocked: rows.filter((_, m) => m !== n && group(m) === group(n)).map((peer) => peer.user_id),
         avoid: [],
         interests: withInterests ? benchInterests(n) : [],
       }),

@@ -16,7 +16,7 @@ const interestPool = [
 
 /**
  * Learner `n`'s interests when a bench row runs with interests on: four of the pool, so two
- * learners share between none and four of them and the matchmaker has a real choice to weigh.
+ * learners share between none and four of them.
  */
 export function benchInterests(n: number): string[] {
   return [0, 1, 2, 3].map((k) => interestPool[(n * 5 + k * 7) % interestPool.length] as string);

@@ -9,9 +9,11 @@ import {
   band,
   bandRadius,
   choosePartner,
+  fromRpc,
   levelIndex,
   nextWidening,
   type QueueEntry,
+  type QueueEntryFromRpc,
   sharedInterests,
 } from "../services/matching";
 import { objectCalls } from "../services/objects";
@@ -71,7 +73,7 @@ interface Arrival {
  * band with time, expires attempts of users who left, and pushes results over hibernating sockets.
  *
  * Widening across objects: an arrival that finds nobody here asks the objects of the levels
- * within two of its own for their first waiting user whose (widened) band accepts it; and when a
+ * within two of its own for a waiting user whose (widened) band accepts it; and when a
  * waiting user's band widens, its own object asks its neighbours the same on the alarm. The
  * database is the arbiter: a pair is created only if both attempts are still queued, so two
  * objects racing for one user can never both win.
@@ -187,9 +189,9 @@ export class Matchmaker extends SocketHub {
    * An attempt the object holds already is simply still queued: handing it over again is how a
    * request re-attaches an attempt whose first hand-off failed.
    */
-  enqueue(entry: QueueEntry): Promise<EnqueueResult> {
+  enqueue(entry: QueueEntryFromRpc): Promise<EnqueueResult> {
     return new Promise((settle, fail) => {
-      this.arrivals.push({ entry, settle, fail });
+      this.arrivals.push({ entry: fromRpc(entry), settle, fail });
       void this.exclusive(() => this.serveArrivals());
     });
   }
@@ -199,18 +201,24 @@ export class Matchmaker extends SocketHub {
    * order, with the waiting users and with each other in memory, then creates all those sessions in one
    * statement. A pair the database refuses, and an arrival nobody here accepts, go through
    * `pairWithSomeone` one at a time, which learns why and also asks the neighbouring levels.
-   * Arrivals are settled by attempt id: one user may have a cancelled and a new attempt in one batch.
+   * Arrivals are settled by attempt id: one user may have a cancelled and a new attempt in one
+   * batch, and one attempt may be handed over twice (a phone's request and a laptop's status
+   * check both handing it back): it is served once, and every hand-off of it gets its answer.
    */
   private async serveArrivals(): Promise<void> {
     const batch = this.arrivals.splice(0);
     if (batch.length === 0) return;
-    const byAttempt = new Map(batch.map((arrival) => [arrival.entry.attemptId, arrival]));
+    const byAttempt = new Map<string, Arrival[]>();
+    for (const arrival of batch) {
+      const handOffs = byAttempt.get(arrival.entry.attemptId);
+      if (handOffs) handOffs.push(arrival);
+      else byAttempt.set(arrival.entry.attemptId, [arrival]);
+    }
+    const arrived = [...byAttempt.values()].map(([first]) => (first as Arrival).entry);
     const settle = (attemptId: string, result: EnqueueResult) => {
-      const arrival = byAttempt.get(attemptId);
-      if (arrival) {
-        byAttempt.delete(attemptId);
-        arrival.settle(result);
-      }
+      const handOffs = byAttempt.get(attemptId) ?? [];
+      byAttempt.delete(attemptId);
+      for (const handOff of handOffs) handOff.settle(result);
     };
     try {
       const now = Date.now();
@@ -219,7 +227,7 @@ export class Matchmaker extends SocketHub {
       const taken = new Set<string>();
       const proposals: { arrival: QueueEntry; partner: QueueEntry; pair: ProposedPair }[] = [];
       const alone: QueueEntry[] = [];
-      for (const { entry } of batch) {
+      for (const entry of arrived) {
         if (queued.some((waiting) => waiting.attemptId === entry.attemptId)) {
           settle(entry.attemptId, { status: "queued" });
           continue;
@@ -249,6 +257,7 @@ export class Matchmaker extends SocketHub {
             level: sessionLevel(entry, partner),
             attempts: [entry.attemptId, partner.attemptId],
             users: [entry.userId, partner.userId],
+            sharedInterests: sharedInterests(entry.interests, partner.interests),
           },
         });
       }
@@ -300,7 +309,7 @@ export class Matchmaker extends SocketHub {
       }
       await this.rescheduleAlarm();
     } catch (error) {
-      for (const arrival of byAttempt.values()) arrival.fail(error);
+      for (const handOffs of byAttempt.values()) for (const handOff of handOffs) handOff.fail(error);
     }
   }
 
@@ -365,7 +374,12 @@ export class Matchmaker extends SocketHub {
       const outcome = await this.database.run((db) =>
         pairAttempts(
           db,
-          { level, attempts: [entry.attemptId, partner.entry.attemptId], users: [entry.userId, partner.entry.userId] },
+          {
+            level,
+            attempts: [entry.attemptId, partner.entry.attemptId],
+            users: [entry.userId, partner.entry.userId],
+            sharedInterests: sharedInterests(entry.interests, partner.entry.interests),
+          },
           new Date(now),
         ),
       );
@@ -443,7 +457,7 @@ export class Matchmaker extends SocketHub {
             this.neighbours.matchmaker(level, (stub) => stub.completeMatch(attemptId, event)),
           drop: (attemptId) => this.neighbours.matchmaker(level, (stub) => stub.drop(attemptId)),
         };
-        return offer ? { entry: offer, home } : undefined;
+        return offer ? { entry: fromRpc(offer), home } : undefined;
       }),
     );
     for (const offer of offers) {
@@ -470,16 +484,20 @@ export class Matchmaker extends SocketHub {
   }
 
   /** Read-only: the user of this queue `choosePartner` gives `candidate` from another level. */
-  findPartnerFor(candidate: QueueEntry, exclude: string[]): QueueEntry | null {
+  findPartnerFor(candidate: QueueEntryFromRpc, exclude: string[]): QueueEntry | null {
     const waiting = this.waiting().filter((entry) => !exclude.includes(entry.userId));
-    return choosePartner(candidate, waiting, Date.now(), this.config.matching) ?? null;
+    return choosePartner(fromRpc(candidate), waiting, Date.now(), this.config.matching) ?? null;
   }
 
-  /** Another level's object paired one of our users: take them off the queue and tell them. */
-  async completeMatch(attemptId: string, event: MatchedEvent): Promise<void> {
+  /** Another level's object paired one of our users: take them off the queue and tell them (`event`). */
+  async completeMatch(
+    attemptId: string,
+    event: Omit<MatchedEvent, "shared_interests"> & { shared_interests?: string[] },
+  ): Promise<void> {
     const [waiting] = this.waiting().filter((entry) => entry.attemptId === attemptId);
     this.remove(attemptId);
-    if (waiting) this.push(event, waiting.userId);
+    // A neighbour still on the version before interests were kept tells none.
+    if (waiting) this.push({ ...event, shared_interests: event.shared_interests ?? [] }, waiting.userId);
     await this.rescheduleAlarm();
   }
 

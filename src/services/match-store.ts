@@ -1,6 +1,6 @@
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { matchAttempts, profiles } from "../db/schema";
+import { matchAttempts } from "../db/schema";
 import type { Level } from "../db/schema/enums";
 import { type TopicView, topicChoice, topicJson } from "./topics";
 
@@ -113,13 +113,12 @@ export async function openAttempt(
   return row ? { candidate: toCandidate(row), attemptId: row.attempt_id } : undefined;
 }
 
-/** The interests on `userId`'s profile (none without a profile); one statement over the HTTP path. */
-export async function interestsOf(db: Database, userId: string): Promise<string[]> {
-  const [profile] = await db
-    .select({ interests: profiles.interests })
-    .from(profiles)
-    .where(eq(profiles.userId, userId));
-  return profile?.interests ?? [];
+/**
+ * `values` as a `text[]` expression with one parameter: drizzle spreads a JavaScript array into a
+ * list of parameters, and an array literal would need quoting.
+ */
+function textArray(values: string[]): SQL {
+  return sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
 }
 
 export type PairOutcome =
@@ -138,7 +137,7 @@ export type PairOutcome =
  */
 export async function pairAttempts(
   db: Database,
-  pair: { level: Level; attempts: [string, string]; users: [string, string] },
+  pair: { level: Level; attempts: [string, string]; users: [string, string]; sharedInterests: string[] },
   now: Date,
 ): Promise<PairOutcome> {
   const sessionId = crypto.randomUUID();
@@ -166,8 +165,8 @@ export async function pairAttempts(
     ), ready as (
       select 1 from checks where coalesce(array_length(queued, 1), 0) = 2 and not blocked and busy is null
     ), created as (
-      insert into sessions (id, level, status, started_at)
-      select ${sessionId}, ${pair.level}, 'active', ${now} from ready
+      insert into sessions (id, level, status, started_at, shared_interests)
+      select ${sessionId}, ${pair.level}, 'active', ${now}, ${textArray(pair.sharedInterests)} from ready
       returning id
     ), joined as (
       insert into session_participants (session_id, user_id)
@@ -178,7 +177,12 @@ export async function pairAttempts(
       where id in (${attemptA}, ${attemptB}) and exists (select 1 from created)
       returning id
     ), topic as (
-      select t.* from created cross join lateral (${topicChoice(sql`${pair.level}::level`, sql`${userA}::uuid`, sql`${userB}::uuid`)}) t
+      select t.* from created cross join lateral (${topicChoice(
+        sql`${pair.level}::level`,
+        sql`${userA}::uuid`,
+        sql`${userB}::uuid`,
+        textArray(pair.sharedInterests),
+      )}) t
     ), chosen as (
       insert into session_topics (session_id, position, topic_id, chosen_at)
       select ${sessionId}, 0, id, ${now} from topic
@@ -248,6 +252,8 @@ export interface ProposedPair {
   level: Level;
   attempts: [string, string];
   users: [string, string];
+  /** What the two share, as `sharedInterests` of their queue entries: stored with the session. */
+  sharedInterests: string[];
 }
 
 /** A Postgres array literal of values that need no quoting (uuids, enum labels). */
@@ -257,7 +263,8 @@ function arrayLiteral(values: string[]): string {
 
 /**
  * Creates the sessions of many pairs in one statement, under the same rules as `pairAttempts`
- * (all four attempts locked and still queued, no block, nobody already in a session), each with
+ * (all four attempts locked and still queued, no block, nobody already in a session, and nobody
+ * in another of the pairs), each with
  * its first topic (`topicChoice`). Returns the sessions created with their topics (null when the
  * level has no active topic); a pair that was refused is left for `pairAttempts` to explain. The
  * Matchmaker runs it on its kept connection.
@@ -267,11 +274,14 @@ export async function pairMany(db: Database, pairs: ProposedPair[], now: Date): 
   const column = (pick: (pair: ProposedPair) => string) => arrayLiteral(pairs.map(pick));
   const result = await db.execute<{ created: { session_id: string; topic: TopicView | null }[] | null }>(sql`
     with pairs as (
-      select * from unnest(
+      -- Each pair's shared interests come as one JSON array of lists, in the order of the pairs:
+      -- lists of different lengths do not make a Postgres array.
+      select p.*, array(select jsonb_array_elements_text(${JSON.stringify(pairs.map((pair) => pair.sharedInterests))}::jsonb -> (p.n - 1)::int)) as shared
+      from unnest(
         ${column((pair) => pair.attempts[0])}::uuid[], ${column((pair) => pair.attempts[1])}::uuid[],
         ${column((pair) => pair.users[0])}::uuid[], ${column((pair) => pair.users[1])}::uuid[],
         ${column((pair) => pair.sessionId)}::uuid[], ${column((pair) => pair.level)}::level[]
-      ) as p(a, b, ua, ub, sid, lvl)
+      ) with ordinality as p(a, b, ua, ub, sid, lvl, n)
     ), locked as (
       select id from match_attempts
       where id in (select a from pairs union all select b from pairs) and status = 'queued'
@@ -279,13 +289,16 @@ export async function pairMany(db: Database, pairs: ProposedPair[], now: Date): 
     ), ready as (
       select p.* from pairs p
       where p.a in (select id from locked) and p.b in (select id from locked)
+        -- An attempt or a learner in two proposed pairs is in neither: one statement must not make two sessions of one.
+        and (select count(*) from pairs q
+             where q.a in (p.a, p.b) or q.b in (p.a, p.b) or q.ua in (p.ua, p.ub) or q.ub in (p.ua, p.ub)) = 1
         and not exists (select 1 from blocks
                         where (blocker_id = p.ua and blocked_id = p.ub) or (blocker_id = p.ub and blocked_id = p.ua))
         and not exists (select 1 from session_participants sp join sessions s on s.id = sp.session_id
                         where sp.user_id in (p.ua, p.ub) and s.status = 'active')
     ), created as (
-      insert into sessions (id, level, status, started_at)
-      select sid, lvl, 'active', ${now} from ready
+      insert into sessions (id, level, status, started_at, shared_interests)
+      select sid, lvl, 'active', ${now}, shared from ready
       returning id
     ), joined as (
       insert into session_participants (session_id, user_id)
@@ -297,7 +310,7 @@ export async function pairMany(db: Database, pairs: ProposedPair[], now: Date): 
       where m.id = r.id
       returning m.id
     ), topic as (
-      select r.sid, t.* from ready r cross join lateral (${topicChoice(sql`r.lvl`, sql`r.ua`, sql`r.ub`)}) t
+      select r.sid, t.* from ready r cross join lateral (${topicChoice(sql`r.lvl`, sql`r.ua`, sql`r.ub`, sql`r.shared`)}) t
     ), chosen as (
       insert into session_topics (session_id, position, topic_id, chosen_at)
       select sid, 0, id, ${now} from topic

@@ -16,6 +16,18 @@ export interface QueueEntry {
   interests: string[];
 }
 
+/**
+ * A queue entry as it may come over RPC: while a deploy rolls out, a Worker or a neighbouring
+ * level's object can still run the version from before interests were kept (Workers and Durable
+ * Objects update separately), and sends entries without them.
+ */
+export type QueueEntryFromRpc = Omit<QueueEntry, "interests"> & { interests?: string[] };
+
+/** `entry` with what an older version did not send filled in: it shares no interests we know of. */
+export function fromRpc(entry: QueueEntryFromRpc): QueueEntry {
+  return { ...entry, interests: entry.interests ?? [] };
+}
+
 export function levelIndex(level: Level): number {
   return levels.indexOf(level);
 }
@@ -69,9 +81,8 @@ export function choosePartner(
     .filter((entry) => compatible(candidate, entry, now, widening))
     .sort((x, y) => x.enqueuedAt - y.enqueuedAt);
   const [oldest] = fifo;
-  if (!oldest || now - oldest.enqueuedAt >= widening.interestFairnessMs || candidate.interests.length === 0) {
-    return oldest;
-  }
+  const fifoOnly = widening.interestFairnessMs === 0 || candidate.interests.length === 0;
+  if (!oldest || fifoOnly || now - oldest.enqueuedAt >= widening.interestFairnessMs) return oldest;
   let best = oldest;
   let bestShared = sharedInterests(candidate.interests, oldest.interests).length;
   for (const entry of fifo) {

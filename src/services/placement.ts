@@ -4,8 +4,7 @@ import type { Level } from "../db/schema/enums";
 import type { EnqueueResult } from "../durable-objects/matchmaker";
 import { describeError, log } from "../lib/logger";
 import { queueEntry } from "./attempts";
-import { interestsOf, latestAttempt, type MatchCandidate, openAttempt, resolveAttempts } from "./match-store";
-import { sharedInterests } from "./matching";
+import { latestAttempt, openAttempt, resolveAttempts } from "./match-store";
 import type { ObjectCalls } from "./objects";
 import { whoIsOnline } from "./presence";
 import { findSession } from "./sessions";
@@ -83,7 +82,7 @@ export async function placeAttempt(
       async (matchmaker): Promise<EnqueueResult> => matchmaker.enqueue(entry),
     );
   } catch (error) {
-    result = await recoverHandOff(deps, candidate, { id: queued.id, level }, error);
+    result = await recoverHandOff(deps, userId, { id: queued.id, level }, error);
   }
   switch (result.status) {
     case "matched":
@@ -104,11 +103,11 @@ export async function placeAttempt(
 
 /**
  * After a failed hand-off: withdraws the attempt, or finds the session it was paired into after
- * all (with the interests the two share by their profiles now: the object's answer is lost).
+ * all, which says what the partner was told (its topic and shared interests).
  */
 async function recoverHandOff(
   deps: PlacementDeps,
-  candidate: MatchCandidate,
+  userId: string,
   attempt: { id: string; level: Level },
   error: unknown,
 ): Promise<EnqueueResult> {
@@ -124,19 +123,16 @@ async function recoverHandOff(
     );
     throw error;
   }
-  const latest = await latestAttempt(deps.db, candidate.userId);
+  const latest = await latestAttempt(deps.db, userId);
   const session =
-    latest?.id === attempt.id && latest.sessionId
-      ? await findSession(deps.db, candidate.userId, latest.sessionId)
-      : undefined;
+    latest?.id === attempt.id && latest.sessionId ? await findSession(deps.db, userId, latest.sessionId) : undefined;
   if (!session?.partner) throw error;
-  const partnerInterests = await interestsOf(deps.db, session.partner.id);
   log("warn", "matched, but the matchmaker's answer was lost", { request_id: deps.requestId, ...describeError(error) });
   return {
     status: "matched",
     sessionId: session.id,
     partner: { ...session.partner, level: session.partner.level ?? session.level },
     topic: session.topic,
-    sharedInterests: sharedInterests(candidate.interests, partnerInterests),
+    sharedInterests: session.shared_interests,
   };
 }

@@ -25,6 +25,7 @@ export interface SessionView {
   my_rating: number | null;
   my_notes: string | null;
   topic: TopicView | null;
+  shared_interests: string[];
   unread_count: number;
   partner_read_up_to: string | null;
   partner_last_read_at: string | null;
@@ -89,6 +90,7 @@ const sessionColumns = {
   startedAt: sessions.startedAt,
   endedAt: sessions.endedAt,
   durationSec: sessions.durationSec,
+  sharedInterests: sessions.sharedInterests,
   rating: mine.rating,
   notes: mine.notes,
   partnerId: other.userId,
@@ -128,6 +130,7 @@ export function toSessionView(row: SessionRow): SessionView {
     my_rating: row.rating,
     my_notes: row.notes,
     topic: row.topic,
+    shared_interests: row.sharedInterests,
     unread_count: row.unreadCount,
     partner_read_up_to: row.partnerReadUpTo,
     partner_last_read_at: row.partnerLastReadAt?.toISOString() ?? null,

@@ -22,13 +22,14 @@ const recentSessions = 10;
  * about next (SPEC §10), as one row (`id`, `level`, `title`, `prompts`, `tags`), or none when the
  * level has no active topic:
  * 1. never one either partner had in their last ten sessions, while another is left;
- * 2. of those, the one whose tags share the most of the interests the two share;
+ * 2. of those, the one whose tags share the most of `shared` (a `text[]`: the interests the two
+ *    share, as their match saw them and the session keeps them);
  * 3. then at random, so two pairs with the same interests do not all talk about the same thing.
  * When every topic of the level is recent, the one either had longest ago comes first, whatever
  * its tags, so the pair is never handed back what it has just had. A session going on is the
  * most recent of both, so its own topics are recent: `topic.next` moves on.
  */
-export function topicChoice(level: SQL, userA: SQL, userB: SQL): SQL {
+export function topicChoice(level: SQL, userA: SQL, userB: SQL, shared: SQL): SQL {
   return sql`
     with recent as (
       (select sp.session_id from session_participants sp join sessions s on s.id = sp.session_id
@@ -36,23 +37,16 @@ export function topicChoice(level: SQL, userA: SQL, userB: SQL): SQL {
       union
       (select sp.session_id from session_participants sp join sessions s on s.id = sp.session_id
         where sp.user_id = ${userB} order by s.started_at desc limit ${recentSessions})
-    ), shared as (
-      select array(
-        select unnest(coalesce((select interests from profiles where user_id = ${userA}), '{}'))
-        intersect
-        select unnest(coalesce((select interests from profiles where user_id = ${userB}), '{}'))
-      ) as interests
     )
     select t.id, t.level, t.title, t.prompts, t.tags
     from topics t
-    cross join shared
     left join lateral (
       select max(st.chosen_at) as at from session_topics st
       where st.topic_id = t.id and st.session_id in (select session_id from recent)
     ) last_had on true
     where t.level = ${level} and t.active
     order by last_had.at asc nulls first,
-      cardinality(array(select unnest(t.tags) intersect select unnest(shared.interests))) desc,
+      cardinality(array(select unnest(t.tags) intersect select unnest(${shared}))) desc,
       random()
     limit 1
   `;
@@ -83,12 +77,12 @@ export async function chooseNextTopic(
 ): Promise<NextTopicOutcome> {
   const result = await db.execute<{ active: boolean | null; ended_at: string | null; topic: TopicView | null }>(sql`
     with s as (
-      select id, level from sessions where id = ${sessionId} and status = 'active'
+      select id, level, shared_interests from sessions where id = ${sessionId} and status = 'active'
     ), participants as (
       select array_agg(user_id order by user_id) as users from session_participants where session_id = ${sessionId}
     ), pick as (
       select t.* from s cross join participants
-      cross join lateral (${topicChoice(sql`s.level`, sql`participants.users[1]`, sql`participants.users[2]`)}) t
+      cross join lateral (${topicChoice(sql`s.level`, sql`participants.users[1]`, sql`participants.users[2]`, sql`s.shared_interests`)}) t
     ), recorded as (
       insert into session_topics (session_id, position, topic_id, chosen_by, chosen_at)
       select ${sessionId},

@@ -54,6 +54,9 @@ describe("choosing a partner (SPEC §10)", () => {
     const queue = [waiting("kindred", 1_000, ["music"]), waiting("first", 3_000, ["art"])];
     expect(choosePartner(arrival, queue, now, { ...rules, interestFairnessMs: 0 })?.userId).toBe("first");
     expect(choosePartner(waiting("blank", 0, []), queue, now, rules)?.userId).toBe("first");
+    // An entry stamped a few ms ahead of this object's clock (another machine's) changes nothing.
+    const ahead = [waiting("first", -5, ["art"]), waiting("kindred", -10, ["music"])];
+    expect(choosePartner(arrival, ahead, now, { ...rules, interestFairnessMs: 0 })?.userId).toBe("first");
   });
 
   it("never offers an incompatible learner, whatever they share", () => {

@@ -25,6 +25,9 @@ export const sessions = pgTable(
     startedAt: createdAt(),
     endedAt: instant(),
     durationSec: integer(),
+    // The interests the two shared as the matchmaker saw them when they queued (SPEC §10): what
+    // both were told, and what the session's topics prefer.
+    sharedInterests: text().array().notNull().default(sql`'{}'::text[]`),
   },
   (t) => [index("sessions_started_at_idx").on(t.startedAt), index("sessions_status_idx").on(t.status)],
 );

@@ -12,6 +12,9 @@ const interestPattern = /^[\p{L}\p{N}][\p{L}\p{M}\p{N} _-]*$/u;
 
 export const InterestSchema = z
   .string()
+  // One spelling per interest, so that two learners' interests (and topics' tags) match however
+  // their keyboards composed them: "café" typed as e + U+0301, full-width letters.
+  .normalize("NFKC")
   .trim()
   .toLowerCase()
   .min(1)

@@ -33,8 +33,9 @@ export const CurrentTopicSchema = TopicSchema.nullable().openapi({
 /** The interests two partners share, as their match saw them (SPEC §10). */
 export const SharedInterestsSchema = z.array(z.string()).openapi({
   description:
-    "The interests on both partners' profiles when they were paired, in alphabetical order; the matchmaker " +
-    "prefers partners who share more of them. Empty when they share none.",
+    "The interests both partners' profiles had when they queued, in alphabetical order: the same list for both. " +
+    "The matchmaker prefers partners who share more of them, and the session's topics prefer them. Empty when " +
+    "they share none.",
   example: ["football", "travel"],
 });
 
@@ -69,6 +70,7 @@ export const SessionSchema = z
     my_rating: z.number().int().min(1).max(5).nullable(),
     my_notes: z.string().nullable(),
     topic: CurrentTopicSchema,
+    shared_interests: SharedInterestsSchema,
     unread_count: z.number().int().min(0).openapi({ description: "Your partner's messages after your read position." }),
     partner_read_up_to: z
       .uuid()

@@ -1,0 +1,1 @@
+ALTER TABLE "sessions" ADD COLUMN "shared_interests" text[] DEFAULT '{}'::text[] NOT NULL;
