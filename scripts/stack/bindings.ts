@@ -23,4 +23,10 @@ export interface FaultFixtures {
   blackhole: string;
   /** An Upstash REST endpoint whose Redis cannot be reached. */
   unreachableRedisRestUrl: string;
+  /**
+   * An Upstash REST endpoint in front of the stack's own Redis, `distantRedisRttMs` away: with a
+   * Redis deadline under that, every command runs and its answer misses the deadline.
+   */
+  distantRedisRestUrl: string;
+  distantRedisRttMs: number;
 }

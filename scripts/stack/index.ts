@@ -20,6 +20,8 @@ export interface Stack {
   bindings: StackBindings;
   database: "pglite" | "postgres";
   redis: "redis-server" | "external";
+  /** The Redis behind the Upstash endpoint, as `redis://host:port`: fixtures put endpoints of their own in front. */
+  redisUrl: string;
   /** Breaks the dependencies on purpose, to prove the API survives it (`npm run test:faults`). */
   faults: StackFaults;
   /**
@@ -67,6 +69,11 @@ export interface StackOptions {
   dataDir?: string;
   /** A real Postgres to use instead of PGlite. */
   databaseUrl?: string;
+  /**
+   * Whether the Worker reaches that Postgres through PgBouncer in transaction mode, as Neon's pooled
+   * connection string does (the default), or straight, as Neon's direct one.
+   */
+  pooler?: boolean;
   /** A running Redis to use instead of starting `redis-server`. */
   redisUrl?: string;
   /** Round-trip time added between the Worker and the database (see `Stack.distance`). */
@@ -97,14 +104,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   try {
     const postgres = await startPostgres({
       databaseUrl: options.databaseUrl,
+      pooler: options.pooler ?? true,
       dataDir: options.dataDir && join(options.dataDir, "pglite"),
+      incidents,
     });
     stops.push(postgres.stop);
     // Set once the migrations are applied: they are not what the distance is there to show.
     const distance = { database: new Distance(), redis: new Distance(options.redisRttMs) };
-    const proxy = await startWsProxy([postgres.address], distance.database, incidents);
+    const proxy = await startWsProxy(postgres.addresses, distance.database, incidents);
     stops.push(proxy.stop);
-    await applyMigrations(postgres.url, proxy.wsProxy, incidents);
+    await applyMigrations(postgres.directUrl, proxy.wsProxy, incidents);
     distance.database.set(options.databaseRttMs ?? 0);
     const neonHttp = await startNeonHttp({ databaseUrl: postgres.url, distance: distance.database, incidents });
     stops.push(neonHttp.stop);
@@ -154,6 +163,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       },
       database: postgres.kind,
       redis: redis.kind,
+      redisUrl: redis.redisUrl,
       faults: { redis: redis.server, database: databaseFaults(postgres.server, proxy, neonHttp) },
       distance,
       stop,

@@ -10,6 +10,8 @@ import { type Incidents, incidentsToStderr, requestListener, watchProcess } from
 export interface UpstashRest {
   url: string;
   token: string;
+  /** The Redis behind it, as `redis://host:port`. */
+  redisUrl: string;
   kind: "redis-server" | "external";
   /** The private redis-server, when this endpoint started one: outage tests stop and pause it. */
   server?: RedisServer;
@@ -46,7 +48,8 @@ export async function startUpstashRest(options: {
   const server = options.redisUrl ? undefined : await startRedisServer(incidents);
   // Like Upstash, answer at once while Redis is unreachable instead of queueing commands until it
   // returns; commands in flight when the connection drops fail at once too. Reconnects by itself.
-  const redis = new Redis(options.redisUrl ?? `redis://127.0.0.1:${server?.port}`, {
+  const redisUrl = options.redisUrl ?? `redis://127.0.0.1:${server?.port}`;
+  const redis = new Redis(redisUrl, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -74,11 +77,13 @@ export async function startUpstashRest(options: {
           .oneWay()
           .then(() => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body)));
       };
+      // The request is read as it arrives and then travels: a client that gives up on the answer
+      // meanwhile has still sent its command, and it runs, as it would on a server far away.
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
       await distance.oneWay();
       if (req.method !== "POST") return send(405, { error: "ERR only POST is supported" });
       if (req.headers.authorization !== `Bearer ${options.token}`) return send(401, { error: "Unauthorized" });
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
       let body: unknown;
       try {
         body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
@@ -124,6 +129,7 @@ export async function startUpstashRest(options: {
   return {
     url: `http://127.0.0.1:${port}`,
     token: options.token,
+    redisUrl,
     kind: server ? "redis-server" : "external",
     server,
     stop: async () => {

@@ -15,13 +15,15 @@ try {
   const stack = await startStack({
     dataDir: process.env.STACK_DATA_DIR || undefined,
     databaseUrl: process.env.DATABASE_URL || undefined,
+    // `STACK_POOLER=off`: the Worker reaches that server straight, without PgBouncer in between.
+    pooler: process.env.STACK_POOLER !== "off",
     redisUrl: process.env.REDIS_URL || undefined,
     // The test runner asks for quiet: mails are read through /dev/mailbox there.
     log: process.env.STACK_QUIET ? () => {} : (line) => console.error(line),
   });
   // The test runner asks for misbehaving dependencies too, to prove every call has a deadline.
   const fixtures = process.env.STACK_FIXTURES
-    ? await startFaultFixtures(stack.bindings.UPSTASH_REDIS_REST_TOKEN)
+    ? await startFaultFixtures(stack.bindings.UPSTASH_REDIS_REST_TOKEN, stack.redisUrl)
     : undefined;
   stopStack = stack.stop;
   let stopping = false;
@@ -44,6 +46,8 @@ try {
       fixtures: fixtures && {
         blackhole: fixtures.blackhole,
         unreachableRedisRestUrl: fixtures.unreachableRedisRestUrl,
+        distantRedisRestUrl: fixtures.distantRedisRestUrl,
+        distantRedisRttMs: fixtures.distantRedisRttMs,
       },
     })}`,
   );

@@ -42,15 +42,16 @@ export async function rememberRequester(redis: Redis, email: string, requester: 
 /**
  * Starts the cooldown unless one is running, in one atomic Redis step, so two racing requests
  * cannot both mail, and reads in the same round trip whether the requester is known to the
- * address. Returns the seconds left when a cooldown is running.
+ * address. The cooldown holds `owner`, so that only the request that started it lifts it again
+ * (`liftCooldown`). Returns the seconds left when a cooldown is running.
  */
 async function startCooldown(
   redis: Redis,
   keys: { cooldown: string; known: string },
-  now: Date,
+  owner: string,
 ): Promise<{ retryAfterSeconds: number | null; known: boolean }> {
   const pipeline = redis.pipeline();
-  pipeline.set(keys.cooldown, now.getTime(), { nx: true, px: resendCooldownMs });
+  pipeline.set(keys.cooldown, owner, { nx: true, px: resendCooldownMs });
   pipeline.pttl(keys.cooldown);
   pipeline.exists(keys.known);
   const [started, remainingMs, known] = await fromRedis(pipeline.exec<[string | null, number, number]>());
@@ -58,6 +59,18 @@ async function startCooldown(
     retryAfterSeconds: started === "OK" ? null : Math.max(1, Math.ceil(remainingMs / 1000)),
     known: known === 1,
   };
+}
+
+/** Deletes a key only while it still holds `owner`: a later request's cooldown is not ours to lift. */
+const liftScript = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`;
+
+/**
+ * Lifts the cooldown `owner` started, as nothing was sent; best effort (a Redis that cannot answer
+ * leaves it to expire within the minute).
+ */
+async function liftCooldown(redis: Redis, key: string, owner: string): Promise<void> {
+  await fromRedis(redis.eval(liftScript, [key], [owner])).catch(() => {});
 }
 
 export type IssueOutcome =
@@ -89,16 +102,22 @@ export async function issueEmailCode(
 ): Promise<IssueOutcome> {
   const { db, redis, now } = deps;
   const cooldownKey = resendCooldownKey(email, requester);
-  const { retryAfterSeconds, known } = await startCooldown(
-    redis,
-    { cooldown: cooldownKey, known: knownRequesterKey(email, requester) },
-    now,
-  );
+  const owner = crypto.randomUUID();
+  let cooldown: Awaited<ReturnType<typeof startCooldown>>;
+  try {
+    cooldown = await startCooldown(redis, { cooldown: cooldownKey, known: knownRequesterKey(email, requester) }, owner);
+  } catch (error) {
+    // Redis may have started the cooldown and missed only its answer's deadline: this request
+    // answers 503 and sent nothing, so a retry must not find the address cooling down.
+    await liftCooldown(redis, cooldownKey, owner);
+    throw error;
+  }
+  const { retryAfterSeconds, known } = cooldown;
   if (retryAfterSeconds !== null) return { kind: "cooldown", retryAfterSeconds };
   try {
     await deps.reserve(known);
   } catch (error) {
-    await fromRedis(redis.del(cooldownKey)).catch(() => {});
+    await liftCooldown(redis, cooldownKey, owner);
     throw error;
   }
 
@@ -108,7 +127,7 @@ export async function issueEmailCode(
   const withdraw = () =>
     Promise.allSettled([
       db.delete(authEmailTokens).where(eq(authEmailTokens.id, loginId)),
-      fromRedis(redis.del(cooldownKey)),
+      liftCooldown(redis, cooldownKey, owner),
     ]);
   try {
     await db.insert(authEmailTokens).values({

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, describe, expect, inject, it, vi } from "vitest";
 import { authEmailTokens, users } from "../../../src/db/schema";
 import worker from "../../../src/index";
 import { newEmail, requestCode, signIn, startSignIn, verify } from "../../support/auth";
@@ -11,6 +11,7 @@ import { withinOneWindow } from "../../support/windows";
 
 const handle = testDatabase();
 afterAll(() => handle.close());
+const { distantRedisRestUrl, distantRedisRttMs } = inject("fixtures");
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -184,6 +185,25 @@ describe("POST /auth/email/request rate limits", () => {
     }
     expect(statuses.slice(0, 20).every((status) => status === 202)).toBe(true);
     expect(statuses[20]).toBe(429);
+  });
+
+  it("leaves no cooldown behind when Redis answers too late: asked again, the code is sent", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const email = newEmail();
+    // Every command reaches Redis and runs; its answer comes back after the deadline.
+    const late = { UPSTASH_REDIS_REST_URL: distantRedisRestUrl, DEADLINE_REDIS_MS: String(distantRedisRttMs / 4) };
+    const failed = await apiWith(late, "/auth/email/request", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email }),
+    });
+    expect(failed.status).toBe(503);
+    expect(await readProblem(failed)).toMatchObject({ dependency: "redis" });
+    // What the request sent on its way out lands on the server too.
+    await new Promise((resolve) => setTimeout(resolve, distantRedisRttMs));
+    const again = await requestCode(email);
+    expect(again.status).toBe(202);
   });
 
   it("fails closed when Redis cannot answer", async () => {
