@@ -44,19 +44,36 @@ async function timed<T>(step: string, work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** How many times a 503 is tried again, after its `Retry-After`, before it counts as an error. */
+const retriesAfter503 = 5;
+/** 503s the learners were told to come back after, and came back. */
+let retried503 = 0;
+
+/**
+ * One request as a real client makes it: a 503 (the API or a dependency briefly unable to serve,
+ * nothing changed) is tried again after its `Retry-After`, a few times.
+ */
 async function call(
   method: string,
   path: string,
   options: { token?: string; body?: unknown; expect?: number[] } = {},
 ): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: {
-      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      ...(options.body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
+  let response: Response;
+  for (let attempt = 0; ; attempt += 1) {
+    response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: {
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...(options.body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    const retryAfter = response.headers.get("retry-after");
+    if (response.status !== 503 || attempt === retriesAfter503 || retryAfter === null) break;
+    await response.arrayBuffer();
+    retried503 += 1;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(1, Number(retryAfter) || 1) * 1000));
+  }
   const text = await response.text();
   const body = text ? (JSON.parse(text) as unknown) : null;
   if (options.expect && !options.expect.includes(response.status)) {
@@ -262,7 +279,7 @@ for (const [step, list] of timings) {
 }
 const acknowledgedTotal = learners.reduce((total, learner) => total + learner.sent.size, 0);
 console.log(
-  `\nsessions: ${bySession.size}  messages acknowledged: ${acknowledgedTotal}  stored: ${stored}  lost: ${lost}  duplicated: ${duplicated}  errors: ${errors.length}`,
+  `\nsessions: ${bySession.size}  messages acknowledged: ${acknowledgedTotal}  stored: ${stored}  lost: ${lost}  duplicated: ${duplicated}  errors: ${errors.length}  503s tried again: ${retried503}`,
 );
 for (const error of errors.slice(0, 20)) console.log(`  error: ${error}`);
 process.exit(errors.length > 0 || lost > 0 || duplicated > 0 || bySession.size !== pairs ? 1 : 0);

@@ -1,6 +1,6 @@
 import { neon, neonConfig, Pool, type PoolClient } from "@neondatabase/serverless";
 import { DrizzleQueryError } from "drizzle-orm/errors";
-import { drizzle as drizzleHttp, type NeonHttpDatabase } from "drizzle-orm/neon-http";
+import { drizzle as drizzleHttp, NeonHttpDatabase } from "drizzle-orm/neon-http";
 import { drizzle, type NeonDatabase } from "drizzle-orm/neon-serverless";
 import type { Config } from "../config";
 import { DependencyUnavailableError, isTimeout } from "../lib/dependencies";
@@ -13,6 +13,11 @@ export type PoolDatabase = NeonDatabase<typeof schema>;
 export type HttpDatabase = NeonHttpDatabase<typeof schema>;
 /** Either: one-shot statements run on both, so the Durable Objects can share them with requests. */
 export type Database = HttpDatabase | PoolDatabase;
+
+/** Whether `db` is the HTTP path's: each statement is its own request, with no server connection kept. */
+export function isHttpDatabase(db: Database): db is HttpDatabase {
+  return db instanceof NeonHttpDatabase;
+}
 
 /** Anything that runs statements inside an interactive transaction: the pool database or an open transaction. */
 export type Queryable = Pick<PoolDatabase, "select" | "insert" | "update" | "delete" | "execute">;

@@ -1,5 +1,5 @@
-import { eq, sql } from "drizzle-orm";
-import type { Database } from "../../db/client";
+import { eq, type Placeholder, sql } from "drizzle-orm";
+import { type Database, type HttpDatabase, isHttpDatabase } from "../../db/client";
 import { preparedPerClient } from "../../db/prepared";
 import { profiles, users } from "../../db/schema";
 import { ApiError } from "../../lib/errors";
@@ -22,17 +22,18 @@ function accountGone(): ApiError {
 }
 
 /** The account, its profile and its sign-in identities: one statement, over the one-shot path. */
-const meStatement = preparedPerClient((db: Database) =>
-  db.query.users
-    .findFirst({
-      where: eq(users.id, sql.placeholder("userId")),
-      with: { profile: true, identities: { orderBy: (identity, { asc }) => [asc(identity.createdAt)] } },
-    })
-    .prepare("me"),
-);
+const meQuery = (db: Database, userId: string | Placeholder) =>
+  db.query.users.findFirst({
+    where: eq(users.id, userId),
+    with: { profile: true, identities: { orderBy: (identity, { asc }) => [asc(identity.createdAt)] } },
+  });
+
+const meStatement = preparedPerClient((db: HttpDatabase) => meQuery(db, sql.placeholder("userId")).prepare("me"));
 
 async function loadMe(db: Database, userId: string) {
-  const user = await meStatement(db).execute({ userId });
+  // Prepared only on the HTTP path, which sends its text every time: over a pool, a named statement
+  // would stay on the server connection that PgBouncer hands to the next client.
+  const user = isHttpDatabase(db) ? await meStatement(db).execute({ userId }) : await meQuery(db, userId);
   if (!user?.profile) throw accountGone();
   const { profile } = user;
   return {
