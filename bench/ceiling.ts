@@ -1,7 +1,8 @@
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { getConfig } from "../src/config";
-import { openDatabase } from "../src/db/client";
+import { httpDatabase, openDatabase } from "../src/db/client";
+import { findMe } from "../src/services/me";
 import { benchInterests } from "./interests";
 
 export { Matchmaker } from "../src/durable-objects/matchmaker";
@@ -21,6 +22,15 @@ app.get("/raw/select", async (c) => {
   const result = await handle.db.execute(sql`select id, email from users limit 1`);
   c.executionCtx.waitUntil(handle.close());
   return c.json({ rows: result.rows.length });
+});
+
+/**
+ * GET /me's own statement and shaping, bare: the account read the route runs (`findMe`), through
+ * the same client, without the API's middleware, authentication or validation around it.
+ */
+app.get("/raw/me/:userId", async (c) => {
+  const me = await findMe(httpDatabase(getConfig(c.env).database), c.req.param("userId"));
+  return me ? c.json(me) : c.json({ error: "no such account" }, 404);
 });
 
 app.post("/raw/insert", async (c) => {

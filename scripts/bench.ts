@@ -144,6 +144,63 @@ function databaseUse(response: Response): DatabaseUse | null {
   return match ? { statements: Number(match[1]), roundTrips: Number(match[2]) } : null;
 }
 
+/**
+ * List prices the cost table multiplies out, each with where and when it was read (bench/README.md
+ * quotes the same). Dollars per unit.
+ */
+const prices = {
+  // developers.cloudflare.com/workers/platform/pricing (Workers Paid, past the included 10 M), read 2026-12-02.
+  workerRequest: 0.3 / 1e6,
+  // The same page: $0.02 per million CPU milliseconds past the included 30 M.
+  workerCpuMs: 0.02 / 1e6,
+  // developers.cloudflare.com/durable-objects/platform/pricing: $0.15 per million requests (RPC calls), read 2026-12-02.
+  objectRequest: 0.15 / 1e6,
+  // upstash.com/pricing/redis, Pay as You Go: $0.20 per 100,000 commands, as of 2026-11-09.
+  upstashCommand: 0.2 / 1e5,
+  // neon.com/docs/introduction/plans, Launch: $0.106 per compute-unit hour, updated 2026-11-12.
+  neonCuHour: 0.106,
+};
+
+/** CPU a hot request is priced at: workerd under wrangler dev reports none, so this is an assumption (README). */
+const assumedCpuMsPerRequest = 2;
+
+/** Everything a response's Server-Timing reports. */
+interface RequestUse {
+  statements: number;
+  databaseRoundTrips: number;
+  redisRequests: number;
+  redisCommands: number;
+  objectCalls: number;
+  roundTrips: number;
+}
+
+function requestUse(response: Response): RequestUse | null {
+  const timing = response.headers.get("server-timing") ?? "";
+  const db = /db;desc="(\d+) statements, (\d+) round trips"/.exec(timing);
+  const redis = /redis;desc="(\d+) requests, (\d+) commands"/.exec(timing);
+  const objects = /do;desc="(\d+) calls"/.exec(timing);
+  const total = /total;desc="(\d+) round trips"/.exec(timing);
+  if (!db || !redis || !objects || !total) return null;
+  return {
+    statements: Number(db[1]),
+    databaseRoundTrips: Number(db[2]),
+    redisRequests: Number(redis[1]),
+    redisCommands: Number(redis[2]),
+    objectCalls: Number(objects[1]),
+    roundTrips: Number(total[1]),
+  };
+}
+
+/** Dollars one request costs at list prices: the Worker request and its CPU, Durable Object calls, Upstash commands. */
+function dollarsPerRequest(use: RequestUse): number {
+  return (
+    prices.workerRequest +
+    assumedCpuMsPerRequest * prices.workerCpuMs +
+    use.objectCalls * prices.objectRequest +
+    use.redisCommands * prices.upstashCommand
+  );
+}
+
 /** What a response reports of the rest: Upstash commands, and round trips to both back ends one after another. */
 interface TotalUse {
   redisCommands: number;
@@ -418,11 +475,12 @@ try {
       body: "a benchmark row",
       expect: 201,
     }),
+    me: await load("ceiling: GET /me's own statement", `${ceiling}/raw/me/${a.id}`, { expect: 200 }),
   };
   const hotRoutes = async (base: string, suffix: string): Promise<Measured[]> => [
     {
       ...(await load(`GET /me${suffix}`, `${base}/me`, { headers: auth, expect: 200 })),
-      ceiling: ceilings.select.name,
+      ceiling: ceilings.me.name,
     },
     {
       ...(await load(`POST /sessions/{id}/messages${suffix}`, `${base}/sessions/${sessionId}/messages`, {
@@ -531,6 +589,47 @@ try {
     }
   }
 
+  log("cost: what each hot route asks of each back end, and what that costs at list prices");
+  const costProbes: Probe[] = [
+    ...probes(api),
+    {
+      name: "GET /messages/search",
+      request: () => fetch(`${api}/messages/search?q=market`, { headers: auth }),
+      expect: 200,
+    },
+    {
+      name: "POST /presence/ping",
+      request: () => fetch(`${api}/presence/ping`, { method: "POST", headers: auth }),
+      expect: 200,
+    },
+  ];
+  const costRows: { route: string; use: RequestUse; dollars: number }[] = [];
+  for (const probe of costProbes) {
+    await probe.prepare?.();
+    const response = await probe.request();
+    await response.arrayBuffer();
+    await probe.tidy?.();
+    const use = requestUse(response);
+    if (response.status !== probe.expect || !use) throw new Error(`${probe.name}: ${response.status}, no usage`);
+    costRows.push({ route: probe.name, use, dollars: dollarsPerRequest(use) });
+  }
+  // A learner's hour of practice: the web client's presence pings (every 30 s), one attempt, 20
+  // messages sent and 10 pages read, and the profile once.
+  const learnerHour: Record<string, number> = {
+    "POST /presence/ping": 120,
+    "POST /match/attempt": 1,
+    "POST /sessions/{id}/messages": 20,
+    "GET /sessions/{id}/messages": 10,
+    "GET /me": 1,
+  };
+  const hourDollars = Object.entries(learnerHour).reduce(
+    (total, [route, count]) => total + count * (costRows.find((row) => row.route === route)?.dollars ?? 0),
+    0,
+  );
+  const hourRequests = Object.values(learnerHour).reduce((total, count) => total + count, 0);
+  // Neon bills compute by the hour it runs, not per request: the smallest autoscaling floor, always on.
+  const neonFloorPerMonth = 0.25 * 730 * prices.neonCuHour;
+
   log("matchmaking: time from the second attempt to both pushes");
   const latencies = await matchedPushLatency(api, Number(values["latency-samples"]));
   const burstUsers = Number(values["burst-users"]);
@@ -593,6 +692,18 @@ try {
         `${pad(row.route, 30)}${pad(row.path, 32)}${pad(num(row.p50AtZeroMs), 8)}${pad(num(row.p50AtBothRttMs), 11)}${pad(num(row.totalRoundTrips), 11)}${pad(row.reportedTotal ? String(row.reportedTotal.roundTrips) : "—", 10)}${row.reportedTotal?.redisCommands ?? "—"}`,
     ),
     "",
+    `cost: one request of each hot route, as its Server-Timing reports it; subrequests = database round trips + Upstash requests + Durable Object calls; $ per million requests at list prices (Workers request, ${assumedCpuMsPerRequest} ms CPU assumed, Durable Object calls, Upstash commands; Neon apart)`,
+    `${pad("route", 30)}${pad("statements", 12)}${pad("Upstash cmds", 14)}${pad("DO calls", 10)}${pad("subrequests", 13)}${pad("total RTs", 11)}$ per million`,
+    ...costRows.map(
+      ({ route, use, dollars }) =>
+        `${pad(route, 30)}${pad(String(use.statements), 12)}${pad(String(use.redisCommands), 14)}${pad(String(use.objectCalls), 10)}${pad(String(use.databaseRoundTrips + use.redisRequests + use.objectCalls), 13)}${pad(String(use.roundTrips), 11)}${(dollars * 1e6).toFixed(2)}`,
+    ),
+    `cost: a learner-hour (${Object.entries(learnerHour)
+      .map(([route, count]) => `${count} × ${route}`)
+      .join(
+        ", ",
+      )}): ${hourRequests} requests, $${(hourDollars * 1000).toFixed(3)} per thousand learner-hours; Neon's compute on top, by the hour: $${neonFloorPerMonth.toFixed(2)} a month at its 0.25 CU floor, whatever the traffic`,
+    "",
     `matchmaking: second attempt → both matched pushes: p50 ${num(percentile(latencies, 50))} ms, p99 ${num(percentile(latencies, 99))} ms, slowest ${num(Math.max(...latencies))} ms, first pair ${num(latencies[0])} ms (${latencies.length} pairs)`,
     `matchmaking: ${burst.pairs} pairs from ${burst.pairs * 2} learners arriving at once at one level: the first attempt to the last session took ${burst.seconds.toFixed(2)} s = ${burstRate(burst).toFixed(0)} pairs/s`,
     `             the same with four interests each: ${burstWithInterests.seconds.toFixed(2)} s = ${burstRate(burstWithInterests).toFixed(0)} pairs/s (${percentChange(burstRate(burstWithInterests), burstRate(burst))})`,
@@ -617,6 +728,7 @@ try {
         routes,
         ceilings: Object.values(ceilings),
         distance: distanceRows,
+        cost: { prices, assumedCpuMsPerRequest, routes: costRows, learnerHour, learnerHourDollars: hourDollars },
         matchmaking: {
           pushLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), samples: latencies.length },
           burst: { ...burst, pairsPerSecond: burstRate(burst) },

@@ -67,11 +67,14 @@ export const responseHeaders = {
   "Server-Timing": {
     description:
       'W3C Server Timing: `db;desc="<n> statements, <m> round trips"`, what the request cost the database; ' +
-      '`redis;desc="<n> requests, <m> commands"`, what it asked of Redis; `total;desc="<n> round trips"`, the ' +
+      '`redis;desc="<n> requests, <m> commands"`, what it asked of Redis; `do;desc="<n> calls"`, the Durable ' +
+      'Object calls it started (pushes after the answer included); `total;desc="<n> round trips"`, the ' +
       "round trips to both it made one after another (overlapping ones count once). Absent on a WebSocket upgrade.",
     schema: {
       type: "string",
-      example: 'db;desc="1 statements, 1 round trips", redis;desc="1 requests, 1 commands", total;desc="1 round trips"',
+      example:
+        'db;desc="1 statements, 1 round trips", redis;desc="1 requests, 1 commands", do;desc="0 calls", ' +
+        'total;desc="1 round trips"',
     },
   },
   "Retry-After": {

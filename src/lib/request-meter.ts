@@ -15,14 +15,17 @@ export interface RedisUse {
 
 /**
  * What one request waited on over the network, for `Server-Timing` and the benchmark: the
- * database's statements and round trips over the HTTP path, Upstash's requests and commands, and
- * the round trips the request made one after another (`sequential`). A wait that begins while
+ * database's statements and round trips over the HTTP path, Upstash's requests and commands, the
+ * Durable Object calls it started (pushes it leaves to `waitUntil` included: each is a billed
+ * request), and the round trips the request made one after another (`sequential`). A wait that begins while
  * another is still in flight overlaps it and is not counted again: a revocation read and a
  * statement sent together cost one round trip, as they would with both services far away.
  */
 export class RequestMeter {
   readonly database: DatabaseUse = { statements: 0, roundTrips: 0 };
   readonly redis: RedisUse = { requests: 0, commands: 0 };
+  /** Durable Object calls started; not round trips of `sequential`, which counts the back ends only. */
+  objectCalls = 0;
   private inFlight = 0;
   private waits = 0;
 

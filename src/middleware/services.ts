@@ -19,12 +19,13 @@ export const services = createMiddleware<AppBindings>(async (c, next) => {
     // database and Upstash, and how many round trips it made one after another; it reveals
     // nothing about the data.
     if (c.res.status !== 101) {
-      const { database, redis, sequentialRoundTrips } = requestServices.usage();
+      const { database, redis, objectCalls, sequentialRoundTrips } = requestServices.usage();
       c.res.headers.append(
         "Server-Timing",
         `db;desc="${database.statements} statements, ${database.roundTrips} round trips"`,
       );
       c.res.headers.append("Server-Timing", `redis;desc="${redis.requests} requests, ${redis.commands} commands"`);
+      c.res.headers.append("Server-Timing", `do;desc="${objectCalls} calls"`);
       c.res.headers.append("Server-Timing", `total;desc="${sequentialRoundTrips} round trips"`);
     }
   } finally {

@@ -1,6 +1,7 @@
 import type { Level } from "../db/schema/enums";
 import { callDependency } from "../lib/dependencies";
 import { describeError, log } from "../lib/logger";
+import { currentMeter } from "../lib/request-meter";
 import type { SessionEvent } from "./room-protocol";
 
 /**
@@ -17,12 +18,21 @@ type MatchmakerStub = ReturnType<Env["MATCHMAKER"]["get"]>;
 type SessionRoomStub = ReturnType<Env["SESSION_ROOM"]["get"]>;
 
 export function objectCalls(env: Pick<Env, "MATCHMAKER" | "SESSION_ROOM">, timeoutMs: number): ObjectCalls {
+  const counted = <R>(work: () => Promise<R>) => {
+    const meter = currentMeter();
+    if (meter) meter.objectCalls += 1;
+    return work();
+  };
   return {
     matchmaker: (level, call) =>
-      callDependency("matchmaker", timeoutMs, () => call(env.MATCHMAKER.get(env.MATCHMAKER.idFromName(level)))),
+      counted(() =>
+        callDependency("matchmaker", timeoutMs, () => call(env.MATCHMAKER.get(env.MATCHMAKER.idFromName(level)))),
+      ),
     room: (sessionId, call) =>
-      callDependency("session room", timeoutMs, () =>
-        call(env.SESSION_ROOM.get(env.SESSION_ROOM.idFromName(sessionId))),
+      counted(() =>
+        callDependency("session room", timeoutMs, () =>
+          call(env.SESSION_ROOM.get(env.SESSION_ROOM.idFromName(sessionId))),
+        ),
       ),
   };
 }

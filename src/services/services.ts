@@ -26,7 +26,7 @@ export interface RequestServices extends Services {
    * commands, and the round trips made one after another (overlapping ones once, a transaction's
    * each). Nothing for what it never touched.
    */
-  usage(): { database: DatabaseUse; redis: RedisUse; sequentialRoundTrips: number };
+  usage(): { database: DatabaseUse; redis: RedisUse; objectCalls: number; sequentialRoundTrips: number };
   /** Closes what this request opened; each database handle exists only if a handler used it. */
   close(): Promise<void>;
 }
@@ -71,7 +71,12 @@ export function createServices(
         { ...meter.database },
       );
       const overPools = database.roundTrips - meter.database.roundTrips;
-      return { database, redis: { ...meter.redis }, sequentialRoundTrips: meter.sequential + overPools };
+      return {
+        database,
+        redis: { ...meter.redis },
+        objectCalls: meter.objectCalls,
+        sequentialRoundTrips: meter.sequential + overPools,
+      };
     },
     async close() {
       // A pool whose connection already failed rejects on end(); that failure was reported when it happened.

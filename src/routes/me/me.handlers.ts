@@ -1,7 +1,6 @@
-import { eq, type Placeholder, sql } from "drizzle-orm";
-import { type Database, type HttpDatabase, isHttpDatabase } from "../../db/client";
-import { preparedPerClient } from "../../db/prepared";
-import { profiles, users } from "../../db/schema";
+import { eq } from "drizzle-orm";
+import type { Database } from "../../db/client";
+import { profiles } from "../../db/schema";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
 import { enforceRateLimit } from "../../lib/rate-limit";
@@ -9,9 +8,9 @@ import { rateLimitRules } from "../../lib/rate-limit-rules";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
 import { announceDeparture, deleteAccount } from "../../services/departures";
+import { findMe } from "../../services/me";
 import { deleteObjectsUnder } from "../../services/storage";
 import { presignUpload, storageLayout } from "../../services/uploads";
-import { userView } from "../auth/auth.views";
 import type * as routes from "./me.routes";
 
 function accountGone(): ApiError {
@@ -21,39 +20,11 @@ function accountGone(): ApiError {
   });
 }
 
-/** The account, its profile and its sign-in identities: one statement, over the one-shot path. */
-const meQuery = (db: Database, userId: string | Placeholder) =>
-  db.query.users.findFirst({
-    where: eq(users.id, userId),
-    with: { profile: true, identities: { orderBy: (identity, { asc }) => [asc(identity.createdAt)] } },
-  });
-
-const meStatement = preparedPerClient((db: HttpDatabase) => meQuery(db, sql.placeholder("userId")).prepare("me"));
-
+/** The caller's account as `GET /me` shows it; 401 when it is gone. */
 async function loadMe(db: Database, userId: string) {
-  // Prepared only on the HTTP path, which sends its text every time: over a pool, a named statement
-  // would stay on the server connection that PgBouncer hands to the next client.
-  const user = isHttpDatabase(db) ? await meStatement(db).execute({ userId }) : await meQuery(db, userId);
-  if (!user?.profile) throw accountGone();
-  const { profile } = user;
-  return {
-    user: userView(user),
-    profile: {
-      display_name: profile.displayName,
-      about: profile.about,
-      level: profile.level,
-      timezone: profile.timezone,
-      interests: profile.interests,
-      avatar_url: profile.avatarUrl,
-      updated_at: profile.updatedAt.toISOString(),
-    },
-    identities: user.identities.map((identity) => ({
-      provider: identity.provider,
-      email: identity.email,
-      email_verified: identity.emailVerified,
-      created_at: identity.createdAt.toISOString(),
-    })),
-  };
+  const me = await findMe(db, userId);
+  if (!me) throw accountGone();
+  return me;
 }
 
 export const getMe: AppRouteHandler<routes.GetMeRoute> = async (c) => {
