@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { toEnvFile } from "./stack/env-file.ts";
 import { reportUnhandledErrors } from "./stack/incidents.ts";
 import { startStack } from "./stack/index.ts";
+import { PgBouncerMissingError } from "./stack/pgbouncer.ts";
 import { RedisServerMissingError } from "./stack/redis.ts";
 import { TurnServerMissingError } from "./stack/turn.ts";
 
@@ -49,7 +50,11 @@ try {
     log: (line) => console.log(line),
   });
 } catch (error) {
-  if (error instanceof RedisServerMissingError || error instanceof TurnServerMissingError) {
+  if (
+    error instanceof RedisServerMissingError ||
+    error instanceof TurnServerMissingError ||
+    error instanceof PgBouncerMissingError
+  ) {
     console.error(error.message);
     process.exit(1);
   }

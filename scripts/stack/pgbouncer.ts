@@ -1,9 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
+import { existsSync } from "node:fs";
 import { chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { type Incidents, watchProcess } from "./incidents.ts";
 import { freePort } from "./redis.ts";
 
@@ -16,15 +17,30 @@ export interface PgBouncer {
 }
 
 export class PgBouncerMissingError extends Error {
-  constructor() {
+  constructor(missing: "pgbouncer" | "runuser" = "pgbouncer") {
     super(
-      "pgbouncer was not found: install it (Debian/Ubuntu: `sudo apt-get install pgbouncer`, macOS: `brew install pgbouncer`)",
+      missing === "pgbouncer"
+        ? "pgbouncer was not found: install it (Debian/Ubuntu: `sudo apt-get install pgbouncer`, macOS: `brew install pgbouncer`), or set STACK_POOLER=off"
+        : "runuser was not found: as root, PgBouncer runs as the postgres user through it (util-linux), or set STACK_POOLER=off",
     );
   }
 }
 
 /** How many server connections the pooler keeps per database and user: a small Neon compute's share. */
 const serverPoolSize = 20;
+
+/**
+ * Clients it accepts at once: what fits the 1,024 open files `runuser` leaves it (PAM resets the
+ * limit), with the server connections and its own files beside them.
+ */
+const maxClients = 900;
+
+/** A program on PATH, or in the system directories Debian installs daemons and `runuser` into. */
+function program(name: string): string | undefined {
+  const directories = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/sbin", "/usr/bin"];
+  // Only absolute entries: a relative PATH entry would depend on where the stack was started.
+  return directories.map((entry) => join(entry, name)).find((path) => path.startsWith("/") && existsSync(path));
+}
 
 /**
  * A real PgBouncer in transaction mode in front of the PostgreSQL at `serverUrl`, as Neon's
@@ -40,7 +56,10 @@ export async function startPgBouncer(serverUrl: string, incidents: Incidents): P
   const directory = await mkdtemp(join(tmpdir(), "gaplash-pgbouncer-"));
   const port = await freePort();
   const config = join(directory, "pgbouncer.ini");
-  await writeFile(join(directory, "users.txt"), `"${user}" ""\n`);
+  // With `auth_type = trust` the pooler asks clients for nothing and logs in to the server with
+  // this file's password: the one in the server's URL.
+  const password = decodeURIComponent(server.password).replaceAll('"', '""');
+  await writeFile(join(directory, "users.txt"), `"${user}" "${password}"\n`);
   await writeFile(
     config,
     [
@@ -56,7 +75,7 @@ export async function startPgBouncer(serverUrl: string, incidents: Incidents): P
       // Lets the suite read `SHOW POOLS` on the `pgbouncer` console database: what it runs through.
       `stats_users = ${user}`,
       `default_pool_size = ${serverPoolSize}`,
-      "max_client_conn = 2000",
+      `max_client_conn = ${maxClients}`,
       // Sent at startup by some drivers (JDBC, psql); PgBouncer refuses parameters it does not know.
       "ignore_startup_parameters = extra_float_digits",
       "server_reset_query =",
@@ -73,8 +92,13 @@ export async function startPgBouncer(serverUrl: string, incidents: Incidents): P
     await chown(directory, uid, gid);
     for (const file of ["pgbouncer.ini", "users.txt"]) await chown(join(directory, file), uid, gid);
   }
-  const binary = "pgbouncer";
-  const [command, args] = asRoot ? ["runuser", ["-u", "postgres", "--", binary, config]] : [binary, [config]];
+  const binary = program("pgbouncer");
+  const runuser = asRoot ? program("runuser") : undefined;
+  if (!binary || (asRoot && !runuser)) {
+    await rm(directory, { recursive: true, force: true });
+    throw new PgBouncerMissingError(binary ? "runuser" : "pgbouncer");
+  }
+  const [command, args] = asRoot && runuser ? [runuser, ["-u", "postgres", "--", binary, config]] : [binary, [config]];
   const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stopping = false;
   let output = "";

@@ -6,6 +6,7 @@
 import { startFaultFixtures } from "./fixtures.ts";
 import { reportUnhandledErrors } from "./incidents.ts";
 import { startStack } from "./index.ts";
+import { PgBouncerMissingError } from "./pgbouncer.ts";
 import { RedisServerMissingError } from "./redis.ts";
 import { TurnServerMissingError } from "./turn.ts";
 
@@ -53,7 +54,11 @@ try {
   );
 } catch (error) {
   console.error(
-    error instanceof RedisServerMissingError || error instanceof TurnServerMissingError ? error.message : error,
+    error instanceof RedisServerMissingError ||
+      error instanceof TurnServerMissingError ||
+      error instanceof PgBouncerMissingError
+      ? error.message
+      : error,
   );
   process.exit(1);
 }

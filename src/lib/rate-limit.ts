@@ -112,8 +112,8 @@ export async function enforceRateLimits(c: Context<AppBindings>, checks: RateLim
   const access = c
     .get("accessCheck")?.()
     .then(
-      () => undefined,
-      (error: unknown) => error,
+      () => ({ refused: false as const }),
+      (error: unknown) => ({ refused: true as const, error }),
     );
   const answers = await Promise.all(
     guarded.map(async (check) => {
@@ -128,9 +128,9 @@ export async function enforceRateLimits(c: Context<AppBindings>, checks: RateLim
     }),
   );
   const counted = answers.filter((answer) => answer.result?.success).map((answer) => answer.check);
-  const refused = await access;
+  const checked = await access;
   try {
-    if (refused !== undefined) throw refused;
+    if (checked?.refused) throw checked.error;
     for (const answer of answers) if (answer.error !== undefined) unavailable(c, answer.check.rule, answer.error);
     const refusal = answers.find((answer) => answer.result && !answer.result.success);
     if (refusal?.result) throw rateLimited(refusal.check.rule, refusal.result.reset);

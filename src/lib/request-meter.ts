@@ -7,7 +7,10 @@ export interface DatabaseUse {
   roundTrips: number;
 }
 
-/** What a request asked of Upstash: HTTP requests (subrequests) and the commands they carried (what is billed). */
+/**
+ * What a request asked of Upstash: HTTP requests (calls of the client: its own retries are not
+ * counted again) and the commands they carried (what is billed).
+ */
 export interface RedisUse {
   requests: number;
   commands: number;
@@ -29,7 +32,11 @@ export class RequestMeter {
   private inFlight = 0;
   private waits = 0;
 
-  /** Round trips made one after another over the HTTP paths (Neon's SQL over HTTP, Upstash). */
+  /**
+   * Round trips made one after another over the HTTP paths (Neon's SQL over HTTP, Upstash). A
+   * request's pool (an interactive transaction, or `DATABASE_HTTP=off`) adds its own on top in
+   * `Services.usage`, each counted, overlapping or not.
+   */
   get sequential(): number {
     return this.waits;
   }

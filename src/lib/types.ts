@@ -14,7 +14,8 @@ export interface AppBindings {
     auth?: VerifiedAccess;
     /**
      * Whether the caller's tokens were revoked after this one was issued: refuses with the problem
-     * if so. Started on first call, then the same answer; set by `requireAuth` (see its modes).
+     * if so. Started on first call, then the same answer; set by every mode of `authenticate`
+     * (`requireAuth` and its kin, see `AccessCheckMode`).
      */
     accessCheck?: () => Promise<void>;
     /** The authenticated user's id; the request log carries it. */

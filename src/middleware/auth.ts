@@ -35,6 +35,9 @@ function revoked(revocation: Revocation): ApiError {
       return unauthorized("This account no longer exists.", true);
     case "signed-out":
       return unauthorized("This sign-in was ended; sign in again.", true);
+    default:
+      // A reason a newer deploy wrote, read by this version during the rollout: refused all the same.
+      return unauthorized("This sign-in is no longer valid; sign in again.", true);
   }
 }
 
@@ -96,7 +99,14 @@ const authenticate = (allowQueryToken: boolean, mode: AccessCheckMode) =>
     }
     if (mode === "alongside") void accessCheck().catch(() => {});
     await next();
-    await accessCheck();
+    try {
+      await accessCheck();
+    } catch (refusal) {
+      // The refusal replaces the handler's answer whole: Hono would copy that answer's headers
+      // (a 503's Retry-After, a WWW-Authenticate of its own) onto the response that replaces it.
+      c.res = undefined;
+      throw refusal;
+    }
   });
 
 /** `AuthRequired`: a valid, unrevoked access token in `Authorization: Bearer`, or 401 with `WWW-Authenticate`. */

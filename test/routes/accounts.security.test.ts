@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it, vi } from "vitest";
+import { getConfig } from "../../src/config";
 import { authEmailTokens, matchAttempts, messages, reports, sessionParticipants, sessions } from "../../src/db/schema";
 import { closeCodes } from "../../src/durable-objects/socket-hub";
+import { getRedis } from "../../src/lib/redis";
 import { bearer, type SignedIn, signIn, startSignIn } from "../support/auth";
 import { makeAdmin, passResendCooldown, testDatabase } from "../support/db";
 import { api, apiWith, postJson, readProblem } from "../support/http";
@@ -16,7 +18,7 @@ import { ofType } from "../support/sockets";
  */
 const handle = testDatabase();
 afterAll(() => handle.close());
-const { unreachableRedisRestUrl } = inject("fixtures");
+const { blackhole, unreachableRedisRestUrl } = inject("fixtures");
 
 /** The write routes a signed-in user can call, each with a body that is valid. */
 function writes(who: SignedIn, other: { userId: string; sessionId: string }) {
@@ -191,6 +193,34 @@ describe("the revocation read, sent together with the work it guards", () => {
     const tried = await postJson("/match/attempt", { desired_level: "C2" }, { headers: bearer(waiting) });
     expect(tried.status).toBe(401);
     expect(await handle.db.select().from(matchAttempts).where(eq(matchAttempts.userId, waiting.user.id))).toEqual([]);
+  });
+
+  it("answers the refusal whole, none of the handler's own headers on it", async () => {
+    const gone = await signIn();
+    expect((await api("/me", { method: "DELETE", headers: bearer(gone) })).status).toBe(204);
+    const refused = await api("/me", { headers: bearer(gone) });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("www-authenticate")).toBe(
+      'Bearer realm="gaplash", error="invalid_token", error_description="This account no longer exists."',
+    );
+
+    // A read that failed on its own (the database stalled: 503 with Retry-After) still ends as the refusal alone.
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const { a } = await suspendedInSession();
+    const stalled = { NEON_HTTP_ENDPOINT: `http://${blackhole}/sql`, DEADLINE_DATABASE_MS: "300" };
+    const suspended = await apiWith(stalled, "/me", { headers: bearer(a) });
+    expect(suspended.status).toBe(403);
+    expect(suspended.headers.get("retry-after")).toBeNull();
+    vi.restoreAllMocks();
+  });
+
+  it("refuses a revocation whose reason this version does not know, on reads and writes alike", async () => {
+    const { a, sessionId } = await pairInSession(handle);
+    // As a newer deploy might write it while this one still serves.
+    await getRedis(getConfig(env).redis).set(`revoked:${a.user.id}`, { at: Date.now() + 60_000, reason: "banned" });
+    expect((await api("/me", { headers: bearer(a) })).status).toBe(401);
+    expect((await send(a, sessionId, { type: "text", text: "past an unknown revocation" })).status).toBe(401);
+    expect(await handle.db.select().from(messages).where(eq(messages.sessionId, sessionId))).toEqual([]);
   });
 
   it("trusts a live token when Redis cannot answer: reads and sends still work", async () => {
