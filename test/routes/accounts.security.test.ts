@@ -166,6 +166,8 @@ describe("the revocation read, sent together with the work it guards", () => {
     };
     const out = await postJson("/auth/logout", { refresh_token: a.refresh_token, everywhere: true });
     expect(out.status).toBe(204);
+    const redis = getRedis(getConfig(env).redis);
+    await redis.del(`online:${a.user.id}`);
     const json = (path: string, body: unknown, method = "POST") => postJson(path, body, { method, headers: bearer(a) });
     const answered = await statuses({
       send: () => send(a, sessionId, { type: "text", text: "after signing out" }),
@@ -176,6 +178,7 @@ describe("the revocation read, sent together with the work it guards", () => {
       report: () => json("/reports", { target_user_id: b.user.id, reason: "spam" }),
       avatar: () => json("/me/avatar", { content_type: "image/png", size: 100 }),
       upload: () => json("/uploads/presign", { kind: "voice", content_type: "audio/ogg", size: 10 }),
+      ping: () => api("/presence/ping", { method: "POST", headers: bearer(a) }),
     });
     expect(Object.entries(answered).filter(([, status]) => status !== 401)).toEqual([]);
     const stored = await handle.db.select().from(messages).where(eq(messages.sessionId, sessionId));
@@ -185,6 +188,7 @@ describe("the revocation read, sent together with the work it guards", () => {
     const [own] = await handle.db.select().from(sessionParticipants).where(eq(sessionParticipants.userId, a.user.id));
     expect(own?.readUpTo).toBeNull();
     expect(await handle.db.select().from(reports).where(eq(reports.reporterId, a.user.id))).toEqual([]);
+    expect(await redis.exists(`online:${a.user.id}`)).toBe(0);
 
     const waiting = await learner("C2", "signs-out-while-matching");
     expect((await postJson("/auth/logout", { refresh_token: waiting.refresh_token, everywhere: true })).status).toBe(

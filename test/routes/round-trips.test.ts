@@ -51,6 +51,9 @@ describe("database round trips on the hot routes", () => {
     // then the push to the session's room after the answer.
     const sent = await send(a, sessionId, { type: "text", text: "counting round trips" });
     expect(totalUse(sent)).toEqual({ redisCommands: 3, objectCalls: 1, roundTrips: 2 });
+    // A presence ping: the revocation read with the profile's level, then the ping's pipeline.
+    const pinged = await api("/presence/ping", { method: "POST", headers: bearer(a) });
+    expect(totalUse(pinged)).toEqual({ redisCommands: 9, objectCalls: 0, roundTrips: 2 });
 
     // An attempt: presence too goes with them; then the statement (and the matchmaker, not counted).
     const counted = await learner("C2", "counted-in-all");

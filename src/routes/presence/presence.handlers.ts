@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { profiles } from "../../db/schema";
 import type { AppRouteHandler } from "../../lib/types";
-import { currentUser } from "../../middleware/auth";
+import { admitted, currentUser } from "../../middleware/auth";
 import { blockedEitherWay } from "../../services/blocks";
 import { onlineCounts, presenceTtlSeconds, recordPing, whoIsOnline } from "../../services/presence";
 import type * as routes from "./presence.routes";
@@ -9,7 +9,11 @@ import type * as routes from "./presence.routes";
 export const ping: AppRouteHandler<routes.PingRoute> = async (c) => {
   const { userId } = currentUser(c);
   const { db, redis } = c.get("services");
-  const [profile] = await db.select({ level: profiles.level }).from(profiles).where(eq(profiles.userId, userId));
+  // The profile's level and the token's revocation read together; the ping is recorded after both.
+  const [[profile]] = await Promise.all([
+    db.select({ level: profiles.level }).from(profiles).where(eq(profiles.userId, userId)),
+    admitted(c),
+  ]);
   const level = profile?.level ?? null;
   await recordPing(redis, userId, level, Date.now());
   return c.json({ status: "online" as const, expires_in: presenceTtlSeconds, level }, 200);

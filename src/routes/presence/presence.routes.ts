@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { levels } from "../../db/schema/enums";
 import { idSchema } from "../../lib/ids";
 import { commonErrorResponses, defineRoute, jsonContent, problem } from "../../lib/openapi";
-import { authenticated } from "../../middleware/auth";
+import { authenticated, authenticatedLimited } from "../../middleware/auth";
 
 const tags = ["Presence"];
 const unauthorized = problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry).");
@@ -15,7 +15,7 @@ export const ping = defineRoute({
   summary: "I am here (call every 30 s)",
   description:
     "Marks the caller online for 60 s, at their profile's level. A queued match attempt lives only while its owner pings.",
-  ...authenticated,
+  ...authenticatedLimited,
   responses: {
     200: jsonContent(
       z.object({ status: z.literal("online"), expires_in: z.number().int(), level: z.enum(levels).nullable() }),
