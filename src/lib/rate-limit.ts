@@ -1,6 +1,7 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Context } from "hono";
+import { admitted } from "./admitted";
 import { ApiError } from "./errors";
 import { describeError, log } from "./logger";
 import type { RateLimitCheck, RateLimitRule } from "./rate-limit-rule";
@@ -109,8 +110,7 @@ export async function enforceRateLimits(c: Context<AppBindings>, checks: RateLim
       : [check, { rule: attemptsGuard(check.rule), identifier: check.identifier }],
   );
   // The token's revocation read goes out with the counters: one round trip for both (`requireAuth`).
-  // `admitted(c)` (middleware/auth.ts), inline: this module sits below the middleware.
-  const access = (c.get("accessCheck")?.() ?? Promise.resolve()).then(
+  const access = admitted(c).then(
     () => ({ refused: false as const }),
     (error: unknown) => ({ refused: true as const, error }),
   );

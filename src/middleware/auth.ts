@@ -65,20 +65,11 @@ async function revocationOf(c: Context<AppBindings>, access: VerifiedAccess): Pr
  * - `before`: before the handler runs; every route unless it says otherwise.
  * - `alongside`: sent as the handler starts and awaited when it is done; a revoked caller gets the
  *   refusal instead of the handler's answer. Only for handlers that change nothing.
- * - `with-limits`: awaited by the handler (`admitted`, which its rate limit `enforceRateLimits`
+ * - `with-limits`: awaited by the handler (`admitted` in lib/admitted.ts, which its rate limit `enforceRateLimits`
  *   calls with its counters) with its first wait, before it changes anything; and at the latest
  *   when it is done.
  */
 export type AccessCheckMode = "before" | "alongside" | "with-limits";
-
-/**
- * Waits for the caller's revocation read, sending it if it has not gone yet: a handler behind
- * `authenticatedLimited` awaits it together with its first wait, before it changes anything.
- * @throws ApiError the revoked caller's problem (403 `ACCOUNT_SUSPENDED`, else 401)
- */
-export function admitted(c: Context<AppBindings>): Promise<void> {
-  return c.get("accessCheck")?.() ?? Promise.resolve();
-}
 
 const authenticate = (allowQueryToken: boolean, mode: AccessCheckMode) =>
   createMiddleware<AppBindings>(async (c, next) => {

@@ -1,4 +1,5 @@
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 import { findChromium } from "./chromium.ts";
 import { type SignedInTokens, storeTokens } from "./learners.ts";
 
@@ -86,4 +87,33 @@ export async function hearing(page: Page, ms = 1500): Promise<boolean> {
 /** The Content-Security-Policy violations the page has seen. */
 export function cspViolations(page: Page): Promise<string[]> {
   return page.evaluate(() => (window as unknown as { gaplashCspViolations: string[] }).gaplashCspViolations);
+}
+
+/**
+ * Chromium for one test file: launched before its tests, closed after them with every device
+ * opened through it. `open(tokens)` is a device signed in as that learner (see `device`);
+ * `onSession(tokens, sessionId, context?)` a page of it on the session screen.
+ */
+export function browserForFile(apiUrl: string) {
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  beforeAll(async () => {
+    browser = await launchWithMicrophone();
+  });
+  afterAll(async () => {
+    for (const context of contexts) await context.close();
+    await browser?.close();
+  });
+  const open = async (tokens?: SignedInTokens): Promise<BrowserContext> => {
+    if (!browser) throw new Error("the browser is launched in beforeAll; open devices inside tests");
+    const context = await device(browser, apiUrl, tokens);
+    contexts.push(context);
+    return context;
+  };
+  const onSession = async (tokens: SignedInTokens, sessionId: string, context?: BrowserContext): Promise<Page> => {
+    const page = await (context ?? (await open(tokens))).newPage();
+    await page.goto(`/app/#/session/${sessionId}`);
+    return page;
+  };
+  return { open, onSession };
 }

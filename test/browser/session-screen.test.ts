@@ -1,6 +1,5 @@
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { device, launchWithMicrophone } from "./devices.ts";
+import { describe, expect, inject, it } from "vitest";
+import { browserForFile } from "./devices.ts";
 import { apiAs, matchedPair, type SignedInTokens } from "./learners.ts";
 
 /*
@@ -9,29 +8,12 @@ import { apiAs, matchedPair, type SignedInTokens } from "./learners.ts";
  * call hung up while the browser still asks for the microphone gives the microphone back.
  */
 const apiUrl = inject("apiUrl");
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  browser = await launchWithMicrophone();
-});
-afterAll(async () => {
-  for (const context of contexts) await context.close();
-  await browser?.close();
-});
-
-async function onSession(tokens: SignedInTokens, sessionId: string, context?: BrowserContext): Promise<Page> {
-  const opened = context ?? (await device(browser, apiUrl, tokens));
-  contexts.push(opened);
-  const page = await opened.newPage();
-  await page.goto(`/app/#/session/${sessionId}`);
-  return page;
-}
+const { open, onSession } = browserForFile(apiUrl);
 
 describe("the session screen", () => {
   it("shows a load that failed, and loads when tried again", async () => {
     const { aziza, sessionId } = await matchedPair(apiUrl, "C2");
-    const context = await device(browser, apiUrl, aziza);
+    const context = await open(aziza);
     let failed = false;
     await context.route(`**/sessions/${sessionId}`, async (route) => {
       if (failed || route.request().method() !== "GET") return route.fallback();
@@ -58,7 +40,7 @@ describe("the session screen", () => {
         client_id: crypto.randomUUID(),
       });
     await send(aziza, "Before the tunnel");
-    const context = await device(browser, apiUrl, bobur);
+    const context = await open(bobur);
     const page = await onSession(bobur, sessionId, context);
     await page.getByText("Before the tunnel").waitFor();
 
@@ -81,7 +63,7 @@ describe("the session screen", () => {
 
   it("gives the microphone back when the call is hung up while the browser still asks for it", async () => {
     const { aziza, bobur, sessionId } = await matchedPair(apiUrl, "C2");
-    const context = await device(browser, apiUrl, aziza);
+    const context = await open(aziza);
     // A permission prompt that takes a moment to be accepted.
     await context.addInitScript(() => {
       const streams: MediaStream[] = [];

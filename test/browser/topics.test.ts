@@ -1,7 +1,7 @@
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { cspViolations, device, launchWithMicrophone } from "./devices.ts";
-import { apiAs, matchedPair, type SignedInTokens } from "./learners.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, inject, it } from "vitest";
+import { browserForFile, cspViolations } from "./devices.ts";
+import { apiAs, matchedPair } from "./learners.ts";
 
 /*
  * The session as two learners see it live: the same topic card on both screens, changed on both when
@@ -10,24 +10,7 @@ import { apiAs, matchedPair, type SignedInTokens } from "./learners.ts";
  * correction a partner made, kept in the corrected learner's notebook.
  */
 const apiUrl = inject("apiUrl");
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  browser = await launchWithMicrophone();
-});
-afterAll(async () => {
-  for (const context of contexts) await context.close();
-  await browser?.close();
-});
-
-async function onSession(tokens: SignedInTokens, sessionId: string): Promise<Page> {
-  const context = await device(browser, apiUrl, tokens);
-  contexts.push(context);
-  const page = await context.newPage();
-  await page.goto(`/app/#/session/${sessionId}`);
-  return page;
-}
+const { open, onSession } = browserForFile(apiUrl);
 
 const topicHeading = (page: Page) => page.getByTestId("topic").getByRole("heading").textContent();
 
@@ -58,8 +41,7 @@ describe("the practice session", () => {
     const { aziza, bobur, sessionId } = await matchedPair(apiUrl, "B2");
     await apiAs(apiUrl, aziza, "POST", `/sessions/${sessionId}/messages`, { type: "text", text: "Are you there?" });
     // Bobur has not opened the session yet: History counts Aziza's message as unread.
-    const boburContext = await device(browser, apiUrl, bobur);
-    contexts.push(boburContext);
+    const boburContext = await open(bobur);
     const history = await boburContext.newPage();
     await history.goto("/app/#/history");
     await history.getByTestId("unread").filter({ hasText: "1 unread" }).waitFor();
@@ -87,8 +69,7 @@ describe("the practice session", () => {
     await boburPage.getByRole("button", { name: "Send" }).click();
     await boburPage.locator(".messages li.mine").filter({ hasText: "I go home" }).waitFor();
 
-    const context = await device(browser, apiUrl, aziza);
-    contexts.push(context);
+    const context = await open(aziza);
     const notebook = await context.newPage();
     await notebook.goto("/app/#/home");
     await notebook.getByRole("link", { name: "My corrections" }).click();

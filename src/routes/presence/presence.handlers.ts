@@ -1,7 +1,8 @@
 import { eq } from "drizzle-orm";
 import { profiles } from "../../db/schema";
+import { admitted } from "../../lib/admitted";
 import type { AppRouteHandler } from "../../lib/types";
-import { admitted, currentUser } from "../../middleware/auth";
+import { currentUser } from "../../middleware/auth";
 import { blockedEitherWay } from "../../services/blocks";
 import { onlineCounts, presenceTtlSeconds, recordPing, whoIsOnline } from "../../services/presence";
 import type * as routes from "./presence.routes";
