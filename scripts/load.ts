@@ -33,6 +33,8 @@ const runId = Date.now().toString(36);
 const timings = new Map<string, number[]>();
 const errors: string[] = [];
 
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 async function timed<T>(step: string, work: () => Promise<T>): Promise<T> {
   const started = performance.now();
   try {
@@ -53,15 +55,18 @@ let retried503 = 0;
  * One request as a real client makes it: a 503 (the API or a dependency briefly unable to serve)
  * is tried again after its `Retry-After`, a few times, unless `retry503` is false. A 503 can come
  * after the database committed (its answer missed the deadline), so only requests that are safe
- * to repeat are retried: reads, and writes that say who they are (a message's `client_id`).
+ * to repeat are retried: reads, writes that say who they are (a message's `client_id`), and a
+ * code check, whose code is spent at most once. The wait is the `Retry-After` plus up to as much
+ * again at random, so that learners turned away together do not all come back in the same instant.
  */
 async function call(
   method: string,
   path: string,
   options: { token?: string; body?: unknown; expect?: number[]; retry503?: boolean } = {},
-): Promise<{ status: number; body: unknown }> {
+): Promise<{ status: number; body: unknown; retried: boolean; retryAfterSeconds: number }> {
   let response: Response;
-  for (let attempt = 0; ; attempt += 1) {
+  let attempt = 0;
+  for (; ; attempt += 1) {
     response = await fetch(`${baseUrl}${path}`, {
       method,
       headers: {
@@ -75,14 +80,15 @@ async function call(
       break;
     await response.arrayBuffer();
     retried503 += 1;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(1, Number(retryAfter) || 1) * 1000));
+    await pause(Math.max(1, Number(retryAfter) || 1) * 1000 * (1 + Math.random()));
   }
   const text = await response.text();
   const body = text ? (JSON.parse(text) as unknown) : null;
   if (options.expect && !options.expect.includes(response.status)) {
     throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 200)}`);
   }
-  return { status: response.status, body };
+  const retryAfterSeconds = Math.max(1, Number(response.headers.get("retry-after")) || 1);
+  return { status: response.status, body, retried: attempt > 0, retryAfterSeconds };
 }
 
 interface Learner {
@@ -106,27 +112,47 @@ async function signInWith(refreshToken: string, name: string, level: Learner["le
   return learner;
 }
 
+/**
+ * A sign-up as the web client does it: a code request (after a 429's `Retry-After`: the resend
+ * cooldown of an earlier try), the code from the mailbox, its check. A check retried after a 503
+ * may find its code already spent by the try whose answer was lost (`CODE_USED`): then the learner
+ * asks for a new code, as the client's "send a new code" does.
+ */
 async function signUp(name: string, level: Learner["level"]): Promise<Learner> {
   const email = `load-${runId}-${name}@example.com`;
-  const { login_id } = (
-    await timed("code request", () => call("POST", "/auth/email/request", { body: { email }, expect: [202] }))
-  ).body as { login_id: string };
-  const mailbox = (await call("GET", `/dev/mailbox?email=${encodeURIComponent(email)}`, { expect: [200] })).body as {
-    items: { text?: string }[];
-  };
-  const code = /\b(\d{6})\b/.exec(mailbox.items[0]?.text ?? "")?.[1];
-  if (!code) throw new Error(`no code mailed to ${email}`);
-  const signedIn = (
-    await timed("verify", () =>
-      call("POST", "/auth/email/verify", { body: { email, login_id, code }, expect: [200], retry503: false }),
-    )
-  ).body as { access_token: string; user: { id: string } };
-  const learner: Learner = { name, token: signedIn.access_token, userId: signedIn.user.id, level, sent: new Map() };
-  await timed("profile", () =>
-    call("PATCH", "/me", { token: learner.token, body: { display_name: name, level }, expect: [200] }),
-  );
-  await timed("presence ping", () => call("POST", "/presence/ping", { token: learner.token, expect: [200] }));
-  return learner;
+  for (let attempt = 0; ; attempt += 1) {
+    const requested = await timed("code request", () =>
+      call("POST", "/auth/email/request", { body: { email }, expect: [202, 429] }),
+    );
+    if (requested.status === 429) {
+      if (requested.retryAfterSeconds > 120)
+        throw new Error(`${email}: code requests refused for ${requested.retryAfterSeconds} s`);
+      await pause(requested.retryAfterSeconds * 1000 * (1 + Math.random()));
+      continue;
+    }
+    const { login_id } = requested.body as { login_id: string };
+    const mailbox = (await call("GET", `/dev/mailbox?email=${encodeURIComponent(email)}`, { expect: [200] })).body as {
+      items: { text?: string; login_id: string | null }[];
+    };
+    const mail = mailbox.items.find((item) => item.login_id === login_id);
+    const code = /\b(\d{6})\b/.exec(mail?.text ?? "")?.[1];
+    if (!code) throw new Error(`no code mailed to ${email}`);
+    const verified = await timed("verify", () =>
+      call("POST", "/auth/email/verify", { body: { email, login_id, code }, expect: [200, 400, 409, 410] }),
+    );
+    if (verified.status !== 200) {
+      const problem = verified.body as { code?: string };
+      if (problem.code === "CODE_USED" && verified.retried && attempt < 3) continue;
+      throw new Error(`POST /auth/email/verify answered ${verified.status}: ${JSON.stringify(problem).slice(0, 200)}`);
+    }
+    const signedIn = verified.body as { access_token: string; user: { id: string } };
+    const learner: Learner = { name, token: signedIn.access_token, userId: signedIn.user.id, level, sent: new Map() };
+    await timed("profile", () =>
+      call("PATCH", "/me", { token: learner.token, body: { display_name: name, level }, expect: [200] }),
+    );
+    await timed("presence ping", () => call("POST", "/presence/ping", { token: learner.token, expect: [200] }));
+    return learner;
+  }
 }
 
 async function findPartner(learner: Learner): Promise<void> {

@@ -296,9 +296,9 @@ export function parseConfig(env: object): Config {
       codeRequestsPerEmailHour: vars.RATE_LIMIT_CODE_REQUESTS_PER_EMAIL_HOUR,
       codeMailsPerEmailHour: vars.RATE_LIMIT_CODE_MAILS_PER_EMAIL_HOUR,
       codeRequestsPerIpHour:
-        vars.RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR ?? (vars.ENVIRONMENT === "development" ? 1000 : 20),
+        vars.RATE_LIMIT_CODE_REQUESTS_PER_IP_HOUR ?? (vars.ENVIRONMENT === "development" ? 10_000 : 20),
       codeChecksPerIp15Min:
-        vars.RATE_LIMIT_CODE_CHECKS_PER_IP_15MIN ?? (vars.ENVIRONMENT === "development" ? 1000 : 60),
+        vars.RATE_LIMIT_CODE_CHECKS_PER_IP_15MIN ?? (vars.ENVIRONMENT === "development" ? 10_000 : 60),
       matchAttemptsPerMin: vars.RATE_LIMIT_MATCH_ATTEMPTS_PER_MIN,
       messagesPerMin: vars.RATE_LIMIT_MESSAGES_PER_MIN,
       reportsPerHour: vars.RATE_LIMIT_REPORTS_PER_HOUR,
