@@ -3,7 +3,9 @@ import { Hono } from "hono";
 import { getConfig } from "../src/config";
 import { httpDatabase, openDatabase } from "../src/db/client";
 import { findMe } from "../src/services/me";
+import { searchStatement } from "../src/services/messages";
 import { benchInterests } from "./interests";
+import { searchCorpus } from "./search-corpus";
 
 export { Matchmaker } from "../src/durable-objects/matchmaker";
 
@@ -31,6 +33,38 @@ app.get("/raw/select", async (c) => {
 app.get("/raw/me/:userId", async (c) => {
   const me = await findMe(httpDatabase(getConfig(c.env).database), c.req.param("userId"));
   return me ? c.json(me) : c.json({ error: "no such account" }, 404);
+});
+
+/**
+ * Gives `userId` a history for search to scale with (`bench/search-corpus.ts`): `sessions`
+ * sessions of `messages` messages each, and four times as many sessions between strangers, then
+ * refreshes the planner's statistics, as autovacuum would after a day of traffic.
+ */
+app.post("/search/corpus/:userId", async (c) => {
+  const handle = openDatabase(getConfig(c.env).database, () => {});
+  await handle.db.execute(
+    searchCorpus({
+      searcherId: c.req.param("userId"),
+      run: crypto.randomUUID().slice(0, 8),
+      sessions: Number(c.req.query("sessions") ?? "100"),
+      messagesPerSession: Number(c.req.query("messages") ?? "100"),
+      strangerFactor: 4,
+    }),
+  );
+  await handle.db.execute(sql`analyze messages, session_participants, sessions`);
+  c.executionCtx.waitUntil(handle.close());
+  return c.json({ written: true }, 201);
+});
+
+/** The plan Postgres runs the search of `q` by for `userId`, first page of 20, with its timings. */
+app.get("/search/plan/:userId", async (c) => {
+  const handle = openDatabase(getConfig(c.env).database, () => {});
+  const statement = searchStatement(c.req.param("userId"), c.req.query("q") ?? "", 20);
+  const result = await handle.db.execute<{ "QUERY PLAN": string }>(
+    sql`explain (analyze, costs off, timing on, summary on) ${statement}`,
+  );
+  c.executionCtx.waitUntil(handle.close());
+  return c.text(result.rows.map((row) => row["QUERY PLAN"]).join("\n"));
 });
 
 app.post("/raw/insert", async (c) => {

@@ -49,6 +49,8 @@ const connections = Number(values.connections);
 const databaseRtt = Number(values["db-rtt"]);
 const redisRtt = Number(values["redis-rtt"]);
 const distanceSamples = Number(values["distance-samples"]);
+/** Sessions of 100 messages in the searching learner's history: 10,000 messages. */
+const searchSessions = 100;
 const logLevels = ["debug", "info", "log", "warn", "error", "none"] as const;
 type LogLevel = (typeof logLevels)[number];
 const logLevel = logLevels.find((level) => level === values["log-level"]);
@@ -99,6 +101,13 @@ async function signUp(api: string, label: string, level: string, interests: stri
   );
   await json(await post("/me", { display_name: label, level, interests }, signedIn.access_token));
   return { token: signedIn.access_token, id: signedIn.user.id };
+}
+
+/** `make` for each of `items`, one after another (each row of the bench has the machine to itself). */
+async function sequentially<T, R>(items: T[], make: (item: T) => Promise<R>): Promise<R[]> {
+  const made: R[] = [];
+  for (const item of items) made.push(await make(item));
+  return made;
 }
 
 async function inBatches<T>(count: number, width: number, make: (index: number) => Promise<T>): Promise<T[]> {
@@ -455,11 +464,37 @@ try {
   const webSocketApi = await startWorker({ ...vars, DATABASE_HTTP: "off" });
 
   log("creating learners and a session");
-  const [a, b, lone] = await Promise.all([
+  const [a, b, lone, searcher] = await Promise.all([
     signUp(api, "alice", "A1"),
     signUp(api, "bob", "A1"),
     signUp(api, "lone", "B1"),
+    signUp(api, "searcher", "B1"),
   ]);
+  log(
+    `writing a search history: ${searchSessions} sessions of 100 messages for one learner, four times as many between strangers`,
+  );
+  for (let written = 0; written < searchSessions; written += 25) {
+    await json(await fetch(`${ceiling}/search/corpus/${searcher.id}?sessions=25&messages=100`, { method: "POST" }));
+  }
+  const searchAuth = { authorization: `Bearer ${searcher.token}` };
+  const secondPage = await json<{ next_cursor: string | null }>(
+    await fetch(`${api}/messages/search?q=market`, { headers: searchAuth }),
+  );
+  if (!secondPage.next_cursor) throw new Error("the search history gave no second page of hits for market");
+  const searches = [
+    { label: "a word in 6 % of it", q: "market" },
+    { label: "its second page", q: "market", cursor: secondPage.next_cursor },
+    { label: "two characters of an unspaced script", q: "市場" },
+    { label: "a typo: look-alikes only", q: "yesterdya" },
+  ];
+  const searchPlans = await Promise.all(
+    searches
+      .filter((search) => !search.cursor)
+      .map(async (search) => ({
+        q: search.q,
+        plan: await (await fetch(`${ceiling}/search/plan/${searcher.id}?q=${encodeURIComponent(search.q)}`)).text(),
+      })),
+  );
   await Promise.all([ping(api, a), ping(api, b)]);
   await attempt(api, a, "A1");
   const sessionId = (await attempt(api, b, "A1")).session_id;
@@ -506,10 +541,14 @@ try {
       ceiling: ceilings.health.name,
     },
     ...(await hotRoutes(api, "")),
-    {
-      ...(await load("GET /messages/search", `${api}/messages/search?q=market`, { headers: auth, expect: 200 })),
+    ...(await sequentially(searches, async (search) => ({
+      ...(await load(
+        `GET /messages/search, 10k history: ${search.label}`,
+        `${api}/messages/search?${new URLSearchParams({ q: search.q, ...(search.cursor ? { cursor: search.cursor } : {}) })}`,
+        { headers: searchAuth, expect: 200 },
+      )),
       ceiling: ceilings.select.name,
-    },
+    }))),
     ...(await hotRoutes(quietApi, ", LOG_LEVEL=warn")),
     ...(await hotRoutes(webSocketApi, ", before (WebSocket)")),
   ];
@@ -678,6 +717,7 @@ try {
         `${pad(row.name, 50)}${pad(num(row.requestsPerSecond, 0), 9)}${pad(num(row.p50, 0), 8)}${pad(num(row.p99, 0), 8)}${pad(String(row.errors), 8)}${pad(use(row.database), 10)}${ratios(row)}`,
     ),
     "",
+    ...searchPlans.flatMap(({ q, plan }) => [`search plan for q=${q} (EXPLAIN ANALYZE, first page):`, plan, ""]),
     `distance: one request at a time, p50 of ${distanceSamples}; round trips derived as (p50 far − p50 near) / RTT; "reported" is the database layer's own count (statements/round trips)`,
     `${pad("route", 30)}${pad("database path", 32)}${pad("p50 0", 8)}${pad(`db +${databaseRtt}`, 9)}${pad("db RTs", 8)}${pad(`redis +${redisRtt}`, 11)}${pad("redis RTs", 11)}reported`,
     ...distanceRows.map(
@@ -726,6 +766,7 @@ try {
         },
         settings: { connections, duration, logLevel, databaseRtt, redisRtt, distanceSamples },
         routes,
+        searchPlans,
         ceilings: Object.values(ceilings),
         distance: distanceRows,
         cost: { prices, assumedCpuMsPerRequest, routes: costRows, learnerHour, learnerHourDollars: hourDollars },

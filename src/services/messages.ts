@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { sha256Hex } from "../lib/crypto";
 import { describeError, log } from "../lib/logger";
@@ -253,11 +253,15 @@ function containing(query: string): string {
  * HTTP path. A message that contains the query (case-insensitive, `ILIKE`) is a hit in any script,
  * spaced or not (Japanese, Chinese, Thai), and ranks above one that only resembles it by trigram
  * word similarity (`<%`, for typos in spaced scripts): `score` is 0.5 for containing it plus half
- * the word similarity, 0–1, rounded to 6 places. Both conditions can use the GIN trigram index
- * when the query has three characters or more; below that, and for text whose characters make no
- * trigrams, Postgres scans the caller's own sessions' messages. Pages are a keyset over
- * `(score, created_at, id)` descending, so a walk never repeats or skips a hit that existed when
- * it started (SPEC §4, §10).
+ * the word similarity, 0–1, rounded to 6 places. Pages are a keyset over `(score, created_at, id)`
+ * descending, so a walk never repeats or skips a hit that existed when it started (SPEC §4, §10).
+ *
+ * Every containing hit outranks every look-alike (above 0.5 against at most 0.5; a query without
+ * trigrams has no look-alikes), so the statement ranks the containing hits first and looks for
+ * look-alikes only when those do not fill the page: word similarity, the costly part, is then
+ * computed for the containing hits alone on most searches. Both branches are confined to the
+ * caller's sessions, whose messages Postgres finds by the session index and, where the query makes
+ * trigrams, by the GIN trigram index as well (`bench/README.md` shows the plans).
  */
 export async function searchMessages(
   db: Database,
@@ -266,20 +270,37 @@ export async function searchMessages(
   limit: number,
   after?: RankedPosition,
 ): Promise<SearchHit[]> {
-  const result = await db.execute<SearchHit>(sql`
-    select * from (
-      select ${messageColumns},
-        round((case when text ilike ${containing(query)} then 0.5 else 0 end
-          + word_similarity(${query}, text) / 2)::numeric, 6)::text as score
-      from messages
-      where session_id in (select session_id from session_participants where user_id = ${userId})
-        and (text ilike ${containing(query)} or ${query} <% text)
-    ) hits
-    ${after ? sql`where (score::numeric, created_at, id) < (${after.score}::numeric, ${after.at}, ${after.id}::uuid)` : sql``}
-    order by score::numeric desc, created_at desc, id desc
-    limit ${limit + 1}
-  `);
-  return result.rows;
+  return (await db.execute<SearchHit>(searchStatement(userId, query, limit, after))).rows;
+}
+
+/** `searchMessages`'s statement, for `limit + 1` rows: the bench explains it as it runs. */
+export function searchStatement(userId: string, query: string, limit: number, after?: RankedPosition): SQL {
+  const pattern = containing(query);
+  const mine = sql`session_id = any(array(select session_id from session_participants where user_id = ${userId}))`;
+  const belowCursor = after
+    ? sql`and (score, created_at, id) < (${after.score}::numeric, ${after.at}, ${after.id}::uuid)`
+    : sql``;
+  const ranked = sql`order by score desc, created_at desc, id desc limit ${limit + 1}`;
+  return sql`
+    with containing as (
+      select * from (
+        select ${messageColumns}, round((0.5 + word_similarity(${query}, text) / 2)::numeric, 6) as score
+        from messages where ${mine} and text ilike ${pattern}
+      ) hits where true ${belowCursor}
+      ${ranked}
+    ), resembling as (
+      select * from (
+        select ${messageColumns}, round((word_similarity(${query}, text) / 2)::numeric, 6) as score
+        from messages
+        where (select count(*) from containing) <= ${limit} and ${mine}
+          and ${query} <% text and text not ilike ${pattern}
+      ) hits where true ${belowCursor}
+      ${ranked}
+    )
+    select ${messageColumns}, score::text as score
+    from (select * from containing union all select * from resembling) hits
+    ${ranked}
+  `;
 }
 
 /** How long after sending its sender may edit a message (SPEC §10): 15 minutes. */

@@ -85,6 +85,28 @@ describe("paging through search hits while messages arrive", () => {
     for (const id of existing) expect(seen).toContain(id);
   });
 
+  it("walks every containing hit, then every look-alike, across the page where one gives way to the other", async () => {
+    const { a, b, sessionId } = await pairInSession(handle);
+    const word = `qovunpalov${crypto.randomUUID().slice(0, 4)}`;
+    // One letter short of the query: no ILIKE hit, but a trigram look-alike of it.
+    const typo = word.slice(0, -1);
+    const contained = [`${word}`, `I like ${word}`, `${word} and bread`];
+    const lookAlikes = [`${typo}`, `my ${typo} today`, `the ${typo} was good`];
+    for (const text of [...lookAlikes, ...contained]) await send(a, sessionId, { type: "text", text });
+    const walked: Hit[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await search(b, word, cursor, 2);
+      walked.push(...page.items);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor && walked.length < 20);
+    expect(walked.map((hit) => hit.text).sort()).toEqual([...contained, ...lookAlikes].sort());
+    expect(walked.slice(0, 3).every((hit) => hit.score > 0.5)).toBe(true);
+    expect(walked.slice(3).every((hit) => hit.score <= 0.5 && hit.score > 0)).toBe(true);
+    const scores = walked.map((hit) => hit.score);
+    expect(scores).toEqual([...scores].sort((x, y) => y - x));
+  });
+
   it("refuses a cursor it did not issue, such as an offset", async () => {
     const me = await signIn();
     const offset = btoa(JSON.stringify({ offset: 1 })).replace(/=+$/, "");
