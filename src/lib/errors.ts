@@ -38,6 +38,7 @@ export const errorCatalog = {
   REFRESH_TOKEN_REUSED: { status: 401, title: "The refresh token was already used" },
   FORBIDDEN: { status: 403, title: "Not allowed" },
   ACCOUNT_SUSPENDED: { status: 403, title: "The account is suspended" },
+  UNDER_REVIEW: { status: 403, title: "The account is under review" },
   EMAIL_NOT_VERIFIED: { status: 403, title: "The email address is not verified" },
   CORS_ORIGIN_NOT_ALLOWED: { status: 403, title: "This origin is not allowed" },
   NOT_FOUND: { status: 404, title: "Not found" },

@@ -7,6 +7,8 @@ import { type TopicView, topicChoice, topicJson } from "./topics";
 export interface MatchCandidate {
   userId: string;
   status: "active" | "suspended";
+  /** Held for review after reports (docs/moderation.md#automatic-holds): no new attempts. */
+  held: boolean;
   displayName: string | null;
   profileLevel: Level | null;
   blocked: string[];
@@ -20,6 +22,7 @@ export interface MatchCandidate {
 interface CandidateRow extends Record<string, unknown> {
   user_id: string;
   status: "active" | "suspended";
+  held: boolean;
   display_name: string | null;
   level: Level | null;
   blocked: string[] | null;
@@ -34,7 +37,7 @@ interface CandidateRow extends Record<string, unknown> {
 
 function candidateQuery(userId: string) {
   return sql`
-    select u.id as user_id, u.status, p.display_name, p.level, p.interests,
+    select u.id as user_id, u.status, u.held_at is not null as held, p.display_name, p.level, p.interests,
       (select array_agg(case when b.blocker_id = u.id then b.blocked_id else b.blocker_id end)
          from blocks b where b.blocker_id = u.id or b.blocked_id = u.id) as blocked,
       (select array_agg(distinct other.user_id)
@@ -61,6 +64,7 @@ function toCandidate(row: CandidateRow): MatchCandidate {
   return {
     userId: row.user_id,
     status: row.status,
+    held: row.held,
     displayName: row.display_name,
     profileLevel: row.level,
     blocked: row.blocked ?? [],
@@ -88,7 +92,7 @@ export async function loadCandidate(db: Database, userId: string): Promise<Match
 
 /**
  * The attempt route's one round trip: reads the candidate as `loadCandidate` does and, in the same
- * statement, queues a new attempt when the user is active, in no session and not already queued.
+ * statement, queues a new attempt when the user is active, not held, in no session and not already queued.
  * `attemptId` is null when nothing was queued; the candidate says why. It runs on the HTTP path,
  * so the attempt costs one round trip to the database.
  */
@@ -103,7 +107,7 @@ export async function openAttempt(
     opened as (
       insert into match_attempts (user_id, level, created_at)
       select user_id, ${level}, ${now} from candidate
-      where status = 'active' and active_session_id is null and queued_attempt_id is null
+      where status = 'active' and not held and active_session_id is null and queued_attempt_id is null
       on conflict do nothing
       returning id
     )

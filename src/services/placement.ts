@@ -23,6 +23,8 @@ export type PlacementRefusal =
   | { reason: "offline" }
   | { reason: "no-account" }
   | { reason: "suspended" }
+  /** Held for review after reports (docs/moderation.md#automatic-holds). */
+  | { reason: "under-review" }
   | { reason: "in-session"; sessionId: string }
   | { reason: "changed" }
   | { reason: "queued-elsewhere"; attemptId: string; level: Level }
@@ -64,6 +66,7 @@ export async function placeAttempt(
   if (!opened) return { status: "refused", reason: "no-account" };
   const { candidate } = opened;
   if (candidate.status === "suspended") return { status: "refused", reason: "suspended" };
+  if (candidate.held) return { status: "refused", reason: "under-review" };
   if (candidate.activeSessionId)
     return { status: "refused", reason: "in-session", sessionId: candidate.activeSessionId };
   // Already queued (by an earlier request or a concurrent one): hand the same attempt to the

@@ -12,6 +12,12 @@ export const users = pgTable(
     role: userRoleEnum().notNull().default("user"),
     adminSource: adminSourceEnum(),
     status: userStatusEnum().notNull().default("active"),
+    /**
+     * Since when the account is held for review: enough distinct reporters within the window
+     * (docs/moderation.md#automatic-holds). Null when not held; closing the last open report with
+     * `none` or `warn` clears it, and a suspension replaces it.
+     */
+    heldAt: instant(),
     createdAt: createdAt(),
   },
   (t) => [

@@ -25,6 +25,11 @@ function refused(refusal: PlacementRefusal): ApiError {
       return new ApiError("UNAUTHORIZED", { detail: "This account no longer exists." });
     case "suspended":
       return new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+    case "under-review":
+      return new ApiError("UNDER_REVIEW", {
+        detail:
+          "Several people reported this account; a moderator will look at it soon. Until then you cannot look for partners.",
+      });
     case "in-session":
       return new ApiError("ALREADY_IN_SESSION", {
         detail: "End your current session before looking for a new partner.",
