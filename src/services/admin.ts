@@ -2,7 +2,7 @@ import { and, desc, eq, isNull, not, or, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database, PoolDatabase, Queryable } from "../db/client";
 import { olderThan } from "../db/keyset";
-import { auditLogs, profiles, refreshTokens, reports, users } from "../db/schema";
+import { auditLogs, moderationNotices, profiles, refreshTokens, reports, users } from "../db/schema";
 import { type Level, levels } from "../db/schema/enums";
 import type { HeldFirstPosition, KeysetPosition } from "../lib/pagination";
 import type { Role } from "./auth/tokens";
@@ -101,7 +101,8 @@ export type CloseOutcome =
   | { kind: "already-closed" };
 
 /**
- * Closes a report with its audit row, and suspends the target when the decision says so. Closing
+ * Closes a report with its audit row, and suspends the target when the decision says so; `warn`
+ * and `suspend` leave the target a moderation notice (`GET /me`). Closing
  * a held target's last open report with `none` or `warn` releases the hold, audited as the
  * admin's (docs/moderation.md#automatic-holds). An interactive transaction on the request's pool:
  * the report row is locked and read before the decision is written, and the audit row must commit
@@ -134,6 +135,16 @@ export async function closeReport(
         : null;
     if (decision.action !== "suspend" && report.targetUserId) {
       await releaseHold(tx, adminId, report.targetUserId, reportId, now);
+    }
+    if (decision.action !== "none" && report.targetUserId) {
+      // The user is told what it was about (docs/moderation.md#users-are-told), never by whom.
+      await tx.insert(moderationNotices).values({
+        userId: report.targetUserId,
+        reportId,
+        action: decision.action,
+        reason: report.reason,
+        createdAt: now,
+      });
     }
     await audit(
       tx,

@@ -22,6 +22,8 @@ export const reportReasonEnum = pgEnum("report_reason", [
 ]);
 export const reportStatusEnum = pgEnum("report_status", ["open", "closed"]);
 export const moderationActionEnum = pgEnum("moderation_action", ["none", "warn", "suspend"]);
+/** The decisions a user is told of; a report closed with `none` tells nobody anything. */
+export const noticeActionEnum = pgEnum("notice_action", ["warn", "suspend"]);
 export const badgeEnum = pgEnum("badge", ["FIRST_CHAT", "SEVEN_DAYS", "FIRST_CALL"]);
 /**
  * Why a call ended: a hang-up, the session ending (by either, a block, a suspension or a deletion), a
