@@ -3,7 +3,7 @@ import { alias } from "drizzle-orm/pg-core";
 import type { Database, PoolDatabase, Queryable } from "../db/client";
 import { olderThan } from "../db/keyset";
 import { auditLogs, moderationNotices, profiles, refreshTokens, reports, users } from "../db/schema";
-import { type Level, levels } from "../db/schema/enums";
+import { type Level, levels, type ReportReason } from "../db/schema/enums";
 import type { HeldFirstPosition, KeysetPosition } from "../lib/pagination";
 import type { Role } from "./auth/tokens";
 import { type Departure, leaveEverything } from "./departures";
@@ -75,13 +75,17 @@ async function audit(
 
 /**
  * Suspends a user: no sign-in, refresh, matching or sending from now on; their sign-ins are
- * revoked, their active session ends and their queued attempt is withdrawn. A hold for review
+ * revoked, their active session ends and their queued attempt is withdrawn. They are told since
+ * when and `reason`, the category of the report that asked for it (null without one). A hold for review
  * ends with it: the suspension says more, and lifting it later must not leave a hold behind that
  * no open report could release. The caller announces the departure (and revokes access tokens)
  * after the commit.
  */
-async function suspend(tx: Queryable, userId: string, now: Date): Promise<Departure> {
-  await tx.update(users).set({ status: "suspended", heldAt: null }).where(eq(users.id, userId));
+async function suspend(tx: Queryable, userId: string, reason: ReportReason | null, now: Date): Promise<Departure> {
+  await tx
+    .update(users)
+    .set({ status: "suspended", heldAt: null, suspendedAt: now, suspensionReason: reason })
+    .where(eq(users.id, userId));
   await tx
     .update(refreshTokens)
     .set({ revokedAt: now })
@@ -92,6 +96,8 @@ async function suspend(tx: Queryable, userId: string, now: Date): Promise<Depart
 /** A user an admin action suspended, with what they left, to announce after the commit. */
 export interface Suspension {
   userId: string;
+  /** The reason category they are told, as `suspend` stored it. */
+  reason: ReportReason | null;
   departure: Departure;
 }
 
@@ -131,7 +137,11 @@ export async function closeReport(
       .where(eq(reports.id, reportId));
     const suspension =
       decision.action === "suspend" && report.targetUserId
-        ? { userId: report.targetUserId, departure: await suspend(tx, report.targetUserId, now) }
+        ? {
+            userId: report.targetUserId,
+            reason: report.reason,
+            departure: await suspend(tx, report.targetUserId, report.reason, now),
+          }
         : null;
     if (decision.action !== "suspend" && report.targetUserId) {
       await releaseHold(tx, adminId, report.targetUserId, reportId, now);
@@ -252,8 +262,13 @@ export async function setUserStatus(
     const refusal = await mayChangeRights(tx, adminId, user);
     if (refusal) return refusal;
     let suspension: Suspension | null = null;
-    if (status === "suspended") suspension = { userId, departure: await suspend(tx, userId, now) };
-    else await tx.update(users).set({ status: "active" }).where(eq(users.id, userId));
+    if (status === "suspended") suspension = { userId, reason: null, departure: await suspend(tx, userId, null, now) };
+    else {
+      await tx
+        .update(users)
+        .set({ status: "active", suspendedAt: null, suspensionReason: null })
+        .where(eq(users.id, userId));
+    }
     await audit(
       tx,
       {

@@ -1,12 +1,15 @@
 import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { matchAttempts } from "../db/schema";
-import type { Level } from "../db/schema/enums";
+import type { Level, ReportReason } from "../db/schema/enums";
+import type { SuspensionDetails } from "../lib/errors";
 import { type TopicView, topicChoice, topicJson } from "./topics";
 
 export interface MatchCandidate {
   userId: string;
   status: "active" | "suspended";
+  /** Since when and why a suspended user is suspended, to tell them. */
+  suspension: SuspensionDetails | null;
   /** Held for review after reports (docs/moderation.md#automatic-holds): no new attempts. */
   held: boolean;
   displayName: string | null;
@@ -22,6 +25,8 @@ export interface MatchCandidate {
 interface CandidateRow extends Record<string, unknown> {
   user_id: string;
   status: "active" | "suspended";
+  suspended_at: string | Date | null;
+  suspension_reason: ReportReason | null;
   held: boolean;
   display_name: string | null;
   level: Level | null;
@@ -37,7 +42,7 @@ interface CandidateRow extends Record<string, unknown> {
 
 function candidateQuery(userId: string) {
   return sql`
-    select u.id as user_id, u.status, u.held_at is not null as held, p.display_name, p.level, p.interests,
+    select u.id as user_id, u.status, u.suspended_at, u.suspension_reason, u.held_at is not null as held, p.display_name, p.level, p.interests,
       (select array_agg(case when b.blocker_id = u.id then b.blocked_id else b.blocker_id end)
          from blocks b where b.blocker_id = u.id or b.blocked_id = u.id) as blocked,
       (select array_agg(distinct other.user_id)
@@ -64,6 +69,10 @@ function toCandidate(row: CandidateRow): MatchCandidate {
   return {
     userId: row.user_id,
     status: row.status,
+    suspension:
+      row.status === "suspended"
+        ? { since: row.suspended_at ? new Date(row.suspended_at) : null, reason: row.suspension_reason }
+        : null,
     held: row.held,
     displayName: row.display_name,
     profileLevel: row.level,

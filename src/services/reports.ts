@@ -1,13 +1,11 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { ModerationConfig } from "../config";
 import { type Database, isHttpDatabase } from "../db/client";
-import type { Level } from "../db/schema/enums";
+import type { Level, ReportReason } from "../db/schema/enums";
 
 export const evidenceSize = 50;
 /** The newest versions of one message a report keeps: an edit storm cannot make evidence unreadable. */
 export const revisionsPerMessage = 20;
-
-export type ReportReason = "spam" | "harassment" | "inappropriate" | "underage" | "scam" | "other";
 
 export type FileOutcome =
   | {

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { boolean, check, index, integer, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { createdAt, id, instant } from "./columns";
-import { adminSourceEnum, authProviderEnum, levelEnum, userRoleEnum, userStatusEnum } from "./enums";
+import { adminSourceEnum, authProviderEnum, levelEnum, reportReasonEnum, userRoleEnum, userStatusEnum } from "./enums";
 
 export const users = pgTable(
   "users",
@@ -18,6 +18,13 @@ export const users = pgTable(
      * `none` or `warn` clears it, and a suspension replaces it.
      */
     heldAt: instant(),
+    /** Since when the account is suspended; null while it is active. */
+    suspendedAt: instant(),
+    /**
+     * The reason category of the report a suspension closed, which the suspended user is told (never
+     * who reported them); null while active, or for a suspension no report asked for.
+     */
+    suspensionReason: reportReasonEnum(),
     createdAt: createdAt(),
   },
   (t) => [

@@ -84,7 +84,14 @@ export const listReports: AppRouteHandler<routes.ListReportsRoute> = async (c) =
 function announceSuspension(c: Context<AppBindings>, suspension: admin.Suspension | null, now: Date) {
   if (!suspension) return Promise.resolve();
   const { redis, objects } = c.get("services");
-  return announceDeparture({ redis, objects }, suspension.userId, "suspended", suspension.departure, now);
+  return announceDeparture(
+    { redis, objects },
+    suspension.userId,
+    "suspended",
+    suspension.departure,
+    now,
+    suspension.reason,
+  );
 }
 
 export const closeReport: AppRouteHandler<routes.CloseReportRoute> = async (c) => {
