@@ -40,7 +40,13 @@ interface CandidateRow extends Record<string, unknown> {
   queued_created_at: string | Date | null;
 }
 
-function candidateQuery(userId: string) {
+/**
+ * `lockUser`: read the user's row `for share`, which waits for a hold or a suspension being written
+ * to that row (services/reports.ts, services/admin.ts) and then reads what they wrote; or, taken
+ * first, makes them wait until the attempt is committed, where their withdrawal finds it. Without
+ * it, an attempt queued at that instant would escape both.
+ */
+function candidateQuery(userId: string, lockUser = false) {
   return sql`
     select u.id as user_id, u.status, u.suspended_at, u.suspension_reason, u.held_at is not null as held, p.display_name, p.level, p.interests,
       (select array_agg(case when b.blocker_id = u.id then b.blocked_id else b.blocker_id end)
@@ -62,6 +68,7 @@ function candidateQuery(userId: string) {
     left join match_attempts q on q.user_id = u.id and q.status = 'queued'
     left join profiles p on p.user_id = u.id
     where u.id = ${userId}
+    ${lockUser ? sql`for share of u` : sql``}
   `;
 }
 
@@ -102,8 +109,9 @@ export async function loadCandidate(db: Database, userId: string): Promise<Match
 /**
  * The attempt route's one round trip: reads the candidate as `loadCandidate` does and, in the same
  * statement, queues a new attempt when the user is active, not held, in no session and not already queued.
- * `attemptId` is null when nothing was queued; the candidate says why. It runs on the HTTP path,
- * so the attempt costs one round trip to the database.
+ * `attemptId` is null when nothing was queued; the candidate says why. The user's row is read
+ * `for share`, so a hold or suspension committing meanwhile is either seen here or withdraws
+ * what this queues. It runs on the HTTP path, so the attempt costs one round trip to the database.
  */
 export async function openAttempt(
   db: Database,
@@ -112,7 +120,7 @@ export async function openAttempt(
   now: Date,
 ): Promise<{ candidate: MatchCandidate; attemptId: string | null } | undefined> {
   const result = await db.execute<CandidateRow & { attempt_id: string | null }>(sql`
-    with candidate as (${candidateQuery(userId)}),
+    with candidate as (${candidateQuery(userId, true)}),
     opened as (
       insert into match_attempts (user_id, level, created_at)
       select user_id, ${level}, ${now} from candidate

@@ -61,6 +61,11 @@ async function attemptAnswer(who: SignedIn): Promise<{ status: number; code?: st
   return { status: answer.status, code: (await readProblem(answer)).code };
 }
 
+/** The status `POST /match/attempt` answers `who`, leaving a queued attempt queued. */
+async function attemptAnswerKept(who: SignedIn): Promise<number> {
+  return (await postJson("/match/attempt", { desired_level: "C1" }, { headers: bearer(who) })).status;
+}
+
 interface AuditRow {
   actor_id: string | null;
   action: string;
@@ -218,6 +223,19 @@ describe("automatic holds", () => {
     expect(session.status).toBe("active");
     expect((await send(target, sessionId, { type: "text", text: "still here" })).status).toBe(201);
     expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
+  });
+
+  it("leave no attempt queued when the deciding report and an attempt arrive at once", async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const target = await established(`racing-${round}`);
+      await reportedBy(2, target);
+      const reporter = await signIn();
+      const [answer] = await Promise.all([attemptAnswerKept(target), report(reporter, target)]);
+      // Queued, refused as held, or withdrawn by the hold while it was handed to the matchmaker.
+      expect([202, 403, 409]).toContain(answer);
+      expect((await matchStatus(target)).status).not.toBe("queued");
+      expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
+    }
   });
 
   it("hold exactly once when the deciding reports arrive at once", async () => {
