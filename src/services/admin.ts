@@ -43,11 +43,17 @@ export type ReportRow = Awaited<ReturnType<typeof reportRows>>[number];
  * the HTTP path: a read needs no connection of its own.
  */
 export function listReports(db: Database, status: "open" | "closed", limit: number, after?: HeldFirstPosition) {
-  const heldFirst = status === "open" ? sql`${target.heldAt} is not null` : sql`false`;
   const older = olderThan(reports.createdAt, reports.id, after);
-  const next = !after ? undefined : after.held ? or(and(heldFirst, older), not(heldFirst)) : and(not(heldFirst), older);
+  const newestFirst = [desc(reports.createdAt), desc(reports.id)];
+  if (status === "closed") {
+    return reportRows(db, and(eq(reports.status, status), older))
+      .orderBy(...newestFirst)
+      .limit(limit + 1);
+  }
+  const held = sql`(${target.heldAt} is not null)`;
+  const next = !after ? undefined : after.held ? or(and(held, older), not(held)) : and(not(held), older);
   return reportRows(db, and(eq(reports.status, status), next))
-    .orderBy(desc(heldFirst), desc(reports.createdAt), desc(reports.id))
+    .orderBy(desc(held), ...newestFirst)
     .limit(limit + 1);
 }
 

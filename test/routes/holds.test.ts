@@ -280,6 +280,22 @@ describe("held users in the moderators' queue", () => {
     expect(paged.slice(0, queue.length)).toEqual(queue.map((item) => item.id));
   });
 
+  it("leave closed reports newest first, page by page", async () => {
+    const target = await learner("C1", "closed-then-listed");
+    const reporter = await signIn();
+    const closedIds = [await report(reporter, target), await report(reporter, target)];
+    for (const id of closedIds) expect((await close(id, "none")).status).toBe(200);
+    const first = await api("/admin/reports?status=closed&limit=1", { headers: bearer(admin) });
+    expect(first.status).toBe(200);
+    const page = (await first.json()) as { items: QueueItem[]; next_cursor: string | null };
+    const second = await api(`/admin/reports?status=closed&limit=1&cursor=${page.next_cursor}`, {
+      headers: bearer(admin),
+    });
+    const next = (await second.json()) as { items: QueueItem[] };
+    // The two newest; filed maybe within one millisecond, when their ids decide which comes first.
+    expect([...page.items, ...next.items].map((item) => item.id).sort()).toEqual([...closedIds].sort());
+  });
+
   it("are released when their last open report is closed with none or warn, audited", async () => {
     const target = await learner("C1", "released");
     const [first, second] = await Promise.all([signIn(), signIn()]);
