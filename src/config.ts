@@ -87,6 +87,12 @@ const ConfigSchema = z.object({
   MATCH_ATTEMPT_TTL_SEC: positiveInt(300),
   // How long a waiting learner may be passed over for a partner sharing more interests; 0 is plain FIFO.
   MATCH_INTEREST_FAIRNESS_SEC: z.coerce.number().int().min(0).max(3600).default(20),
+  // Automatic holds (docs/moderation.md#automatic-holds): this many distinct reporters within the
+  // window hold an account for review; fewer for an account younger than HOLD_NEW_ACCOUNT_HOURS.
+  HOLD_REPORTERS: positiveInt(3),
+  HOLD_NEW_ACCOUNT_REPORTERS: positiveInt(2),
+  HOLD_WINDOW_HOURS: z.coerce.number().int().min(1).max(720).default(24),
+  HOLD_NEW_ACCOUNT_HOURS: z.coerce.number().int().min(0).max(720).default(24),
   // Cloudflare Realtime TURN: the key id is a var, its API token a secret; both or neither.
   TURN_KEY_ID: z.string().min(1).optional(),
   TURN_KEY_API_TOKEN: z.string().min(1).optional(),
@@ -154,6 +160,7 @@ export interface Config {
     iceServersPerMin: number;
   };
   matching: MatchingConfig;
+  moderation: ModerationConfig;
   /** How long a request waits on a Durable Object call before it answers 503 naming the object. */
   durableObjectTimeoutMs: number;
   /** Cloudflare Realtime TURN; absent, calls get STUN only. */
@@ -172,6 +179,18 @@ export interface MatchingConfig {
    * interests; from then on it is strict FIFO for them (SPEC §10). 0 turns the preference off.
    */
   interestFairnessMs: number;
+}
+
+/** When reports hold an account for review (docs/moderation.md#automatic-holds). */
+export interface ModerationConfig {
+  /** Distinct counted reporters within `holdWindowMs` that hold an account. */
+  holdReporters: number;
+  /** The same for an account younger than `newAccountMs`. */
+  holdNewAccountReporters: number;
+  /** How far back open reports count (ms). */
+  holdWindowMs: number;
+  /** Until this age (ms) an account is new; 0: none is. */
+  newAccountMs: number;
 }
 
 /** How far ahead of now `JWT_SECRET_ROTATED_AT` may be: a rotation's own deploy, not a typo's year. */
@@ -311,6 +330,12 @@ export function parseConfig(env: object): Config {
       widenTwoAfterMs: Math.max(vars.MATCH_WIDEN_TWO_AFTER_SEC, vars.MATCH_WIDEN_ADJACENT_AFTER_SEC) * 1000,
       attemptTtlMs: vars.MATCH_ATTEMPT_TTL_SEC * 1000,
       interestFairnessMs: vars.MATCH_INTEREST_FAIRNESS_SEC * 1000,
+    },
+    moderation: {
+      holdReporters: vars.HOLD_REPORTERS,
+      holdNewAccountReporters: vars.HOLD_NEW_ACCOUNT_REPORTERS,
+      holdWindowMs: vars.HOLD_WINDOW_HOURS * 3_600_000,
+      newAccountMs: vars.HOLD_NEW_ACCOUNT_HOURS * 3_600_000,
     },
     durableObjectTimeoutMs: vars.DEADLINE_DURABLE_OBJECT_MS,
     turn:

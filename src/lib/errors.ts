@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type ReportReason, reportReasons } from "../db/schema/enums";
 import { DependencyUnavailableError, dependencies, ReadinessChecksSchema, TurnModeSchema } from "./dependencies";
 
 const uuid = (description: string) =>
@@ -37,7 +38,26 @@ export const errorCatalog = {
   INVALID_REFRESH_TOKEN: { status: 401, title: "The refresh token is not valid" },
   REFRESH_TOKEN_REUSED: { status: 401, title: "The refresh token was already used" },
   FORBIDDEN: { status: 403, title: "Not allowed" },
-  ACCOUNT_SUSPENDED: { status: 403, title: "The account is suspended" },
+  ACCOUNT_SUSPENDED: {
+    status: 403,
+    title: "The account is suspended",
+    extensions: z.object({
+      suspended_at: z.iso
+        .datetime()
+        .nullable()
+        .describe("(`ACCOUNT_SUSPENDED`) since when; null for a suspension older than this member")
+        .optional(),
+      reason: z
+        .enum(reportReasons)
+        .nullable()
+        .describe(
+          "(`ACCOUNT_SUSPENDED`) the reason category of the report the suspension closed (never who reported); " +
+            "null when an admin suspended the account without a report",
+        )
+        .optional(),
+    }),
+  },
+  UNDER_REVIEW: { status: 403, title: "The account is under review" },
   EMAIL_NOT_VERIFIED: { status: 403, title: "The email address is not verified" },
   CORS_ORIGIN_NOT_ALLOWED: { status: 403, title: "This origin is not allowed" },
   NOT_FOUND: { status: 404, title: "Not found" },
@@ -152,6 +172,20 @@ export class ApiError<C extends ErrorCode = ErrorCode> extends HTTPException {
     this.headers = options.headers ?? {};
     this.extensions = options.extensions ?? {};
   }
+}
+
+/** What a suspended account is told: since when and why (docs/moderation.md#users-are-told). */
+export interface SuspensionDetails {
+  since: Date | null;
+  reason: ReportReason | null;
+}
+
+/** The 403 of a suspended account, with `suspended_at` and `reason` whenever they are known. */
+export function accountSuspended(details?: SuspensionDetails): ApiError<"ACCOUNT_SUSPENDED"> {
+  return new ApiError("ACCOUNT_SUSPENDED", {
+    detail: "This account is suspended.",
+    extensions: details ? { suspended_at: details.since?.toISOString() ?? null, reason: details.reason } : undefined,
+  });
 }
 
 const problemTypeBase = "https://gaplash.dev/problems/";

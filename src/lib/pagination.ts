@@ -79,6 +79,23 @@ export function decodeRankedCursor(cursor: string): RankedPosition {
   return { score: position.score, at: new Date(position.at), id: position.id };
 }
 
+/** The position in the moderators' queue: held users' reports come first, then time and id. */
+export interface HeldFirstPosition extends KeysetPosition {
+  held: boolean;
+}
+
+// `held` is absent from cursors issued before holds existed: those were all in the plain order.
+const HeldFirstPositionSchema = PositionSchema.extend({ held: z.boolean().default(false) });
+
+export function encodeHeldFirstCursor(position: HeldFirstPosition): string {
+  return toBase64Url(JSON.stringify({ held: position.held, at: position.at.toISOString(), id: position.id }));
+}
+
+export function decodeHeldFirstCursor(cursor: string): HeldFirstPosition {
+  const position = readCursor(cursor, HeldFirstPositionSchema);
+  return { held: position.held, at: new Date(position.at), id: position.id };
+}
+
 /**
  * Builds `{items, next_cursor}` from a page fetched with `limit + 1` rows; a view may be async (one
  * that signs URLs). Ranked lists pass their own position and `encode` (`encodeRankedCursor`).

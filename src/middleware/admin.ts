@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { users } from "../db/schema";
-import { ApiError } from "../lib/errors";
+import { ApiError, accountSuspended } from "../lib/errors";
 import type { AppBindings } from "../lib/types";
 import { currentUser } from "./auth";
 
@@ -14,7 +14,12 @@ export const requireAdmin = createMiddleware<AppBindings>(async (c, next) => {
   const { userId } = currentUser(c);
   const [account] = await c
     .get("services")
-    .db.select({ role: users.role, status: users.status })
+    .db.select({
+      role: users.role,
+      status: users.status,
+      suspendedAt: users.suspendedAt,
+      suspensionReason: users.suspensionReason,
+    })
     .from(users)
     .where(eq(users.id, userId));
   if (!account) {
@@ -23,7 +28,9 @@ export const requireAdmin = createMiddleware<AppBindings>(async (c, next) => {
       headers: { "WWW-Authenticate": 'Bearer realm="gaplash", error="invalid_token"' },
     });
   }
-  if (account.status !== "active") throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+  if (account.status !== "active") {
+    throw accountSuspended({ since: account.suspendedAt, reason: account.suspensionReason });
+  }
   if (account.role !== "admin") throw new ApiError("FORBIDDEN", { detail: "Only admins may do this." });
   await next();
 });

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { socketExpiresHeader, socketUserHeader } from "../durable-objects/socket-hub";
-import { ApiError } from "../lib/errors";
+import { ApiError, accountSuspended } from "../lib/errors";
 import { describeError, log } from "../lib/logger";
 import type { AppBindings } from "../lib/types";
 import { InvalidAccessTokenError, type VerifiedAccess, verifyAccessToken } from "../services/auth/tokens";
@@ -30,7 +30,8 @@ function presentedToken(c: Context<AppBindings>, allowQueryToken: boolean): stri
 function revoked(revocation: Revocation): ApiError {
   switch (revocation.reason) {
     case "suspended":
-      return new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+      // The revocation was written when the suspension began: its instant is the suspension's.
+      return accountSuspended({ since: new Date(revocation.at), reason: revocation.suspensionReason ?? null });
     case "deleted":
       return unauthorized("This account no longer exists.", true);
     case "signed-out":

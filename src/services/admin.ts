@@ -1,10 +1,10 @@
-import { and, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, not, or, type SQL, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database, PoolDatabase, Queryable } from "../db/client";
 import { olderThan } from "../db/keyset";
-import { auditLogs, profiles, refreshTokens, reports, users } from "../db/schema";
-import { type Level, levels } from "../db/schema/enums";
-import type { KeysetPosition } from "../lib/pagination";
+import { auditLogs, moderationNotices, profiles, refreshTokens, reports, users } from "../db/schema";
+import { type Level, levels, type ReportReason } from "../db/schema/enums";
+import type { HeldFirstPosition, KeysetPosition } from "../lib/pagination";
 import type { Role } from "./auth/tokens";
 import { type Departure, leaveEverything } from "./departures";
 
@@ -24,6 +24,8 @@ function reportRows(db: Database, where: SQL | undefined) {
         displayName: reporterProfile.displayName,
       },
       target: { id: target.id, email: target.email, status: target.status, displayName: targetProfile.displayName },
+      /** Whether the target is held for review now (docs/moderation.md#automatic-holds). */
+      held: sql<boolean>`${target.heldAt} is not null`,
     })
     .from(reports)
     .leftJoin(reporter, eq(reporter.id, reports.reporterId))
@@ -36,13 +38,28 @@ function reportRows(db: Database, where: SQL | undefined) {
 export type ReportRow = Awaited<ReturnType<typeof reportRows>>[number];
 
 /**
- * Reports with both users' summaries, newest first, `limit + 1` rows from `after`. One statement
- * over the HTTP path: a read needs no connection of its own.
+ * Reports with both users' summaries, `limit + 1` rows from `after`: open reports of held users
+ * first (a moderator looks at those before anything else), then newest first. One statement over
+ * the HTTP path: a read needs no connection of its own.
  */
-export function listReports(db: Database, status: "open" | "closed", limit: number, after?: KeysetPosition) {
-  return reportRows(db, and(eq(reports.status, status), olderThan(reports.createdAt, reports.id, after)))
-    .orderBy(desc(reports.createdAt), desc(reports.id))
+export function listReports(db: Database, status: "open" | "closed", limit: number, after?: HeldFirstPosition) {
+  const older = olderThan(reports.createdAt, reports.id, after);
+  const newestFirst = [desc(reports.createdAt), desc(reports.id)];
+  if (status === "closed") {
+    return reportRows(db, and(eq(reports.status, status), older))
+      .orderBy(...newestFirst)
+      .limit(limit + 1);
+  }
+  const held = sql`(${target.heldAt} is not null)`;
+  const next = !after ? undefined : after.held ? or(and(held, older), not(held)) : and(not(held), older);
+  return reportRows(db, and(eq(reports.status, status), next))
+    .orderBy(desc(held), ...newestFirst)
     .limit(limit + 1);
+}
+
+/** Where a report stands in `listReports`'s order, for its cursor. */
+export function queuePosition(row: ReportRow): HeldFirstPosition {
+  return { held: row.report.status === "open" && row.held, at: row.report.createdAt, id: row.report.id };
 }
 
 /**
@@ -64,11 +81,17 @@ async function audit(
 
 /**
  * Suspends a user: no sign-in, refresh, matching or sending from now on; their sign-ins are
- * revoked, their active session ends and their queued attempt is withdrawn. The caller announces
- * the departure (and revokes access tokens) after the commit.
+ * revoked, their active session ends and their queued attempt is withdrawn. They are told since
+ * when and `reason`, the category of the report that asked for it (null without one). A hold for review
+ * ends with it: the suspension says more, and lifting it later must not leave a hold behind that
+ * no open report could release. The caller announces the departure (and revokes access tokens)
+ * after the commit.
  */
-async function suspend(tx: Queryable, userId: string, now: Date): Promise<Departure> {
-  await tx.update(users).set({ status: "suspended" }).where(eq(users.id, userId));
+async function suspend(tx: Queryable, userId: string, reason: ReportReason | null, now: Date): Promise<Departure> {
+  await tx
+    .update(users)
+    .set({ status: "suspended", heldAt: null, suspendedAt: now, suspensionReason: reason })
+    .where(eq(users.id, userId));
   await tx
     .update(refreshTokens)
     .set({ revokedAt: now })
@@ -79,6 +102,8 @@ async function suspend(tx: Queryable, userId: string, now: Date): Promise<Depart
 /** A user an admin action suspended, with what they left, to announce after the commit. */
 export interface Suspension {
   userId: string;
+  /** The reason category they are told, as `suspend` stored it. */
+  reason: ReportReason | null;
   departure: Departure;
 }
 
@@ -88,9 +113,12 @@ export type CloseOutcome =
   | { kind: "already-closed" };
 
 /**
- * Closes a report with its audit row, and suspends the target when the decision says so. An
- * interactive transaction on the request's pool: the report row is locked and read before the
- * decision is written, and the audit row must commit with it.
+ * Closes a report with its audit row, and suspends the target when the decision says so; `warn`
+ * and `suspend` leave the target a moderation notice (`GET /me`). Closing
+ * a held target's last open report with `none` or `warn` releases the hold, audited as the
+ * admin's (docs/moderation.md#automatic-holds). An interactive transaction on the request's pool:
+ * the report row is locked and read before the decision is written, and the audit row must commit
+ * with it.
  */
 export async function closeReport(
   db: PoolDatabase,
@@ -115,8 +143,25 @@ export async function closeReport(
       .where(eq(reports.id, reportId));
     const suspension =
       decision.action === "suspend" && report.targetUserId
-        ? { userId: report.targetUserId, departure: await suspend(tx, report.targetUserId, now) }
+        ? {
+            userId: report.targetUserId,
+            reason: report.reason,
+            departure: await suspend(tx, report.targetUserId, report.reason, now),
+          }
         : null;
+    if (decision.action !== "suspend" && report.targetUserId) {
+      await releaseHold(tx, adminId, report.targetUserId, reportId, now);
+    }
+    if (decision.action !== "none" && report.targetUserId) {
+      // The user is told what it was about (docs/moderation.md#users-are-told), never by whom.
+      await tx.insert(moderationNotices).values({
+        userId: report.targetUserId,
+        reportId,
+        action: decision.action,
+        reason: report.reason,
+        createdAt: now,
+      });
+    }
     await audit(
       tx,
       {
@@ -130,6 +175,27 @@ export async function closeReport(
     );
     return { kind: "closed" as const, suspension };
   });
+}
+
+/**
+ * Lifts `userId`'s hold when no open report of theirs remains, with its audit row; in the
+ * transaction of the report's closing. The target's row is locked first, in a statement of its
+ * own, so a report being filed at this moment (which takes the same lock, services/reports.ts) is
+ * either seen as open here or sees this report closed.
+ */
+async function releaseHold(tx: Queryable, adminId: string, userId: string, reportId: string, now: Date) {
+  await tx.execute(sql`select 1 from users where id = ${userId} for no key update`);
+  await tx.execute(sql`
+    with released as (
+      update users set held_at = null
+      where id = ${userId} and held_at is not null
+        and not exists (select 1 from reports where target_user_id = ${userId} and status = 'open')
+      returning id
+    )
+    insert into audit_logs (actor_id, action, target_type, target_id, metadata, created_at)
+    select ${adminId}, 'user.release', 'user', id::text, jsonb_build_object('report_id', ${reportId}::uuid), ${now}
+    from released
+  `);
 }
 
 /** Why an admin may not change another account's rights now. */
@@ -202,8 +268,13 @@ export async function setUserStatus(
     const refusal = await mayChangeRights(tx, adminId, user);
     if (refusal) return refusal;
     let suspension: Suspension | null = null;
-    if (status === "suspended") suspension = { userId, departure: await suspend(tx, userId, now) };
-    else await tx.update(users).set({ status: "active" }).where(eq(users.id, userId));
+    if (status === "suspended") suspension = { userId, reason: null, departure: await suspend(tx, userId, null, now) };
+    else {
+      await tx
+        .update(users)
+        .set({ status: "active", suspendedAt: null, suspensionReason: null })
+        .where(eq(users.id, userId));
+    }
     await audit(
       tx,
       {

@@ -44,7 +44,8 @@ export async function reattach(
 }
 
 /**
- * Gives an attempt its object does not hold to that object, if its owner still waits with it. Its
+ * Gives an attempt its object does not hold to that object, if its owner still waits with it and
+ * is not held for review. Its
  * statements are one-shot reads: the cron sweep, and the status route through `reattach`, pass the
  * HTTP path.
  */
@@ -53,7 +54,8 @@ export async function handBack(
   attempt: QueuedAttempt,
 ): Promise<EnqueueResult | "gone"> {
   const candidate = await loadCandidate(deps.db, attempt.userId);
-  if (!candidate || candidate.queuedAttempt?.id !== attempt.id) return "gone";
+  // A held owner's attempt is not handed to anyone, even one queued in the instant the hold began.
+  if (!candidate || candidate.held || candidate.queuedAttempt?.id !== attempt.id) return "gone";
   return deps.objects.matchmaker(
     attempt.level,
     async (matchmaker): Promise<EnqueueResult> => matchmaker.enqueue(queueEntry(candidate, attempt)),

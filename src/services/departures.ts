@@ -1,7 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { sql } from "drizzle-orm";
 import type { PoolDatabase, Queryable } from "../db/client";
-import { type Level, levels } from "../db/schema/enums";
+import { type Level, levels, type ReportReason } from "../db/schema/enums";
 import { describeError, log } from "../lib/logger";
 import type { ObjectCalls } from "./objects";
 import { type RevocationReason, revokeAccess } from "./revocation";
@@ -48,7 +48,8 @@ export async function leaveEverything(tx: Queryable, userId: string, now: Date):
  * After the commit: refuses the user's access tokens from now on, tells the partners of the
  * sessions that ended, withdraws the attempt from its matchmaker and closes the user's sockets
  * everywhere: every matchmaker, and the room of every session they ended or left (4004). The
- * database already says all of it, so each step is best effort and logged.
+ * database already says all of it, so each step is best effort and logged. A suspension's
+ * `suspensionReason` rides with the revocation, so a refused token is told why.
  */
 export async function announceDeparture(
   deps: { redis: Redis; objects: ObjectCalls },
@@ -56,10 +57,11 @@ export async function announceDeparture(
   reason: RevocationReason,
   departure: Departure,
   now: Date,
+  suspensionReason?: ReportReason | null,
 ): Promise<void> {
   const { cancelledAttempt } = departure;
   const steps = await Promise.allSettled([
-    revokeAccess(deps.redis, userId, reason, now),
+    revokeAccess(deps.redis, userId, reason, now, suspensionReason),
     ...departure.endedSessions.map((sessionId) =>
       deps.objects.room(sessionId, async (room) => {
         await room.broadcast(endedEvent(sessionId, userId, now, reason === "signed-out" ? "ended" : reason));

@@ -1,12 +1,17 @@
 import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { matchAttempts } from "../db/schema";
-import type { Level } from "../db/schema/enums";
+import type { Level, ReportReason } from "../db/schema/enums";
+import type { SuspensionDetails } from "../lib/errors";
 import { type TopicView, topicChoice, topicJson } from "./topics";
 
 export interface MatchCandidate {
   userId: string;
   status: "active" | "suspended";
+  /** Since when and why a suspended user is suspended, to tell them. */
+  suspension: SuspensionDetails | null;
+  /** Held for review after reports (docs/moderation.md#automatic-holds): no new attempts. */
+  held: boolean;
   displayName: string | null;
   profileLevel: Level | null;
   blocked: string[];
@@ -20,6 +25,9 @@ export interface MatchCandidate {
 interface CandidateRow extends Record<string, unknown> {
   user_id: string;
   status: "active" | "suspended";
+  suspended_at: string | Date | null;
+  suspension_reason: ReportReason | null;
+  held: boolean;
   display_name: string | null;
   level: Level | null;
   blocked: string[] | null;
@@ -32,9 +40,15 @@ interface CandidateRow extends Record<string, unknown> {
   queued_created_at: string | Date | null;
 }
 
-function candidateQuery(userId: string) {
+/**
+ * `lockUser`: read the user's row `for share`, which waits for a hold or a suspension being written
+ * to that row (services/reports.ts, services/admin.ts) and then reads what they wrote; or, taken
+ * first, makes them wait until the attempt is committed, where their withdrawal finds it. Without
+ * it, an attempt queued at that instant would escape both.
+ */
+function candidateQuery(userId: string, lockUser = false) {
   return sql`
-    select u.id as user_id, u.status, p.display_name, p.level, p.interests,
+    select u.id as user_id, u.status, u.suspended_at, u.suspension_reason, u.held_at is not null as held, p.display_name, p.level, p.interests,
       (select array_agg(case when b.blocker_id = u.id then b.blocked_id else b.blocker_id end)
          from blocks b where b.blocker_id = u.id or b.blocked_id = u.id) as blocked,
       (select array_agg(distinct other.user_id)
@@ -54,6 +68,7 @@ function candidateQuery(userId: string) {
     left join match_attempts q on q.user_id = u.id and q.status = 'queued'
     left join profiles p on p.user_id = u.id
     where u.id = ${userId}
+    ${lockUser ? sql`for share of u` : sql``}
   `;
 }
 
@@ -61,6 +76,11 @@ function toCandidate(row: CandidateRow): MatchCandidate {
   return {
     userId: row.user_id,
     status: row.status,
+    suspension:
+      row.status === "suspended"
+        ? { since: row.suspended_at ? new Date(row.suspended_at) : null, reason: row.suspension_reason }
+        : null,
+    held: row.held,
     displayName: row.display_name,
     profileLevel: row.level,
     blocked: row.blocked ?? [],
@@ -88,9 +108,10 @@ export async function loadCandidate(db: Database, userId: string): Promise<Match
 
 /**
  * The attempt route's one round trip: reads the candidate as `loadCandidate` does and, in the same
- * statement, queues a new attempt when the user is active, in no session and not already queued.
- * `attemptId` is null when nothing was queued; the candidate says why. It runs on the HTTP path,
- * so the attempt costs one round trip to the database.
+ * statement, queues a new attempt when the user is active, not held, in no session and not already queued.
+ * `attemptId` is null when nothing was queued; the candidate says why. The user's row is read
+ * `for share`, so a hold or suspension committing meanwhile is either seen here or withdraws
+ * what this queues. It runs on the HTTP path, so the attempt costs one round trip to the database.
  */
 export async function openAttempt(
   db: Database,
@@ -99,11 +120,11 @@ export async function openAttempt(
   now: Date,
 ): Promise<{ candidate: MatchCandidate; attemptId: string | null } | undefined> {
   const result = await db.execute<CandidateRow & { attempt_id: string | null }>(sql`
-    with candidate as (${candidateQuery(userId)}),
+    with candidate as (${candidateQuery(userId, true)}),
     opened as (
       insert into match_attempts (user_id, level, created_at)
       select user_id, ${level}, ${now} from candidate
-      where status = 'active' and active_session_id is null and queued_attempt_id is null
+      where status = 'active' and not held and active_session_id is null and queued_attempt_id is null
       on conflict do nothing
       returning id
     )

@@ -2,6 +2,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import type { Database } from "../db/client";
 import type { Level } from "../db/schema/enums";
 import type { EnqueueResult } from "../durable-objects/matchmaker";
+import type { SuspensionDetails } from "../lib/errors";
 import { describeError, log } from "../lib/logger";
 import { queueEntry } from "./attempts";
 import { latestAttempt, openAttempt, resolveAttempts } from "./match-store";
@@ -22,7 +23,9 @@ export interface PlacementDeps {
 export type PlacementRefusal =
   | { reason: "offline" }
   | { reason: "no-account" }
-  | { reason: "suspended" }
+  | { reason: "suspended"; suspension: SuspensionDetails }
+  /** Held for review after reports (docs/moderation.md#automatic-holds). */
+  | { reason: "under-review" }
   | { reason: "in-session"; sessionId: string }
   | { reason: "changed" }
   | { reason: "queued-elsewhere"; attemptId: string; level: Level }
@@ -63,7 +66,8 @@ export async function placeAttempt(
   const opened = await openAttempt(deps.db, userId, level, now);
   if (!opened) return { status: "refused", reason: "no-account" };
   const { candidate } = opened;
-  if (candidate.status === "suspended") return { status: "refused", reason: "suspended" };
+  if (candidate.suspension) return { status: "refused", reason: "suspended", suspension: candidate.suspension };
+  if (candidate.held) return { status: "refused", reason: "under-review" };
   if (candidate.activeSessionId)
     return { status: "refused", reason: "in-session", sessionId: candidate.activeSessionId };
   // Already queued (by an earlier request or a concurrent one): hand the same attempt to the

@@ -1,4 +1,5 @@
 import type { Redis } from "@upstash/redis/cloudflare";
+import type { ReportReason } from "../db/schema/enums";
 import { fromRedis } from "../lib/redis";
 import { accessTokenTtlSeconds } from "./auth/tokens";
 
@@ -6,9 +7,14 @@ import { accessTokenTtlSeconds } from "./auth/tokens";
 export type RevocationReason = "suspended" | "deleted" | "signed-out";
 
 export interface Revocation {
-  /** Tokens issued at or before this instant (epoch ms) are refused. */
+  /** Tokens issued at or before this instant (epoch ms) are refused; for a suspension, when it began. */
   at: number;
   reason: RevocationReason;
+  /**
+   * A suspension's reason category, which the refused user is told (null: no report asked for it).
+   * Absent from revocations written before it existed and from those of other reasons.
+   */
+  suspensionReason?: ReportReason | null;
 }
 
 const revocationKey = (userId: string) => `revoked:${userId}`;
@@ -21,8 +27,18 @@ const revocationTtlSeconds = accessTokenTtlSeconds + 120;
  * looked up anywhere else, so this small key is what makes suspension, deletion and signing out
  * everywhere bite at once rather than when the token expires.
  */
-export async function revokeAccess(redis: Redis, userId: string, reason: RevocationReason, now: Date): Promise<void> {
-  const revocation: Revocation = { at: now.getTime(), reason };
+export async function revokeAccess(
+  redis: Redis,
+  userId: string,
+  reason: RevocationReason,
+  now: Date,
+  suspensionReason?: ReportReason | null,
+): Promise<void> {
+  const revocation: Revocation = {
+    at: now.getTime(),
+    reason,
+    ...(reason === "suspended" ? { suspensionReason: suspensionReason ?? null } : {}),
+  };
   await fromRedis(redis.set(revocationKey(userId), revocation, { ex: revocationTtlSeconds }));
 }
 

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { moderationNotices } from "../../src/db/schema";
 import { bearer, newEmail, type SignedIn, signIn, startSignIn } from "../support/auth";
 import { makeAdmin, testDatabase } from "../support/db";
 import {
@@ -136,6 +137,17 @@ const targets: Record<string, () => Promise<Target>> = {
       { display_name: null, level: null },
     ],
   }),
+  "POST /me/notices/{id}/ack": async () => {
+    const [caller, other] = await Promise.all([signIn(), signIn()]);
+    const notices = await handle.db
+      .insert(moderationNotices)
+      .values([
+        { userId: caller.user.id, action: "warn", reason: "spam" },
+        { userId: other.user.id, action: "warn", reason: "scam" },
+      ])
+      .returning({ id: moderationNotices.id });
+    return { caller, ids: notices.map((notice) => notice.id) };
+  },
   "POST /me/avatar": async () => ({ caller: await signIn(), bodies: [{ content_type: "image/png", size: 2048 }] }),
   "POST /uploads/presign": async () => ({
     caller: await signIn(),

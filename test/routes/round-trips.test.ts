@@ -63,6 +63,13 @@ describe("database round trips on the hot routes", () => {
     await api("/match/attempt", { method: "DELETE", headers: bearer(counted) });
   });
 
+  it("is one round trip for a report: the lock on its target and the statement that files it and decides the hold", async () => {
+    const { a, b } = await pairInSession(handle);
+    const filed = await postJson("/reports", { target_user_id: b.user.id, reason: "spam" }, { headers: bearer(a) });
+    expect(filed.status).toBe(201);
+    expect(databaseUse(filed).roundTrips).toBe(1);
+  });
+
   it("pays for a connection only when a request needs an interactive transaction", async () => {
     const { a, sessionId } = await pairInSession(handle);
     const ended = databaseUse(await postJson(`/sessions/${sessionId}/end`, { rating: 5 }, { headers: bearer(a) }));

@@ -7,6 +7,15 @@ import { clock, ErrorNote, type Level, Screen, useAction } from "../ui";
 type Status = Success<Awaited<ReturnType<typeof api.match.status.$get>>>;
 type Streak = Success<Awaited<ReturnType<typeof api.me.streaks.$get>>>;
 type Online = Success<Awaited<ReturnType<typeof api.presence.online.$get>>>;
+type Notice = Success<Awaited<ReturnType<typeof api.me.$get>>>["notices"][number];
+
+/** What a moderation notice says: the decision and what the report was about, never who made it. */
+function noticeText(notice: Notice): string {
+  const day = new Date(notice.created_at).toLocaleDateString(undefined, { dateStyle: "medium" });
+  return notice.action === "warn"
+    ? `On ${day} a moderator warned you after a report for ${notice.reason}. Please keep to the community rules.`
+    : `On ${day} your account was suspended after a report for ${notice.reason}; the suspension has been lifted.`;
+}
 
 export function Home() {
   const [name, setName] = useState<string | null>(null);
@@ -15,6 +24,7 @@ export function Home() {
   const [badges, setBadges] = useState<string[]>([]);
   const [online, setOnline] = useState<Online | null>(null);
   const [waiting, setWaiting] = useState<Status | null>(null);
+  const [notices, setNotices] = useState<Notice[]>([]);
   const socket = useRef<LiveSocket | null>(null);
 
   const load = useAction(async () => {
@@ -27,6 +37,7 @@ export function Home() {
     ]);
     if (!me.profile.level || !me.profile.display_name) return go({ screen: "profile" });
     setName(me.profile.display_name);
+    setNotices(me.notices);
     setLevel(me.profile.level);
     setStreak(streaks);
     setBadges(earned.items.map((badge) => badge.badge));
@@ -84,6 +95,12 @@ export function Home() {
     setWaiting(null);
   });
 
+  const acknowledge = useAction(async (id: string) => {
+    const response = await api.me.notices[":id"].ack.$post({ param: { id } });
+    if (!response.ok && response.status !== 404) await ok(response);
+    setNotices((shown) => shown.filter((notice) => notice.id !== id));
+  });
+
   const signOut = useAction(async () => {
     const tokens = currentTokens();
     if (tokens) await api.auth.logout.$post({ json: { refresh_token: tokens.refresh_token, everywhere: false } });
@@ -102,6 +119,22 @@ export function Home() {
         </>
       }
     >
+      {notices.length > 0 ? (
+        <section aria-labelledby="notices-heading" class="notices">
+          <h2 id="notices-heading">From the moderators</h2>
+          <ul>
+            {notices.map((notice) => (
+              <li key={notice.id} data-testid="notice">
+                <p>{noticeText(notice)}</p>
+                <button type="button" onClick={() => void acknowledge.run(notice.id)} disabled={acknowledge.busy}>
+                  Got it
+                </button>
+              </li>
+            ))}
+          </ul>
+          <ErrorNote error={acknowledge.error} />
+        </section>
+      ) : null}
       <section aria-labelledby="progress-heading">
         <h2 id="progress-heading">Your practice</h2>
         <p>

@@ -12,16 +12,13 @@ export const authProviderEnum = pgEnum("auth_provider", ["email", "google"]);
 export const matchStatusEnum = pgEnum("match_status", ["queued", "matched", "cancelled", "expired"]);
 export const sessionStatusEnum = pgEnum("session_status", ["active", "ended"]);
 export const messageTypeEnum = pgEnum("message_type", ["text", "voice", "correction"]);
-export const reportReasonEnum = pgEnum("report_reason", [
-  "spam",
-  "harassment",
-  "inappropriate",
-  "underage",
-  "scam",
-  "other",
-]);
+export const reportReasons = ["spam", "harassment", "inappropriate", "underage", "scam", "other"] as const;
+export type ReportReason = (typeof reportReasons)[number];
+export const reportReasonEnum = pgEnum("report_reason", reportReasons);
 export const reportStatusEnum = pgEnum("report_status", ["open", "closed"]);
 export const moderationActionEnum = pgEnum("moderation_action", ["none", "warn", "suspend"]);
+/** The decisions a user is told of; a report closed with `none` tells nobody anything. */
+export const noticeActionEnum = pgEnum("notice_action", ["warn", "suspend"]);
 export const badgeEnum = pgEnum("badge", ["FIRST_CHAT", "SEVEN_DAYS", "FIRST_CALL"]);
 /**
  * Why a call ended: a hang-up, the session ending (by either, a block, a suspension or a deletion), a

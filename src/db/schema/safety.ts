@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { check, index, jsonb, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
 import { createdAt, id, instant } from "./columns";
-import { moderationActionEnum, reportReasonEnum, reportStatusEnum } from "./enums";
+import { moderationActionEnum, noticeActionEnum, reportReasonEnum, reportStatusEnum } from "./enums";
 import { sessions } from "./sessions";
 import { users } from "./users";
 
@@ -61,5 +61,29 @@ export const reports = pgTable(
     index("reports_target_user_id_idx").on(t.targetUserId),
     index("reports_session_id_idx").on(t.sessionId),
     index("reports_closed_by_idx").on(t.closedBy),
+  ],
+);
+
+/**
+ * What a moderator's decision tells the user it was about: a warning, or a suspension (seen once it
+ * is lifted), with the report's reason category and never its reporter. Shown in `GET /me` until
+ * acknowledged. The row outlives its report.
+ */
+export const moderationNotices = pgTable(
+  "moderation_notices",
+  {
+    id: id(),
+    userId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    reportId: uuid().references(() => reports.id, { onDelete: "set null" }),
+    action: noticeActionEnum().notNull(),
+    reason: reportReasonEnum().notNull(),
+    acknowledgedAt: instant(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("moderation_notices_user_id_idx").on(t.userId, t.createdAt),
+    index("moderation_notices_report_id_idx").on(t.reportId),
   ],
 );

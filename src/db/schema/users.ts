@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { boolean, check, index, integer, pgTable, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { createdAt, id, instant } from "./columns";
-import { adminSourceEnum, authProviderEnum, levelEnum, userRoleEnum, userStatusEnum } from "./enums";
+import { adminSourceEnum, authProviderEnum, levelEnum, reportReasonEnum, userRoleEnum, userStatusEnum } from "./enums";
 
 export const users = pgTable(
   "users",
@@ -12,6 +12,19 @@ export const users = pgTable(
     role: userRoleEnum().notNull().default("user"),
     adminSource: adminSourceEnum(),
     status: userStatusEnum().notNull().default("active"),
+    /**
+     * Since when the account is held for review: enough distinct reporters within the window
+     * (docs/moderation.md#automatic-holds). Null when not held; closing the last open report with
+     * `none` or `warn` clears it, and a suspension replaces it.
+     */
+    heldAt: instant(),
+    /** Since when the account is suspended; null while it is active. */
+    suspendedAt: instant(),
+    /**
+     * The reason category of the report a suspension closed, which the suspended user is told (never
+     * who reported them); null while active, or for a suspension no report asked for.
+     */
+    suspensionReason: reportReasonEnum(),
     createdAt: createdAt(),
   },
   (t) => [

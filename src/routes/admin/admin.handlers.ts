@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { ApiError } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
-import { decodeCursor, toPage } from "../../lib/pagination";
+import { decodeCursor, decodeHeldFirstCursor, encodeHeldFirstCursor, toPage } from "../../lib/pagination";
 import type { AppBindings, AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
 import type { AdminRefusal } from "../../services/admin";
@@ -55,6 +55,7 @@ async function reportView(row: admin.ReportRow, signVoiceNote: VoiceNoteSigner) 
       : null,
     reporter: summary(row.reporter),
     target: summary(row.target),
+    held: row.held,
     resolution: report.resolution,
     action: report.action,
     closed_by: report.closedBy,
@@ -65,13 +66,15 @@ async function reportView(row: admin.ReportRow, signVoiceNote: VoiceNoteSigner) 
 
 export const listReports: AppRouteHandler<routes.ListReportsRoute> = async (c) => {
   const { status, cursor, limit } = c.req.valid("query");
-  const rows = await admin.listReports(c.get("services").db, status, limit, cursor ? decodeCursor(cursor) : undefined);
+  const after = cursor ? decodeHeldFirstCursor(cursor) : undefined;
+  const rows = await admin.listReports(c.get("services").db, status, limit, after);
   return c.json(
     await toPage(
       rows,
       limit,
-      (row) => ({ at: row.report.createdAt, id: row.report.id }),
+      admin.queuePosition,
       (row) => reportView(row, voiceNoteSigner(c.get("config").s3, new Date())),
+      encodeHeldFirstCursor,
     ),
     200,
   );
@@ -81,7 +84,14 @@ export const listReports: AppRouteHandler<routes.ListReportsRoute> = async (c) =
 function announceSuspension(c: Context<AppBindings>, suspension: admin.Suspension | null, now: Date) {
   if (!suspension) return Promise.resolve();
   const { redis, objects } = c.get("services");
-  return announceDeparture({ redis, objects }, suspension.userId, "suspended", suspension.departure, now);
+  return announceDeparture(
+    { redis, objects },
+    suspension.userId,
+    "suspended",
+    suspension.departure,
+    now,
+    suspension.reason,
+  );
 }
 
 export const closeReport: AppRouteHandler<routes.CloseReportRoute> = async (c) => {

@@ -64,6 +64,11 @@ export const AdminReportSchema = z
       .nullable(),
     reporter: UserSummarySchema,
     target: UserSummarySchema,
+    held: z.boolean().openapi({
+      description:
+        "The reported user is held for review now: several people reported them, and they cannot look for " +
+        "partners until a moderator closes their last open report (`none` or `warn` lifts the hold).",
+    }),
     resolution: z.string().nullable(),
     action: z.enum(["none", "warn", "suspend"]).nullable(),
     closed_by: z.uuid().nullable(),
@@ -77,7 +82,7 @@ export const listReports = defineRoute({
   method: "get",
   path: "/admin/reports",
   tags,
-  summary: "Reports, newest first, with evidence and both users",
+  summary: "Reports, held users' open reports first, then newest first, with evidence and both users",
   security,
   request: { query: PageQuerySchema.extend({ status: z.enum(["open", "closed"]).default("open") }) },
   responses: {

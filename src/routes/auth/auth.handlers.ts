@@ -2,7 +2,7 @@ import { generateCodeVerifier, generateState } from "arctic";
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import { requesterNetwork } from "../../lib/client-ip";
-import { ApiError } from "../../lib/errors";
+import { ApiError, accountSuspended } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
 import { enforceRateLimit, enforceRateLimits, rateLimited } from "../../lib/rate-limit";
 import { rateLimitRules } from "../../lib/rate-limit-rules";
@@ -86,7 +86,7 @@ export const verifyEmailCode: AppRouteHandler<routes.VerifyEmailCodeRoute> = asy
     case "too-many-attempts":
       throw new ApiError("TOO_MANY_ATTEMPTS", { detail: "Too many wrong codes; ask for a new one." });
     case "suspended":
-      throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+      throw accountSuspended(outcome.suspension);
     case "signed-in":
       c.set("userId", outcome.user.id);
       // Best effort: a network not remembered is only held to the cap strangers share.
@@ -120,7 +120,7 @@ export const refresh: AppRouteHandler<routes.RefreshRoute> = async (c) => {
         headers: challenge,
       });
     case "suspended":
-      throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+      throw accountSuspended(outcome.suspension);
     case "rotated":
       c.set("userId", outcome.user.id);
       return c.json(signInView(outcome.user, outcome.pair), 200);
@@ -207,7 +207,7 @@ export const googleCallback: AppRouteHandler<routes.GoogleCallbackRoute> = async
     case "email-not-verified":
       throw new ApiError("EMAIL_NOT_VERIFIED", { detail: "Google has not verified this address; verify it first." });
     case "suspended":
-      throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+      throw accountSuspended(outcome.suspension);
     case "signed-in":
       c.set("userId", outcome.user.id);
       return c.json(signInView(outcome.user, outcome.pair), 200);

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { profiles } from "../../db/schema";
 import type { Level } from "../../db/schema/enums";
-import { ApiError } from "../../lib/errors";
+import { ApiError, accountSuspended } from "../../lib/errors";
 import { describeError, log } from "../../lib/logger";
 import { enforceRateLimit } from "../../lib/rate-limit";
 import { rateLimitRules } from "../../lib/rate-limit-rules";
@@ -24,7 +24,12 @@ function refused(refusal: PlacementRefusal): ApiError {
     case "no-account":
       return new ApiError("UNAUTHORIZED", { detail: "This account no longer exists." });
     case "suspended":
-      return new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+      return accountSuspended(refusal.suspension);
+    case "under-review":
+      return new ApiError("UNDER_REVIEW", {
+        detail:
+          "Several people reported this account; a moderator will look at it soon. Until then you cannot look for partners.",
+      });
     case "in-session":
       return new ApiError("ALREADY_IN_SESSION", {
         detail: "End your current session before looking for a new partner.",

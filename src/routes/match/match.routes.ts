@@ -47,7 +47,10 @@ export const attempt = defineRoute({
     ),
     ...commonErrorResponses,
     401: unauthorized,
-    403: problem("The account is suspended."),
+    403: problem(
+      "The account is suspended (`ACCOUNT_SUSPENDED`), or held for review after several people reported it " +
+        "(`UNDER_REVIEW`): a moderator will look at it.",
+    ),
     409: problem("No recent presence ping, already waiting at another level, or already in a session."),
     429: problem("Too many attempts; `Retry-After` says when to try again."),
     503: problem("The matchmaker did not answer; the attempt was withdrawn."),

@@ -8,7 +8,7 @@ import { rateLimitRules } from "../../lib/rate-limit-rules";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
 import { announceDeparture, deleteAccount } from "../../services/departures";
-import { findMe } from "../../services/me";
+import { acknowledgeNotice as acknowledge, findMe } from "../../services/me";
 import { deleteObjectsUnder } from "../../services/storage";
 import { presignUpload, storageLayout } from "../../services/uploads";
 import type * as routes from "./me.routes";
@@ -29,6 +29,17 @@ async function loadMe(db: Database, userId: string) {
 
 export const getMe: AppRouteHandler<routes.GetMeRoute> = async (c) => {
   return c.json(await loadMe(c.get("services").db, currentUser(c).userId), 200);
+};
+
+export const acknowledgeNotice: AppRouteHandler<routes.AcknowledgeNoticeRoute> = async (c) => {
+  const acknowledged = await acknowledge(
+    c.get("services").db,
+    currentUser(c).userId,
+    c.req.valid("param").id,
+    new Date(),
+  );
+  if (!acknowledged) throw new ApiError("NOT_FOUND", { detail: "No such notice of yours." });
+  return c.body(null, 204);
 };
 
 export const patchMe: AppRouteHandler<routes.PatchMeRoute> = async (c) => {

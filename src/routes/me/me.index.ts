@@ -6,4 +6,5 @@ export const meRouter = createRouter()
   .openapi(routes.getMe, handlers.getMe)
   .openapi(routes.patchMe, handlers.patchMe)
   .openapi(routes.deleteMe, handlers.deleteMe)
-  .openapi(routes.uploadAvatar, handlers.uploadAvatar);
+  .openapi(routes.uploadAvatar, handlers.uploadAvatar)
+  .openapi(routes.acknowledgeNotice, handlers.acknowledgeNotice);

@@ -1,3 +1,5 @@
+import { z } from "@hono/zod-openapi";
+import { idSchema } from "../../lib/ids";
 import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
 import { authenticated, authenticatedLimited, authenticatedRead } from "../../middleware/auth";
 import { AvatarUploadBodySchema } from "../uploads/uploads.schemas";
@@ -60,7 +62,26 @@ export const uploadAvatar = defineRoute({
   },
 });
 
+export const acknowledgeNotice = defineRoute({
+  operationId: "acknowledgeNotice",
+  method: "post",
+  path: "/me/notices/{id}/ack",
+  tags,
+  summary: "Acknowledge a moderation notice",
+  description: "`GET /me` stops showing it. Idempotent: acknowledging it again is 204 too.",
+  ...authenticated,
+  request: { params: z.object({ id: idSchema().openapi({ param: { name: "id", in: "path" } }) }) },
+  responses: {
+    204: { description: "Acknowledged." },
+    400: commonErrorResponses[400],
+    401: unauthorized,
+    404: problem("No such notice of yours."),
+    500: commonErrorResponses[500],
+  },
+});
+
 export type GetMeRoute = typeof getMe;
+export type AcknowledgeNoticeRoute = typeof acknowledgeNotice;
 export type PatchMeRoute = typeof patchMe;
 export type DeleteMeRoute = typeof deleteMe;
 export type UploadAvatarRoute = typeof uploadAvatar;

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { levels } from "../../db/schema";
+import { levels, noticeActionEnum, reportReasonEnum } from "../../db/schema";
 import { freeText, hasVisibleText, nameText, text } from "../../lib/text";
 import { canonicalTimeZone } from "../../lib/time-zones";
 import { UserSchema } from "../auth/auth.schemas";
@@ -47,8 +47,35 @@ export const IdentitySchema = z
   })
   .openapi("Identity");
 
+export const ModerationNoticeSchema = z
+  .object({
+    id: z.uuid(),
+    action: z.enum(noticeActionEnum.enumValues).openapi({
+      description: "`warn`: a moderator warned you; `suspend`: the account was suspended (shown once it is lifted).",
+    }),
+    reason: z.enum(reportReasonEnum.enumValues).openapi({ description: "What the report was about." }),
+    created_at: z.iso.datetime().openapi({ description: "When the moderator decided." }),
+  })
+  .openapi("ModerationNotice", {
+    description: "A moderator's decision about you; who reported you is never shown.",
+    example: {
+      id: "0f6e1b9c-3d2a-4c5b-8e7f-9a0b1c2d3e4f",
+      action: "warn",
+      reason: "harassment",
+      created_at: "2026-12-02T09:30:00.000Z",
+    },
+  });
+
 export const MeSchema = z
-  .object({ user: UserSchema, profile: ProfileSchema, identities: z.array(IdentitySchema) })
+  .object({
+    user: UserSchema,
+    profile: ProfileSchema,
+    identities: z.array(IdentitySchema),
+    notices: z.array(ModerationNoticeSchema).openapi({
+      description:
+        "Moderation notices not yet acknowledged, oldest first: show each, then `POST /me/notices/{id}/ack` it.",
+    }),
+  })
   .openapi("Me");
 
 export const ProfilePatchSchema = z

@@ -1,4 +1,5 @@
 import { ApiError } from "../../lib/errors";
+import { describeError, log } from "../../lib/logger";
 import { enforceRateLimit } from "../../lib/rate-limit";
 import { rateLimitRules } from "../../lib/rate-limit-rules";
 import type { AppRouteHandler } from "../../lib/types";
@@ -16,8 +17,10 @@ export const create: AppRouteHandler<CreateRoute> = async (c) => {
     });
   }
   await enforceRateLimit(c, rateLimitRules(c.get("config").rateLimits).reports, userId);
+  const { db, objects } = c.get("services");
+  const now = new Date();
   const outcome = await fileReport(
-    c.get("services").db,
+    db,
     {
       reporterId: userId,
       targetUserId: body.target_user_id,
@@ -25,7 +28,8 @@ export const create: AppRouteHandler<CreateRoute> = async (c) => {
       note: body.note,
       sessionId: body.session_id,
     },
-    new Date(),
+    c.get("config").moderation,
+    now,
   );
   if (outcome.kind === "inactive-reporter") {
     throw new ApiError("FORBIDDEN", { detail: "This account cannot file reports now." });
@@ -33,6 +37,22 @@ export const create: AppRouteHandler<CreateRoute> = async (c) => {
   if (outcome.kind === "unknown-target") throw new ApiError("NOT_FOUND", { detail: "No such user." });
   if (outcome.kind === "unknown-session") {
     throw new ApiError("NOT_FOUND", { detail: "No such session shared with this user." });
+  }
+  const withdrawn = outcome.hold?.withdrawnAttempt;
+  if (withdrawn) {
+    // The database already says cancelled, which the object checks before it pairs anyone: telling
+    // it now only frees the slot sooner, so the reporter does not wait for it.
+    c.executionCtx.waitUntil(
+      objects
+        .matchmaker(withdrawn.level, (matchmaker) => matchmaker.cancel(withdrawn.id))
+        .catch((error: unknown) =>
+          log("warn", "a held user's attempt was not withdrawn from its matchmaker", {
+            request_id: c.get("requestId"),
+            attempt_id: withdrawn.id,
+            ...describeError(error),
+          }),
+        ),
+    );
   }
   return c.json(
     {

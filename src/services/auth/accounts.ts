@@ -1,8 +1,14 @@
 import { and, eq } from "drizzle-orm";
 import type { Queryable } from "../../db/client";
 import { auditLogs, authIdentities, profiles, users } from "../../db/schema";
+import type { SuspensionDetails } from "../../lib/errors";
 
 export type User = typeof users.$inferSelect;
+
+/** What a suspended account is told when it is refused: since when and the reason category. */
+export function suspensionOf(user: Pick<User, "suspendedAt" | "suspensionReason">): SuspensionDetails {
+  return { since: user.suspendedAt, reason: user.suspensionReason };
+}
 
 export interface Identity {
   provider: "email" | "google";

@@ -4,9 +4,10 @@ import { timingSafeEqual } from "hono/utils/buffer";
 import type { Database, PoolDatabase, Queryable } from "../../db/client";
 import { authEmailTokens } from "../../db/schema";
 import { hmacSha256Hex, randomDigits } from "../../lib/crypto";
+import type { SuspensionDetails } from "../../lib/errors";
 import { fromRedis } from "../../lib/redis";
 import type { Mailer } from "../mailer";
-import { type Identity, signInWithIdentity, type User } from "./accounts";
+import { type Identity, signInWithIdentity, suspensionOf, type User } from "./accounts";
 import { issueTokenPair, type TokenPair } from "./tokens";
 
 export const codeTtlMs = 10 * 60 * 1000;
@@ -215,13 +216,14 @@ export async function signInWithEmailCode(
   login: { email: string; loginId: string; code: string },
 ): Promise<
   | Exclude<VerifyOutcome, { kind: "signed-in" }>
-  | { kind: "suspended" }
+  | { kind: "suspended"; suspension: SuspensionDetails }
   | { kind: "signed-in"; user: User; pair: TokenPair }
 > {
   return pool.transaction(async (tx) => {
     const outcome = await verifyEmailCode(tx, deps, login);
     if (outcome.kind !== "signed-in") return outcome;
-    if (outcome.user.status === "suspended") return { kind: "suspended" as const };
+    if (outcome.user.status === "suspended")
+      return { kind: "suspended" as const, suspension: suspensionOf(outcome.user) };
     const claims = { userId: outcome.user.id, role: outcome.user.role };
     return {
       kind: "signed-in" as const,

@@ -3,7 +3,8 @@ import { timingSafeEqual } from "hono/utils/buffer";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import type { Config } from "../../config";
 import type { PoolDatabase } from "../../db/client";
-import { signInWithIdentity, type User } from "./accounts";
+import type { SuspensionDetails } from "../../lib/errors";
+import { signInWithIdentity, suspensionOf, type User } from "./accounts";
 import { issueTokenPair, type TokenPair } from "./tokens";
 
 export const googleIssuers = ["https://accounts.google.com", "accounts.google.com"];
@@ -56,7 +57,7 @@ export type GoogleSignInOutcome =
   | { kind: "google-unreachable"; cause: unknown }
   | { kind: "id-token-refused"; cause: unknown }
   | { kind: "email-not-verified" }
-  | { kind: "suspended" };
+  | { kind: "suspended"; suspension: SuspensionDetails };
 
 /**
  * Finishes a Google sign-in (RFC 6749 §4.1 with PKCE, RFC 7636): the `state` Google sent back
@@ -106,7 +107,7 @@ export async function finishGoogleSignIn(
       { provider: "google", providerUserId: identity.subject, email: identity.email, emailVerified: true },
       { isAdminEmail: deps.adminEmails.has(identity.email), now: deps.now },
     );
-    if (user.status === "suspended") return { kind: "suspended" as const };
+    if (user.status === "suspended") return { kind: "suspended" as const, suspension: suspensionOf(user) };
     const pair = await issueTokenPair(tx, deps.jwtSecret, { userId: user.id, role: user.role }, deps.now);
     return { kind: "signed-in" as const, user, pair };
   });

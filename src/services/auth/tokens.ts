@@ -3,7 +3,8 @@ import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import type { Database, PoolDatabase, Queryable } from "../../db/client";
 import { refreshTokens, type users } from "../../db/schema";
 import { hmacSha256Hex, randomToken, sha256Hex } from "../../lib/crypto";
-import type { User } from "./accounts";
+import type { SuspensionDetails } from "../../lib/errors";
+import { suspensionOf, type User } from "./accounts";
 
 export const accessTokenTtlSeconds = 15 * 60;
 export const refreshTokenTtlMs = 7 * 24 * 60 * 60 * 1000;
@@ -203,7 +204,7 @@ export type RotationOutcome =
   | { kind: "rotated"; user: User; pair: TokenPair }
   | { kind: "invalid" }
   | { kind: "reused" }
-  | { kind: "suspended" };
+  | { kind: "suspended"; suspension: SuspensionDetails };
 
 /**
  * Spends a refresh token for a new pair in the same family. A token presented again within
@@ -242,7 +243,7 @@ export async function rotateRefreshToken(
     }
     if (row.user.status === "suspended") {
       await revokeFamily(tx, row.familyId, now);
-      return { kind: "suspended" as const };
+      return { kind: "suspended" as const, suspension: suspensionOf(row.user) };
     }
     const claims = { userId: row.user.id, role: row.user.role };
     const pair = retry

@@ -1,0 +1,1 @@
+ALTER TABLE "users" ADD COLUMN "held_at" timestamp with time zone;
