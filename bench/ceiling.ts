@@ -1,9 +1,10 @@
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { getConfig } from "../src/config";
-import { httpDatabase, openDatabase } from "../src/db/client";
+import { httpDatabase, openDatabase, openPoolDatabase } from "../src/db/client";
+import { pairMany } from "../src/services/match-store";
 import { findMe } from "../src/services/me";
-import { searchStatement } from "../src/services/messages";
+import { searchMessages, searchStatement } from "../src/services/messages";
 import { benchInterests } from "./interests";
 import { searchCorpus } from "./search-corpus";
 
@@ -54,6 +55,20 @@ app.post("/search/corpus/:userId", async (c) => {
   await handle.db.execute(sql`analyze messages, session_participants, sessions`);
   c.executionCtx.waitUntil(handle.close());
   return c.json({ written: true }, 201);
+});
+
+/**
+ * The search's own statement, bare: `searchMessages` for `userId`, first page of 20, through the
+ * same client, without the API's middleware, authentication, validation or view around it.
+ */
+app.get("/raw/search/:userId", async (c) => {
+  const hits = await searchMessages(
+    httpDatabase(getConfig(c.env).database),
+    c.req.param("userId"),
+    c.req.query("q") ?? "",
+    20,
+  );
+  return c.json({ hits: hits.length });
 });
 
 /** The plan Postgres runs the search of `q` by for `userId`, first page of 20, with its timings. */
@@ -129,6 +144,54 @@ app.post("/matchmaker/burst", async (c) => {
     elapsed_ms: elapsedMs,
     pairs_per_second: sessions.size / (elapsedMs / 1000),
   });
+});
+
+/**
+ * The object-alone burst taken apart, on the same machine in the same run: what one level's
+ * Matchmaker spends on a burst of `users` arrivals is (a) the one statement that creates all the
+ * sessions (`pairMany`, timed here bare on a connection opened beforehand, as the object's kept one is),
+ * (b) the RPC calls themselves (`users` calls at once to a trivial method of a fresh object), and
+ * (c) the object's own work, the rest.
+ */
+app.post("/matchmaker/parts", async (c) => {
+  const users = Number(c.req.query("users") ?? "200");
+  const config = getConfig(c.env).database;
+  const handle = openDatabase(config, () => {});
+  const run = crypto.randomUUID().slice(0, 8);
+  const { rows } = await handle.db.execute<{ user_id: string; attempt_id: string }>(sql`
+    with made as (
+      insert into users (email)
+      select 'parts-' || ${run} || '-' || n || '@example.com' from generate_series(1, ${users}) as n
+      returning id
+    )
+    insert into match_attempts (user_id, level, status)
+    select id, 'C2', 'queued' from made
+    returning user_id, id as attempt_id
+  `);
+  c.executionCtx.waitUntil(handle.close());
+  const pairs = Array.from({ length: Math.floor(rows.length / 2) }, (_, n) => {
+    const [first, second] = [rows[2 * n], rows[2 * n + 1]] as [(typeof rows)[number], (typeof rows)[number]];
+    return {
+      sessionId: crypto.randomUUID(),
+      level: "C2" as const,
+      attempts: [first.attempt_id, second.attempt_id] as [string, string],
+      users: [first.user_id, second.user_id] as [string, string],
+      sharedInterests: [],
+    };
+  });
+  // The object's kept connection is open before a burst; so is this one.
+  const connection = openPoolDatabase(config, () => {});
+  await connection.db.execute(sql`select 1`);
+  const statementStarted = Date.now();
+  const created = await pairMany(connection.db, pairs, new Date());
+  const statementMs = Date.now() - statementStarted;
+  c.executionCtx.waitUntil(connection.close());
+  const matchmaker = c.env.MATCHMAKER.get(c.env.MATCHMAKER.idFromName(`parts-${run}`));
+  await matchmaker.oldestWaiting();
+  const callsStarted = Date.now();
+  await Promise.all(rows.map(() => matchmaker.oldestWaiting()));
+  const callsMs = Date.now() - callsStarted;
+  return c.json({ users, pairs: created.size, statement_ms: statementMs, calls_ms: callsMs });
 });
 
 export default app;

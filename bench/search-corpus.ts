@@ -4,7 +4,7 @@ import { type SQL, sql } from "drizzle-orm";
  * Sentences a history is made of, in the scripts learners practise in: spaced (English, Uzbek,
  * Russian, Spanish, Arabic) and unspaced (Japanese, Chinese, Thai). Each message is one of them with
  * a word of `vocabulary` and a number, so no two sessions read alike and the trigram index sees
- * the variety of a real table.
+ * the variety of a real table; one message in 500 mentions a passport office, the rare word.
  */
 const sentences = [
   "I went to the market yesterday and bought",
@@ -94,7 +94,9 @@ export function searchCorpus(options: {
     insert into messages (session_id, sender_id, type, text, created_at)
     select p.id, case when m % 2 = 0 then p.first else p.second end, 'text',
       (${textArray(sentences)})[1 + (p.n * 31 + m * 7) % ${sentences.length}] || ' '
-        || (${textArray(vocabulary)})[1 + (p.n * 13 + m * 3) % ${vocabulary.length}] || ' #' || m,
+        || (${textArray(vocabulary)})[1 + (p.n * 13 + m * 3) % ${vocabulary.length}] || ' #' || m
+        -- A rare word too: in one message of 500, as a name or a place comes up.
+        || case when (p.n * 100 + m) % 500 = 0 then ' at the passport office' else '' end,
       now() - interval '30 days' + p.n * interval '1 hour' + m * interval '1 second'
     from pairs p, generate_series(1, ${messagesPerSession}) as m
   `;

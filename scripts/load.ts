@@ -120,13 +120,16 @@ async function signInWith(refreshToken: string, name: string, level: Learner["le
  */
 async function signUp(name: string, level: Learner["level"]): Promise<Learner> {
   const email = `load-${runId}-${name}@example.com`;
-  for (let attempt = 0; ; attempt += 1) {
+  let cooldowns = 0;
+  let spentCodes = 0;
+  for (;;) {
     const requested = await timed("code request", () =>
       call("POST", "/auth/email/request", { body: { email }, expect: [202, 429] }),
     );
     if (requested.status === 429) {
-      if (requested.retryAfterSeconds > 120)
-        throw new Error(`${email}: code requests refused for ${requested.retryAfterSeconds} s`);
+      cooldowns += 1;
+      if (requested.retryAfterSeconds > 120 || cooldowns > 3)
+        throw new Error(`${email}: code requests refused ${cooldowns} times, for ${requested.retryAfterSeconds} s`);
       await pause(requested.retryAfterSeconds * 1000 * (1 + Math.random()));
       continue;
     }
@@ -142,7 +145,10 @@ async function signUp(name: string, level: Learner["level"]): Promise<Learner> {
     );
     if (verified.status !== 200) {
       const problem = verified.body as { code?: string };
-      if (problem.code === "CODE_USED" && verified.retried && attempt < 3) continue;
+      if (problem.code === "CODE_USED" && verified.retried && spentCodes < 3) {
+        spentCodes += 1;
+        continue;
+      }
       throw new Error(`POST /auth/email/verify answered ${verified.status}: ${JSON.stringify(problem).slice(0, 200)}`);
     }
     const signedIn = verified.body as { access_token: string; user: { id: string } };

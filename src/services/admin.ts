@@ -110,7 +110,9 @@ export interface Suspension {
 export type CloseOutcome =
   | { kind: "closed"; suspension: Suspension | null }
   | { kind: "not-found" }
-  | { kind: "already-closed" };
+  | { kind: "already-closed" }
+  /** The report is about the admin closing it: nobody decides their own case. */
+  | { kind: "own-report" };
 
 /**
  * Closes a report with its audit row, and suspends the target when the decision says so; `warn`
@@ -131,6 +133,12 @@ export async function closeReport(
     const [report] = await tx.select().from(reports).where(eq(reports.id, reportId)).for("update");
     if (!report) return { kind: "not-found" as const };
     if (report.status === "closed") return { kind: "already-closed" as const };
+    if (report.targetUserId === adminId) return { kind: "own-report" as const };
+    // The target's row lock before the report changes: a report filed meanwhile waits for this
+    // closing to commit and then counts this report as closed (docs/moderation.md#automatic-holds).
+    if (report.targetUserId) {
+      await tx.execute(sql`select 1 from users where id = ${report.targetUserId} for no key update`);
+    }
     await tx
       .update(reports)
       .set({

@@ -256,9 +256,9 @@ function containing(query: string): string {
  * the word similarity, 0–1, rounded to 6 places. Pages are a keyset over `(score, created_at, id)`
  * descending, so a walk never repeats or skips a hit that existed when it started (SPEC §4, §10).
  *
- * Every containing hit outranks every look-alike (above 0.5 against at most 0.5; a query without
- * trigrams has no look-alikes), so the statement ranks the containing hits first and looks for
- * look-alikes only when those do not fill the page: word similarity, the costly part, is then
+ * A containing hit scores at least 0.5 and a look-alike at most 0.5 (both exactly 0.5 only for a
+ * fragment such as `n-` that makes no trigram of its own text), so the statement ranks the
+ * containing hits first and looks for look-alikes only when those above 0.5 do not fill the page: word similarity, the costly part, is then
  * computed for the containing hits alone on most searches. Both branches are confined to the
  * caller's sessions, whose messages Postgres finds by the session index and, where the query makes
  * trigrams, by the GIN trigram index as well (`bench/README.md` shows the plans).
@@ -292,7 +292,7 @@ export function searchStatement(userId: string, query: string, limit: number, af
       select * from (
         select ${messageColumns}, round((word_similarity(${query}, text) / 2)::numeric, 6) as score
         from messages
-        where (select count(*) from containing) <= ${limit} and ${mine}
+        where (select count(*) from containing where score > 0.5) <= ${limit} and ${mine}
           and ${query} <% text and text not ilike ${pattern}
       ) hits where true ${belowCursor}
       ${ranked}

@@ -101,6 +101,12 @@ export const closeReport: AppRouteHandler<routes.CloseReportRoute> = async (c) =
   const outcome = await admin.closeReport(pool, currentUser(c).userId, id, c.req.valid("json"), now);
   if (outcome.kind === "not-found") throw new ApiError("NOT_FOUND", { detail: "No such report." });
   if (outcome.kind === "already-closed") throw new ApiError("CONFLICT", { detail: "This report is already closed." });
+  if (outcome.kind === "own-report") {
+    throw new ApiError("VALIDATION_FAILED", {
+      detail: "path.id: you cannot close a report about yourself",
+      errors: [{ field: "path.id", message: "you cannot close a report about yourself" }],
+    });
+  }
   await announceSuspension(c, outcome.suspension, now);
   const row = await admin.findReport(db, id);
   if (!row) throw new ApiError("NOT_FOUND", { detail: "No such report." });
