@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { getConfig } from "../src/config";
-import { httpDatabase, openDatabase, openPoolDatabase } from "../src/db/client";
+import { type Database, httpDatabase, openDatabase, openPoolDatabase } from "../src/db/client";
 import { pairMany } from "../src/services/match-store";
 import { findMe } from "../src/services/me";
 import { searchMessages, searchStatement } from "../src/services/messages";
@@ -90,6 +90,25 @@ app.post("/raw/insert", async (c) => {
   return c.json({ stored: true }, 201);
 });
 
+/** `users` new accounts tagged `tag`, each with an attempt queued at C2, in one statement. */
+async function queuedLearners(
+  db: Database,
+  tag: string,
+  users: number,
+): Promise<{ user_id: string; attempt_id: string }[]> {
+  const { rows } = await db.execute<{ user_id: string; attempt_id: string }>(sql`
+    with made as (
+      insert into users (email)
+      select ${tag} || '-' || n || '@example.com' from generate_series(1, ${users}) as n
+      returning id
+    )
+    insert into match_attempts (user_id, level, status)
+    select id, 'C2', 'queued' from made
+    returning user_id, id as attempt_id
+  `);
+  return rows;
+}
+
 /**
  * Many learners arriving at once at one level's Matchmaker, called directly: the users and their
  * queued attempts are written first in one statement, then every attempt is handed to the object
@@ -106,16 +125,7 @@ app.post("/matchmaker/burst", async (c) => {
   const withInterests = c.req.query("interests") === "on";
   const handle = openDatabase(getConfig(c.env).database, () => {});
   const run = crypto.randomUUID().slice(0, 8);
-  const { rows } = await handle.db.execute<{ user_id: string; attempt_id: string; created_ms: number }>(sql`
-    with made as (
-      insert into users (email)
-      select 'burst-' || ${run} || '-' || n || '@example.com' from generate_series(1, ${users}) as n
-      returning id
-    )
-    insert into match_attempts (user_id, level, status)
-    select id, 'C2', 'queued' from made
-    returning user_id, id as attempt_id, (extract(epoch from created_at) * 1000)::float8 as created_ms
-  `);
+  const rows = await queuedLearners(handle.db, `burst-${run}`, users);
   c.executionCtx.waitUntil(handle.close());
   const matchmaker = c.env.MATCHMAKER.get(c.env.MATCHMAKER.idFromName(`burst-${run}`));
   const group = (n: number) => Math.floor(n / 4);
@@ -158,16 +168,7 @@ app.post("/matchmaker/parts", async (c) => {
   const config = getConfig(c.env).database;
   const handle = openDatabase(config, () => {});
   const run = crypto.randomUUID().slice(0, 8);
-  const { rows } = await handle.db.execute<{ user_id: string; attempt_id: string }>(sql`
-    with made as (
-      insert into users (email)
-      select 'parts-' || ${run} || '-' || n || '@example.com' from generate_series(1, ${users}) as n
-      returning id
-    )
-    insert into match_attempts (user_id, level, status)
-    select id, 'C2', 'queued' from made
-    returning user_id, id as attempt_id
-  `);
+  const rows = await queuedLearners(handle.db, `parts-${run}`, users);
   c.executionCtx.waitUntil(handle.close());
   const pairs = Array.from({ length: Math.floor(rows.length / 2) }, (_, n) => {
     const [first, second] = [rows[2 * n], rows[2 * n + 1]] as [(typeof rows)[number], (typeof rows)[number]];

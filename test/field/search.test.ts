@@ -24,6 +24,19 @@ async function search(who: SignedIn, q: string, cursor?: string, limit = 20) {
   return (await response.json()) as { items: Hit[]; next_cursor: string | null };
 }
 
+async function walk(who: SignedIn, q: string, limit: number): Promise<Hit[]> {
+  const walked: Hit[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  do {
+    const page = await search(who, q, cursor, limit);
+    walked.push(...page.items);
+    cursor = page.next_cursor ?? undefined;
+    pages += 1;
+  } while (cursor && pages < 50);
+  return walked;
+}
+
 describe("a search in scripts written without spaces", () => {
   it.each([
     ["日本語を勉強しています", ["勉強して", "勉強", "しています", "日本語"]],
@@ -93,13 +106,7 @@ describe("paging through search hits while messages arrive", () => {
     const contained = [`${word}`, `I like ${word}`, `${word} and bread`];
     const lookAlikes = [`${typo}`, `my ${typo} today`, `the ${typo} was good`];
     for (const text of [...lookAlikes, ...contained]) await send(a, sessionId, { type: "text", text });
-    const walked: Hit[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await search(b, word, cursor, 2);
-      walked.push(...page.items);
-      cursor = page.next_cursor ?? undefined;
-    } while (cursor && walked.length < 20);
+    const walked = await walk(b, word, 2);
     expect(walked.map((hit) => hit.text).sort()).toEqual([...contained, ...lookAlikes].sort());
     expect(walked.slice(0, 3).every((hit) => hit.score > 0.5)).toBe(true);
     expect(walked.slice(3).every((hit) => hit.score <= 0.5 && hit.score > 0)).toBe(true);
@@ -113,5 +120,27 @@ describe("paging through search hits while messages arrive", () => {
     const response = await api(`/messages/search?q=hello&cursor=${offset}`, { headers: bearer(me) });
     expect(response.status).toBe(400);
     expect((await readProblem(response)).errors?.[0]?.field).toBe("query.cursor");
+  });
+});
+
+describe("a search whose containing hits and look-alikes tie at score 0.5", () => {
+  it("walks, one hit a page, every hit one page holds: a containing hit of word similarity 0 and a look-alike of 1 tie", async () => {
+    const { a, sessionId } = await pairInSession(handle);
+    // "n-" is contained in "an-" with word similarity 0 (no trigram of "n-" is in "an-"): score 0.5.
+    // "n x" does not contain "n-" but holds every trigram of it: word similarity 1, score 0.5.
+    for (const text of ["an-", "ban-", "n x"]) await send(a, sessionId, { type: "text", text });
+    const single = await search(a, "n-", undefined, 20);
+    // One page sees all three, the newest (the look-alike) first at the tie.
+    expect(single.items.map((hit) => hit.text)).toEqual(["n x", "ban-", "an-"]);
+    expect(single.items.map((hit) => hit.score)).toEqual([0.5, 0.5, 0.5]);
+    const walked = await walk(a, "n-", 1);
+    expect(walked.map((hit) => hit.text)).toEqual(["n x", "ban-", "an-"]);
+  });
+
+  it("walks two hits a page without skipping the look-alike", async () => {
+    const { a, sessionId } = await pairInSession(handle);
+    for (const text of ["an-", "ban-", "can-", "n x"]) await send(a, sessionId, { type: "text", text });
+    const walked = await walk(a, "n-", 2);
+    expect(walked.map((hit) => hit.text).sort()).toEqual(["an-", "ban-", "can-", "n x"].sort());
   });
 });

@@ -337,4 +337,23 @@ describe("held users in the moderators' queue", () => {
     expect((await openQueue()).find((item) => item.id === left)?.held).toBe(false);
     expect((await auditOf(target.user.id)).map((row) => row.action)).toEqual(["user.hold"]);
   });
+
+  it("are not the held admin's to close: closing a report about yourself is a 400, and the hold stays", async () => {
+    const target = await established("held-admin");
+    await makeAdmin(handle, target.user.id);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i += 1) ids.push(await report(await signIn(), target));
+    expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
+    for (const id of ids) {
+      const answer = await postJson(
+        `/admin/reports/${id}/close`,
+        { resolution: "nothing to see", action: "none" },
+        { headers: bearer(target) },
+      );
+      expect(answer.status).toBe(400);
+      expect((await readProblem(answer)).errors?.[0]?.field).toBe("path.id");
+    }
+    expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
+    expect((await openQueue()).filter((item) => ids.includes(item.id)).every((item) => item.held)).toBe(true);
+  });
 });
