@@ -87,8 +87,9 @@ const ConfigSchema = z.object({
   MATCH_ATTEMPT_TTL_SEC: positiveInt(300),
   // How long a waiting learner may be passed over for a partner sharing more interests; 0 is plain FIFO.
   MATCH_INTEREST_FAIRNESS_SEC: z.coerce.number().int().min(0).max(3600).default(20),
-  // Automatic holds (docs/moderation.md#automatic-holds): this many distinct reporters within the
-  // window hold an account for review; fewer for an account younger than HOLD_NEW_ACCOUNT_HOURS.
+  // Automatic holds (docs/moderation.md#automatic-holds): this many distinct reporters who have had a
+  // session with the account, within the window, hold it for review; fewer for an account younger
+  // than HOLD_NEW_ACCOUNT_HOURS.
   HOLD_REPORTERS: positiveInt(3),
   HOLD_NEW_ACCOUNT_REPORTERS: positiveInt(2),
   HOLD_WINDOW_HOURS: z.coerce.number().int().min(1).max(720).default(24),

@@ -32,7 +32,9 @@ export type FileOutcome =
  * `holdReporters` distinct counted reporters (`holdNewAccountReporters` for an account younger than
  * `newAccountMs`), the target's `held_at` is set, their queued attempt is cancelled and an audit row
  * with no actor (the system) is written, all with the report. A reporter counts when their account
- * still exists and is active and the target had not blocked them before that report.
+ * still exists and is active, they have had a session with the target (the one the report names or
+ * any other: strangers' reports are kept for moderators but hold nobody), and the target had not
+ * blocked them before that report.
  *
  * Two reports at once must see each other, and one statement sees only what committed before it
  * began: so the statement runs after a lock on the target's row, in one transaction with it, and
@@ -126,10 +128,16 @@ function fileStatement(
       where r.target_user_id = ${report.targetUserId} and r.status = 'open' and r.created_at > ${windowStart}
       union all select reporter_id, created_at from filed
     ),
+    -- Only someone who met the target speaks for what the target did: without a session of the
+    -- two, three fresh accounts could hold anyone (docs/moderation.md#automatic-holds).
     trusted as (
       select distinct c.reporter_id from counted c
       where not exists (select 1 from blocks b where b.blocker_id = ${report.targetUserId}
         and b.blocked_id = c.reporter_id and b.created_at <= c.created_at)
+        and exists (select 1 from session_participants met
+          join session_participants theirs on theirs.session_id = met.session_id
+            and theirs.user_id = ${report.targetUserId}
+          where met.user_id = c.reporter_id)
     ),
     held as (
       update users set held_at = ${now}

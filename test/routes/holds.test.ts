@@ -7,7 +7,7 @@ import { bearer, type SignedIn, signIn } from "../support/auth";
 import { makeAdmin, testDatabase } from "../support/db";
 import { api, postJson, readProblem } from "../support/http";
 import { attempt, cancelAttempt, eventually, learner, matchStatus } from "../support/match";
-import { pairInSession, send } from "../support/sessions";
+import { pairInSession, send, sessionBetween } from "../support/sessions";
 
 const handle = testDatabase();
 let admin: SignedIn;
@@ -41,10 +41,15 @@ async function established(name: string): Promise<SignedIn> {
   return who;
 }
 
-async function report(reporter: SignedIn, target: SignedIn, reason = "harassment"): Promise<string> {
+async function report(
+  reporter: SignedIn,
+  target: SignedIn,
+  reason = "harassment",
+  sessionId?: string,
+): Promise<string> {
   const response = await postJson(
     "/reports",
-    { target_user_id: target.user.id, reason },
+    { target_user_id: target.user.id, reason, ...(sessionId ? { session_id: sessionId } : {}) },
     { headers: bearer(reporter) },
   );
   expect(response.status).toBe(201);
@@ -53,8 +58,16 @@ async function report(reporter: SignedIn, target: SignedIn, reason = "harassment
   return id;
 }
 
+/** Someone who has had a session with `target`, ended now: their reports count toward a hold. */
+async function partnerOf(target: SignedIn): Promise<SignedIn> {
+  const partner = await signIn();
+  await sessionBetween(handle, partner, target, "ended");
+  return partner;
+}
+
+/** `count` partners of `target`, each reporting them once. */
 async function reportedBy(count: number, target: SignedIn): Promise<SignedIn[]> {
-  const reporters = await Promise.all(Array.from({ length: count }, () => signIn()));
+  const reporters = await Promise.all(Array.from({ length: count }, () => partnerOf(target)));
   for (const reporter of reporters) await report(reporter, target);
   return reporters;
 }
@@ -153,6 +166,26 @@ describe("automatic holds", () => {
     expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
   });
 
+  it("count only reporters who have had a session with the target: three strangers hold nobody, three partners do", async () => {
+    const target = await established("reported-by-strangers");
+    // Filed all the same, for a moderator to read; they only do not count.
+    for (const stranger of await Promise.all([signIn(), signIn(), signIn()])) await report(stranger, target);
+    expect(await attemptAnswer(target)).toEqual({ status: 202 });
+    expect(await auditOf(target.user.id)).toEqual([]);
+
+    // Two name the session they had with the target; the third reports without naming it.
+    const partners = await Promise.all([signIn(), signIn(), signIn()]);
+    const sessions = await Promise.all(partners.map((partner) => sessionBetween(handle, partner, target, "ended")));
+    await report(partners[0] as SignedIn, target, "harassment", sessions[0]);
+    await report(partners[1] as SignedIn, target, "harassment", sessions[1]);
+    expect(await attemptAnswer(target)).toEqual({ status: 202 });
+    await report(partners[2] as SignedIn, target);
+    expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
+    expect(await auditOf(target.user.id)).toEqual([
+      expect.objectContaining({ action: "user.hold", metadata: expect.objectContaining({ reporters: 3 }) }),
+    ]);
+  });
+
   it("do not count reporters suspended or deleted since they reported", async () => {
     const target = await established("reported-by-the-gone");
     const [, suspended, deleted] = await reportedBy(3, target);
@@ -173,7 +206,7 @@ describe("automatic holds", () => {
 
   it("do not count a reporter the target had blocked before the report; one blocked after counts", async () => {
     const target = await established("blocked-its-reporter");
-    const blockedFirst = await signIn();
+    const blockedFirst = await partnerOf(target);
     expect(
       (await api(`/users/${blockedFirst.user.id}/block`, { method: "POST", headers: bearer(target) })).status,
     ).toBe(204);
@@ -192,7 +225,7 @@ describe("automatic holds", () => {
 
   it("count only the last 24 hours' reports", async () => {
     const target = await established("reported-long-ago");
-    const [old, recent] = await Promise.all([signIn(), signIn()]);
+    const [old, recent] = await Promise.all([partnerOf(target), partnerOf(target)]);
     const oldId = await report(old as SignedIn, target);
     const recentId = await report(recent as SignedIn, target);
     await handle.db.update(reports).set({ createdAt: sql`now() - interval '25 hours'` }).where(eq(reports.id, oldId));
@@ -237,7 +270,7 @@ describe("automatic holds", () => {
     for (let round = 0; round < 5; round += 1) {
       const target = await established(`racing-${round}`);
       await reportedBy(2, target);
-      const reporter = await signIn();
+      const reporter = await partnerOf(target);
       const [answer] = await Promise.all([attemptAnswerKept(target), report(reporter, target)]);
       // Queued, refused as held, or withdrawn by the hold while it was handed to the matchmaker.
       expect([202, 403, 409]).toContain(answer);
@@ -249,7 +282,7 @@ describe("automatic holds", () => {
   it("hold exactly once when the deciding reports arrive at once", async () => {
     const target = await established("reported-at-once");
     await reportedBy(1, target);
-    const [second, third, fourth] = await Promise.all([signIn(), signIn(), signIn()]);
+    const [second, third, fourth] = await Promise.all([partnerOf(target), partnerOf(target), partnerOf(target)]);
     await Promise.all([second, third, fourth].map((reporter) => report(reporter as SignedIn, target)));
     expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
     expect((await auditOf(target.user.id)).filter((row) => row.action === "user.hold")).toHaveLength(1);
@@ -259,7 +292,7 @@ describe("automatic holds", () => {
 describe("held users in the moderators' queue", () => {
   it("come first with held: true, across pages too", async () => {
     const target = await learner("C1", "held-in-queue");
-    const [first, second] = await Promise.all([signIn(), signIn()]);
+    const [first, second] = await Promise.all([partnerOf(target), partnerOf(target)]);
     const heldReports = [await report(first as SignedIn, target), await report(second as SignedIn, target)];
     const other = await signIn();
     const newest = await report(first as SignedIn, other);
@@ -306,7 +339,7 @@ describe("held users in the moderators' queue", () => {
 
   it("are released when their last open report is closed with none or warn, audited", async () => {
     const target = await learner("C1", "released");
-    const [first, second] = await Promise.all([signIn(), signIn()]);
+    const [first, second] = await Promise.all([partnerOf(target), partnerOf(target)]);
     const warned = await report(first as SignedIn, target);
     const dismissed = await report(second as SignedIn, target);
     expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
@@ -325,7 +358,7 @@ describe("held users in the moderators' queue", () => {
 
   it("have the hold replaced by a suspension", async () => {
     const target = await learner("C1", "held-then-suspended");
-    const [first, second] = await Promise.all([signIn(), signIn()]);
+    const [first, second] = await Promise.all([partnerOf(target), partnerOf(target)]);
     const suspending = await report(first as SignedIn, target);
     const left = await report(second as SignedIn, target);
     expect((await close(suspending, "suspend")).status).toBe(200);
@@ -342,7 +375,7 @@ describe("held users in the moderators' queue", () => {
     const target = await established("held-admin");
     await makeAdmin(handle, target.user.id);
     const ids: string[] = [];
-    for (let i = 0; i < 3; i += 1) ids.push(await report(await signIn(), target));
+    for (let i = 0; i < 3; i += 1) ids.push(await report(await partnerOf(target), target));
     expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
     for (const id of ids) {
       const answer = await postJson(

@@ -18,12 +18,23 @@ export async function pairInSession(
   return { a, b, sessionId: await sessionBetween(handle, a, b) };
 }
 
+/** A session of the two, active, or `ended` a moment ago (they met, and neither is in a session now). */
 export async function sessionBetween(
   handle: ReturnType<typeof testDatabase>,
   a: SignedIn,
   b: SignedIn,
+  status: "active" | "ended" = "active",
 ): Promise<string> {
-  const [session] = await handle.db.insert(sessions).values({ level: "B1", startedAt: new Date() }).returning();
+  const startedAt = new Date();
+  const [session] = await handle.db
+    .insert(sessions)
+    .values({
+      level: "B1",
+      startedAt,
+      status,
+      ...(status === "ended" ? { endedAt: startedAt, durationSec: 0 } : {}),
+    })
+    .returning();
   if (!session) throw new Error("no session");
   await handle.db.insert(sessionParticipants).values([
     { sessionId: session.id, userId: a.user.id },
