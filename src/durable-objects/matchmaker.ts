@@ -529,6 +529,16 @@ export class Matchmaker extends SocketHub {
   }
 
   /**
+   * Withdraws the attempt of a user whom reports have just held (the database cancelled it with the
+   * hold) and tells their sockets here `expired` with `under_review`, so a waiting screen stops
+   * waiting at once rather than at its next status check (docs/moderation.md#automatic-holds).
+   */
+  async withdrawHeld(attemptId: string, userId: string): Promise<void> {
+    await this.cancel(attemptId);
+    this.notify(userId, { type: "expired", attempt_id: attemptId, reason: "under_review" });
+  }
+
+  /**
    * Expires attempts that waited past their time or whose owner stopped pinging, then gives
    * every user whose band has widened a chance with the neighbouring levels. Run by the alarm
    * and by the cron sweep; running it twice changes nothing the first run did not. Only the

@@ -26,8 +26,11 @@ export const matchEventSchemas = {
     .object({
       type: z.literal("expired"),
       attempt_id: z.uuid(),
-      reason: z.enum(["timeout", "offline"]).meta({
-        description: "`timeout`: nobody was paired in time; `offline`: no presence ping for a minute.",
+      reason: z.enum(["timeout", "offline", "under_review"]).meta({
+        description:
+          "`timeout`: nobody was paired in time; `offline`: no presence ping for a minute; `under_review`: " +
+          "reports hold your account for a moderator, and `POST /match/attempt` answers 403 `UNDER_REVIEW` until " +
+          "one has looked (do not retry).",
       }),
     })
     .meta({ description: "Your queued attempt ended without a partner." }),

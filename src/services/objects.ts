@@ -38,6 +38,29 @@ export function objectCalls(env: Pick<Env, "MATCHMAKER" | "SESSION_ROOM">, timeo
 }
 
 /**
+ * Takes the attempt a hold withdrew from its level's matchmaker and tells its owner's sockets there
+ * (`expired`, `under_review`). The database already says cancelled, which the object checks before
+ * it pairs anyone: this only frees the slot and the waiting screen sooner, so it is best effort,
+ * and a failure is logged.
+ */
+export async function withdrawHeldAttempt(
+  objects: ObjectCalls,
+  userId: string,
+  attempt: { id: string; level: Level },
+  requestId: string,
+): Promise<void> {
+  try {
+    await objects.matchmaker(attempt.level, (matchmaker) => matchmaker.withdrawHeld(attempt.id, userId));
+  } catch (error) {
+    log("warn", "a held user's attempt was not withdrawn from its matchmaker", {
+      request_id: requestId,
+      attempt_id: attempt.id,
+      ...describeError(error),
+    });
+  }
+}
+
+/**
  * Pushes an event to the session's room after the database committed what it announces.
  * Pushing is best effort: a client that misses it catches up over HTTP, so a failure is logged.
  */

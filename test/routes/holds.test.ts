@@ -6,7 +6,7 @@ import { reports, users } from "../../src/db/schema";
 import { bearer, type SignedIn, signIn } from "../support/auth";
 import { makeAdmin, testDatabase } from "../support/db";
 import { api, postJson, readProblem } from "../support/http";
-import { attempt, cancelAttempt, eventually, learner, matchStatus } from "../support/match";
+import { attempt, cancelAttempt, eventually, learner, matchStatus, openMatchSocket } from "../support/match";
 import { pairInSession, send, sessionBetween } from "../support/sessions";
 
 const handle = testDatabase();
@@ -153,6 +153,21 @@ describe("automatic holds", () => {
     ]);
     // The reporters themselves are not held.
     expect((await matchStatus(reporters[0] as SignedIn)).status).toBe("none");
+  });
+
+  it("tell the held user's waiting socket that their attempt expired, under review", async () => {
+    const target = await established("held-while-waiting");
+    const socket = await openMatchSocket(target, "C1");
+    const queued = await attempt(target, "C1");
+    expect(queued.status).toBe(202);
+    await reportedBy(2, target);
+    expect(socket.received).toEqual([]);
+    await reportedBy(1, target);
+    await eventually(() => socket.received.length > 0, "the expired push");
+    expect(socket.received).toEqual([{ type: "expired", attempt_id: queued.body.attempt_id, reason: "under_review" }]);
+    // The socket stays: the user may still be matched once a moderator releases them.
+    expect(socket.closed).toBeNull();
+    expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
   });
 
   it("count a reporter's repeated reports once", async () => {

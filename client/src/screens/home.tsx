@@ -25,6 +25,8 @@ export function Home() {
   const [online, setOnline] = useState<Online | null>(null);
   const [waiting, setWaiting] = useState<Status | null>(null);
   const [notices, setNotices] = useState<Notice[]>([]);
+  /** Why the wait ended without a partner, when the learner should know: a hold while waiting. */
+  const [waitEnded, setWaitEnded] = useState<string | null>(null);
   const socket = useRef<LiveSocket | null>(null);
 
   const load = useAction(async () => {
@@ -57,7 +59,15 @@ export function Home() {
           if (event.type === "matched" && typeof event.session_id === "string") {
             go({ screen: "session", id: event.session_id });
           }
-          if (event.type === "expired") setWaiting(null);
+          if (event.type === "expired") {
+            setWaiting(null);
+            // A hold is not a time-out: finding a partner again would only be refused until a moderator looks.
+            if (event.reason === "under_review") {
+              setWaitEnded(
+                "Reports about your account are with a moderator: you can look for partners once they have looked.",
+              );
+            }
+          }
         },
       },
     );
@@ -74,6 +84,7 @@ export function Home() {
 
   const find = useAction(async () => {
     if (!level) return;
+    setWaitEnded(null);
     const response = await api.match.attempt.$post({ json: { desired_level: level } });
     if (response.status === 200) {
       const matched = await response.json();
@@ -166,6 +177,7 @@ export function Home() {
             Find a partner
           </button>
         )}
+        {waitEnded ? <p role="status">{waitEnded}</p> : null}
         <ErrorNote error={load.error ?? find.error ?? cancel.error} />
       </section>
     </Screen>

@@ -1,9 +1,9 @@
 import { ApiError } from "../../lib/errors";
-import { describeError, log } from "../../lib/logger";
 import { enforceRateLimit } from "../../lib/rate-limit";
 import { rateLimitRules } from "../../lib/rate-limit-rules";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
+import { withdrawHeldAttempt } from "../../services/objects";
 import { fileReport } from "../../services/reports";
 import type { CreateRoute } from "./reports.routes";
 
@@ -39,20 +39,9 @@ export const create: AppRouteHandler<CreateRoute> = async (c) => {
     throw new ApiError("NOT_FOUND", { detail: "No such session shared with this user." });
   }
   const withdrawn = outcome.hold?.withdrawnAttempt;
+  // After the answer: the reporter does not wait for the held user's matchmaker.
   if (withdrawn) {
-    // The database already says cancelled, which the object checks before it pairs anyone: telling
-    // it now only frees the slot sooner, so the reporter does not wait for it.
-    c.executionCtx.waitUntil(
-      objects
-        .matchmaker(withdrawn.level, (matchmaker) => matchmaker.cancel(withdrawn.id))
-        .catch((error: unknown) =>
-          log("warn", "a held user's attempt was not withdrawn from its matchmaker", {
-            request_id: c.get("requestId"),
-            attempt_id: withdrawn.id,
-            ...describeError(error),
-          }),
-        ),
-    );
+    c.executionCtx.waitUntil(withdrawHeldAttempt(objects, body.target_user_id, withdrawn, c.get("requestId")));
   }
   return c.json(
     {
