@@ -144,6 +144,7 @@ const sessionEndToCallEnd: Record<SessionEndReason, CallEndReason> = {
   blocked: "blocked",
   suspended: "suspended",
   deleted: "deleted",
+  reported: "reported",
 };
 
 const toLiveCall = (row: CallRow): LiveCall => ({

@@ -7,6 +7,7 @@ import { type Level, levels, type ReportReason } from "../db/schema/enums";
 import type { HeldFirstPosition, KeysetPosition } from "../lib/pagination";
 import type { Role } from "./auth/tokens";
 import { type Departure, leaveEverything } from "./departures";
+import { callsOf } from "./sessions";
 
 const reporter = alias(users, "reporter");
 const reporterProfile = alias(profiles, "reporter_profile");
@@ -26,6 +27,12 @@ function reportRows(db: Database, where: SQL | undefined) {
       target: { id: target.id, email: target.email, status: target.status, displayName: targetProfile.displayName },
       /** Whether the target is held for review now (docs/moderation.md#automatic-holds). */
       held: sql<boolean>`${target.heldAt} is not null`,
+      /**
+       * The calls of the report's session as recorded now, not a snapshot: a call's record only moves
+       * forward and never changes once ended, so it cannot be cleaned, and a call the report ended
+       * shows how it ended.
+       */
+      calls: callsOf(reports.sessionId),
     })
     .from(reports)
     .leftJoin(reporter, eq(reporter.id, reports.reporterId))

@@ -13,8 +13,7 @@ export type FileOutcome =
       id: string;
       evidenceCount: number;
       createdAt: Date;
-      /** Set when this report held the target: the attempt it withdrew, to take from its matchmaker too. */
-      hold: { withdrawnAttempt: { id: string; level: Level } | null } | null;
+      hold: FiledHold;
     }
   | { kind: "unknown-target" }
   | { kind: "unknown-session" }
@@ -48,14 +47,7 @@ export async function fileReport(
   now: Date,
 ): Promise<FileOutcome> {
   const lock = sql`select 1 from users where id = ${report.targetUserId} for no key update`;
-  const statement = fileStatement(report, rules, now);
-  const result = isHttpDatabase(db)
-    ? (await db.batch([db.execute(lock), db.execute<FiledRow>(statement)]))[1]
-    : await db.transaction(async (tx) => {
-        await tx.execute(lock);
-        return tx.execute<FiledRow>(statement);
-      });
-  const row = result.rows[0];
+  const row = await afterLock<FiledRow>(db, lock, fileStatement(report, rules, now));
   if (!row?.reporter_active) return { kind: "inactive-reporter" };
   if (!row.target_exists) return { kind: "unknown-target" };
   if (!row.id) return { kind: "unknown-session" };
@@ -64,42 +56,152 @@ export async function fileReport(
     id: row.id,
     evidenceCount: row.evidence_count ?? 0,
     createdAt: now,
-    hold: row.held
-      ? {
-          withdrawnAttempt:
-            row.withdrawn_id && row.withdrawn_level ? { id: row.withdrawn_id, level: row.withdrawn_level } : null,
-        }
-      : null,
+    hold: holdOf(row),
   };
 }
 
-interface FiledRow extends Record<string, unknown> {
-  reporter_active: boolean;
-  target_exists: boolean;
-  session_shared: boolean;
-  id: string | null;
-  evidence_count: number | null;
+export type LeaveOutcome =
+  | {
+      kind: "filed";
+      report: { id: string; evidenceCount: number; createdAt: Date };
+      /** When the session ended: now, or earlier when it had ended before. */
+      sessionEndedAt: Date;
+      /** The active sessions of the two this ended (the named one, if it was active): each room is told. */
+      endedSessions: string[];
+      blockedUserId: string;
+      hold: FiledHold;
+    }
+  /** The same call made before (a retry after a lost answer): its report, and nothing changed now. */
+  | {
+      kind: "replayed";
+      report: { id: string; evidenceCount: number; createdAt: Date };
+      sessionEndedAt: Date;
+      /** null when the partner has deleted their account since. */
+      blockedUserId: string | null;
+    }
+  /** No such session, or not the caller's: the same answer. */
+  | { kind: "not-found" }
+  /** The partner has deleted their account: nobody to report or block. */
+  | { kind: "partner-gone" }
+  | { kind: "inactive-reporter" };
+
+/**
+ * `POST /sessions/{id}/report-and-leave` in one statement, after a lock on the partner's row (one
+ * batch over HTTP: one round trip): files a report against the caller's partner in `sessionId`, as
+ * `fileReport` does (the session's evidence, the hold decided with it), blocks the partner as
+ * `blockUser` does (`ON CONFLICT DO NOTHING`: blocked once) and ends every active session of the two,
+ * the named one included. A session that had ended already stays as it ended: the report and the
+ * block are still made (someone may leave first and report a moment later).
+ *
+ * Idempotent: the report is marked `left_session`, one per reporter and session (a unique index),
+ * and a call that finds it changes nothing and answers it (`replayed`), even with another reason,
+ * so a retry after a lost answer neither files nor blocks twice, and never undoes an unblock made
+ * since. The lock makes a retry that races the first call wait for it and then find its report.
+ */
+export async function fileReportAndLeave(
+  db: Database,
+  leave: { reporterId: string; sessionId: string; reason: ReportReason; note?: string },
+  rules: ModerationConfig,
+  now: Date,
+): Promise<LeaveOutcome> {
+  const lock = sql`
+    select 1 from users where id in (
+      select theirs.user_id from session_participants mine
+      join session_participants theirs on theirs.session_id = mine.session_id and theirs.user_id <> mine.user_id
+      where mine.session_id = ${leave.sessionId} and mine.user_id = ${leave.reporterId}
+    ) for no key update
+  `;
+  const row = await afterLock<LeftRow>(db, lock, leaveStatement(leave, rules, now));
+  if (!row?.reporter_active) return { kind: "inactive-reporter" };
+  if (!row.in_session) return { kind: "not-found" };
+  const endedAt = row.session_ended_at ? new Date(row.session_ended_at) : now;
+  if (row.earlier_id) {
+    return {
+      kind: "replayed",
+      report: {
+        id: row.earlier_id,
+        evidenceCount: row.earlier_evidence_count ?? 0,
+        createdAt: new Date(row.earlier_created_at ?? now),
+      },
+      sessionEndedAt: endedAt,
+      blockedUserId: row.earlier_target_id,
+    };
+  }
+  if (!row.id || !row.target_id) return { kind: "partner-gone" };
+  return {
+    kind: "filed",
+    report: { id: row.id, evidenceCount: row.evidence_count ?? 0, createdAt: now },
+    sessionEndedAt: endedAt,
+    endedSessions: row.ended ?? [],
+    blockedUserId: row.target_id,
+    hold: holdOf(row),
+  };
+}
+
+/** Set when a report held its target: the attempt the hold withdrew, to take from its matchmaker too. */
+type FiledHold = { withdrawnAttempt: { id: string; level: Level } | null } | null;
+
+/** The columns `holdDecision` adds to a statement's row. */
+interface HoldColumns {
   held: boolean;
   withdrawn_id: string | null;
   withdrawn_level: Level | null;
 }
 
-function fileStatement(
-  report: { reporterId: string; targetUserId: string; reason: ReportReason; note?: string; sessionId?: string },
-  rules: ModerationConfig,
-  now: Date,
-): SQL {
-  const sessionId = report.sessionId ?? null;
-  const windowStart = new Date(now.getTime() - rules.holdWindowMs);
-  const newSince = new Date(now.getTime() - rules.newAccountMs);
-  return sql`
-    with reporter as (select id from users where id = ${report.reporterId} and status = 'active'),
-    target as (select id from users where id = ${report.targetUserId} and exists (select 1 from reporter)),
-    shared as (
-      select mine.session_id from session_participants mine
-      join session_participants theirs on theirs.session_id = mine.session_id and theirs.user_id = ${report.targetUserId}
-      where mine.user_id = ${report.reporterId} and mine.session_id = ${sessionId}::uuid
-    ),
+function holdOf(row: HoldColumns): FiledHold {
+  if (!row.held) return null;
+  return {
+    withdrawnAttempt:
+      row.withdrawn_id && row.withdrawn_level ? { id: row.withdrawn_id, level: row.withdrawn_level } : null,
+  };
+}
+
+/**
+ * Runs `statement` after `lock` in one transaction, and answers its one row: as one batch on the
+ * HTTP path (one round trip), as a short transaction over a pool.
+ */
+async function afterLock<Row extends Record<string, unknown>>(
+  db: Database,
+  lock: SQL,
+  statement: SQL,
+): Promise<Row | undefined> {
+  const result = isHttpDatabase(db)
+    ? (await db.batch([db.execute(lock), db.execute<Row>(statement)]))[1]
+    : await db.transaction(async (tx) => {
+        await tx.execute(lock);
+        return tx.execute<Row>(statement);
+      });
+  // Both drivers answer the statement's own columns; the pool's type only wraps `Row` generically.
+  return result.rows[0] as Row | undefined;
+}
+
+interface FiledRow extends HoldColumns, Record<string, unknown> {
+  reporter_active: boolean;
+  target_exists: boolean;
+  session_shared: boolean;
+  id: string | null;
+  evidence_count: number | null;
+}
+
+interface LeftRow extends HoldColumns, Record<string, unknown> {
+  reporter_active: boolean;
+  in_session: boolean;
+  target_id: string | null;
+  id: string | null;
+  evidence_count: number | null;
+  earlier_id: string | null;
+  earlier_evidence_count: number | null;
+  earlier_created_at: string | null;
+  earlier_target_id: string | null;
+  ended: string[] | null;
+  session_ended_at: string | null;
+}
+
+/**
+ * The `evidence` CTE: the last `evidenceSize` messages of the sessions in the `shared` CTE, oldest
+ * first, each with its newest `revisionsPerMessage` revisions.
+ */
+const evidence = sql`
     evidence as (
       select coalesce(jsonb_agg(jsonb_build_object(
           'id', m.id, 'sender_id', m.sender_id, 'type', m.type, 'text', m.text,
@@ -111,37 +213,37 @@ function fileStatement(
           order by m.created_at, m.id), '[]'::jsonb) as messages
       from (select * from messages where session_id in (select session_id from shared)
             order by created_at desc, id desc limit ${evidenceSize}) m
-    ),
-    ok as (
-      select 1 from target where ${sessionId}::uuid is null or exists (select 1 from shared)
-    ),
-    filed as (
-      insert into reports (reporter_id, target_user_id, session_id, reason, note, evidence, status, created_at)
-      select ${report.reporterId}, ${report.targetUserId}, ${sessionId}::uuid, ${report.reason}, ${report.note ?? null},
-        case when ${sessionId}::uuid is null then null else (select messages from evidence) end, 'open', ${now}
-      from ok
-      returning id, reporter_id, created_at, jsonb_array_length(coalesce(evidence, '[]'::jsonb)) as evidence_count
-    ),
+    )`;
+
+/**
+ * The CTEs that decide a hold (docs/moderation.md#automatic-holds) once the `filed` CTE has filed a
+ * report against the user of the `target` CTE: `counted`, `trusted`, `held`, `withdrawn`, `audited`.
+ * The statement's row gets `held`, `withdrawn_id` and `withdrawn_level` from `holdColumns`.
+ */
+function holdDecision(rules: ModerationConfig, now: Date): SQL {
+  const windowStart = new Date(now.getTime() - rules.holdWindowMs);
+  const newSince = new Date(now.getTime() - rules.newAccountMs);
+  return sql`
     -- The rest of the statement does not see the row just inserted, so it is added to the earlier ones here.
     counted as (
       select r.reporter_id, r.created_at from reports r join users who on who.id = r.reporter_id and who.status = 'active'
-      where r.target_user_id = ${report.targetUserId} and r.status = 'open' and r.created_at > ${windowStart}
+      where r.target_user_id = (select id from target) and r.status = 'open' and r.created_at > ${windowStart}
       union all select reporter_id, created_at from filed
     ),
     -- Only someone who met the target speaks for what the target did: without a session of the
     -- two, three fresh accounts could hold anyone (docs/moderation.md#automatic-holds).
     trusted as (
       select distinct c.reporter_id from counted c
-      where not exists (select 1 from blocks b where b.blocker_id = ${report.targetUserId}
+      where not exists (select 1 from blocks b where b.blocker_id = (select id from target)
         and b.blocked_id = c.reporter_id and b.created_at <= c.created_at)
         and exists (select 1 from session_participants met
           join session_participants theirs on theirs.session_id = met.session_id
-            and theirs.user_id = ${report.targetUserId}
+            and theirs.user_id = (select id from target)
           where met.user_id = c.reporter_id)
     ),
     held as (
       update users set held_at = ${now}
-      where id = ${report.targetUserId} and status = 'active' and held_at is null and exists (select 1 from filed)
+      where id = (select id from target) and status = 'active' and held_at is null and exists (select 1 from filed)
         and (select count(*) from trusted) >= case when created_at > ${newSince}
           then ${rules.holdNewAccountReporters}::int else ${rules.holdReporters}::int end
       returning id
@@ -157,11 +259,104 @@ function fileStatement(
           'reporters', (select count(*) from trusted), 'report_id', (select id from filed),
           'withdrawn_attempt_id', (select id from withdrawn limit 1)), ${now}
       from held
-    )
+    )`;
+}
+
+const holdColumns = sql`exists (select 1 from held) as held,
+      (select id from withdrawn limit 1) as withdrawn_id, (select level from withdrawn limit 1) as withdrawn_level`;
+
+function fileStatement(
+  report: { reporterId: string; targetUserId: string; reason: ReportReason; note?: string; sessionId?: string },
+  rules: ModerationConfig,
+  now: Date,
+): SQL {
+  const sessionId = report.sessionId ?? null;
+  return sql`
+    with reporter as (select id from users where id = ${report.reporterId} and status = 'active'),
+    target as (select id from users where id = ${report.targetUserId} and exists (select 1 from reporter)),
+    shared as (
+      select mine.session_id from session_participants mine
+      join session_participants theirs on theirs.session_id = mine.session_id and theirs.user_id = ${report.targetUserId}
+      where mine.user_id = ${report.reporterId} and mine.session_id = ${sessionId}::uuid
+    ),
+    ${evidence},
+    ok as (
+      select 1 from target where ${sessionId}::uuid is null or exists (select 1 from shared)
+    ),
+    filed as (
+      insert into reports (reporter_id, target_user_id, session_id, reason, note, evidence, status, created_at)
+      select ${report.reporterId}, ${report.targetUserId}, ${sessionId}::uuid, ${report.reason}, ${report.note ?? null},
+        case when ${sessionId}::uuid is null then null else (select messages from evidence) end, 'open', ${now}
+      from ok
+      returning id, reporter_id, created_at, jsonb_array_length(coalesce(evidence, '[]'::jsonb)) as evidence_count
+    ),
+    ${holdDecision(rules, now)}
     select exists (select 1 from reporter) as reporter_active, exists (select 1 from target) as target_exists,
       exists (select 1 from shared) as session_shared,
       (select id from filed) as id, (select evidence_count from filed) as evidence_count,
-      exists (select 1 from held) as held,
-      (select id from withdrawn limit 1) as withdrawn_id, (select level from withdrawn limit 1) as withdrawn_level
+      ${holdColumns}
+  `;
+}
+
+function leaveStatement(
+  leave: { reporterId: string; sessionId: string; reason: ReportReason; note?: string },
+  rules: ModerationConfig,
+  now: Date,
+): SQL {
+  return sql`
+    with reporter as (select id from users where id = ${leave.reporterId} and status = 'active'),
+    mine as (
+      select session_id from session_participants
+      where session_id = ${leave.sessionId} and user_id = ${leave.reporterId} and exists (select 1 from reporter)
+    ),
+    -- The partner: the session's other participant, while their account exists.
+    target as (
+      select user_id as id from session_participants
+      where session_id in (select session_id from mine) and user_id <> ${leave.reporterId}
+    ),
+    earlier as (
+      select id, target_user_id, created_at, jsonb_array_length(coalesce(evidence, '[]'::jsonb)) as evidence_count
+      from reports
+      where reporter_id = ${leave.reporterId} and session_id = ${leave.sessionId} and left_session
+        and exists (select 1 from mine)
+    ),
+    shared as (
+      select session_id from mine where exists (select 1 from target) and not exists (select 1 from earlier)
+    ),
+    ${evidence},
+    filed as (
+      insert into reports (reporter_id, target_user_id, session_id, reason, note, evidence, status, created_at,
+        left_session)
+      select ${leave.reporterId}, id, ${leave.sessionId}, ${leave.reason}, ${leave.note ?? null},
+        (select messages from evidence), 'open', ${now}, true
+      from target where not exists (select 1 from earlier)
+      on conflict (reporter_id, session_id) where left_session do nothing
+      returning id, reporter_id, created_at, jsonb_array_length(coalesce(evidence, '[]'::jsonb)) as evidence_count
+    ),
+    blocked as (
+      insert into blocks (blocker_id, blocked_id, created_at)
+      select ${leave.reporterId}, id, ${now} from target where exists (select 1 from filed)
+      on conflict do nothing
+    ),
+    ended as (
+      update sessions set status = 'ended', ended_at = ${now},
+        duration_sec = greatest(0, floor(extract(epoch from (${now}::timestamptz - started_at))))::int
+      where status = 'active' and exists (select 1 from filed) and id in (
+        select both_in.session_id from session_participants both_in
+        join session_participants theirs on theirs.session_id = both_in.session_id
+          and theirs.user_id = (select id from target)
+        where both_in.user_id = ${leave.reporterId})
+      returning id
+    ),
+    ${holdDecision(rules, now)}
+    select exists (select 1 from reporter) as reporter_active, exists (select 1 from mine) as in_session,
+      (select id from target) as target_id,
+      (select id from filed) as id, (select evidence_count from filed) as evidence_count,
+      (select id from earlier) as earlier_id, (select evidence_count from earlier) as earlier_evidence_count,
+      (select created_at from earlier) as earlier_created_at, (select target_user_id from earlier) as earlier_target_id,
+      (select array_agg(id) from ended) as ended,
+      case when exists (select 1 from ended where id = ${leave.sessionId}) then ${now}::timestamptz
+        else (select ended_at from sessions where id = ${leave.sessionId}) end as session_ended_at,
+      ${holdColumns}
   `;
 }

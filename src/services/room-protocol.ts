@@ -48,7 +48,12 @@ export const ClientFrameSchema = z.discriminatedUnion("type", [
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 export const clientFrameTypes = ClientFrameSchema.options.map((option) => option.shape.type.value);
 
-export type SessionEndReason = "ended" | "blocked" | "suspended" | "deleted";
+/**
+ * Why a session ended: a participant left (`POST …/end`), blocked the other, was suspended, deleted
+ * their account, or reported the other and left (`POST …/report-and-leave`).
+ */
+export const sessionEndReasons = ["ended", "blocked", "suspended", "deleted", "reported"] as const;
+export type SessionEndReason = (typeof sessionEndReasons)[number];
 
 const roomErrorCodes = [
   "INVALID_FRAME",
@@ -105,7 +110,11 @@ export const roomEventSchemas = {
       session_id: z.uuid(),
       ended_at: z.iso.datetime(),
       ended_by: z.uuid().nullable(),
-      reason: z.enum(["ended", "blocked", "suspended", "deleted"]),
+      reason: z.enum(sessionEndReasons).meta({
+        description:
+          "`ended`: a participant left; `blocked`: one blocked the other; `suspended`, `deleted`: a participant's " +
+          "account was suspended or deleted; `reported`: one reported the other and left.",
+      }),
     })
     .meta({
       description: "The session ended; on a socket that joins an ended session, the socket then closes (4005).",

@@ -1,4 +1,4 @@
-import { and, desc, eq, ne, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, ne, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database, PoolDatabase } from "../db/client";
 import { olderThan } from "../db/keyset";
@@ -41,21 +41,36 @@ export interface CallView {
   end_reason: CallEndReason | null;
 }
 
+const iso = (value: string | null) => (value === null ? null : new Date(value).toISOString());
+
 /** Seconds spoken in the session's calls: connected time, a call going on counted up to now. */
 const spokenSec = sql<number>`(
   select coalesce(sum(greatest(0, floor(extract(epoch from (coalesce(c.ended_at, now()) - c.connected_at))))), 0)::int
   from calls c where c.session_id = ${sessions.id} and c.connected_at is not null
 )`.mapWith(Number);
 
-type CallJson = Omit<CallView, "started_at" | "connected_at" | "ended_at"> &
+export type CallJson = Omit<CallView, "started_at" | "connected_at" | "ended_at"> &
   Record<"started_at" | "connected_at" | "ended_at", string | null>;
 
-const callsOfSession = sql<CallJson[]>`(
-  select coalesce(json_agg(json_build_object(
-    'id', c.id, 'started_by', c.started_by, 'started_at', c.started_at, 'connected_at', c.connected_at,
-    'ended_at', c.ended_at, 'duration_sec', c.duration_sec, 'end_reason', c.end_reason) order by c.started_at), '[]')
-  from calls c where c.session_id = ${sessions.id}
-)`;
+/** The calls of the session `sessionId` names, oldest first, as JSON: `[]` for none (or no session). */
+export function callsOf(sessionId: SQLWrapper) {
+  return sql<CallJson[]>`(
+    select coalesce(json_agg(json_build_object(
+      'id', c.id, 'started_by', c.started_by, 'started_at', c.started_at, 'connected_at', c.connected_at,
+      'ended_at', c.ended_at, 'duration_sec', c.duration_sec, 'end_reason', c.end_reason) order by c.started_at), '[]')
+    from calls c where c.session_id = ${sessionId}
+  )`;
+}
+
+/** A call as the API shows it, from its JSON: instants in ISO 8601. */
+export function toCallView(call: CallJson): CallView {
+  return {
+    ...call,
+    started_at: iso(call.started_at) ?? "",
+    connected_at: iso(call.connected_at),
+    ended_at: iso(call.ended_at),
+  };
+}
 
 /**
  * The partner's messages the caller has not read: those after the caller's read position, as one
@@ -75,11 +90,9 @@ const currentTopic = sql<TopicView | null>`(
   where st.session_id = ${sessions.id} order by st.position desc limit 1
 )`;
 
-const iso = (value: string | null) => (value === null ? null : new Date(value).toISOString());
-
 const sessionColumns = {
   spokenSec,
-  calls: callsOfSession,
+  calls: callsOf(sessions.id),
   topic: currentTopic,
   unreadCount,
   partnerReadUpTo: other.readUpTo,
@@ -119,12 +132,7 @@ export function toSessionView(row: SessionRow): SessionView {
     ended_at: row.endedAt?.toISOString() ?? null,
     duration_sec: row.durationSec,
     spoken_sec: row.spokenSec,
-    calls: row.calls.map((call) => ({
-      ...call,
-      started_at: iso(call.started_at) ?? "",
-      connected_at: iso(call.connected_at),
-      ended_at: iso(call.ended_at),
-    })),
+    calls: row.calls.map(toCallView),
     // A partner who deleted their account leaves no participant row: shown as null.
     partner: row.partnerId ? { id: row.partnerId, display_name: row.partnerName, level: row.partnerLevel } : null,
     my_rating: row.rating,

@@ -234,6 +234,10 @@ const targets: Record<string, () => Promise<Target>> = {
       ],
     };
   },
+  "POST /sessions/{id}/report-and-leave": async () => ({
+    ...(await inSession()),
+    bodies: [{ reason: "harassment", note: "Rude" }, { reason: "spam" }],
+  }),
   "GET /admin/reports": async () => {
     const caller = await admin();
     return { caller, query: { cursor: await cursorsOf(caller, "/admin/reports") } };

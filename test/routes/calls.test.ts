@@ -161,6 +161,11 @@ describe("a call", () => {
     ["blocked", (s: Sides) => api(`/users/${s.b.user.id}/block`, { method: "POST", headers: bearer(s.a) })],
     ["suspended", async (s: Sides) => suspend(s.b)],
     ["deleted", (s: Sides) => api("/me", { method: "DELETE", headers: bearer(s.b) })],
+    [
+      "reported",
+      (s: Sides) =>
+        postJson(`/sessions/${s.sessionId}/report-and-leave`, { reason: "other" }, { headers: bearer(s.a) }),
+    ],
   ])("ends for both with reason %s", async (reason, endIt) => {
     const sockets = await inRoom(handle);
     const callId = await connectedCall(sockets);

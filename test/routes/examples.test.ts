@@ -98,6 +98,7 @@ describe("request examples", () => {
       ["editMessage", () => ({ token: a, path: `/sessions/${sessionId}/messages/${messageId}` })],
       ["endSession", () => ({ token: a, path: `/sessions/${sessionId}/end` })],
       ["fileReport", () => ({ token: a, replace: { target_user_id: b.user.id } })],
+      ["reportAndLeave", () => ({ token: a, path: `/sessions/${sessionId}/report-and-leave` })],
       ["closeReport", () => ({ token: admin, path: `/admin/reports/${reportId}/close` })],
       ["setUserRole", () => ({ token: admin, path: `/admin/users/${b.user.id}/role` })],
       ["createTopic", () => ({ token: admin })],

@@ -170,6 +170,37 @@ describe("automatic holds", () => {
     expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
   });
 
+  it("count reports filed with report-and-leave, and hold at the third partner", async () => {
+    const target = await established("reported-and-left");
+    const left: string[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      const partner = await signIn();
+      // Sessions that ended already (each partner left, then reported), so the target may wait for a match meanwhile.
+      const sessionId = await sessionBetween(handle, partner, target, "ended");
+      if (i === 2) {
+        const queued = await attempt(target, "C1");
+        expect(queued.status).toBe(202);
+        left.push(queued.body.attempt_id);
+      }
+      const answer = await postJson(
+        `/sessions/${sessionId}/report-and-leave`,
+        { reason: "harassment" },
+        { headers: bearer(partner) },
+      );
+      expect(answer.status).toBe(201);
+      filedHere.push(((await answer.json()) as { report: { id: string } }).report.id);
+      if (i < 2) expect(await attemptAnswer(target)).toEqual({ status: 202 });
+    }
+    expect(await matchStatus(target)).toMatchObject({ status: "cancelled", attempt_id: left[0] });
+    expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
+    expect(await auditOf(target.user.id)).toEqual([
+      expect.objectContaining({
+        action: "user.hold",
+        metadata: expect.objectContaining({ reporters: 3, withdrawn_attempt_id: left[0] }),
+      }),
+    ]);
+  });
+
   it("count a reporter's repeated reports once", async () => {
     const target = await established("reported-repeatedly");
     const [again] = await reportedBy(1, target);

@@ -70,6 +70,22 @@ describe("database round trips on the hot routes", () => {
     expect(databaseUse(filed).roundTrips).toBe(1);
   });
 
+  it("is one round trip for report-and-leave: the lock on the partner and the statement that reports, blocks and ends", async () => {
+    const { a, sessionId } = await pairInSession(handle);
+    const left = await postJson(`/sessions/${sessionId}/report-and-leave`, { reason: "spam" }, { headers: bearer(a) });
+    expect(left.status).toBe(201);
+    expect(databaseUse(left).roundTrips).toBe(1);
+    // The revocation read with the rate limit, then the batch; the push to the room after the answer.
+    expect(totalUse(left)).toEqual({ redisCommands: 3, objectCalls: 1, roundTrips: 2 });
+    const retried = await postJson(
+      `/sessions/${sessionId}/report-and-leave`,
+      { reason: "spam" },
+      { headers: bearer(a) },
+    );
+    expect(retried.status).toBe(200);
+    expect(databaseUse(retried).roundTrips).toBe(1);
+  });
+
   it("pays for a connection only when a request needs an interactive transaction", async () => {
     const { a, sessionId } = await pairInSession(handle);
     const ended = databaseUse(await postJson(`/sessions/${sessionId}/end`, { rating: 5 }, { headers: bearer(a) }));

@@ -21,9 +21,10 @@ export const moderationActionEnum = pgEnum("moderation_action", ["none", "warn",
 export const noticeActionEnum = pgEnum("notice_action", ["warn", "suspend"]);
 export const badgeEnum = pgEnum("badge", ["FIRST_CHAT", "SEVEN_DAYS", "FIRST_CALL"]);
 /**
- * Why a call ended: a hang-up, the session ending (by either, a block, a suspension or a deletion), a
- * vanished side, the callee declining, nobody answering within 45 s, an answered call that never
- * connected within 45 s (`failed`), or both calling at once with this call the one that yielded (`glare`).
+ * Why a call ended: a hang-up, the session ending (by either, a block, a suspension, a deletion, or a
+ * participant who reported the other and left: `reported`), a vanished side, the callee declining,
+ * nobody answering within 45 s, an answered call that never connected within 45 s (`failed`), or
+ * both calling at once with this call the one that yielded (`glare`).
  */
 export const callEndReasons = [
   "hangup",
@@ -36,6 +37,7 @@ export const callEndReasons = [
   "no_answer",
   "failed",
   "glare",
+  "reported",
 ] as const;
 export type CallEndReason = (typeof callEndReasons)[number];
 export const callEndReasonEnum = pgEnum("call_end_reason", callEndReasons);

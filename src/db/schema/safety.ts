@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, jsonb, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
+import { boolean, check, index, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { createdAt, id, instant } from "./columns";
 import { moderationActionEnum, noticeActionEnum, reportReasonEnum, reportStatusEnum } from "./enums";
 import { sessions } from "./sessions";
@@ -54,9 +54,13 @@ export const reports = pgTable(
     closedBy: uuid().references(() => users.id, { onDelete: "set null" }),
     closedAt: instant(),
     createdAt: createdAt(),
+    /** Filed by `POST /sessions/{id}/report-and-leave`: the reporter also blocked the target and left the session. */
+    leftSession: boolean().notNull().default(false),
   },
   (t) => [
     index("reports_status_created_at_idx").on(t.status, t.createdAt.desc(), t.id.desc()),
+    // One report-and-leave per reporter and session: a retry finds the first instead of filing a second.
+    uniqueIndex("reports_left_session_idx").on(t.reporterId, t.sessionId).where(sql`${t.leftSession}`),
     index("reports_reporter_id_idx").on(t.reporterId),
     index("reports_target_user_id_idx").on(t.targetUserId),
     index("reports_session_id_idx").on(t.sessionId),

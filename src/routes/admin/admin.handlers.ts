@@ -9,6 +9,7 @@ import * as admin from "../../services/admin";
 import { announceDeparture } from "../../services/departures";
 import { onlineCounts } from "../../services/presence";
 import { restoreAccess } from "../../services/revocation";
+import { toCallView } from "../../services/sessions";
 import * as topics from "../../services/topics";
 import { type VoiceNoteSigner, voiceNoteSigner } from "../../services/uploads";
 import type * as routes from "./admin.routes";
@@ -53,6 +54,8 @@ async function reportView(row: admin.ReportRow, signVoiceNote: VoiceNoteSigner) 
           })),
         )
       : null,
+    calls: report.sessionId ? row.calls.map(toCallView) : null,
+    left_session: report.leftSession,
     reporter: summary(row.reporter),
     target: summary(row.target),
     held: row.held,

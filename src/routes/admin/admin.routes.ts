@@ -6,7 +6,7 @@ import { PageQuerySchema } from "../../lib/pagination";
 import { freeText } from "../../lib/text";
 import { InterestSchema } from "../me/me.schemas";
 import { reasons } from "../reports/reports.routes";
-import { TopicSchema } from "../sessions/sessions.schemas";
+import { CallSchema, TopicSchema } from "../sessions/sessions.schemas";
 
 const tags = ["Admin"];
 const security = [{ bearerAuth: [] }];
@@ -62,6 +62,17 @@ export const AdminReportSchema = z
         }),
       )
       .nullable(),
+    calls: z
+      .array(CallSchema)
+      .nullable()
+      .openapi({
+        description:
+          "The calls of the report's session, oldest first, as recorded now (a call's record never changes once " +
+          "it ended); null for a report that names no session.",
+      }),
+    left_session: z.boolean().openapi({
+      description: "Filed with `POST /sessions/{id}/report-and-leave`: the reporter also blocked them and left.",
+    }),
     reporter: UserSummarySchema,
     target: UserSummarySchema,
     held: z.boolean().openapi({

@@ -1,11 +1,12 @@
 import { ApiError } from "../../lib/errors";
-import { enforceRateLimit } from "../../lib/rate-limit";
+import { enforceRateLimit, refundRateLimits } from "../../lib/rate-limit";
 import { rateLimitRules } from "../../lib/rate-limit-rules";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
-import { withdrawHeldAttempt } from "../../services/objects";
-import { fileReport } from "../../services/reports";
-import type { CreateRoute } from "./reports.routes";
+import { pushToRoom, withdrawHeldAttempt } from "../../services/objects";
+import { fileReport, fileReportAndLeave } from "../../services/reports";
+import { endedEvent } from "../../services/room-protocol";
+import type { CreateRoute, ReportAndLeaveRoute } from "./reports.routes";
 
 export const create: AppRouteHandler<CreateRoute> = async (c) => {
   const { userId } = currentUser(c);
@@ -53,3 +54,59 @@ export const create: AppRouteHandler<CreateRoute> = async (c) => {
     201,
   );
 };
+
+export const reportAndLeave: AppRouteHandler<ReportAndLeaveRoute> = async (c) => {
+  const { userId } = currentUser(c);
+  const { id } = c.req.valid("param");
+  const body = c.req.valid("json");
+  await enforceRateLimit(c, rateLimitRules(c.get("config").rateLimits).reports, userId);
+  const { db, objects } = c.get("services");
+  const now = new Date();
+  const outcome = await fileReportAndLeave(
+    db,
+    { reporterId: userId, sessionId: id, reason: body.reason, note: body.note },
+    c.get("config").moderation,
+    now,
+  );
+  switch (outcome.kind) {
+    case "inactive-reporter":
+      throw new ApiError("FORBIDDEN", { detail: "This account cannot file reports now." });
+    case "not-found":
+      throw new ApiError("NOT_FOUND", { detail: "No such session among yours." });
+    case "partner-gone":
+      throw new ApiError("CONFLICT", { detail: "Your partner has deleted their account: nobody to report or block." });
+    case "replayed":
+      // A retry of a report already counted: it spends nothing more.
+      await refundRateLimits(c);
+      return c.json(leftView(id, outcome), 200);
+    case "filed": {
+      for (const sessionId of outcome.endedSessions) {
+        c.executionCtx.waitUntil(pushToRoom(objects, sessionId, endedEvent(sessionId, userId, now, "reported")));
+      }
+      const withdrawn = outcome.hold?.withdrawnAttempt;
+      if (withdrawn) {
+        c.executionCtx.waitUntil(withdrawHeldAttempt(objects, outcome.blockedUserId, withdrawn, c.get("requestId")));
+      }
+      return c.json(leftView(id, outcome), 201);
+    }
+  }
+};
+
+function leftView(
+  sessionId: string,
+  left: {
+    report: { id: string; evidenceCount: number; createdAt: Date };
+    sessionEndedAt: Date;
+    blockedUserId: string | null;
+  },
+) {
+  return {
+    report: {
+      id: left.report.id,
+      evidence_count: left.report.evidenceCount,
+      created_at: left.report.createdAt.toISOString(),
+    },
+    session: { id: sessionId, ended_at: left.sessionEndedAt.toISOString() },
+    blocked_user_id: left.blockedUserId,
+  };
+}

@@ -209,7 +209,8 @@ export const socket = defineRoute({
     '`{"type":"peer.joined"|"peer.left","user_id"}`; `{"type":"message","message":{…}}` for every stored message, ' +
     '`{"type":"message.updated","message":{…}}` and `{"type":"message.deleted","message_id","deleted_at"}` for edits ' +
     "and deletes, and " +
-    '`{"type":"ended","session_id","ended_at","ended_by","reason"}` when the session ends, both after the database ' +
+    '`{"type":"ended","session_id","ended_at","ended_by","reason"}` when the session ends (`reason`: `ended`, ' +
+    "`blocked`, `suspended`, `deleted`, or `reported` when your partner reported you and left), both after the database " +
     "commit; the call frames of the other device of your call, with `from` added; " +
     '`{"type":"call.state","call_id","state","started_by","started_at","connected_at","here"}` to every socket of ' +
     "both participants whenever the call moves on (`ringing`, `answered`, `connected`; `here` says whether this " +
@@ -231,7 +232,7 @@ export const socket = defineRoute({
     "once both devices in it have sent `call.connected`; spoken time counts from then. It ends on a hang-up by a " +
     "device in it (a device not in it gets `NOT_IN_CALL`), unanswered after 45 s (`no_answer`), answered but not " +
     "connected 45 s later (`failed`), 15 s after a device in it lost its last socket (`peer_gone`, counted until it " +
-    "left), or with the session. When both call at once, the call of the participant with `polite: true` yields " +
+    "left), or with the session (`session_ended`, `blocked`, `suspended`, `deleted`, `reported`). When both call at once, the call of the participant with `polite: true` yields " +
     "(`glare`). An offer naming an ended call gets `CALL_ENDED`: start a new call. At most 5 calls a minute per " +
     "participant (`RATE_LIMITED`, with `retry_after_sec`). An unknown or invalid frame gets an `error` frame; text " +
     "that is not a JSON object with a `type`, or a frame over 24 KB, closes the socket. A client that reconnects " +

@@ -39,6 +39,19 @@ export const SharedInterestsSchema = z.array(z.string()).openapi({
   example: ["football", "travel"],
 });
 
+/** One call of a session, as the session's room recorded it. */
+export const CallSchema = z
+  .object({
+    id: z.uuid(),
+    started_by: z.uuid().nullable(),
+    started_at: z.iso.datetime(),
+    connected_at: z.iso.datetime().nullable(),
+    ended_at: z.iso.datetime().nullable(),
+    duration_sec: z.number().int().nullable().openapi({ description: "Seconds connected." }),
+    end_reason: z.enum(callEndReasons).nullable(),
+  })
+  .openapi("Call");
+
 export const SessionSchema = z
   .object({
     id: z.uuid(),
@@ -48,21 +61,7 @@ export const SessionSchema = z
     ended_at: z.iso.datetime().nullable(),
     duration_sec: z.number().int().nullable(),
     spoken_sec: z.number().int().openapi({ description: "Seconds spoken in the session's calls so far." }),
-    calls: z
-      .array(
-        z
-          .object({
-            id: z.uuid(),
-            started_by: z.uuid().nullable(),
-            started_at: z.iso.datetime(),
-            connected_at: z.iso.datetime().nullable(),
-            ended_at: z.iso.datetime().nullable(),
-            duration_sec: z.number().int().nullable().openapi({ description: "Seconds connected." }),
-            end_reason: z.enum(callEndReasons).nullable(),
-          })
-          .openapi("Call"),
-      )
-      .openapi({ description: "The session's calls, oldest first." }),
+    calls: z.array(CallSchema).openapi({ description: "The session's calls, oldest first." }),
     partner: z
       .object({ id: z.uuid(), display_name: z.string().nullable(), level: z.enum(levels).nullable() })
       .nullable()
