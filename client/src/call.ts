@@ -374,6 +374,15 @@ export class Call {
     if (this.inCall || this.state.phase === "incoming") this.close("disconnected");
   }
 
+  /**
+   * The session was left through the API, which ends the call for both with its own reason (report
+   * and leave: `reported`): this device lets go of its media without hanging up, so that no
+   * `call.hangup` races the room's end and names the wrong reason.
+   */
+  leftSession(): void {
+    this.close("reported");
+  }
+
   /** Leaving the session screen ends the call this device is in; a call ringing here rings on elsewhere. */
   dispose(): void {
     if (this.inCall) this.hangUp();

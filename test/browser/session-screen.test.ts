@@ -5,7 +5,8 @@ import { apiAs, matchedPair, type SignedInTokens } from "./learners.ts";
 /*
  * The session screen tells the truth when the network does not: a load that failed says so and
  * can be tried again, a device that was offline while many messages came shows them all, and a
- * call hung up while the browser still asks for the microphone gives the microphone back.
+ * call hung up while the browser still asks for the microphone gives the microphone back. And a
+ * learner in trouble mid-call reports, blocks and leaves with one tap and a reason.
  */
 const apiUrl = inject("apiUrl");
 const { open, onSession } = browserForFile(apiUrl);
@@ -96,5 +97,39 @@ describe("the session screen", () => {
     expect(await partner.getByText("Your partner is calling.").count()).toBe(0);
     const session = await apiAs<{ calls: unknown[] }>(apiUrl, aziza, "GET", `/sessions/${sessionId}`);
     expect(session.calls).toEqual([]);
+  });
+
+  it("reports and leaves during a call: one tap and a reason, then home, the partner blocked and told", async () => {
+    const { aziza, bobur, sessionId } = await matchedPair(apiUrl, "C2");
+    const page = await onSession(aziza, sessionId);
+    const partner = await onSession(bobur, sessionId);
+    await page.getByText("Your partner is here.").waitFor();
+    await page.getByRole("button", { name: "Call", exact: true }).click();
+    await partner.getByRole("button", { name: "Answer" }).click();
+    await page.getByTestId("call-state").filter({ hasText: "Connected" }).waitFor({ timeout: 30_000 });
+
+    await page.getByRole("button", { name: "Report and leave" }).click();
+    const send = page.getByRole("button", { name: "Send report and leave" });
+    // One choice, and none made for the learner.
+    expect(await send.isDisabled()).toBe(true);
+    await page.getByRole("radio", { name: "Harassment" }).check();
+    await send.click();
+
+    await page.getByRole("heading", { name: "Salom, Aziza" }).waitFor();
+    await partner.getByText("This session has ended.").waitFor();
+    await partner.getByText("Call ended (reported).").waitFor();
+    const blocks = await apiAs<{ items: { user_id: string }[] }>(apiUrl, aziza, "GET", "/me/blocks");
+    expect(blocks.items.map((item) => item.user_id)).toEqual([bobur.user.id]);
+    await expect
+      .poll(async () => {
+        const session = await apiAs<{ status: string; calls: { end_reason: string | null }[] }>(
+          apiUrl,
+          bobur,
+          "GET",
+          `/sessions/${sessionId}`,
+        );
+        return [session.status, ...session.calls.map((call) => call.end_reason)];
+      })
+      .toEqual(["ended", "reported"]);
   });
 });

@@ -11,7 +11,18 @@ type Page = Success<Awaited<ReturnType<(typeof api.sessions)[":id"]["messages"][
 type Message = Page["items"][number];
 type Topic = NonNullable<SessionInfo["topic"]>;
 
-const reasons = ["spam", "harassment", "inappropriate", "underage", "scam", "other"] as const;
+type Reason = Parameters<(typeof api.sessions)[":id"]["report-and-leave"]["$post"]>[0]["json"]["reason"];
+
+/** Each report reason as the learner reads it, in the order offered. */
+const reasonLabels: Record<Reason, string> = {
+  harassment: "Harassment",
+  inappropriate: "Inappropriate",
+  underage: "Under age",
+  scam: "Scam",
+  spam: "Spam",
+  other: "Something else",
+};
+const reasons = Object.keys(reasonLabels) as Reason[];
 
 /** How long "… is typing" stays up after the partner's last `typing` (ms): the room relays one every 2 s at most. */
 const typingShownMs = 4000;
@@ -83,7 +94,11 @@ export function Session(props: { id: string }) {
   const [now, setNow] = useState(Date.now());
   const [rating, setRating] = useState(5);
   const [notes, setNotes] = useState("");
-  const [reportReason, setReportReason] = useState<(typeof reasons)[number]>("inappropriate");
+  const [reportReason, setReportReason] = useState<Reason>("inappropriate");
+  /** Whether the report-and-leave choice is open, and the reason chosen in it (one, none at first). */
+  const [leaving, setLeaving] = useState(false);
+  const [leaveReason, setLeaveReason] = useState<Reason | null>(null);
+  const leaveHeading = useRef<HTMLHeadingElement>(null);
   const [reportNote, setReportNote] = useState("");
   const [reported, setReported] = useState(false);
   const socket = useRef<LiveSocket | null>(null);
@@ -327,6 +342,24 @@ export function Session(props: { id: string }) {
     go({ screen: "home" });
   });
 
+  /**
+   * Reports the partner, blocks them and leaves, in one request: a retry after a lost answer is
+   * answered with the same report, so Send may be pressed again. The API ends the call with
+   * `reported`; this device only lets go of it, once the API has answered.
+   */
+  const reportAndLeave = useAction(async () => {
+    if (!leaveReason) return;
+    await ok(
+      await api.sessions[":id"]["report-and-leave"].$post({ param: { id: props.id }, json: { reason: leaveReason } }),
+    );
+    callRef.current?.leftSession();
+    go({ screen: "home" });
+  });
+
+  useEffect(() => {
+    if (leaving) leaveHeading.current?.focus();
+  }, [leaving]);
+
   const block = useAction(async () => {
     if (!partner) return;
     const response = await api.users[":id"].block.$post({ param: { id: partner.id } });
@@ -355,8 +388,57 @@ export function Session(props: { id: string }) {
   return (
     <Screen
       title={partner ? `With ${partner.display_name ?? "a learner"} (${partner.level ?? session?.level})` : "Session"}
-      actions={<a href="#/home">Home</a>}
+      actions={
+        <>
+          <a href="#/home">Home</a>
+          {partner ? (
+            <button type="button" class="danger" aria-expanded={leaving} onClick={() => setLeaving(!leaving)}>
+              Report and leave
+            </button>
+          ) : null}
+        </>
+      }
     >
+      {leaving && partner ? (
+        <section aria-labelledby="leave-heading" class="leave">
+          <h2 id="leave-heading" ref={leaveHeading} tabIndex={-1}>
+            Report {partner.display_name ?? "your partner"} and leave
+          </h2>
+          <p>
+            This ends the session{inCall ? " and the call" : ""}, blocks them, and sends the conversation to the
+            moderators.
+          </p>
+          <form
+            onSubmit={(event) => {
+              event.preventDefault();
+              void reportAndLeave.run();
+            }}
+          >
+            <fieldset>
+              <legend>What happened?</legend>
+              {reasons.map((reason) => (
+                <label key={reason} class="choice">
+                  <input
+                    type="radio"
+                    name="leave-reason"
+                    value={reason}
+                    checked={leaveReason === reason}
+                    onChange={() => setLeaveReason(reason)}
+                  />
+                  {reasonLabels[reason]}
+                </label>
+              ))}
+            </fieldset>
+            <button type="submit" class="danger" disabled={!leaveReason || reportAndLeave.busy}>
+              Send report and leave
+            </button>
+            <button type="button" onClick={() => setLeaving(false)}>
+              Cancel
+            </button>
+            <ErrorNote error={reportAndLeave.error} />
+          </form>
+        </section>
+      ) : null}
       <p role="status">
         {partner ? (partnerOnline ? "Your partner is here." : "Your partner is not connected.") : ""}
         {ended ? " This session has ended." : ""}
@@ -621,11 +703,11 @@ export function Session(props: { id: string }) {
             <select
               id="report-reason"
               value={reportReason}
-              onChange={(event) => setReportReason(event.currentTarget.value as (typeof reasons)[number])}
+              onChange={(event) => setReportReason(event.currentTarget.value as Reason)}
             >
               {reasons.map((reason) => (
                 <option key={reason} value={reason}>
-                  {reason}
+                  {reasonLabels[reason]}
                 </option>
               ))}
             </select>
