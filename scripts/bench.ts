@@ -30,7 +30,8 @@ import { benchInterests } from "../bench/interests.ts";
 import { incidentsToStderr, reportUnhandledErrors, survivePool } from "./stack/incidents.ts";
 import { startStack } from "./stack/index.ts";
 import { startPostgresServer } from "./stack/postgres-server.ts";
-import { startLocalWorker } from "./stack/worker.ts";
+import { attribute, profileWorker } from "./stack/profiler.ts";
+import { type LocalWorker, startLocalWorker } from "./stack/worker.ts";
 
 const { values } = parseArgs({
   options: {
@@ -68,10 +69,44 @@ function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
 }
 
+/** Each started worker, by its URL (for its CPU time and profiles). */
+const workers = new Map<string, LocalWorker>();
+
 async function startWorker(vars: Record<string, string>, args: string[] = [], level: LogLevel = logLevel ?? "error") {
   const worker = await startLocalWorker({ vars, args, logLevel: level });
   cleanups.push(worker.stop);
+  workers.set(worker.url, worker);
   return worker.url;
+}
+
+function workerAt(url: string): LocalWorker {
+  const worker = workers.get(url);
+  if (!worker) throw new Error(`no worker at ${url}`);
+  return worker;
+}
+
+/** How many requests of each cost probe are sent to measure its CPU. */
+const cpuSamples = 200;
+
+/**
+ * CPU milliseconds one request of `probe` costs the worker at `url`: its workerd processes' CPU time
+ * (`LocalWorker.workerdCpuMs`: the isolate, its Durable Objects and the runtime's own HTTP work) over
+ * `cpuSamples` requests one at a time, less that of the probe's own preparation and tidying measured apart.
+ */
+async function cpuMsPerRequest(url: string, probe: Probe): Promise<number> {
+  const worker = workerAt(url);
+  const run = async (withRequest: boolean) => {
+    const before = await worker.workerdCpuMs();
+    for (let i = 0; i < cpuSamples; i += 1) {
+      await probe.prepare?.();
+      if (withRequest) await (await probe.request()).arrayBuffer();
+      await probe.tidy?.();
+    }
+    return (await worker.workerdCpuMs()) - before;
+  };
+  const whole = await run(true);
+  const around = probe.prepare || probe.tidy ? await run(false) : 0;
+  return Math.max(0, whole - around) / cpuSamples;
 }
 
 async function json<T>(response: Response): Promise<T> {
@@ -181,9 +216,6 @@ const prices = {
   neonCuHour: 0.106,
 };
 
-/** CPU a hot request is priced at: workerd under wrangler dev reports none, so this is an assumption (README). */
-const assumedCpuMsPerRequest = 2;
-
 /** Everything a response's Server-Timing reports. */
 interface RequestUse {
   statements: number;
@@ -211,11 +243,11 @@ function requestUse(response: Response): RequestUse | null {
   };
 }
 
-/** Dollars one request costs at list prices: the Worker request and its CPU, Durable Object calls, Upstash commands. */
-function dollarsPerRequest(use: RequestUse): number {
+/** Dollars one request costs at list prices: the Worker request and its `cpuMs` of CPU, Durable Object calls, Upstash commands. */
+function dollarsPerRequest(use: RequestUse, cpuMs: number): number {
   return (
     prices.workerRequest +
-    assumedCpuMsPerRequest * prices.workerCpuMs +
+    cpuMs * prices.workerCpuMs +
     use.objectCalls * prices.objectRequest +
     use.redisCommands * prices.upstashCommand
   );
@@ -394,25 +426,13 @@ interface Burst {
   pairingMs: { p50: number; p99: number };
 }
 
+/** A burst of `users` learners at one level through `POST /match/attempt`, timed by the database's own timestamps. */
 async function pairsPerSecond(api: string, users: number, databaseUrl: string, withInterests: boolean): Promise<Burst> {
   const learners = await inBatches(users, 16, (i) =>
     signUp(api, `burst${i}`, "C1", withInterests ? benchInterests(i) : []),
   );
   await inBatches(users, 50, (i) => ping(api, learners[i] as Learner));
-  const started = performance.now();
-  const results = await Promise.all(learners.map((learner) => attempt(api, learner, "C1")));
-  const waiting = learners.filter((_, i) => results[i]?.status !== "matched");
-  while (waiting.length > 0) {
-    const statuses = await Promise.all(
-      waiting.map((learner) =>
-        fetch(`${api}/match/status`, { headers: { authorization: `Bearer ${learner.token}` } }).then((response) =>
-          json<{ status: string }>(response),
-        ),
-      ),
-    );
-    for (let i = statuses.length - 1; i >= 0; i -= 1) if (statuses[i]?.status === "matched") waiting.splice(i, 1);
-    if (performance.now() - started > 60_000) throw new Error(`${waiting.length} learners were never matched`);
-  }
+  await attemptAll(api, learners);
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
   survivePool(pool, "postgres (the bench's own query)", incidentsToStderr);
   const { rows } = await pool.query<{ arrival_ms: number; window_ms: number; pairing_ms: number[] }>(
@@ -432,6 +452,24 @@ async function pairsPerSecond(api: string, users: number, databaseUrl: string, w
     arrivalSeconds: Number(rows[0]?.arrival_ms ?? 0) / 1000,
     pairingMs: { p50: percentile(pairing, 50), p99: percentile(pairing, 99) },
   };
+}
+
+/** Every one of `learners` asks for a partner at once; resolves once all are matched (60 s at most). */
+async function attemptAll(api: string, learners: Learner[]): Promise<void> {
+  const started = performance.now();
+  const results = await Promise.all(learners.map((learner) => attempt(api, learner, "C1")));
+  const waiting = learners.filter((_, i) => results[i]?.status !== "matched");
+  while (waiting.length > 0) {
+    const statuses = await Promise.all(
+      waiting.map((learner) =>
+        fetch(`${api}/match/status`, { headers: { authorization: `Bearer ${learner.token}` } }).then((response) =>
+          json<{ status: string }>(response),
+        ),
+      ),
+    );
+    for (let i = statuses.length - 1; i >= 0; i -= 1) if (statuses[i]?.status === "matched") waiting.splice(i, 1);
+    if (performance.now() - started > 60_000) throw new Error(`${waiting.length} learners were never matched`);
+  }
 }
 
 try {
@@ -650,28 +688,40 @@ try {
   }
 
   log("cost: what each hot route asks of each back end, and what that costs at list prices");
-  const costProbes: Probe[] = [
-    ...probes(api),
+  const costProbes = (base: string): Probe[] => [
+    ...probes(base),
     {
       name: "GET /messages/search",
-      request: () => fetch(`${api}/messages/search?q=market`, { headers: auth }),
+      request: () => fetch(`${base}/messages/search?q=market`, { headers: auth }),
       expect: 200,
     },
     {
       name: "POST /presence/ping",
-      request: () => fetch(`${api}/presence/ping`, { method: "POST", headers: auth }),
+      request: () => fetch(`${base}/presence/ping`, { method: "POST", headers: auth }),
       expect: 200,
     },
   ];
-  const costRows: { route: string; use: RequestUse; dollars: number }[] = [];
-  for (const probe of costProbes) {
+  // CPU is measured on the API without the request log line: under wrangler dev every console line is
+  // also piped to wrangler's terminal, which production does not do.
+  const quietCostProbes = costProbes(quietApi);
+  // The same measure of a bare Hono worker's health route: what workerd under wrangler dev spends on
+  // any request (its own entry worker in front, the HTTP and loopback work), which a route's own CPU is over.
+  const bareCpuMs = await cpuMsPerRequest(ceiling, {
+    name: "bare Hono",
+    request: () => fetch(`${ceiling}/health`),
+    expect: 200,
+  });
+  const costRows: { route: string; use: RequestUse; workerdCpuMs: number; cpuMs: number; dollars: number }[] = [];
+  for (const [index, probe] of costProbes(api).entries()) {
     await probe.prepare?.();
     const response = await probe.request();
     await response.arrayBuffer();
     await probe.tidy?.();
     const use = requestUse(response);
     if (response.status !== probe.expect || !use) throw new Error(`${probe.name}: ${response.status}, no usage`);
-    costRows.push({ route: probe.name, use, dollars: dollarsPerRequest(use) });
+    const workerdCpuMs = await cpuMsPerRequest(quietApi, quietCostProbes[index] ?? probe);
+    const cpuMs = Math.max(0, workerdCpuMs - bareCpuMs);
+    costRows.push({ route: probe.name, use, workerdCpuMs, cpuMs, dollars: dollarsPerRequest(use, cpuMs) });
   }
   // A learner's hour of practice: the web client's presence pings (every 30 s), one attempt, 20
   // messages sent and 10 pages read, and the profile once.
@@ -714,6 +764,21 @@ try {
       await json<MatchmakerParts>(await fetch(`${ceiling}/matchmaker/parts?users=${burstUsers}`, { method: "POST" })),
     );
   }
+  log(`matchmaking: a CPU profile of the object-alone burst, ${objectRounds} rounds`);
+  const objectProfile = await profileWorker(workerAt(ceiling).inspectorPort, () =>
+    sequentially(
+      Array.from({ length: objectRounds }, (_, round) => round),
+      async () => json<ObjectBurst>(await fetch(`${ceiling}/matchmaker/burst?users=${burstUsers}`, { method: "POST" })),
+    ),
+  );
+  const objectSplit = attribute(objectProfile.profile, {
+    "the bench's own side of the hand-over calls": (stack) => stack.includes("handOver"),
+    "the object's passes over its arrivals (serveArrivals)": (stack) => stack.includes("serveArrivals"),
+    "  of which its SQLite queue (sql.exec)": (stack) => stack.includes("serveArrivals") && stack.includes("exec"),
+    "  of which the matched log line": (stack) => stack.includes("logMatched"),
+    "the runtime outside JavaScript ((program): RPC, I/O)": (stack) => stack[0] === "(program)",
+    "garbage collection": (stack) => stack[0] === "(garbage collector)",
+  });
   const statementMs = median(parts.map((part) => part.statement_ms));
   const callsMs = median(parts.map((part) => part.calls_ms));
   const directOff = median(direct.off.map((run) => run.pairs_per_second));
@@ -762,11 +827,11 @@ try {
         `${pad(row.route, 30)}${pad(row.path, 32)}${pad(num(row.p50AtZeroMs), 8)}${pad(num(row.p50AtBothRttMs), 11)}${pad(num(row.totalRoundTrips), 11)}${pad(row.reportedTotal ? String(row.reportedTotal.roundTrips) : "—", 10)}${row.reportedTotal?.redisCommands ?? "—"}`,
     ),
     "",
-    `cost: one request of each hot route, as its Server-Timing reports it; subrequests = database round trips + Upstash requests + Durable Object calls; $ per million requests at list prices (Workers request, ${assumedCpuMsPerRequest} ms CPU assumed, Durable Object calls, Upstash commands; Neon apart)`,
-    `${pad("route", 30)}${pad("statements", 12)}${pad("Upstash cmds", 14)}${pad("DO calls", 10)}${pad("subrequests", 13)}${pad("total RTs", 11)}$ per million`,
+    `cost: one request of each hot route, as its Server-Timing reports it; subrequests = database round trips + Upstash requests + Durable Object calls; workerd CPU = its processes' CPU time over ${cpuSamples} requests one at a time (LOG_LEVEL=warn, Durable Objects included), ${num(bareCpuMs, 2)} ms for a bare Hono worker's; CPU = the route's over that, which is what is priced; $ per million requests at list prices (Workers request and CPU, Durable Object calls, Upstash commands; Neon apart)`,
+    `${pad("route", 30)}${pad("statements", 12)}${pad("Upstash cmds", 14)}${pad("DO calls", 10)}${pad("subrequests", 13)}${pad("total RTs", 11)}${pad("workerd CPU", 13)}${pad("CPU ms", 8)}$ per million`,
     ...costRows.map(
-      ({ route, use, dollars }) =>
-        `${pad(route, 30)}${pad(String(use.statements), 12)}${pad(String(use.redisCommands), 14)}${pad(String(use.objectCalls), 10)}${pad(String(use.databaseRoundTrips + use.redisRequests + use.objectCalls), 13)}${pad(String(use.roundTrips), 11)}${(dollars * 1e6).toFixed(2)}`,
+      ({ route, use, workerdCpuMs, cpuMs, dollars }) =>
+        `${pad(route, 30)}${pad(String(use.statements), 12)}${pad(String(use.redisCommands), 14)}${pad(String(use.objectCalls), 10)}${pad(String(use.databaseRoundTrips + use.redisRequests + use.objectCalls), 13)}${pad(String(use.roundTrips), 11)}${pad(num(workerdCpuMs, 2), 13)}${pad(num(cpuMs, 2), 8)}${(dollars * 1e6).toFixed(2)}`,
     ),
     `cost: a learner-hour (${Object.entries(learnerHour)
       .map(([route, count]) => `${count} × ${route}`)
@@ -780,10 +845,17 @@ try {
     `matchmaking: one level's object alone (attempts handed to it at once, no HTTP front), median of ${objectRounds}: ${directOff.toFixed(0)} pairs/s; with four interests each ${directOn.toFixed(0)} pairs/s (${percentChange(directOn, directOff)})`,
     `             taken apart: the one statement creating ${burstUsers / 2} sessions takes ${statementMs.toFixed(0)} ms bare, ${burstUsers} RPC calls at once to a trivial method ${callsMs.toFixed(0)} ms; of the ${((burstUsers / 2 / directOff) * 1000).toFixed(0)} ms the burst takes, the object's own work is the rest, ${Math.max(0, (burstUsers / 2 / directOff) * 1000 - statementMs - callsMs).toFixed(0)} ms`,
     `             through the API, the attempts took ${burst.arrivalSeconds.toFixed(2)} s to arrive through POST /match/attempt; once the later attempt of a pair was written, the object paired it in p50 ${num(burst.pairingMs.p50)} ms, p99 ${num(burst.pairingMs.p99)} ms`,
+    `matchmaking: a CPU profile of the object-alone burst (${objectRounds} rounds), the ceiling worker's isolate, which the bench's calls, the object and its database client share: ${objectSplit.busy} of ${objectSplit.samples} samples busy; of the busy ones`,
+    ...Object.entries(objectSplit.groups).map(
+      ([group, share]) => `             ${pad(group, 58)}${(share * 100).toFixed(1)} %`,
+    ),
   ];
   console.log(lines.join("\n"));
   await mkdir(join(root, "bench/results"), { recursive: true });
-  const file = join(root, "bench/results", `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const file = join(root, "bench/results", `bench-${stamp}.json`);
+  // Open in Chrome DevTools (Performance) or any V8 profile viewer.
+  await writeFile(join(root, "bench/results", `matchmaker-${stamp}.cpuprofile`), JSON.stringify(objectProfile.profile));
   await writeFile(
     file,
     JSON.stringify(
@@ -800,13 +872,14 @@ try {
         searchPlans,
         ceilings: Object.values(ceilings),
         distance: distanceRows,
-        cost: { prices, assumedCpuMsPerRequest, routes: costRows, learnerHour, learnerHourDollars: hourDollars },
+        cost: { prices, cpuSamples, bareCpuMs, routes: costRows, learnerHour, learnerHourDollars: hourDollars },
         matchmaking: {
           pushLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), samples: latencies.length },
           burst: { ...burst, pairsPerSecond: burstRate(burst) },
           burstWithInterests: { ...burstWithInterests, pairsPerSecond: burstRate(burstWithInterests) },
           objectAlone: { rounds: direct, medianPairsPerSecond: { off: directOff, on: directOn } },
           objectAloneParts: { rounds: parts, medianStatementMs: statementMs, medianCallsMs: callsMs },
+          objectAloneProfile: { rounds: objectRounds, ...objectSplit },
         },
       },
       null,
