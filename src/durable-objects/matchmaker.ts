@@ -331,7 +331,9 @@ export class Matchmaker extends SocketHub {
             sharedInterests: forPartner.shared_interests,
           });
         } else {
-          await this.completeMatch(partner.attemptId, forPartner);
+          // A partner from this queue: the alarm is rescheduled once, after the whole pass.
+          this.remove(partner.attemptId);
+          this.push(forPartner, partner.userId);
         }
         this.push(forEntry, arrival.userId);
         settle(arrival.attemptId, {
