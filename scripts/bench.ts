@@ -746,13 +746,20 @@ try {
   log("matchmaking: a burst of learners arriving at one level, without interests and then with four each");
   const burst = await pairsPerSecond(api, burstUsers, stack.bindings.DATABASE_URL, false);
   const burstWithInterests = await pairsPerSecond(api, burstUsers, stack.bindings.DATABASE_URL, true);
+  // The object-alone bursts get a ceiling worker of their own: the first one's isolate holds what the
+  // search corpus and the ceilings left in its heap, and its garbage collection would be timed with the object.
+  log("matchmaking: a fresh ceiling worker for the object-alone bursts, warmed with one untimed burst");
+  const objectCeiling = await startWorker(vars, ["-c", "bench/wrangler.toml"]);
+  await json<ObjectBurst>(await fetch(`${objectCeiling}/matchmaker/burst?users=${burstUsers}`, { method: "POST" }));
   log(`matchmaking: the same burst handed straight to one level's object, ${objectRounds} rounds each way`);
   const direct: { off: ObjectBurst[]; on: ObjectBurst[] } = { off: [], on: [] };
   for (let round = 0; round < objectRounds; round += 1) {
     for (const interests of ["off", "on"] as const) {
       direct[interests].push(
         await json<ObjectBurst>(
-          await fetch(`${ceiling}/matchmaker/burst?users=${burstUsers}&interests=${interests}`, { method: "POST" }),
+          await fetch(`${objectCeiling}/matchmaker/burst?users=${burstUsers}&interests=${interests}`, {
+            method: "POST",
+          }),
         ),
       );
     }
@@ -761,14 +768,17 @@ try {
   const parts: MatchmakerParts[] = [];
   for (let round = 0; round < objectRounds; round += 1) {
     parts.push(
-      await json<MatchmakerParts>(await fetch(`${ceiling}/matchmaker/parts?users=${burstUsers}`, { method: "POST" })),
+      await json<MatchmakerParts>(
+        await fetch(`${objectCeiling}/matchmaker/parts?users=${burstUsers}`, { method: "POST" }),
+      ),
     );
   }
   log(`matchmaking: a CPU profile of the object-alone burst, ${objectRounds} rounds`);
-  const objectProfile = await profileWorker(workerAt(ceiling).inspectorPort, () =>
+  const objectProfile = await profileWorker(workerAt(objectCeiling).inspectorPort, () =>
     sequentially(
       Array.from({ length: objectRounds }, (_, round) => round),
-      async () => json<ObjectBurst>(await fetch(`${ceiling}/matchmaker/burst?users=${burstUsers}`, { method: "POST" })),
+      async () =>
+        json<ObjectBurst>(await fetch(`${objectCeiling}/matchmaker/burst?users=${burstUsers}`, { method: "POST" })),
     ),
   );
   const objectSplit = attribute(objectProfile.profile, {
