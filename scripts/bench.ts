@@ -748,7 +748,15 @@ try {
   const burstWithInterests = await pairsPerSecond(api, burstUsers, stack.bindings.DATABASE_URL, true);
   // The object-alone bursts get a ceiling worker of their own: the first one's isolate holds what the
   // search corpus and the ceilings left in its heap, and its garbage collection would be timed with the object.
-  log("matchmaking: a fresh ceiling worker for the object-alone bursts, warmed with one untimed burst");
+  // Autovacuum catching up on the rows the autocannon runs and the search corpus wrote would be timed
+  // with the object's statements on these two cores: settle the database first.
+  log(
+    "matchmaking: VACUUM ANALYZE, then a fresh ceiling worker for the object-alone bursts, warmed with one untimed burst",
+  );
+  const settling = new Pool({ connectionString: stack.bindings.DATABASE_URL, max: 1 });
+  survivePool(settling, "postgres (the bench's VACUUM)", incidentsToStderr);
+  await settling.query("vacuum analyze");
+  await settling.end();
   const objectCeiling = await startWorker(vars, ["-c", "bench/wrangler.toml"]);
   await json<ObjectBurst>(await fetch(`${objectCeiling}/matchmaker/burst?users=${burstUsers}`, { method: "POST" }));
   log(`matchmaking: the same burst handed straight to one level's object, ${objectRounds} rounds each way`);
