@@ -23,6 +23,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import autocannon from "autocannon";
@@ -432,7 +433,7 @@ async function pairsPerSecond(api: string, users: number, databaseUrl: string, w
     signUp(api, `burst${i}`, "C1", withInterests ? benchInterests(i) : []),
   );
   await inBatches(users, 50, (i) => ping(api, learners[i] as Learner));
-  await attemptAll(api, learners);
+  await attemptAll(api, learners, databaseUrl);
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
   survivePool(pool, "postgres (the bench's own query)", incidentsToStderr);
   const { rows } = await pool.query<{ arrival_ms: number; window_ms: number; pairing_ms: number[] }>(
@@ -454,21 +455,29 @@ async function pairsPerSecond(api: string, users: number, databaseUrl: string, w
   };
 }
 
-/** Every one of `learners` asks for a partner at once; resolves once all are matched (60 s at most). */
-async function attemptAll(api: string, learners: Learner[]): Promise<void> {
+/**
+ * Every one of `learners` asks for a partner at once; resolves once the database says all are matched
+ * (60 s at most). The bench asks the database every 50 ms rather than the API: a client learns of its
+ * pairing from the match socket's push, and polling GET /match/status for 200 learners in a loop would
+ * load the very worker whose matchmaker is being timed.
+ */
+async function attemptAll(api: string, learners: Learner[], databaseUrl: string): Promise<void> {
   const started = performance.now();
-  const results = await Promise.all(learners.map((learner) => attempt(api, learner, "C1")));
-  const waiting = learners.filter((_, i) => results[i]?.status !== "matched");
-  while (waiting.length > 0) {
-    const statuses = await Promise.all(
-      waiting.map((learner) =>
-        fetch(`${api}/match/status`, { headers: { authorization: `Bearer ${learner.token}` } }).then((response) =>
-          json<{ status: string }>(response),
-        ),
-      ),
-    );
-    for (let i = statuses.length - 1; i >= 0; i -= 1) if (statuses[i]?.status === "matched") waiting.splice(i, 1);
-    if (performance.now() - started > 60_000) throw new Error(`${waiting.length} learners were never matched`);
+  await Promise.all(learners.map((learner) => attempt(api, learner, "C1")));
+  const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+  survivePool(pool, "postgres (the bench's own query)", incidentsToStderr);
+  try {
+    for (;;) {
+      const { rows } = await pool.query<{ waiting: number }>(
+        "select count(*)::int as waiting from match_attempts where user_id = any($1::uuid[]) and status <> 'matched'",
+        [learners.map((learner) => learner.id)],
+      );
+      if ((rows[0]?.waiting ?? 0) === 0) return;
+      if (performance.now() - started > 60_000) throw new Error(`${rows[0]?.waiting} learners were never matched`);
+      await sleep(50);
+    }
+  } finally {
+    await pool.end();
   }
 }
 
