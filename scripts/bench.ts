@@ -31,7 +31,7 @@ import { benchInterests } from "../bench/interests.ts";
 import { incidentsToStderr, reportUnhandledErrors, survivePool } from "./stack/incidents.ts";
 import { startStack } from "./stack/index.ts";
 import { startPostgresServer } from "./stack/postgres-server.ts";
-import { attribute, profileWorker } from "./stack/profiler.ts";
+import { attribute, type CpuProfile, profileWorker, topFunctions } from "./stack/profiler.ts";
 import { type LocalWorker, startLocalWorker } from "./stack/worker.ts";
 
 const { values } = parseArgs({
@@ -427,13 +427,26 @@ interface Burst {
   pairingMs: { p50: number; p99: number };
 }
 
-/** A burst of `users` learners at one level through `POST /match/attempt`, timed by the database's own timestamps. */
-async function pairsPerSecond(api: string, users: number, databaseUrl: string, withInterests: boolean): Promise<Burst> {
+/**
+ * A burst of `users` learners at one level through `POST /match/attempt`, timed by the database's own
+ * timestamps. With `profiled`, the API's isolate is sampled (every 1 ms: finer sampling under 200
+ * requests at once slows it enough for Redis calls to miss their deadline) from the first attempt
+ * until all are matched, and the profile comes back with the burst.
+ */
+async function pairsPerSecond(
+  api: string,
+  users: number,
+  databaseUrl: string,
+  withInterests: boolean,
+  profiled = false,
+): Promise<Burst & { profile?: CpuProfile }> {
   const learners = await inBatches(users, 16, (i) =>
     signUp(api, `burst${i}`, "C1", withInterests ? benchInterests(i) : []),
   );
   await inBatches(users, 50, (i) => ping(api, learners[i] as Learner));
-  await attemptAll(api, learners, databaseUrl);
+  const attempts = () => attemptAll(api, learners, databaseUrl);
+  const sampled = profiled ? await profileWorker(workerAt(api).inspectorPort, attempts, 1000) : undefined;
+  if (!sampled) await attempts();
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
   survivePool(pool, "postgres (the bench's own query)", incidentsToStderr);
   const { rows } = await pool.query<{ arrival_ms: number; window_ms: number; pairing_ms: number[] }>(
@@ -452,6 +465,7 @@ async function pairsPerSecond(api: string, users: number, databaseUrl: string, w
     seconds: Number(rows[0]?.window_ms ?? 0) / 1000,
     arrivalSeconds: Number(rows[0]?.arrival_ms ?? 0) / 1000,
     pairingMs: { p50: percentile(pairing, 50), p99: percentile(pairing, 99) },
+    profile: sampled?.profile,
   };
 }
 
@@ -806,6 +820,10 @@ try {
     "the runtime outside JavaScript ((program): RPC, I/O)": (stack) => stack[0] === "(program)",
     "garbage collection": (stack) => stack[0] === "(garbage collector)",
   });
+  // The API again, unminified so that its profile names our functions, without the request log line.
+  log("matchmaking: one more burst through the API, profiled (an unminified build, LOG_LEVEL=warn)");
+  const profiledApi = await startWorker({ ...vars, LOG_LEVEL: "warn" }, ["--no-minify"]);
+  const profiledBurst = await pairsPerSecond(profiledApi, burstUsers, stack.bindings.DATABASE_URL, false, true);
   const statementMs = median(parts.map((part) => part.statement_ms));
   const callsMs = median(parts.map((part) => part.calls_ms));
   const directOff = median(direct.off.map((run) => run.pairs_per_second));
@@ -876,6 +894,10 @@ try {
     ...Object.entries(objectSplit.groups).map(
       ([group, share]) => `             ${pad(group, 58)}${(share * 100).toFixed(1)} %`,
     ),
+    `matchmaking: a CPU profile of one more burst through the API (unminified, LOG_LEVEL=warn; ${profiledBurst.pairs} pairs in ${profiledBurst.seconds.toFixed(2)} s while sampled), the API's isolate with its Durable Objects: the named functions on the most busy samples' stacks`,
+    ...(profiledBurst.profile ? topFunctions(profiledBurst.profile, 20) : []).map(
+      ({ name, share }) => `             ${pad(name, 58)}${(share * 100).toFixed(1)} %`,
+    ),
   ];
   console.log(lines.join("\n"));
   await mkdir(join(root, "bench/results"), { recursive: true });
@@ -883,6 +905,12 @@ try {
   const file = join(root, "bench/results", `bench-${stamp}.json`);
   // Open in Chrome DevTools (Performance) or any V8 profile viewer.
   await writeFile(join(root, "bench/results", `matchmaker-${stamp}.cpuprofile`), JSON.stringify(objectProfile.profile));
+  if (profiledBurst.profile) {
+    await writeFile(
+      join(root, "bench/results", `api-burst-${stamp}.cpuprofile`),
+      JSON.stringify(profiledBurst.profile),
+    );
+  }
   await writeFile(
     file,
     JSON.stringify(
@@ -907,6 +935,11 @@ try {
           objectAlone: { rounds: direct, medianPairsPerSecond: { off: directOff, on: directOn } },
           objectAloneParts: { rounds: parts, medianStatementMs: statementMs, medianCallsMs: callsMs },
           objectAloneProfile: { rounds: objectRounds, ...objectSplit },
+          profiledBurst: {
+            ...profiledBurst,
+            profile: undefined,
+            top: profiledBurst.profile ? topFunctions(profiledBurst.profile, 20) : [],
+          },
         },
       },
       null,

@@ -107,3 +107,23 @@ export function attribute(
     groups: Object.fromEntries(Object.entries(counts).map(([name, count]) => [name, busy === 0 ? 0 : count / busy])),
   };
 }
+
+/**
+ * The `count` named functions found on the most busy samples' stacks (each sample counted once per
+ * function): their inclusive share (0–1) of the busy samples. V8's `(program)` and
+ * `(garbage collector)` are among them; anonymous functions, whose bundle positions say little, are not.
+ */
+export function topFunctions(profile: CpuProfile, count: number): { name: string; share: number }[] {
+  const names = new Set(
+    profile.nodes.map((node) => node.callFrame.functionName).filter((name) => name !== "" && name !== "(root)"),
+  );
+  names.delete("(idle)");
+  const { groups } = attribute(
+    profile,
+    Object.fromEntries([...names].map((name) => [name, (stack: string[]) => stack.includes(name)])),
+  );
+  return Object.entries(groups)
+    .map(([name, share]) => ({ name, share }))
+    .sort((a, b) => b.share - a.share)
+    .slice(0, count);
+}
