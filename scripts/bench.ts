@@ -162,12 +162,24 @@ async function inBatches<T>(count: number, width: number, make: (index: number) 
 const ping = (api: string, learner: Learner) =>
   fetch(`${api}/presence/ping`, { method: "POST", headers: { authorization: `Bearer ${learner.token}` } }).then(json);
 
-const attempt = (api: string, learner: Learner, level: string) =>
-  fetch(`${api}/match/attempt`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${learner.token}` },
-    body: JSON.stringify({ desired_level: level }),
-  }).then((response) => json<{ status: string; session_id?: string }>(response));
+/**
+ * An attempt as a real client makes it: a 503 (Redis missed its deadline under the burst, before
+ * anything was written) is tried again after its `Retry-After` plus up to as much again at random,
+ * five times at most.
+ */
+async function attempt(api: string, learner: Learner, level: string): Promise<{ status: string; session_id?: string }> {
+  for (let tries = 0; ; tries += 1) {
+    const response = await fetch(`${api}/match/attempt`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${learner.token}` },
+      body: JSON.stringify({ desired_level: level }),
+    });
+    const retryAfter = response.headers.get("retry-after");
+    if (response.status !== 503 || retryAfter === null || tries === 5) return json(response);
+    await response.arrayBuffer();
+    await sleep(Math.max(1, Number(retryAfter) || 1) * 1000 * (1 + Math.random()));
+  }
+}
 
 /** What `/matchmaker/parts` measured of one burst's pieces (ms). */
 interface MatchmakerParts {
