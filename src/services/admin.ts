@@ -3,7 +3,7 @@ import { alias } from "drizzle-orm/pg-core";
 import type { Database, PoolDatabase, Queryable } from "../db/client";
 import { olderThan } from "../db/keyset";
 import { auditLogs, moderationNotices, profiles, refreshTokens, reports, users } from "../db/schema";
-import { type Level, levels, type ReportReason } from "../db/schema/enums";
+import { type CallEndReason, type Level, levels, type ReportReason } from "../db/schema/enums";
 import type { HeldFirstPosition, KeysetPosition } from "../lib/pagination";
 import type { Role } from "./auth/tokens";
 import { type Departure, leaveEverything } from "./departures";
@@ -12,6 +12,18 @@ const reporter = alias(users, "reporter");
 const reporterProfile = alias(profiles, "reporter_profile");
 const target = alias(users, "target");
 const targetProfile = alias(profiles, "target_profile");
+
+/** A call of a reported session, as Postgres writes it into JSON (timestamps with their offset). */
+export interface CallRecord {
+  id: string;
+  started_by: string | null;
+  started_at: string;
+  connected_at: string | null;
+  ended_at: string | null;
+  /** Time spoken, from connection to end (0 for a call never connected); null while it goes on. */
+  duration_sec: number | null;
+  end_reason: CallEndReason | null;
+}
 
 function reportRows(db: Database, where: SQL | undefined) {
   return db
@@ -26,6 +38,14 @@ function reportRows(db: Database, where: SQL | undefined) {
       target: { id: target.id, email: target.email, status: target.status, displayName: targetProfile.displayName },
       /** Whether the target is held for review now (docs/moderation.md#automatic-holds). */
       held: sql<boolean>`${target.heldAt} is not null`,
+      /** The calls of the report's session as they stand now, oldest first (the session may go on). */
+      calls: sql<CallRecord[]>`(
+        select coalesce(jsonb_agg(jsonb_build_object(
+          'id', c.id, 'started_by', c.started_by, 'started_at', c.started_at, 'connected_at', c.connected_at,
+          'ended_at', c.ended_at, 'duration_sec', c.duration_sec, 'end_reason', c.end_reason
+        ) order by c.started_at, c.id), '[]'::jsonb)
+        from calls c where c.session_id = ${reports.sessionId}
+      )`,
     })
     .from(reports)
     .leftJoin(reporter, eq(reporter.id, reports.reporterId))
@@ -70,13 +90,24 @@ export async function findReport(db: Database, reportId: string): Promise<Report
   return row;
 }
 
-/** Writes the audit trail of an admin action; call it in the transaction of the action itself. */
+/** A row of the audit trail, as `listAuditLogs` reads it and each admin action answers what it wrote. */
+export type AuditEntry = typeof auditLogs.$inferSelect;
+
+/**
+ * Writes the audit trail of an admin action and answers the row written, which the action hands
+ * back to its caller (the console shows it); call it in the transaction of the action itself.
+ */
 async function audit(
   tx: Queryable,
   entry: { actorId: string; action: string; targetType: string; targetId: string; metadata: Record<string, unknown> },
   now: Date,
-): Promise<void> {
-  await tx.insert(auditLogs).values({ ...entry, createdAt: now });
+): Promise<AuditEntry> {
+  const [written] = await tx
+    .insert(auditLogs)
+    .values({ ...entry, createdAt: now })
+    .returning();
+  if (!written) throw new Error("the audit row was not written");
+  return written;
 }
 
 /**
@@ -108,7 +139,8 @@ export interface Suspension {
 }
 
 export type CloseOutcome =
-  | { kind: "closed"; suspension: Suspension | null }
+  /** `audit` is what the closing wrote: `report.close`, then `user.release` when it lifted a hold. */
+  | { kind: "closed"; suspension: Suspension | null; audit: AuditEntry[] }
   | { kind: "not-found" }
   | { kind: "already-closed" }
   /** The report is about the admin closing it: nobody decides their own case. */
@@ -157,9 +189,10 @@ export async function closeReport(
             departure: await suspend(tx, report.targetUserId, report.reason, now),
           }
         : null;
-    if (decision.action !== "suspend" && report.targetUserId) {
-      await releaseHold(tx, adminId, report.targetUserId, reportId, now);
-    }
+    const release =
+      decision.action !== "suspend" && report.targetUserId
+        ? await releaseHold(tx, adminId, report.targetUserId, reportId, now)
+        : null;
     if (decision.action !== "none" && report.targetUserId) {
       // The user is told what it was about (docs/moderation.md#users-are-told), never by whom.
       await tx.insert(moderationNotices).values({
@@ -170,7 +203,7 @@ export async function closeReport(
         createdAt: now,
       });
     }
-    await audit(
+    const closing = await audit(
       tx,
       {
         actorId: adminId,
@@ -181,7 +214,7 @@ export async function closeReport(
       },
       now,
     );
-    return { kind: "closed" as const, suspension };
+    return { kind: "closed" as const, suspension, audit: release ? [closing, release] : [closing] };
   });
 }
 
@@ -189,11 +222,18 @@ export async function closeReport(
  * Lifts `userId`'s hold when no open report of theirs remains, with its audit row; in the
  * transaction of the report's closing. The target's row is locked first, in a statement of its
  * own, so a report being filed at this moment (which takes the same lock, services/reports.ts) is
- * either seen as open here or sees this report closed.
+ * either seen as open here or sees this report closed. Answers the audit row written, or null
+ * when there was no hold to lift.
  */
-async function releaseHold(tx: Queryable, adminId: string, userId: string, reportId: string, now: Date) {
+async function releaseHold(
+  tx: Queryable,
+  adminId: string,
+  userId: string,
+  reportId: string,
+  now: Date,
+): Promise<AuditEntry | null> {
   await tx.execute(sql`select 1 from users where id = ${userId} for no key update`);
-  await tx.execute(sql`
+  const released = await tx.execute<{ id: string }>(sql`
     with released as (
       update users set held_at = null
       where id = ${userId} and held_at is not null
@@ -203,7 +243,21 @@ async function releaseHold(tx: Queryable, adminId: string, userId: string, repor
     insert into audit_logs (actor_id, action, target_type, target_id, metadata, created_at)
     select ${adminId}, 'user.release', 'user', id::text, jsonb_build_object('report_id', ${reportId}::uuid), ${now}
     from released
+    returning id
   `);
+  const [row] = released.rows;
+  // The row as the statement above wrote it: only its id came from the database.
+  return row
+    ? {
+        id: row.id,
+        actorId: adminId,
+        action: "user.release",
+        targetType: "user",
+        targetId: userId,
+        metadata: { report_id: reportId },
+        createdAt: now,
+      }
+    : null;
 }
 
 /** Why an admin may not change another account's rights now. */
@@ -249,7 +303,7 @@ async function mayChangeRights(
 }
 
 export type StatusOutcome =
-  | { kind: "done"; previous: "active" | "suspended"; suspension: Suspension | null }
+  | { kind: "done"; previous: "active" | "suspended"; suspension: Suspension | null; audit: AuditEntry }
   | { kind: "not-found" }
   | AdminRefusal;
 
@@ -283,7 +337,7 @@ export async function setUserStatus(
         .set({ status: "active", suspendedAt: null, suspensionReason: null })
         .where(eq(users.id, userId));
     }
-    await audit(
+    const written = await audit(
       tx,
       {
         actorId: adminId,
@@ -294,12 +348,12 @@ export async function setUserStatus(
       },
       now,
     );
-    return { kind: "done" as const, previous: user.status, suspension };
+    return { kind: "done" as const, previous: user.status, suspension, audit: written };
   });
 }
 
 export type RoleOutcome =
-  | { kind: "done"; previous: Role }
+  | { kind: "done"; previous: Role; audit: AuditEntry }
   | { kind: "not-found" }
   /** The address is in `ADMIN_EMAILS`, which would make it an admin again at its next sign-in. */
   | { kind: "configured-admin" }
@@ -337,7 +391,7 @@ export async function setUserRole(
         .set({ role, adminSource: role === "admin" ? "grant" : null })
         .where(eq(users.id, userId));
     }
-    await audit(
+    const written = await audit(
       tx,
       {
         actorId: adminId,
@@ -348,7 +402,7 @@ export async function setUserRole(
       },
       now,
     );
-    return { kind: "done" as const, previous: user.role };
+    return { kind: "done" as const, previous: user.role, audit: written };
   });
 }
 

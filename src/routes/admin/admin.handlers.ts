@@ -11,6 +11,7 @@ import { onlineCounts } from "../../services/presence";
 import { restoreAccess } from "../../services/revocation";
 import * as topics from "../../services/topics";
 import { type VoiceNoteSigner, voiceNoteSigner } from "../../services/uploads";
+import { userHistory } from "../../services/user-history";
 import type * as routes from "./admin.routes";
 
 function summary(
@@ -24,6 +25,24 @@ function summary(
   return user?.id && user.email && user.status
     ? { id: user.id, email: user.email, display_name: user.displayName, status: user.status }
     : null;
+}
+
+/** A timestamp Postgres wrote into JSON (with its offset), as ISO 8601 UTC. */
+function utc<T extends string | null>(instant: T): T {
+  return (instant === null ? null : new Date(instant).toISOString()) as T;
+}
+
+/** An audit row as the API shows it. */
+function auditView(row: admin.AuditEntry) {
+  return {
+    id: row.id,
+    actor_id: row.actorId,
+    action: row.action,
+    target_type: row.targetType,
+    target_id: row.targetId,
+    metadata: row.metadata,
+    created_at: row.createdAt.toISOString(),
+  };
 }
 
 /** A report as moderators see it; voice notes in the evidence come with short-lived signed URLs. */
@@ -53,6 +72,12 @@ async function reportView(row: admin.ReportRow, signVoiceNote: VoiceNoteSigner) 
           })),
         )
       : null,
+    calls: row.calls.map((call) => ({
+      ...call,
+      started_at: utc(call.started_at),
+      connected_at: utc(call.connected_at),
+      ended_at: utc(call.ended_at),
+    })),
     reporter: summary(row.reporter),
     target: summary(row.target),
     held: row.held,
@@ -76,6 +101,49 @@ export const listReports: AppRouteHandler<routes.ListReportsRoute> = async (c) =
       (row) => reportView(row, voiceNoteSigner(c.get("config").s3, new Date())),
       encodeHeldFirstCursor,
     ),
+    200,
+  );
+};
+
+export const getReport: AppRouteHandler<routes.GetReportRoute> = async (c) => {
+  const row = await admin.findReport(c.get("services").db, c.req.valid("param").id);
+  if (!row) throw new ApiError("NOT_FOUND", { detail: "No such report." });
+  return c.json(await reportView(row, voiceNoteSigner(c.get("config").s3, new Date())), 200);
+};
+
+export const getUser: AppRouteHandler<routes.GetUserRoute> = async (c) => {
+  const history = await userHistory(c.get("services").db, c.req.valid("param").id, c.req.valid("query").limit);
+  if (!history) throw new ApiError("NOT_FOUND", { detail: "No such user." });
+  const { user, reports, sessions, ratings } = history;
+  return c.json(
+    {
+      user: {
+        ...user,
+        held_at: utc(user.held_at),
+        suspended_at: utc(user.suspended_at),
+        created_at: utc(user.created_at),
+      },
+      reports: {
+        ...reports,
+        items: reports.items.map((report) => ({
+          ...report,
+          created_at: utc(report.created_at),
+          closed_at: utc(report.closed_at),
+        })),
+      },
+      sessions: {
+        ...sessions,
+        items: sessions.items.map((session) => ({
+          ...session,
+          started_at: utc(session.started_at),
+          ended_at: utc(session.ended_at),
+        })),
+      },
+      ratings: {
+        ...ratings,
+        items: ratings.items.map((rating) => ({ ...rating, rated_at: utc(rating.rated_at) })),
+      },
+    },
     200,
   );
 };
@@ -110,7 +178,13 @@ export const closeReport: AppRouteHandler<routes.CloseReportRoute> = async (c) =
   await announceSuspension(c, outcome.suspension, now);
   const row = await admin.findReport(db, id);
   if (!row) throw new ApiError("NOT_FOUND", { detail: "No such report." });
-  return c.json(await reportView(row, voiceNoteSigner(c.get("config").s3, now)), 200);
+  return c.json(
+    {
+      ...(await reportView(row, voiceNoteSigner(c.get("config").s3, now))),
+      audit_entries: outcome.audit.map(auditView),
+    },
+    200,
+  );
 };
 
 /** Admins act on other accounts only: nobody suspends, unsuspends or changes the role of themselves. */
@@ -148,7 +222,7 @@ async function changeStatus(c: Context<AppBindings>, userId: string, status: "ac
       log("warn", "lifted suspension not cleared in Redis", { user_id: userId, ...describeError(error) }),
     );
   }
-  return { id: userId, status, previous_status: outcome.previous };
+  return { id: userId, status, previous_status: outcome.previous, audit_entries: [auditView(outcome.audit)] };
 }
 
 export const suspendUser: AppRouteHandler<routes.SuspendUserRoute> = async (c) => {
@@ -179,7 +253,7 @@ export const setRole: AppRouteHandler<routes.SetRoleRoute> = async (c) => {
         "This address is listed in ADMIN_EMAILS and would be an admin again at its next sign-in; remove it there.",
     });
   }
-  return c.json({ id, role, previous_role: outcome.previous }, 200);
+  return c.json({ id, role, previous_role: outcome.previous, audit_entries: [auditView(outcome.audit)] }, 200);
 };
 
 export const overview: AppRouteHandler<routes.OverviewRoute> = async (c) => {
@@ -206,23 +280,7 @@ export const queues: AppRouteHandler<routes.QueuesRoute> = async (c) => {
 export const auditLogs: AppRouteHandler<routes.AuditLogsRoute> = async (c) => {
   const { cursor, limit } = c.req.valid("query");
   const rows = await admin.listAuditLogs(c.get("services").db, limit, cursor ? decodeCursor(cursor) : undefined);
-  return c.json(
-    await toPage(
-      rows,
-      limit,
-      (row) => ({ at: row.createdAt, id: row.id }),
-      (row) => ({
-        id: row.id,
-        actor_id: row.actorId,
-        action: row.action,
-        target_type: row.targetType,
-        target_id: row.targetId,
-        metadata: row.metadata,
-        created_at: row.createdAt.toISOString(),
-      }),
-    ),
-    200,
-  );
+  return c.json(await toPage(rows, limit, (row) => ({ at: row.createdAt, id: row.id }), auditView), 200);
 };
 
 export const listTopics: AppRouteHandler<routes.ListTopicsRoute> = async (c) => {
