@@ -466,8 +466,8 @@ async function pairsPerSecond(
        extract(epoch from max(resolved_at) - min(created_at)) * 1000 as window_ms,
        (select array_agg(ms) from (
           select extract(epoch from max(resolved_at) - max(created_at)) * 1000 as ms
-          from match_attempts where user_id = any($1::uuid[]) group by session_id) pairs) as pairing_ms
-     from match_attempts where user_id = any($1::uuid[])`,
+          from match_attempts where user_id = any($1::uuid[]) and status = 'matched' group by session_id) pairs) as pairing_ms
+     from match_attempts where user_id = any($1::uuid[]) and status = 'matched'`,
     [learners.map((learner) => learner.id)],
   );
   await pool.end();
@@ -495,7 +495,10 @@ async function attemptAll(api: string, learners: Learner[], databaseUrl: string)
   try {
     for (;;) {
       const { rows } = await pool.query<{ waiting: number }>(
-        "select count(*)::int as waiting from match_attempts where user_id = any($1::uuid[]) and status <> 'matched'",
+        // Per learner, not per attempt: a 503 retried after its attempt was written (the matchmaker
+        // missed its deadline, so the attempt was withdrawn) leaves a cancelled attempt beside the matched one.
+        `select count(*)::int as waiting from unnest($1::uuid[]) as learner(id)
+         where not exists (select 1 from match_attempts where user_id = learner.id and status = 'matched')`,
         [learners.map((learner) => learner.id)],
       );
       if ((rows[0]?.waiting ?? 0) === 0) return;

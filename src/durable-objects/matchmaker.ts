@@ -305,7 +305,18 @@ export class Matchmaker extends SocketHub {
         ),
       );
       const retry: QueueEntry[] = alone.filter((entry) => !taken.has(entry.userId));
-      const matched: Matched[] = [];
+      // Every session the statement created is logged before anyone is told, so that a pass failing
+      // after the commit still logs all of them.
+      logMatched(
+        proposals
+          .filter(({ pair }) => created.has(pair.sessionId))
+          .map(({ partner, pair }) => ({
+            sessionId: pair.sessionId,
+            level: pair.level,
+            waitedMs: now - partner.enqueuedAt,
+            sharedInterests: pair.sharedInterests.length,
+          })),
+      );
       for (const { arrival, partner, pair } of proposals) {
         const partnerArrived = byAttempt.has(partner.attemptId);
         if (!created.has(pair.sessionId)) {
@@ -315,12 +326,6 @@ export class Matchmaker extends SocketHub {
         }
         const topic = created.get(pair.sessionId) ?? null;
         const { forEntry, forPartner } = this.announce(arrival, partner, pair.sessionId, topic, now);
-        matched.push({
-          sessionId: pair.sessionId,
-          level: pair.level,
-          waitedMs: now - partner.enqueuedAt,
-          sharedInterests: forEntry.shared_interests.length,
-        });
         if (partnerArrived) {
           this.push(forPartner, partner.userId);
           settle(partner.attemptId, {
@@ -345,7 +350,6 @@ export class Matchmaker extends SocketHub {
         });
       }
 
-      logMatched(matched);
       for (const entry of retry.sort((a, b) => a.enqueuedAt - b.enqueuedAt)) {
         if (!byAttempt.has(entry.attemptId)) continue;
         const result = await this.pairWithSomeone(entry, false);
