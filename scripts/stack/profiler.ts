@@ -48,6 +48,13 @@ export async function profileWorker<T>(
     if (message.error) waiting.reject(new Error(`inspector: ${message.error.message}`));
     else waiting.resolve(message.result);
   });
+  // A socket that fails or closes mid-profile fails every call still waiting, rather than leaving it hanging.
+  const failWaiting = (error: Error) => {
+    for (const waiting of answers.values()) waiting.reject(error);
+    answers.clear();
+  };
+  socket.on("error", failWaiting);
+  socket.on("close", () => failWaiting(new Error(`the inspector on port ${inspectorPort} closed`)));
   let lastId = 0;
   const call = <R>(method: string, params: object = {}) =>
     new Promise<R>((resolve, reject) => {
