@@ -23,6 +23,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { neonConfig, Pool } from "@neondatabase/serverless";
 import autocannon from "autocannon";
@@ -30,7 +31,8 @@ import { benchInterests } from "../bench/interests.ts";
 import { incidentsToStderr, reportUnhandledErrors, survivePool } from "./stack/incidents.ts";
 import { startStack } from "./stack/index.ts";
 import { startPostgresServer } from "./stack/postgres-server.ts";
-import { startLocalWorker } from "./stack/worker.ts";
+import { attribute, type CpuProfile, profileWorker, topFunctions } from "./stack/profiler.ts";
+import { type LocalWorker, startLocalWorker } from "./stack/worker.ts";
 
 const { values } = parseArgs({
   options: {
@@ -68,10 +70,44 @@ function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
 }
 
+/** Each started worker, by its URL (for its CPU time and profiles). */
+const workers = new Map<string, LocalWorker>();
+
 async function startWorker(vars: Record<string, string>, args: string[] = [], level: LogLevel = logLevel ?? "error") {
   const worker = await startLocalWorker({ vars, args, logLevel: level });
   cleanups.push(worker.stop);
+  workers.set(worker.url, worker);
   return worker.url;
+}
+
+function workerAt(url: string): LocalWorker {
+  const worker = workers.get(url);
+  if (!worker) throw new Error(`no worker at ${url}`);
+  return worker;
+}
+
+/** How many requests of each cost probe are sent to measure its CPU. */
+const cpuSamples = 200;
+
+/**
+ * CPU milliseconds one request of `probe` costs the worker at `url`: its workerd processes' CPU time
+ * (`LocalWorker.workerdCpuMs`: the isolate, its Durable Objects and the runtime's own HTTP work) over
+ * `cpuSamples` requests one at a time, less that of the probe's own preparation and tidying measured apart.
+ */
+async function cpuMsPerRequest(url: string, probe: Probe): Promise<number> {
+  const worker = workerAt(url);
+  const run = async (withRequest: boolean) => {
+    const before = await worker.workerdCpuMs();
+    for (let i = 0; i < cpuSamples; i += 1) {
+      await probe.prepare?.();
+      if (withRequest) await (await probe.request()).arrayBuffer();
+      await probe.tidy?.();
+    }
+    return (await worker.workerdCpuMs()) - before;
+  };
+  const whole = await run(true);
+  const around = probe.prepare || probe.tidy ? await run(false) : 0;
+  return Math.max(0, whole - around) / cpuSamples;
 }
 
 async function json<T>(response: Response): Promise<T> {
@@ -126,12 +162,24 @@ async function inBatches<T>(count: number, width: number, make: (index: number) 
 const ping = (api: string, learner: Learner) =>
   fetch(`${api}/presence/ping`, { method: "POST", headers: { authorization: `Bearer ${learner.token}` } }).then(json);
 
-const attempt = (api: string, learner: Learner, level: string) =>
-  fetch(`${api}/match/attempt`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${learner.token}` },
-    body: JSON.stringify({ desired_level: level }),
-  }).then((response) => json<{ status: string; session_id?: string }>(response));
+/**
+ * An attempt as a real client makes it: a 503 (Redis missed its deadline under the burst, before
+ * anything was written) is tried again after its `Retry-After` plus up to as much again at random,
+ * five times at most.
+ */
+async function attempt(api: string, learner: Learner, level: string): Promise<{ status: string; session_id?: string }> {
+  for (let tries = 0; ; tries += 1) {
+    const response = await fetch(`${api}/match/attempt`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${learner.token}` },
+      body: JSON.stringify({ desired_level: level }),
+    });
+    const retryAfter = response.headers.get("retry-after");
+    if (response.status !== 503 || retryAfter === null || tries === 5) return json(response);
+    await response.arrayBuffer();
+    await sleep(Math.max(1, Number(retryAfter) || 1) * 1000 * (1 + Math.random()));
+  }
+}
 
 /** What `/matchmaker/parts` measured of one burst's pieces (ms). */
 interface MatchmakerParts {
@@ -181,9 +229,6 @@ const prices = {
   neonCuHour: 0.106,
 };
 
-/** CPU a hot request is priced at: workerd under wrangler dev reports none, so this is an assumption (README). */
-const assumedCpuMsPerRequest = 2;
-
 /** Everything a response's Server-Timing reports. */
 interface RequestUse {
   statements: number;
@@ -211,11 +256,11 @@ function requestUse(response: Response): RequestUse | null {
   };
 }
 
-/** Dollars one request costs at list prices: the Worker request and its CPU, Durable Object calls, Upstash commands. */
-function dollarsPerRequest(use: RequestUse): number {
+/** Dollars one request costs at list prices: the Worker request and its `cpuMs` of CPU, Durable Object calls, Upstash commands. */
+function dollarsPerRequest(use: RequestUse, cpuMs: number): number {
   return (
     prices.workerRequest +
-    assumedCpuMsPerRequest * prices.workerCpuMs +
+    cpuMs * prices.workerCpuMs +
     use.objectCalls * prices.objectRequest +
     use.redisCommands * prices.upstashCommand
   );
@@ -394,25 +439,26 @@ interface Burst {
   pairingMs: { p50: number; p99: number };
 }
 
-async function pairsPerSecond(api: string, users: number, databaseUrl: string, withInterests: boolean): Promise<Burst> {
+/**
+ * A burst of `users` learners at one level through `POST /match/attempt`, timed by the database's own
+ * timestamps. With `profiled`, the API's isolate is sampled (every 1 ms: finer sampling under 200
+ * requests at once slows it enough for Redis calls to miss their deadline) from the first attempt
+ * until all are matched, and the profile comes back with the burst.
+ */
+async function pairsPerSecond(
+  api: string,
+  users: number,
+  databaseUrl: string,
+  withInterests: boolean,
+  profiled = false,
+): Promise<Burst & { profile?: CpuProfile }> {
   const learners = await inBatches(users, 16, (i) =>
     signUp(api, `burst${i}`, "C1", withInterests ? benchInterests(i) : []),
   );
   await inBatches(users, 50, (i) => ping(api, learners[i] as Learner));
-  const started = performance.now();
-  const results = await Promise.all(learners.map((learner) => attempt(api, learner, "C1")));
-  const waiting = learners.filter((_, i) => results[i]?.status !== "matched");
-  while (waiting.length > 0) {
-    const statuses = await Promise.all(
-      waiting.map((learner) =>
-        fetch(`${api}/match/status`, { headers: { authorization: `Bearer ${learner.token}` } }).then((response) =>
-          json<{ status: string }>(response),
-        ),
-      ),
-    );
-    for (let i = statuses.length - 1; i >= 0; i -= 1) if (statuses[i]?.status === "matched") waiting.splice(i, 1);
-    if (performance.now() - started > 60_000) throw new Error(`${waiting.length} learners were never matched`);
-  }
+  const attempts = () => attemptAll(api, learners, databaseUrl);
+  const sampled = profiled ? await profileWorker(workerAt(api).inspectorPort, attempts, 1000) : undefined;
+  if (!sampled) await attempts();
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
   survivePool(pool, "postgres (the bench's own query)", incidentsToStderr);
   const { rows } = await pool.query<{ arrival_ms: number; window_ms: number; pairing_ms: number[] }>(
@@ -420,8 +466,8 @@ async function pairsPerSecond(api: string, users: number, databaseUrl: string, w
        extract(epoch from max(resolved_at) - min(created_at)) * 1000 as window_ms,
        (select array_agg(ms) from (
           select extract(epoch from max(resolved_at) - max(created_at)) * 1000 as ms
-          from match_attempts where user_id = any($1::uuid[]) group by session_id) pairs) as pairing_ms
-     from match_attempts where user_id = any($1::uuid[])`,
+          from match_attempts where user_id = any($1::uuid[]) and status = 'matched' group by session_id) pairs) as pairing_ms
+     from match_attempts where user_id = any($1::uuid[]) and status = 'matched'`,
     [learners.map((learner) => learner.id)],
   );
   await pool.end();
@@ -431,7 +477,37 @@ async function pairsPerSecond(api: string, users: number, databaseUrl: string, w
     seconds: Number(rows[0]?.window_ms ?? 0) / 1000,
     arrivalSeconds: Number(rows[0]?.arrival_ms ?? 0) / 1000,
     pairingMs: { p50: percentile(pairing, 50), p99: percentile(pairing, 99) },
+    profile: sampled?.profile,
   };
+}
+
+/**
+ * Every one of `learners` asks for a partner at once; resolves once the database says all are matched
+ * (60 s at most). The bench asks the database every 50 ms rather than the API: a client learns of its
+ * pairing from the match socket's push, and polling GET /match/status for 200 learners in a loop would
+ * load the very worker whose matchmaker is being timed.
+ */
+async function attemptAll(api: string, learners: Learner[], databaseUrl: string): Promise<void> {
+  const started = performance.now();
+  await Promise.all(learners.map((learner) => attempt(api, learner, "C1")));
+  const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+  survivePool(pool, "postgres (the bench's own query)", incidentsToStderr);
+  try {
+    for (;;) {
+      const { rows } = await pool.query<{ waiting: number }>(
+        // Per learner, not per attempt: a 503 retried after its attempt was written (the matchmaker
+        // missed its deadline, so the attempt was withdrawn) leaves a cancelled attempt beside the matched one.
+        `select count(*)::int as waiting from unnest($1::uuid[]) as learner(id)
+         where not exists (select 1 from match_attempts where user_id = learner.id and status = 'matched')`,
+        [learners.map((learner) => learner.id)],
+      );
+      if ((rows[0]?.waiting ?? 0) === 0) return;
+      if (performance.now() - started > 60_000) throw new Error(`${rows[0]?.waiting} learners were never matched`);
+      await sleep(50);
+    }
+  } finally {
+    await pool.end();
+  }
 }
 
 try {
@@ -650,28 +726,40 @@ try {
   }
 
   log("cost: what each hot route asks of each back end, and what that costs at list prices");
-  const costProbes: Probe[] = [
-    ...probes(api),
+  const costProbes = (base: string): Probe[] => [
+    ...probes(base),
     {
       name: "GET /messages/search",
-      request: () => fetch(`${api}/messages/search?q=market`, { headers: auth }),
+      request: () => fetch(`${base}/messages/search?q=market`, { headers: auth }),
       expect: 200,
     },
     {
       name: "POST /presence/ping",
-      request: () => fetch(`${api}/presence/ping`, { method: "POST", headers: auth }),
+      request: () => fetch(`${base}/presence/ping`, { method: "POST", headers: auth }),
       expect: 200,
     },
   ];
-  const costRows: { route: string; use: RequestUse; dollars: number }[] = [];
-  for (const probe of costProbes) {
+  // CPU is measured on the API without the request log line: under wrangler dev every console line is
+  // also piped to wrangler's terminal, which production does not do.
+  const quietCostProbes = costProbes(quietApi);
+  // The same measure of a bare Hono worker's health route: what workerd under wrangler dev spends on
+  // any request (its own entry worker in front, the HTTP and loopback work), which a route's own CPU is over.
+  const bareCpuMs = await cpuMsPerRequest(ceiling, {
+    name: "bare Hono",
+    request: () => fetch(`${ceiling}/health`),
+    expect: 200,
+  });
+  const costRows: { route: string; use: RequestUse; workerdCpuMs: number; cpuMs: number; dollars: number }[] = [];
+  for (const [index, probe] of costProbes(api).entries()) {
     await probe.prepare?.();
     const response = await probe.request();
     await response.arrayBuffer();
     await probe.tidy?.();
     const use = requestUse(response);
     if (response.status !== probe.expect || !use) throw new Error(`${probe.name}: ${response.status}, no usage`);
-    costRows.push({ route: probe.name, use, dollars: dollarsPerRequest(use) });
+    const workerdCpuMs = await cpuMsPerRequest(quietApi, quietCostProbes[index] ?? probe);
+    const cpuMs = Math.max(0, workerdCpuMs - bareCpuMs);
+    costRows.push({ route: probe.name, use, workerdCpuMs, cpuMs, dollars: dollarsPerRequest(use, cpuMs) });
   }
   // A learner's hour of practice: the web client's presence pings (every 30 s), one attempt, 20
   // messages sent and 10 pages read, and the profile once.
@@ -696,13 +784,28 @@ try {
   log("matchmaking: a burst of learners arriving at one level, without interests and then with four each");
   const burst = await pairsPerSecond(api, burstUsers, stack.bindings.DATABASE_URL, false);
   const burstWithInterests = await pairsPerSecond(api, burstUsers, stack.bindings.DATABASE_URL, true);
+  // The object-alone bursts get a ceiling worker of their own: the first one's isolate holds what the
+  // search corpus and the ceilings left in its heap, and its garbage collection would be timed with the object.
+  // Autovacuum catching up on the rows the autocannon runs and the search corpus wrote would be timed
+  // with the object's statements on these two cores: settle the database first.
+  log(
+    "matchmaking: VACUUM ANALYZE, then a fresh ceiling worker for the object-alone bursts, warmed with one untimed burst",
+  );
+  const settling = new Pool({ connectionString: stack.bindings.DATABASE_URL, max: 1 });
+  survivePool(settling, "postgres (the bench's VACUUM)", incidentsToStderr);
+  await settling.query("vacuum analyze");
+  await settling.end();
+  const objectCeiling = await startWorker(vars, ["-c", "bench/wrangler.toml"]);
+  await json<ObjectBurst>(await fetch(`${objectCeiling}/matchmaker/burst?users=${burstUsers}`, { method: "POST" }));
   log(`matchmaking: the same burst handed straight to one level's object, ${objectRounds} rounds each way`);
   const direct: { off: ObjectBurst[]; on: ObjectBurst[] } = { off: [], on: [] };
   for (let round = 0; round < objectRounds; round += 1) {
     for (const interests of ["off", "on"] as const) {
       direct[interests].push(
         await json<ObjectBurst>(
-          await fetch(`${ceiling}/matchmaker/burst?users=${burstUsers}&interests=${interests}`, { method: "POST" }),
+          await fetch(`${objectCeiling}/matchmaker/burst?users=${burstUsers}&interests=${interests}`, {
+            method: "POST",
+          }),
         ),
       );
     }
@@ -711,9 +814,31 @@ try {
   const parts: MatchmakerParts[] = [];
   for (let round = 0; round < objectRounds; round += 1) {
     parts.push(
-      await json<MatchmakerParts>(await fetch(`${ceiling}/matchmaker/parts?users=${burstUsers}`, { method: "POST" })),
+      await json<MatchmakerParts>(
+        await fetch(`${objectCeiling}/matchmaker/parts?users=${burstUsers}`, { method: "POST" }),
+      ),
     );
   }
+  log(`matchmaking: a CPU profile of the object-alone burst, ${objectRounds} rounds`);
+  const objectProfile = await profileWorker(workerAt(objectCeiling).inspectorPort, () =>
+    sequentially(
+      Array.from({ length: objectRounds }, (_, round) => round),
+      async () =>
+        json<ObjectBurst>(await fetch(`${objectCeiling}/matchmaker/burst?users=${burstUsers}`, { method: "POST" })),
+    ),
+  );
+  const objectSplit = attribute(objectProfile.profile, {
+    "the bench's own side of the hand-over calls": (stack) => stack.includes("handOver"),
+    "the object's passes over its arrivals (serveArrivals)": (stack) => stack.includes("serveArrivals"),
+    "  of which its SQLite queue (sql.exec)": (stack) => stack.includes("serveArrivals") && stack.includes("exec"),
+    "  of which the matched log line": (stack) => stack.includes("logMatched"),
+    "the runtime outside JavaScript ((program): RPC, I/O)": (stack) => stack[0] === "(program)",
+    "garbage collection": (stack) => stack[0] === "(garbage collector)",
+  });
+  // The API again, unminified so that its profile names our functions, without the request log line.
+  log("matchmaking: one more burst through the API, profiled (an unminified build, LOG_LEVEL=warn)");
+  const profiledApi = await startWorker({ ...vars, LOG_LEVEL: "warn" }, ["--no-minify"]);
+  const profiledBurst = await pairsPerSecond(profiledApi, burstUsers, stack.bindings.DATABASE_URL, false, true);
   const statementMs = median(parts.map((part) => part.statement_ms));
   const callsMs = median(parts.map((part) => part.calls_ms));
   const directOff = median(direct.off.map((run) => run.pairs_per_second));
@@ -762,11 +887,11 @@ try {
         `${pad(row.route, 30)}${pad(row.path, 32)}${pad(num(row.p50AtZeroMs), 8)}${pad(num(row.p50AtBothRttMs), 11)}${pad(num(row.totalRoundTrips), 11)}${pad(row.reportedTotal ? String(row.reportedTotal.roundTrips) : "—", 10)}${row.reportedTotal?.redisCommands ?? "—"}`,
     ),
     "",
-    `cost: one request of each hot route, as its Server-Timing reports it; subrequests = database round trips + Upstash requests + Durable Object calls; $ per million requests at list prices (Workers request, ${assumedCpuMsPerRequest} ms CPU assumed, Durable Object calls, Upstash commands; Neon apart)`,
-    `${pad("route", 30)}${pad("statements", 12)}${pad("Upstash cmds", 14)}${pad("DO calls", 10)}${pad("subrequests", 13)}${pad("total RTs", 11)}$ per million`,
+    `cost: one request of each hot route, as its Server-Timing reports it; subrequests = database round trips + Upstash requests + Durable Object calls; workerd CPU = its processes' CPU time over ${cpuSamples} requests one at a time (LOG_LEVEL=warn, Durable Objects included), ${num(bareCpuMs, 2)} ms for a bare Hono worker's; CPU = the route's over that, which is what is priced; $ per million requests at list prices (Workers request and CPU, Durable Object calls, Upstash commands; Neon apart)`,
+    `${pad("route", 30)}${pad("statements", 12)}${pad("Upstash cmds", 14)}${pad("DO calls", 10)}${pad("subrequests", 13)}${pad("total RTs", 11)}${pad("workerd CPU", 13)}${pad("CPU ms", 8)}$ per million`,
     ...costRows.map(
-      ({ route, use, dollars }) =>
-        `${pad(route, 30)}${pad(String(use.statements), 12)}${pad(String(use.redisCommands), 14)}${pad(String(use.objectCalls), 10)}${pad(String(use.databaseRoundTrips + use.redisRequests + use.objectCalls), 13)}${pad(String(use.roundTrips), 11)}${(dollars * 1e6).toFixed(2)}`,
+      ({ route, use, workerdCpuMs, cpuMs, dollars }) =>
+        `${pad(route, 30)}${pad(String(use.statements), 12)}${pad(String(use.redisCommands), 14)}${pad(String(use.objectCalls), 10)}${pad(String(use.databaseRoundTrips + use.redisRequests + use.objectCalls), 13)}${pad(String(use.roundTrips), 11)}${pad(num(workerdCpuMs, 2), 13)}${pad(num(cpuMs, 2), 8)}${(dollars * 1e6).toFixed(2)}`,
     ),
     `cost: a learner-hour (${Object.entries(learnerHour)
       .map(([route, count]) => `${count} × ${route}`)
@@ -780,10 +905,27 @@ try {
     `matchmaking: one level's object alone (attempts handed to it at once, no HTTP front), median of ${objectRounds}: ${directOff.toFixed(0)} pairs/s; with four interests each ${directOn.toFixed(0)} pairs/s (${percentChange(directOn, directOff)})`,
     `             taken apart: the one statement creating ${burstUsers / 2} sessions takes ${statementMs.toFixed(0)} ms bare, ${burstUsers} RPC calls at once to a trivial method ${callsMs.toFixed(0)} ms; of the ${((burstUsers / 2 / directOff) * 1000).toFixed(0)} ms the burst takes, the object's own work is the rest, ${Math.max(0, (burstUsers / 2 / directOff) * 1000 - statementMs - callsMs).toFixed(0)} ms`,
     `             through the API, the attempts took ${burst.arrivalSeconds.toFixed(2)} s to arrive through POST /match/attempt; once the later attempt of a pair was written, the object paired it in p50 ${num(burst.pairingMs.p50)} ms, p99 ${num(burst.pairingMs.p99)} ms`,
+    `matchmaking: a CPU profile of the object-alone burst (${objectRounds} rounds), the ceiling worker's isolate, which the bench's calls, the object and its database client share: ${objectSplit.busy} of ${objectSplit.samples} samples busy; of the busy ones`,
+    ...Object.entries(objectSplit.groups).map(
+      ([group, share]) => `             ${pad(group, 58)}${(share * 100).toFixed(1)} %`,
+    ),
+    `matchmaking: a CPU profile of one more burst through the API (unminified, LOG_LEVEL=warn; ${profiledBurst.pairs} pairs in ${profiledBurst.seconds.toFixed(2)} s while sampled), the API's isolate with its Durable Objects: the named functions on the most busy samples' stacks`,
+    ...(profiledBurst.profile ? topFunctions(profiledBurst.profile, 20) : []).map(
+      ({ name, share }) => `             ${pad(name, 58)}${(share * 100).toFixed(1)} %`,
+    ),
   ];
   console.log(lines.join("\n"));
   await mkdir(join(root, "bench/results"), { recursive: true });
-  const file = join(root, "bench/results", `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const file = join(root, "bench/results", `bench-${stamp}.json`);
+  // Open in Chrome DevTools (Performance) or any V8 profile viewer.
+  await writeFile(join(root, "bench/results", `matchmaker-${stamp}.cpuprofile`), JSON.stringify(objectProfile.profile));
+  if (profiledBurst.profile) {
+    await writeFile(
+      join(root, "bench/results", `api-burst-${stamp}.cpuprofile`),
+      JSON.stringify(profiledBurst.profile),
+    );
+  }
   await writeFile(
     file,
     JSON.stringify(
@@ -800,13 +942,19 @@ try {
         searchPlans,
         ceilings: Object.values(ceilings),
         distance: distanceRows,
-        cost: { prices, assumedCpuMsPerRequest, routes: costRows, learnerHour, learnerHourDollars: hourDollars },
+        cost: { prices, cpuSamples, bareCpuMs, routes: costRows, learnerHour, learnerHourDollars: hourDollars },
         matchmaking: {
           pushLatencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), samples: latencies.length },
           burst: { ...burst, pairsPerSecond: burstRate(burst) },
           burstWithInterests: { ...burstWithInterests, pairsPerSecond: burstRate(burstWithInterests) },
           objectAlone: { rounds: direct, medianPairsPerSecond: { off: directOff, on: directOn } },
           objectAloneParts: { rounds: parts, medianStatementMs: statementMs, medianCallsMs: callsMs },
+          objectAloneProfile: { rounds: objectRounds, ...objectSplit },
+          profiledBurst: {
+            ...profiledBurst,
+            profile: undefined,
+            top: profiledBurst.profile ? topFunctions(profiledBurst.profile, 20) : [],
+          },
         },
       },
       null,

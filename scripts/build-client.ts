@@ -1,8 +1,9 @@
 /**
- * `npm run build:client [-- --watch]`: bundles the web client (client/) into public/app/, which
- * the Worker serves as static assets at /app/ (and public/index.html at /, and Swagger UI's files
- * at /vendor/ and /swagger-ui/). Prints the gzip size
- * of what a browser downloads. `npm run dev`, `npm test` and `npm run deploy` run it first.
+ * `npm run build:client [-- --watch]`: bundles the web client (client/src/) into public/app/ and
+ * the moderator console (client/admin/) into public/admin/, which the Worker serves as static
+ * assets at /app/ and /admin/ (and public/index.html at /, and Swagger UI's files at /vendor/ and
+ * /swagger-ui/). Prints the gzip size of what a browser downloads for each. `npm run dev`,
+ * `npm test` and `npm run deploy` run it first.
  */
 import { copyFile, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,8 +17,12 @@ const out = join(root, "public");
 const { values } = parseArgs({ options: { watch: { type: "boolean", default: false } } });
 
 const options: BuildOptions = {
-  entryPoints: [join(root, "client/src/main.tsx")],
-  outfile: join(out, "app/app.js"),
+  // One build, two bundles: the console shares the client's typed API helpers (client/src/api.ts).
+  entryPoints: [
+    { in: join(root, "client/src/main.tsx"), out: "app/app" },
+    { in: join(root, "client/admin/main.tsx"), out: "admin/admin" },
+  ],
+  outdir: out,
   bundle: true,
   format: "esm",
   target: ["chrome120", "firefox121", "safari17"],
@@ -34,6 +39,9 @@ async function copyStatic(): Promise<void> {
   await mkdir(join(out, "app"), { recursive: true });
   await copyFile(join(root, "client/index.html"), join(out, "app/index.html"));
   await copyFile(join(root, "client/app.css"), join(out, "app/app.css"));
+  await mkdir(join(out, "admin"), { recursive: true });
+  await copyFile(join(root, "client/admin/index.html"), join(out, "admin/index.html"));
+  await copyFile(join(root, "client/admin/admin.css"), join(out, "admin/admin.css"));
   await copyFile(join(root, "client/landing.html"), join(out, "index.html"));
   await copyFile(join(root, "client/_headers"), join(out, "_headers"));
   // Swagger UI at /swagger loads these: the pinned package's files, where @hono/swagger-ui asks for
@@ -49,12 +57,12 @@ async function copyStatic(): Promise<void> {
   await copyFile(join(root, "client/swagger-init.js"), join(out, "swagger-ui", "init.js"));
 }
 
-async function report(): Promise<void> {
-  const files = ["app/app.js", "app/app.css", "app/index.html"];
+/** Prints the gzip size of `files` (under public/), what a browser downloads for `what`. */
+async function report(what: string, files: string[]): Promise<void> {
   const sizes = await Promise.all(files.map(async (file) => gzipSync(await readFile(join(out, file))).byteLength));
   const total = sizes.reduce((sum, size) => sum + size, 0);
   console.log(
-    `web client: ${(total / 1024).toFixed(1)} KB gzipped (${files.map((f, i) => `${f} ${((sizes[i] ?? 0) / 1024).toFixed(1)}`).join(", ")})`,
+    `${what}: ${(total / 1024).toFixed(1)} KB gzipped (${files.map((f, i) => `${f} ${((sizes[i] ?? 0) / 1024).toFixed(1)}`).join(", ")})`,
   );
 }
 
@@ -68,5 +76,7 @@ if (values.watch) {
   console.log("web client: watching client/ for changes");
 } else {
   await build(options);
-  await report();
+  await report("web client", ["app/app.js", "app/app.css", "app/index.html"]);
+  // The console loads the client's stylesheet too (/app/app.css), counted above.
+  await report("moderator console", ["admin/admin.js", "admin/admin.css", "admin/index.html"]);
 }

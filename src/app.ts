@@ -45,6 +45,18 @@ export function createApp() {
   app.use(cors);
   app.use(bodyLimit);
 
+  // The web client's pages come from the static assets with the CSP that names object storage.
+  const page = async (c: Context<AppBindings>) => {
+    const asset = await c.env.ASSETS.fetch(c.req.raw);
+    const response = new Response(asset.body, asset);
+    response.headers.set("Content-Security-Policy", appContentSecurityPolicy(c.get("config").s3));
+    return response;
+  };
+  // The moderator console's page (docs/console.md), before the admin API's guard on /admin/*: the
+  // page holds no data and anyone may load it; every figure it shows comes from the guarded API.
+  app.get("/admin", page);
+  app.get("/admin/index.html", page);
+
   const routes = app
     .route("/", healthRouter)
     .route("/", authRouter)
@@ -92,13 +104,6 @@ export function createApp() {
     },
     swaggerPage,
   );
-  // The web client's pages come from the static assets with the CSP that names object storage.
-  const page = async (c: Context<AppBindings>) => {
-    const asset = await c.env.ASSETS.fetch(c.req.raw);
-    const response = new Response(asset.body, asset);
-    response.headers.set("Content-Security-Policy", appContentSecurityPolicy(c.get("config").s3));
-    return response;
-  };
   app.get("/", page);
   // Not strict about a trailing slash: "/app" is "/app/" too (the assets redirect it there).
   app.get("/app", page);

@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -9,6 +9,14 @@ import { freePort } from "./redis.ts";
 
 export interface LocalWorker {
   url: string;
+  /** workerd's inspector (Chrome DevTools protocol) on loopback, for CPU profiles (`profiler.ts`). */
+  inspectorPort: number;
+  /**
+   * CPU time (ms, user + system) the worker's workerd processes have used since they started, read
+   * from Linux's /proc at clock-tick resolution (10 ms); the difference over many requests is what
+   * they cost. Throws on a system without /proc.
+   */
+  workerdCpuMs(): Promise<number>;
   /** Why wrangler is gone, with its last lines, if it exited; undefined while it runs. */
   exited(): string | undefined;
   stop(): Promise<void>;
@@ -33,6 +41,7 @@ export async function startLocalWorker(options: {
   quiet?: boolean;
 }): Promise<LocalWorker> {
   const port = await freePort();
+  const inspectorPort = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "gaplash-worker-"));
   const envFile = join(dir, "worker.env");
   const key = () => randomBytes(32).toString("base64url");
@@ -48,7 +57,7 @@ export async function startLocalWorker(options: {
       "--ip",
       "127.0.0.1",
       "--inspector-port",
-      String(await freePort()),
+      String(inspectorPort),
       "--log-level",
       options.logLevel ?? "error",
       "--persist-to",
@@ -91,7 +100,9 @@ export async function startLocalWorker(options: {
   while (Date.now() < deadline && !exited()) {
     try {
       const response = await fetch(`${url}${options.readyPath ?? "/health"}`, { signal: AbortSignal.timeout(5000) });
-      if (response.status === 200) return { url, exited, stop };
+      if (response.status === 200) {
+        return { url, inspectorPort, exited, stop, workerdCpuMs: () => groupCpuMs(child.pid, "workerd") };
+      }
     } catch {
       // Not listening yet.
     }
@@ -99,6 +110,26 @@ export async function startLocalWorker(options: {
   }
   await stop();
   throw new Error(`wrangler dev did not come up on ${url}:\n${lastLines.join("\n")}`);
+}
+
+/** Linux's clock ticks per second (`getconf CLK_TCK`), the unit of /proc's CPU times. */
+const clockTicksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+
+/** CPU time (ms) of the processes named `command` in process group `group`, from /proc/{pid}/stat (proc(5)). */
+async function groupCpuMs(group: number | undefined, command: string): Promise<number> {
+  if (group === undefined) return 0;
+  let ticks = 0;
+  for (const pid of (await readdir("/proc")).filter((name) => /^\d+$/.test(name))) {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+    // The command is in parentheses and may hold spaces; the fields after it are space-separated.
+    const close = stat.lastIndexOf(")");
+    if (close < 0 || stat.slice(stat.indexOf("(") + 1, close) !== command) continue;
+    const fields = stat.slice(close + 2).split(" ");
+    // After the command: state (3), ppid (4), pgrp (5), … utime (14), stime (15), numbered as in proc(5).
+    if (Number(fields[2]) !== group) continue;
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks / clockTicksPerSecond) * 1000;
 }
 
 /** SIGTERM to the whole group, then SIGKILL to whatever of it is left after a grace period. */

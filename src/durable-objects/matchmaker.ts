@@ -60,6 +60,33 @@ interface QueueRow extends Record<string, SqlStorageValue> {
   interests: string;
 }
 
+/** A session a pass of the object created, as its `matched` log line reports it. */
+interface Matched {
+  sessionId: string;
+  level: Level;
+  /** How long the partner who waited had waited (ms). */
+  waitedMs: number;
+  /** How many interests the two share. */
+  sharedInterests: number;
+}
+
+/**
+ * One `matched` line for all the sessions one pass created: a burst of arrivals logs once, not once
+ * a pair, because under a burst the line per pair was the object's largest own cost
+ * (bench/README.md, the matchmaker's profile).
+ */
+function logMatched(matched: Matched[]): void {
+  if (matched.length === 0) return;
+  log("info", "matched", {
+    sessions: matched.map((session) => ({
+      session_id: session.sessionId,
+      level: session.level,
+      waited_ms: session.waitedMs,
+      shared_interests: session.sharedInterests,
+    })),
+  });
+}
+
 interface Arrival {
   entry: QueueEntry;
   settle: (result: EnqueueResult) => void;
@@ -177,8 +204,15 @@ export class Matchmaker extends SocketHub {
     this.ctx.storage.sql.exec("delete from queue where attempt_id = ?", attemptId);
   }
 
-  private isWithdrawn(attemptId: string): boolean {
-    return this.ctx.storage.sql.exec("select 1 from withdrawn where attempt_id = ?", attemptId).toArray().length > 0;
+  /** Which of `attemptIds` were withdrawn here, in one query for a whole batch. */
+  private withdrawnAmong(attemptIds: string[]): Set<string> {
+    const rows = this.ctx.storage.sql
+      .exec<{ attempt_id: string }>(
+        "select attempt_id from withdrawn where attempt_id in (select value from json_each(?))",
+        JSON.stringify(attemptIds),
+      )
+      .toArray();
+    return new Set(rows.map((row) => row.attempt_id));
   }
 
   /** Arrivals waiting for the object's turn; they are served together, in arrival order. */
@@ -227,12 +261,13 @@ export class Matchmaker extends SocketHub {
       const taken = new Set<string>();
       const proposals: { arrival: QueueEntry; partner: QueueEntry; pair: ProposedPair }[] = [];
       const alone: QueueEntry[] = [];
+      const withdrawn = this.withdrawnAmong(arrived.map((entry) => entry.attemptId));
       for (const entry of arrived) {
         if (queued.some((waiting) => waiting.attemptId === entry.attemptId)) {
           settle(entry.attemptId, { status: "queued" });
           continue;
         }
-        if (this.isWithdrawn(entry.attemptId)) {
+        if (withdrawn.has(entry.attemptId)) {
           settle(entry.attemptId, { status: "withdrawn" });
           continue;
         }
@@ -270,6 +305,18 @@ export class Matchmaker extends SocketHub {
         ),
       );
       const retry: QueueEntry[] = alone.filter((entry) => !taken.has(entry.userId));
+      // Every session the statement created is logged before anyone is told, so that a pass failing
+      // after the commit still logs all of them.
+      logMatched(
+        proposals
+          .filter(({ pair }) => created.has(pair.sessionId))
+          .map(({ partner, pair }) => ({
+            sessionId: pair.sessionId,
+            level: pair.level,
+            waitedMs: now - partner.enqueuedAt,
+            sharedInterests: pair.sharedInterests.length,
+          })),
+      );
       for (const { arrival, partner, pair } of proposals) {
         const partnerArrived = byAttempt.has(partner.attemptId);
         if (!created.has(pair.sessionId)) {
@@ -289,7 +336,9 @@ export class Matchmaker extends SocketHub {
             sharedInterests: forPartner.shared_interests,
           });
         } else {
-          await this.completeMatch(partner.attemptId, forPartner);
+          // A partner from this queue: the alarm is rescheduled once, after the whole pass.
+          this.remove(partner.attemptId);
+          this.push(forPartner, partner.userId);
         }
         this.push(forEntry, arrival.userId);
         settle(arrival.attemptId, {
@@ -340,12 +389,6 @@ export class Matchmaker extends SocketHub {
       topic,
       shared_interests: shared,
     };
-    log("info", "matched", {
-      session_id: sessionId,
-      level: sessionLevel(entry, partner),
-      waited_ms: now - partner.enqueuedAt,
-      shared_interests: shared.length,
-    });
     return { forEntry, forPartner };
   }
 
@@ -385,6 +428,14 @@ export class Matchmaker extends SocketHub {
       );
       if (outcome.kind === "paired") {
         const { forEntry, forPartner } = this.announce(entry, partner.entry, outcome.sessionId, outcome.topic, now);
+        logMatched([
+          {
+            sessionId: outcome.sessionId,
+            level,
+            waitedMs: now - partner.entry.enqueuedAt,
+            sharedInterests: forEntry.shared_interests.length,
+          },
+        ]);
         if (queued) this.remove(entry.attemptId);
         await this.tell(partner.home, (home) => home.completeMatch(partner.entry.attemptId, forPartner));
         this.push(forEntry, entry.userId);

@@ -77,13 +77,24 @@ export async function findReport(db: Database, reportId: string): Promise<Report
   return row;
 }
 
-/** Writes the audit trail of an admin action; call it in the transaction of the action itself. */
+/** A row of the audit trail, as `listAuditLogs` reads it and each admin action answers what it wrote. */
+export type AuditEntry = typeof auditLogs.$inferSelect;
+
+/**
+ * Writes the audit trail of an admin action and answers the row written, which the action hands
+ * back to its caller (the console shows it); call it in the transaction of the action itself.
+ */
 async function audit(
   tx: Queryable,
   entry: { actorId: string; action: string; targetType: string; targetId: string; metadata: Record<string, unknown> },
   now: Date,
-): Promise<void> {
-  await tx.insert(auditLogs).values({ ...entry, createdAt: now });
+): Promise<AuditEntry> {
+  const [written] = await tx
+    .insert(auditLogs)
+    .values({ ...entry, createdAt: now })
+    .returning();
+  if (!written) throw new Error("the audit row was not written");
+  return written;
 }
 
 /**
@@ -115,7 +126,8 @@ export interface Suspension {
 }
 
 export type CloseOutcome =
-  | { kind: "closed"; suspension: Suspension | null }
+  /** `audit` is what the closing wrote: `report.close`, then `user.release` when it lifted a hold. */
+  | { kind: "closed"; suspension: Suspension | null; audit: AuditEntry[] }
   | { kind: "not-found" }
   | { kind: "already-closed" }
   /** The report is about the admin closing it: nobody decides their own case. */
@@ -164,9 +176,10 @@ export async function closeReport(
             departure: await suspend(tx, report.targetUserId, report.reason, now),
           }
         : null;
-    if (decision.action !== "suspend" && report.targetUserId) {
-      await releaseHold(tx, adminId, report.targetUserId, reportId, now);
-    }
+    const release =
+      decision.action !== "suspend" && report.targetUserId
+        ? await releaseHold(tx, adminId, report.targetUserId, reportId, now)
+        : null;
     if (decision.action !== "none" && report.targetUserId) {
       // The user is told what it was about (docs/moderation.md#users-are-told), never by whom.
       await tx.insert(moderationNotices).values({
@@ -177,7 +190,7 @@ export async function closeReport(
         createdAt: now,
       });
     }
-    await audit(
+    const closing = await audit(
       tx,
       {
         actorId: adminId,
@@ -188,7 +201,7 @@ export async function closeReport(
       },
       now,
     );
-    return { kind: "closed" as const, suspension };
+    return { kind: "closed" as const, suspension, audit: release ? [closing, release] : [closing] };
   });
 }
 
@@ -196,11 +209,18 @@ export async function closeReport(
  * Lifts `userId`'s hold when no open report of theirs remains, with its audit row; in the
  * transaction of the report's closing. The target's row is locked first, in a statement of its
  * own, so a report being filed at this moment (which takes the same lock, services/reports.ts) is
- * either seen as open here or sees this report closed.
+ * either seen as open here or sees this report closed. Answers the audit row written, or null
+ * when there was no hold to lift.
  */
-async function releaseHold(tx: Queryable, adminId: string, userId: string, reportId: string, now: Date) {
+async function releaseHold(
+  tx: Queryable,
+  adminId: string,
+  userId: string,
+  reportId: string,
+  now: Date,
+): Promise<AuditEntry | null> {
   await tx.execute(sql`select 1 from users where id = ${userId} for no key update`);
-  await tx.execute(sql`
+  const released = await tx.execute<{ id: string }>(sql`
     with released as (
       update users set held_at = null
       where id = ${userId} and held_at is not null
@@ -210,7 +230,21 @@ async function releaseHold(tx: Queryable, adminId: string, userId: string, repor
     insert into audit_logs (actor_id, action, target_type, target_id, metadata, created_at)
     select ${adminId}, 'user.release', 'user', id::text, jsonb_build_object('report_id', ${reportId}::uuid), ${now}
     from released
+    returning id
   `);
+  const [row] = released.rows;
+  // The row as the statement above wrote it: only its id came from the database.
+  return row
+    ? {
+        id: row.id,
+        actorId: adminId,
+        action: "user.release",
+        targetType: "user",
+        targetId: userId,
+        metadata: { report_id: reportId },
+        createdAt: now,
+      }
+    : null;
 }
 
 /** Why an admin may not change another account's rights now. */
@@ -256,7 +290,7 @@ async function mayChangeRights(
 }
 
 export type StatusOutcome =
-  | { kind: "done"; previous: "active" | "suspended"; suspension: Suspension | null }
+  | { kind: "done"; previous: "active" | "suspended"; suspension: Suspension | null; audit: AuditEntry }
   | { kind: "not-found" }
   | AdminRefusal;
 
@@ -290,7 +324,7 @@ export async function setUserStatus(
         .set({ status: "active", suspendedAt: null, suspensionReason: null })
         .where(eq(users.id, userId));
     }
-    await audit(
+    const written = await audit(
       tx,
       {
         actorId: adminId,
@@ -301,12 +335,12 @@ export async function setUserStatus(
       },
       now,
     );
-    return { kind: "done" as const, previous: user.status, suspension };
+    return { kind: "done" as const, previous: user.status, suspension, audit: written };
   });
 }
 
 export type RoleOutcome =
-  | { kind: "done"; previous: Role }
+  | { kind: "done"; previous: Role; audit: AuditEntry }
   | { kind: "not-found" }
   /** The address is in `ADMIN_EMAILS`, which would make it an admin again at its next sign-in. */
   | { kind: "configured-admin" }
@@ -344,7 +378,7 @@ export async function setUserRole(
         .set({ role, adminSource: role === "admin" ? "grant" : null })
         .where(eq(users.id, userId));
     }
-    await audit(
+    const written = await audit(
       tx,
       {
         actorId: adminId,
@@ -355,7 +389,7 @@ export async function setUserRole(
       },
       now,
     );
-    return { kind: "done" as const, previous: user.role };
+    return { kind: "done" as const, previous: user.role, audit: written };
   });
 }
 

@@ -57,7 +57,7 @@ export function callsOf(sessionId: SQLWrapper) {
   return sql<CallJson[]>`(
     select coalesce(json_agg(json_build_object(
       'id', c.id, 'started_by', c.started_by, 'started_at', c.started_at, 'connected_at', c.connected_at,
-      'ended_at', c.ended_at, 'duration_sec', c.duration_sec, 'end_reason', c.end_reason) order by c.started_at), '[]')
+      'ended_at', c.ended_at, 'duration_sec', c.duration_sec, 'end_reason', c.end_reason) order by c.started_at, c.id), '[]')
     from calls c where c.session_id = ${sessionId}
   )`;
 }

@@ -1,12 +1,23 @@
 import type { TestProject } from "vitest/node";
 import { startStack } from "../../scripts/stack/index.ts";
 import { startLocalWorker } from "../../scripts/stack/worker.ts";
+import { consoleAdminEmail } from "./learners.ts";
 
 /** The real local stack and the API under `wrangler dev`, once for the browser story. */
 export default async function setup(project: TestProject) {
   const stack = await startStack({ log: () => {} });
   try {
-    const worker = await startLocalWorker({ vars: { ...stack.bindings, ENVIRONMENT: "development" } });
+    const worker = await startLocalWorker({
+      vars: {
+        ...stack.bindings,
+        ENVIRONMENT: "development",
+        // The console's story signs in as this admin (test/browser/console.test.ts).
+        ADMIN_EMAILS: consoleAdminEmail,
+        // Its learners' accounts are minutes old: the new-account rule would hold at the second
+        // reporter, and the story is told with the general rule's three.
+        HOLD_NEW_ACCOUNT_REPORTERS: "3",
+      },
+    });
     project.provide("apiUrl", worker.url);
     return async () => {
       await worker.stop();

@@ -1,5 +1,8 @@
 import type { BrowserContext } from "playwright-core";
 
+/** The admin address of the browser stories' API (`ADMIN_EMAILS`, set by the global setup). */
+export const consoleAdminEmail = "console-admin@gaplash.test";
+
 /** What a sign-in answers, as the web client stores it. */
 export interface SignedInTokens {
   access_token: string;

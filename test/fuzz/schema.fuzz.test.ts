@@ -259,6 +259,19 @@ const targets: Record<string, () => Promise<Target>> = {
       ],
     };
   },
+  "GET /admin/reports/{id}": async () => {
+    const [caller, { target, partner }] = await Promise.all([admin(), participant()]);
+    const filed = await postJson(
+      "/reports",
+      { target_user_id: partner.user.id, reason: "spam", session_id: target.ids?.[0] },
+      { headers: bearer(target.caller) },
+    );
+    const { id } = (await filed.json()) as { id: string };
+    // Read, not decided: closed at once, so that it leaves no open report in the shared queue.
+    await postJson(`/admin/reports/${id}/close`, { resolution: "Fuzzed", action: "none" }, { headers: bearer(caller) });
+    return { caller, ids: [id] };
+  },
+  "GET /admin/users/{id}": adminAndOther,
   "POST /admin/users/{id}/suspend": adminAndOther,
   "POST /admin/users/{id}/unsuspend": adminAndOther,
   "POST /admin/users/{id}/role": async () => ({

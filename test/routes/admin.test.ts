@@ -1,11 +1,11 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { matchAttempts, users } from "../../src/db/schema";
+import { calls, matchAttempts, users } from "../../src/db/schema";
 import { bearer, type SignedIn, signIn, startSignIn, verify } from "../support/auth";
 import { passResendCooldown, testDatabase } from "../support/db";
 import { api, postJson, readProblem } from "../support/http";
 import { attempt, cancelAttempt, learner } from "../support/match";
-import { endWith, pairInSession, send } from "../support/sessions";
+import { endWith, pairInSession, send, sessionBetween } from "../support/sessions";
 
 const handle = testDatabase();
 let admin: SignedIn;
@@ -19,6 +19,24 @@ afterAll(() => handle.close());
 const asAdmin = (path: string, init: RequestInit = {}) =>
   api(path, { ...init, headers: { ...bearer(admin), ...init.headers } });
 
+/** Closes a report a test filed, so that it leaves no open report in the shared queue. */
+const dismiss = (reportId: string) =>
+  postJson(
+    `/admin/reports/${reportId}/close`,
+    { resolution: "looked at it", action: "none" },
+    { headers: bearer(admin) },
+  );
+
+interface AuditEntry {
+  id: string;
+  actor_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string;
+  metadata: Record<string, unknown>;
+  created_at: string;
+}
+
 interface AdminReport {
   id: string;
   status: string;
@@ -26,6 +44,7 @@ interface AdminReport {
   reporter: { id: string; email: string } | null;
   target: { id: string; status: string } | null;
   action: string | null;
+  calls: Record<string, unknown>[] | null;
 }
 
 describe("the moderation story", () => {
@@ -55,7 +74,8 @@ describe("the moderation story", () => {
       { headers: bearer(admin) },
     );
     expect(closed.status).toBe(200);
-    expect(await closed.json()).toMatchObject({ status: "closed", action: "suspend", target: { status: "suspended" } });
+    const closedReport = (await closed.json()) as { audit_entries: AuditEntry[] };
+    expect(closedReport).toMatchObject({ status: "closed", action: "suspend", target: { status: "suspended" } });
 
     const again = await postJson(
       `/admin/reports/${filed.id}/close`,
@@ -77,32 +97,199 @@ describe("the moderation story", () => {
     const matching = await postJson("/match/attempt", { desired_level: "B1" }, { headers: bearer(target) });
     expect(matching.status).toBe(403);
 
-    const audit = (await (await asAdmin("/admin/audit-logs?limit=100")).json()) as {
-      items: { action: string; target_id: string; actor_id: string; metadata: Record<string, unknown> }[];
-    };
-    expect(audit.items.find((entry) => entry.target_id === filed.id)).toMatchObject({
+    const audit = (await (await asAdmin("/admin/audit-logs?limit=100")).json()) as { items: AuditEntry[] };
+    const logged = audit.items.find((entry) => entry.target_id === filed.id);
+    expect(logged).toMatchObject({
       action: "report.close",
       actor_id: admin.user.id,
       metadata: { action: "suspend", target_user_id: target.user.id },
     });
+    // The closing answered that very row: a suspension by report writes no second one.
+    expect(closedReport.audit_entries).toEqual([logged]);
   });
 
   it("suspends and unsuspends a user directly, each time in the audit log", async () => {
     const user = await signIn();
-    const suspended = await asAdmin(`/admin/users/${user.user.id}/suspend`, { method: "POST" });
-    expect(await suspended.json()).toEqual({ id: user.user.id, status: "suspended", previous_status: "active" });
-    expect((await postJson("/auth/refresh", { refresh_token: user.refresh_token })).status).toBe(401);
-    const lifted = await asAdmin(`/admin/users/${user.user.id}/unsuspend`, { method: "POST" });
-    expect(await lifted.json()).toEqual({ id: user.user.id, status: "active", previous_status: "suspended" });
-    const audit = (await (await asAdmin("/admin/audit-logs?limit=2")).json()) as {
-      items: { action: string; target_id: string }[];
+    const suspended = (await (await asAdmin(`/admin/users/${user.user.id}/suspend`, { method: "POST" })).json()) as {
+      audit_entries: AuditEntry[];
     };
+    expect(suspended).toMatchObject({ id: user.user.id, status: "suspended", previous_status: "active" });
+    expect((await postJson("/auth/refresh", { refresh_token: user.refresh_token })).status).toBe(401);
+    const lifted = (await (await asAdmin(`/admin/users/${user.user.id}/unsuspend`, { method: "POST" })).json()) as {
+      audit_entries: AuditEntry[];
+    };
+    expect(lifted).toMatchObject({ id: user.user.id, status: "active", previous_status: "suspended" });
+    const audit = (await (await asAdmin("/admin/audit-logs?limit=2")).json()) as { items: AuditEntry[] };
     expect(audit.items.map((entry) => [entry.action, entry.target_id])).toEqual([
       ["user.unsuspend", user.user.id],
       ["user.suspend", user.user.id],
     ]);
+    // Each answer carries the very row it wrote, as the audit log shows it.
+    expect([...lifted.audit_entries, ...suspended.audit_entries]).toEqual(audit.items);
     expect((await asAdmin(`/admin/users/${crypto.randomUUID()}/suspend`, { method: "POST" })).status).toBe(404);
     expect((await asAdmin(`/admin/users/${admin.user.id}/suspend`, { method: "POST" })).status).toBe(400);
+  });
+});
+
+describe("what a moderator reads before deciding", () => {
+  interface Someone {
+    id: string;
+  }
+  interface History {
+    user: Record<string, unknown>;
+    reports: { total: number; open: number; items: { id: string; reporter: Someone | null }[] };
+    sessions: { total: number; items: { id: string; partner: Someone | null }[] };
+    ratings: {
+      count: number;
+      average: number | null;
+      items: { session_id: string; rating: number; by: Someone | null }[];
+    };
+  }
+  const historyOf = async (userId: string, query = "") => {
+    const response = await asAdmin(`/admin/users/${userId}${query}`);
+    expect(response.status).toBe(200);
+    return (await response.json()) as History;
+  };
+
+  it("a user's history: the account, reports against them, their sessions and the ratings their partners gave", async () => {
+    const { a: first, b: target, sessionId: firstSession } = await pairInSession(handle, ["First", "Target"]);
+    const filed = await postJson(
+      "/reports",
+      { target_user_id: target.user.id, reason: "harassment", session_id: firstSession },
+      { headers: bearer(first) },
+    );
+    const { id: reportId } = (await filed.json()) as { id: string };
+    expect((await endWith(first, firstSession, { rating: 2, notes: "kept to myself" })).status).toBe(200);
+    const second = await learner("B1", "Second");
+    const secondSession = await sessionBetween(handle, second, target);
+    expect((await endWith(second, secondSession, { rating: 4 })).status).toBe(200);
+    // The target's own rating of a session is one they gave, not one they received.
+    expect((await endWith(target, secondSession, { rating: 5 })).status).toBe(200);
+
+    const history = await historyOf(target.user.id);
+    expect(history.user).toEqual({
+      id: target.user.id,
+      email: target.user.email,
+      display_name: "Target",
+      level: "B1",
+      role: "user",
+      status: "active",
+      held_at: null,
+      suspended_at: null,
+      suspension_reason: null,
+      created_at: new Date(target.user.created_at).toISOString(),
+    });
+    expect(history.reports).toEqual({
+      total: 1,
+      open: 1,
+      items: [
+        {
+          id: reportId,
+          status: "open",
+          reason: "harassment",
+          action: null,
+          session_id: firstSession,
+          reporter: { id: first.user.id, email: first.user.email, display_name: "First", status: "active" },
+          created_at: expect.stringMatching(/Z$/),
+          closed_at: null,
+        },
+      ],
+    });
+    expect(history.sessions.total).toBe(2);
+    expect(history.sessions.items.map((session) => [session.id, session.partner?.id])).toEqual([
+      [secondSession, second.user.id],
+      [firstSession, first.user.id],
+    ]);
+    expect(history.ratings.count).toBe(2);
+    expect(history.ratings.average).toBe(3);
+    expect(history.ratings.items.map((rating) => [rating.session_id, rating.rating, rating.by?.id])).toEqual([
+      [secondSession, 4, second.user.id],
+      [firstSession, 2, first.user.id],
+    ]);
+    // The numbers only: what a partner wrote beside their rating stays theirs.
+    expect(JSON.stringify(history.ratings)).not.toContain("kept to myself");
+
+    const newest = await historyOf(target.user.id, "?limit=1");
+    expect([newest.sessions.items.length, newest.ratings.items.length]).toEqual([1, 1]);
+    expect([newest.sessions.total, newest.ratings.count, newest.ratings.items[0]?.rating]).toEqual([2, 2, 4]);
+    await dismiss(reportId);
+  });
+
+  it("a user's history is 404 for nobody and 400 for a malformed id or limit", async () => {
+    const nobody = await asAdmin(`/admin/users/${crypto.randomUUID()}`);
+    expect(nobody.status).toBe(404);
+    expect((await readProblem(nobody)).code).toBe("NOT_FOUND");
+    expect((await readProblem(await asAdmin("/admin/users/not-a-uuid"))).errors?.[0]?.field).toBe("path.id");
+    const user = await signIn();
+    for (const limit of ["0", "101", "x"]) {
+      const refused = await asAdmin(`/admin/users/${user.user.id}?limit=${limit}`);
+      expect(refused.status).toBe(400);
+      expect((await readProblem(refused)).errors?.[0]?.field).toBe("query.limit");
+    }
+  });
+
+  it("one report with its session's calls, oldest first; 404 for none, 400 for a malformed id", async () => {
+    const { a: reporter, b: target, sessionId } = await pairInSession(handle, ["Caller", "Callee"]);
+    const startedAt = new Date(Date.now() - 120_000);
+    await handle.db.insert(calls).values([
+      {
+        id: crypto.randomUUID(),
+        sessionId,
+        startedBy: target.user.id,
+        startedAt: new Date(startedAt.getTime() + 60_000),
+        endedAt: new Date(startedAt.getTime() + 70_000),
+        durationSec: 0,
+        endReason: "declined",
+      },
+      {
+        id: crypto.randomUUID(),
+        sessionId,
+        startedBy: reporter.user.id,
+        startedAt,
+        connectedAt: new Date(startedAt.getTime() + 3_000),
+        endedAt: new Date(startedAt.getTime() + 45_000),
+        durationSec: 42,
+        endReason: "hangup",
+      },
+    ]);
+    const filed = await postJson(
+      "/reports",
+      { target_user_id: target.user.id, reason: "inappropriate", session_id: sessionId },
+      { headers: bearer(reporter) },
+    );
+    const { id } = (await filed.json()) as { id: string };
+    const response = await asAdmin(`/admin/reports/${id}`);
+    expect(response.status).toBe(200);
+    const shown = (await response.json()) as AdminReport;
+    expect(shown).toMatchObject({ id, status: "open", target: { id: target.user.id }, held: false });
+    expect(shown.calls).toEqual([
+      {
+        id: expect.any(String),
+        started_by: reporter.user.id,
+        started_at: startedAt.toISOString(),
+        connected_at: new Date(startedAt.getTime() + 3_000).toISOString(),
+        ended_at: new Date(startedAt.getTime() + 45_000).toISOString(),
+        duration_sec: 42,
+        end_reason: "hangup",
+      },
+      expect.objectContaining({ started_by: target.user.id, connected_at: null, end_reason: "declined" }),
+    ]);
+    expect((await asAdmin(`/admin/reports/${crypto.randomUUID()}`)).status).toBe(404);
+    expect((await asAdmin("/admin/reports/123")).status).toBe(400);
+    await dismiss(id);
+  });
+
+  it("a report without a session has no call record (null)", async () => {
+    const [reporter, target] = await Promise.all([signIn(), signIn()]);
+    const filed = await postJson(
+      "/reports",
+      { target_user_id: target.user.id, reason: "spam" },
+      { headers: bearer(reporter) },
+    );
+    const { id } = (await filed.json()) as { id: string };
+    const shown = (await (await asAdmin(`/admin/reports/${id}`)).json()) as { calls: unknown; session_id: null };
+    expect(shown).toMatchObject({ calls: null, session_id: null, left_session: false });
+    await dismiss(id);
   });
 });
 
@@ -113,8 +300,11 @@ describe("admin rights come from the database, not the token", () => {
   it("a granted admin gets in at once, and loses access at once when the role is taken away", async () => {
     const deputy = await signIn();
     expect((await api("/admin/stats/overview", { headers: bearer(deputy) })).status).toBe(403);
-    const granted = await roleOf(deputy, "admin");
-    expect(await granted.json()).toEqual({ id: deputy.user.id, role: "admin", previous_role: "user" });
+    const granted = (await (await roleOf(deputy, "admin")).json()) as { audit_entries: AuditEntry[] };
+    expect(granted).toMatchObject({ id: deputy.user.id, role: "admin", previous_role: "user" });
+    expect(granted.audit_entries).toMatchObject([
+      { action: "user.role.grant", actor_id: admin.user.id, target_id: deputy.user.id, metadata: { role: "admin" } },
+    ]);
     expect((await api("/admin/stats/overview", { headers: bearer(deputy) })).status).toBe(200);
 
     expect((await roleOf(deputy, "user")).status).toBe(200);
@@ -191,6 +381,8 @@ describe("admin rights come from the database, not the token", () => {
 describe("an ordinary user", () => {
   const routes: [string, string, unknown?][] = [
     ["GET", "/admin/reports"],
+    ["GET", `/admin/reports/${crypto.randomUUID()}`],
+    ["GET", `/admin/users/${crypto.randomUUID()}`],
     ["POST", `/admin/reports/${crypto.randomUUID()}/close`, { resolution: "x", action: "none" }],
     ["POST", `/admin/users/${crypto.randomUUID()}/suspend`],
     ["POST", `/admin/users/${crypto.randomUUID()}/unsuspend`],

@@ -390,16 +390,30 @@ describe("held users in the moderators' queue", () => {
     const dismissed = await report(second as SignedIn, target);
     expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
 
-    expect((await close(warned, "warn")).status).toBe(200);
+    const warning = await close(warned, "warn");
+    expect(warning.status).toBe(200);
+    // The closing answers the audit rows it wrote: here only its own, as the hold stays.
+    expect(((await warning.json()) as { audit_entries: AuditRow[] }).audit_entries.map((row) => row.action)).toEqual([
+      "report.close",
+    ]);
     expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
     expect((await openQueue()).find((item) => item.id === dismissed)?.held).toBe(true);
 
-    expect((await close(dismissed, "none")).status).toBe(200);
+    const releasing = await close(dismissed, "none");
+    expect(releasing.status).toBe(200);
     expect(await attemptAnswer(target)).toEqual({ status: 202 });
-    expect((await auditOf(target.user.id)).map((row) => [row.action, row.actor_id])).toEqual([
+    const logged = await auditOf(target.user.id);
+    expect(logged.map((row) => [row.action, row.actor_id])).toEqual([
       ["user.release", admin.user.id],
       ["user.hold", null],
     ]);
+    const { audit_entries: written } = (await releasing.json()) as { audit_entries: AuditRow[] };
+    expect(written.map((row) => [row.action, row.target_id])).toEqual([
+      ["report.close", dismissed],
+      ["user.release", target.user.id],
+    ]);
+    // The release it answers is the row the audit log holds, not a look-alike.
+    expect(written[1]).toEqual(logged[0]);
   });
 
   it("have the hold replaced by a suspension", async () => {

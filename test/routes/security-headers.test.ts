@@ -55,4 +55,19 @@ describe("security headers", () => {
     expect(csp.get("object-src")).toEqual(["'none'"]);
     expect(await response.text()).toContain('<script type="module" src="./app.js"></script>');
   });
+
+  it("serve the moderator console's page to anyone under the web client's policy, while its API stays guarded", async () => {
+    // The page holds no data: every figure it shows comes from the admin API, which refuses others.
+    for (const path of ["/admin", "/admin/"]) {
+      const response = await api(path);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toMatch(/^text\/html/);
+      expectCommonHeaders(response);
+      const csp = directives(response.headers.get("content-security-policy"));
+      expect(csp.get("script-src")).toEqual(["'self'"]);
+      expect(csp.get("style-src")).toEqual(["'self'"]);
+      expect(await response.text()).toContain('<script type="module" src="./admin.js"></script>');
+    }
+    expect((await api("/admin/reports")).status).toBe(401);
+  });
 });

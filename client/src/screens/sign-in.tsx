@@ -2,8 +2,11 @@ import { useState } from "preact/hooks";
 import { api, ok, setTokens } from "../api";
 import { ErrorNote, Screen, useAction } from "../ui";
 
-/** Sign in with a code mailed to the address; in development, the local mailbox shows it. */
-export function SignIn(props: { onSignedIn(next: "profile" | "home"): void }) {
+/**
+ * Sign in with a code mailed to the address; in development, the local mailbox shows it. The
+ * moderator console signs in here too, with its own `title` and `intro`.
+ */
+export function SignIn(props: { onSignedIn(next: "profile" | "home"): void; title?: string; intro?: string }) {
   const [email, setEmail] = useState("");
   const [code, setCode] = useState("");
   const [loginId, setLoginId] = useState<string | null>(null);
@@ -25,8 +28,8 @@ export function SignIn(props: { onSignedIn(next: "profile" | "home"): void }) {
   });
 
   return (
-    <Screen title="Sign in to Gaplash">
-      <p>Practise speaking one to one with a learner of your level.</p>
+    <Screen title={props.title ?? "Sign in to Gaplash"}>
+      <p>{props.intro ?? "Practise speaking one to one with a learner of your level."}</p>
       <form
         onSubmit={(event) => {
           event.preventDefault();

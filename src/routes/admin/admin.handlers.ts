@@ -12,6 +12,7 @@ import { restoreAccess } from "../../services/revocation";
 import { toCallView } from "../../services/sessions";
 import * as topics from "../../services/topics";
 import { type VoiceNoteSigner, voiceNoteSigner } from "../../services/uploads";
+import { userHistory } from "../../services/user-history";
 import type * as routes from "./admin.routes";
 
 function summary(
@@ -25,6 +26,24 @@ function summary(
   return user?.id && user.email && user.status
     ? { id: user.id, email: user.email, display_name: user.displayName, status: user.status }
     : null;
+}
+
+/** A timestamp Postgres wrote into JSON (with its offset), as ISO 8601 UTC. */
+function utc<T extends string | null>(instant: T): T {
+  return (instant === null ? null : new Date(instant).toISOString()) as T;
+}
+
+/** An audit row as the API shows it. */
+function auditView(row: admin.AuditEntry) {
+  return {
+    id: row.id,
+    actor_id: row.actorId,
+    action: row.action,
+    target_type: row.targetType,
+    target_id: row.targetId,
+    metadata: row.metadata,
+    created_at: row.createdAt.toISOString(),
+  };
 }
 
 /** A report as moderators see it; voice notes in the evidence come with short-lived signed URLs. */
@@ -83,6 +102,49 @@ export const listReports: AppRouteHandler<routes.ListReportsRoute> = async (c) =
   );
 };
 
+export const getReport: AppRouteHandler<routes.GetReportRoute> = async (c) => {
+  const row = await admin.findReport(c.get("services").db, c.req.valid("param").id);
+  if (!row) throw new ApiError("NOT_FOUND", { detail: "No such report." });
+  return c.json(await reportView(row, voiceNoteSigner(c.get("config").s3, new Date())), 200);
+};
+
+export const getUser: AppRouteHandler<routes.GetUserRoute> = async (c) => {
+  const history = await userHistory(c.get("services").db, c.req.valid("param").id, c.req.valid("query").limit);
+  if (!history) throw new ApiError("NOT_FOUND", { detail: "No such user." });
+  const { user, reports, sessions, ratings } = history;
+  return c.json(
+    {
+      user: {
+        ...user,
+        held_at: utc(user.held_at),
+        suspended_at: utc(user.suspended_at),
+        created_at: utc(user.created_at),
+      },
+      reports: {
+        ...reports,
+        items: reports.items.map((report) => ({
+          ...report,
+          created_at: utc(report.created_at),
+          closed_at: utc(report.closed_at),
+        })),
+      },
+      sessions: {
+        ...sessions,
+        items: sessions.items.map((session) => ({
+          ...session,
+          started_at: utc(session.started_at),
+          ended_at: utc(session.ended_at),
+        })),
+      },
+      ratings: {
+        ...ratings,
+        items: ratings.items.map((rating) => ({ ...rating, rated_at: utc(rating.rated_at) })),
+      },
+    },
+    200,
+  );
+};
+
 /** After a suspension commits: the user's tokens, sockets, session and queue learn of it. */
 function announceSuspension(c: Context<AppBindings>, suspension: admin.Suspension | null, now: Date) {
   if (!suspension) return Promise.resolve();
@@ -113,7 +175,13 @@ export const closeReport: AppRouteHandler<routes.CloseReportRoute> = async (c) =
   await announceSuspension(c, outcome.suspension, now);
   const row = await admin.findReport(db, id);
   if (!row) throw new ApiError("NOT_FOUND", { detail: "No such report." });
-  return c.json(await reportView(row, voiceNoteSigner(c.get("config").s3, now)), 200);
+  return c.json(
+    {
+      ...(await reportView(row, voiceNoteSigner(c.get("config").s3, now))),
+      audit_entries: outcome.audit.map(auditView),
+    },
+    200,
+  );
 };
 
 /** Admins act on other accounts only: nobody suspends, unsuspends or changes the role of themselves. */
@@ -151,7 +219,7 @@ async function changeStatus(c: Context<AppBindings>, userId: string, status: "ac
       log("warn", "lifted suspension not cleared in Redis", { user_id: userId, ...describeError(error) }),
     );
   }
-  return { id: userId, status, previous_status: outcome.previous };
+  return { id: userId, status, previous_status: outcome.previous, audit_entries: [auditView(outcome.audit)] };
 }
 
 export const suspendUser: AppRouteHandler<routes.SuspendUserRoute> = async (c) => {
@@ -182,7 +250,7 @@ export const setRole: AppRouteHandler<routes.SetRoleRoute> = async (c) => {
         "This address is listed in ADMIN_EMAILS and would be an admin again at its next sign-in; remove it there.",
     });
   }
-  return c.json({ id, role, previous_role: outcome.previous }, 200);
+  return c.json({ id, role, previous_role: outcome.previous, audit_entries: [auditView(outcome.audit)] }, 200);
 };
 
 export const overview: AppRouteHandler<routes.OverviewRoute> = async (c) => {
@@ -209,23 +277,7 @@ export const queues: AppRouteHandler<routes.QueuesRoute> = async (c) => {
 export const auditLogs: AppRouteHandler<routes.AuditLogsRoute> = async (c) => {
   const { cursor, limit } = c.req.valid("query");
   const rows = await admin.listAuditLogs(c.get("services").db, limit, cursor ? decodeCursor(cursor) : undefined);
-  return c.json(
-    await toPage(
-      rows,
-      limit,
-      (row) => ({ at: row.createdAt, id: row.id }),
-      (row) => ({
-        id: row.id,
-        actor_id: row.actorId,
-        action: row.action,
-        target_type: row.targetType,
-        target_id: row.targetId,
-        metadata: row.metadata,
-        created_at: row.createdAt.toISOString(),
-      }),
-    ),
-    200,
-  );
+  return c.json(await toPage(rows, limit, (row) => ({ at: row.createdAt, id: row.id }), auditView), 200);
 };
 
 export const listTopics: AppRouteHandler<routes.ListTopicsRoute> = async (c) => {

@@ -10,9 +10,11 @@ router.use("/admin/*", requireAuth, requireAdmin);
 
 export const adminRouter = router
   .openapi(routes.listReports, handlers.listReports)
+  .openapi(routes.getReport, handlers.getReport)
   .openapi(routes.closeReport, handlers.closeReport)
   .openapi(routes.suspendUser, handlers.suspendUser)
   .openapi(routes.unsuspendUser, handlers.unsuspendUser)
+  .openapi(routes.getUser, handlers.getUser)
   .openapi(routes.setRole, handlers.setRole)
   .openapi(routes.overview, handlers.overview)
   .openapi(routes.queues, handlers.queues)

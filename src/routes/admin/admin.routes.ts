@@ -107,6 +107,39 @@ export const listReports = defineRoute({
   },
 });
 
+export const getReport = defineRoute({
+  operationId: "getReport",
+  method: "get",
+  path: "/admin/reports/{id}",
+  tags,
+  summary: "One report, with its evidence, its session's calls and both users",
+  security,
+  request: { params: IdParamsSchema },
+  responses: {
+    200: jsonContent(AdminReportSchema, "The report."),
+    400: commonErrorResponses[400],
+    ...guarded,
+    404: problem("No such report."),
+    500: commonErrorResponses[500],
+  },
+});
+
+export const AuditEntrySchema = z
+  .object({
+    id: z.uuid(),
+    actor_id: z.uuid().nullable().openapi({ description: "The admin who acted; null for the system (a hold)." }),
+    action: z.string().openapi({ example: "report.close" }),
+    target_type: z.string().openapi({ example: "report" }),
+    target_id: z.string(),
+    metadata: z.record(z.string(), z.unknown()),
+    created_at: z.iso.datetime(),
+  })
+  .openapi("AuditEntry");
+
+const auditEntries = z.array(AuditEntrySchema).openapi({
+  description: "The audit log's rows this action wrote, in its transaction: the record a moderator can point to.",
+});
+
 export const closeReport = defineRoute({
   operationId: "closeReport",
   method: "post",
@@ -127,7 +160,11 @@ export const closeReport = defineRoute({
     ),
   },
   responses: {
-    200: jsonContent(AdminReportSchema, "The closed report."),
+    200: jsonContent(
+      AdminReportSchema.extend({ audit_entries: auditEntries }).openapi("ClosedReport"),
+      "The closed report, and what the audit log recorded: `report.close`, then `user.release` when the closing " +
+        "lifted a hold.",
+    ),
     ...commonErrorResponses,
     ...guarded,
     404: problem("No such report."),
@@ -136,8 +173,93 @@ export const closeReport = defineRoute({
 });
 
 const UserStatusSchema = z
-  .object({ id: z.uuid(), status: z.enum(["active", "suspended"]), previous_status: z.enum(["active", "suspended"]) })
+  .object({
+    id: z.uuid(),
+    status: z.enum(["active", "suspended"]),
+    previous_status: z.enum(["active", "suspended"]),
+    audit_entries: auditEntries,
+  })
   .openapi("UserStatusChange");
+
+export const getUser = defineRoute({
+  operationId: "getUserHistory",
+  method: "get",
+  path: "/admin/users/{id}",
+  tags,
+  summary: "A user and their history: reports against them, sessions, ratings received",
+  description:
+    "What a moderator reads before deciding. Each list holds the newest `limit` items, newest first, beside its " +
+    "total. Ratings are the numbers partners gave sessions with the user, without the partner's own notes.",
+  security,
+  request: { params: IdParamsSchema, query: PageQuerySchema.pick({ limit: true }) },
+  responses: {
+    200: jsonContent(
+      z
+        .object({
+          user: z.object({
+            id: z.uuid(),
+            email: z.email(),
+            display_name: z.string().nullable(),
+            level: z.enum(levels).nullable(),
+            role: z.enum(["user", "admin"]),
+            status: z.enum(["active", "suspended"]),
+            held_at: z.iso.datetime().nullable().openapi({ description: "Held for review since; null when not." }),
+            suspended_at: z.iso.datetime().nullable(),
+            suspension_reason: z.enum(reasons).nullable(),
+            created_at: z.iso.datetime(),
+          }),
+          reports: z.object({
+            total: z.number().int(),
+            open: z.number().int(),
+            items: z.array(
+              z.object({
+                id: z.uuid(),
+                status: z.enum(["open", "closed"]),
+                reason: z.enum(reasons),
+                action: z.enum(["none", "warn", "suspend"]).nullable(),
+                session_id: z.uuid().nullable(),
+                reporter: UserSummarySchema,
+                created_at: z.iso.datetime(),
+                closed_at: z.iso.datetime().nullable(),
+              }),
+            ),
+          }),
+          sessions: z.object({
+            total: z.number().int(),
+            items: z.array(
+              z.object({
+                id: z.uuid(),
+                level: z.enum(levels),
+                status: z.enum(["active", "ended"]),
+                started_at: z.iso.datetime(),
+                ended_at: z.iso.datetime().nullable(),
+                duration_sec: z.number().int().nullable(),
+                partner: UserSummarySchema,
+              }),
+            ),
+          }),
+          ratings: z.object({
+            count: z.number().int(),
+            average: z.number().nullable().openapi({ description: "To two decimals; null without ratings." }),
+            items: z.array(
+              z.object({
+                session_id: z.uuid(),
+                rating: z.number().int().min(1).max(5),
+                by: UserSummarySchema,
+                rated_at: z.iso.datetime().nullable(),
+              }),
+            ),
+          }),
+        })
+        .openapi("AdminUserHistory"),
+      "The user and their history.",
+    ),
+    400: commonErrorResponses[400],
+    ...guarded,
+    404: problem("No such user."),
+    500: commonErrorResponses[500],
+  },
+});
 
 export const suspendUser = defineRoute({
   operationId: "suspendUser",
@@ -190,7 +312,12 @@ export const setRole = defineRoute({
   responses: {
     200: jsonContent(
       z
-        .object({ id: z.uuid(), role: z.enum(["user", "admin"]), previous_role: z.enum(["user", "admin"]) })
+        .object({
+          id: z.uuid(),
+          role: z.enum(["user", "admin"]),
+          previous_role: z.enum(["user", "admin"]),
+          audit_entries: auditEntries,
+        })
         .openapi("UserRoleChange"),
       "The role now.",
     ),
@@ -270,22 +397,7 @@ export const auditLogs = defineRoute({
   request: { query: PageQuerySchema },
   responses: {
     200: jsonContent(
-      z
-        .object({
-          items: z.array(
-            z.object({
-              id: z.uuid(),
-              actor_id: z.uuid().nullable(),
-              action: z.string(),
-              target_type: z.string(),
-              target_id: z.string(),
-              metadata: z.record(z.string(), z.unknown()),
-              created_at: z.iso.datetime(),
-            }),
-          ),
-          next_cursor: z.string().nullable(),
-        })
-        .openapi("AuditLogPage"),
+      z.object({ items: z.array(AuditEntrySchema), next_cursor: z.string().nullable() }).openapi("AuditLogPage"),
       "A page of the audit log.",
     ),
     400: commonErrorResponses[400],
@@ -407,6 +519,8 @@ export type ListTopicsRoute = typeof listTopics;
 export type CreateTopicRoute = typeof createTopic;
 export type UpdateTopicRoute = typeof updateTopic;
 export type ListReportsRoute = typeof listReports;
+export type GetReportRoute = typeof getReport;
+export type GetUserRoute = typeof getUser;
 export type CloseReportRoute = typeof closeReport;
 export type SuspendUserRoute = typeof suspendUser;
 export type UnsuspendUserRoute = typeof unsuspendUser;

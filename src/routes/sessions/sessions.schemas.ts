@@ -47,7 +47,9 @@ export const CallSchema = z
     started_at: z.iso.datetime(),
     connected_at: z.iso.datetime().nullable(),
     ended_at: z.iso.datetime().nullable(),
-    duration_sec: z.number().int().nullable().openapi({ description: "Seconds connected." }),
+    duration_sec: z.number().int().nullable().openapi({
+      description: "Seconds spoken, from connection to end (0 for a call never connected); null while it lasts.",
+    }),
     end_reason: z.enum(callEndReasons).nullable(),
   })
   .openapi("Call");

@@ -1,0 +1,95 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, currentTokens, onTokens, type Problem, problemOf, type Tokens } from "../src/api";
+import { SignIn } from "../src/screens/sign-in";
+import { ErrorNote, Screen } from "../src/ui";
+import { SignOut } from "./nav";
+import { OverviewScreen } from "./overview";
+import { QueueScreen } from "./queue";
+import { ReportScreen } from "./report";
+import { useConsoleRoute } from "./routes";
+import { UserScreen } from "./user";
+
+/** Whether the API lets the signed-in user into the admin surface: it alone decides (docs/console.md). */
+type Access =
+  | { kind: "checking" }
+  | { kind: "admin" }
+  | { kind: "refused"; problem: Problem }
+  | { kind: "failed"; error: unknown };
+
+/**
+ * The moderator console. It signs in as the web client does, and shares its sign-in (the same
+ * origin, the same stored tokens). Who may use it is the API's word, asked on every load: a
+ * 403 from the admin surface shows a refusal, never the console.
+ */
+export function Console() {
+  const [tokens, setTokens] = useState<Tokens | null>(currentTokens);
+  const [access, setAccess] = useState<Access>({ kind: "checking" });
+  const route = useConsoleRoute();
+  useEffect(() => onTokens(setTokens), []);
+
+  useEffect(() => {
+    if (!tokens) return;
+    setAccess({ kind: "checking" });
+    void (async () => {
+      try {
+        const response = await api.admin.stats.overview.$get();
+        if (response.ok) return setAccess({ kind: "admin" });
+        const problem = await problemOf(response);
+        setAccess(problem.status === 403 ? { kind: "refused", problem } : { kind: "failed", error: problem });
+      } catch (error) {
+        setAccess({ kind: "failed", error });
+      }
+    })();
+  }, [tokens?.user.id]);
+
+  if (!tokens) {
+    return (
+      <SignIn
+        title="Sign in to the moderator console"
+        intro="For Gaplash admins. Sign in with your account's address; the console checks your rights with the API."
+        onSignedIn={() => {}}
+      />
+    );
+  }
+  switch (access.kind) {
+    case "checking":
+      return (
+        <Screen title="Moderator console">
+          <p role="status">Checking your access…</p>
+        </Screen>
+      );
+    case "failed":
+      return (
+        <Screen title="Moderator console" actions={<SignOut />}>
+          <ErrorNote error={access.error} />
+        </Screen>
+      );
+    case "refused":
+      return (
+        <Screen title="Not for this account" actions={<SignOut />}>
+          <div role="alert" class="refusal">
+            <p>
+              The moderator console is for admins only, and the API refused <strong>{tokens.user.email}</strong>:{" "}
+              {access.problem.message}
+            </p>
+            <p>
+              If you moderate Gaplash, ask an admin to grant you the role, then reload. To practise, open{" "}
+              <a href="/app/">the web app</a>.
+            </p>
+          </div>
+        </Screen>
+      );
+    case "admin":
+      break;
+  }
+  switch (route.screen) {
+    case "queue":
+      return <QueueScreen status={route.status} />;
+    case "report":
+      return <ReportScreen id={route.id} />;
+    case "user":
+      return <UserScreen id={route.id} />;
+    case "overview":
+      return <OverviewScreen />;
+  }
+}

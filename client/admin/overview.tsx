@@ -1,0 +1,85 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, ok } from "../src/api";
+import { ErrorNote, Screen, useAction } from "../src/ui";
+import { BarChart } from "./charts";
+import { ConsoleNav } from "./nav";
+import type { Overview, QueueStats } from "./types";
+
+/** A wait in the unit that reads best: milliseconds under a second, then seconds. */
+const wait = (ms: number) =>
+  ms < 1000 ? `${Math.round(ms)} ms` : ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+
+/** Today at a glance, and the queues per level as charts: depth now, waits and match rate over 24 h. */
+export function OverviewScreen() {
+  const [figures, setFigures] = useState<Overview | null>(null);
+  const [queues, setQueues] = useState<QueueStats>([]);
+  const load = useAction(async () => {
+    const [overview, stats] = await Promise.all([
+      ok(await api.admin.stats.overview.$get()),
+      ok(await api.admin.stats.queues.$get()),
+    ]);
+    setFigures(overview);
+    setQueues(stats.items);
+  });
+  useEffect(() => void load.run(), []);
+  const levels = queues.map((queue) => queue.level);
+  const tiles: [string, number | undefined][] = [
+    ["Sessions today", figures?.sessions_today],
+    ["Active users today", figures?.dau],
+    ["Online now", figures?.online_now],
+    ["Waiting for a partner", figures?.waiting_in_queue],
+    ["Open reports", figures?.open_reports],
+    ["Minutes spoken today", figures?.minutes_spoken_today],
+  ];
+  return (
+    <Screen title="Overview" actions={<ConsoleNav current="overview" />}>
+      <p class="muted">Today is the UTC day; waits and match rates cover the last 24 hours.</p>
+      <ul class="tiles" aria-label="Today">
+        {tiles.map(([label, value]) => (
+          <li key={label}>
+            <span class="tile-value">{value ?? "…"}</span>
+            <span class="tile-label">{label}</span>
+          </li>
+        ))}
+      </ul>
+      <button type="button" onClick={() => void load.run()} disabled={load.busy}>
+        Refresh
+      </button>
+      <ErrorNote error={load.error} />
+      {queues.length > 0 ? (
+        <section aria-labelledby="queues-heading" class="charts">
+          <h2 id="queues-heading">Queues per level</h2>
+          <BarChart
+            title="Waiting now"
+            description={`Learners waiting for a partner, per level: ${queues.map((q) => `${q.level} ${q.depth}`).join(", ")}.`}
+            categories={levels}
+            categoryLabel="Level"
+            series={[{ name: "Waiting", values: queues.map((q) => q.depth), className: "series-1" }]}
+            format={(value) => String(Math.round(value))}
+            counts
+          />
+          <BarChart
+            title="Wait to a match, last 24 h"
+            description="Median (p50) and 95th percentile (p95) of the wait from asking to being matched, per level; a dash where nobody was matched."
+            categories={levels}
+            categoryLabel="Level"
+            series={[
+              { name: "p50", values: queues.map((q) => q.wait_p50_ms), className: "series-1" },
+              { name: "p95", values: queues.map((q) => q.wait_p95_ms), className: "series-2" },
+            ]}
+            format={wait}
+          />
+          <BarChart
+            title="Match rate, last 24 h"
+            description="Of the attempts that ended in the last 24 hours, the share that found a partner (the rest were cancelled or expired), per level."
+            categories={levels}
+            categoryLabel="Level"
+            series={[{ name: "Matched", values: queues.map((q) => q.match_rate_24h), className: "series-1" }]}
+            format={(value) => `${Math.round(value * 100)} %`}
+            max={1}
+          />
+        </section>
+      ) : null}
+    </Screen>
+  );
+}

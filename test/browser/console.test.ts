@@ -1,0 +1,206 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { beforeAll, describe, expect, inject, it, onTestFailed } from "vitest";
+import { browserForFile, cspViolations } from "./devices.ts";
+import { apiAs, consoleAdminEmail, type SignedInTokens, signedInLearner } from "./learners.ts";
+
+/*
+ * The moderator console's story (issue #23), in real Chromium against `wrangler dev`: three
+ * learners meet a fourth and report him, which holds him (his next attempt is refused); an admin
+ * signs in to /admin/, finds him first in the queue with the transcript, suspends him, and the
+ * session socket his phone still has open closes. A learner who is not an admin is refused.
+ * Screenshots at a desktop width and at 360 px go to test/browser/screenshots/console-*.png
+ * (docs/console.md shows them).
+ */
+
+const apiUrl = inject("apiUrl");
+const { open } = browserForFile(apiUrl);
+const screenshots = join(import.meta.dirname, "screenshots");
+const desktop = { width: 1280, height: 860 };
+const phone = { width: 360, height: 740 };
+
+beforeAll(() => mkdir(screenshots, { recursive: true }));
+
+/** Screenshots of `page` as it is, at a desktop width and at 360 px; the page is left at 360 px. */
+async function shots(page: Page, what: string): Promise<void> {
+  await page.setViewportSize(desktop);
+  await page.screenshot({ path: join(screenshots, `console-${what}-desktop.png`), fullPage: true });
+  await page.setViewportSize(phone);
+  await page.screenshot({ path: join(screenshots, `console-${what}-360.png`), fullPage: true });
+  // At 360 px nothing may be wider than the screen.
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(phone.width);
+}
+
+/** Both learners ask for a partner at A1 through the API, as the web client does; the session's id. */
+async function meet(first: SignedInTokens, second: SignedInTokens): Promise<string> {
+  for (const learner of [first, second]) await apiAs(apiUrl, learner, "POST", "/presence/ping", {});
+  await apiAs(apiUrl, first, "POST", "/match/attempt", { desired_level: "A1" });
+  const answer = await apiAs<{ session_id?: string }>(apiUrl, second, "POST", "/match/attempt", {
+    desired_level: "A1",
+  });
+  if (!answer.session_id) throw new Error(`the second attempt answered ${JSON.stringify(answer)}`);
+  return answer.session_id;
+}
+
+const say = (who: SignedInTokens, sessionId: string, text: string) =>
+  apiAs<{ id: string }>(apiUrl, who, "POST", `/sessions/${sessionId}/messages`, {
+    type: "text",
+    text,
+    client_id: crypto.randomUUID(),
+  });
+
+describe("the moderator console", () => {
+  it("shows a held user first with the transcript; suspending him closes his open socket", async () => {
+    const timur = await signedInLearner(apiUrl, "Timur", "A1");
+    const reporters = [
+      await signedInLearner(apiUrl, "Aziza", "A1"),
+      await signedInLearner(apiUrl, "Bobur", "A1"),
+      await signedInLearner(apiUrl, "Dilnoza", "A1"),
+    ];
+
+    // Timur meets each; the first two sessions end with a low rating, the last one goes on.
+    const sessions: string[] = [];
+    for (const reporter of reporters) {
+      const sessionId = await meet(timur, reporter);
+      sessions.push(sessionId);
+      await say(reporter, sessionId, "Salom! Qalaysiz?");
+      const rude = await say(timur, sessionId, `Your English is useless, go away (${sessions.length})`);
+      if (sessions.length === reporters.length) {
+        // An edit keeps what the message said before, for the moderators.
+        await apiAs(apiUrl, timur, "PATCH", `/sessions/${sessionId}/messages/${rude.id}`, { text: "Sorry." });
+        break;
+      }
+      await apiAs(apiUrl, reporter, "POST", `/sessions/${sessionId}/end`, { rating: 1 });
+      await apiAs(apiUrl, reporter, "POST", "/reports", {
+        target_user_id: timur.user.id,
+        reason: "harassment",
+        session_id: sessionId,
+      });
+    }
+    const lastSession = sessions.at(-1) ?? "";
+
+    // Timur's phone is in the session still, its socket open.
+    const timurs = await open(timur);
+    const session = await timurs.newPage();
+    await session.goto(`/app/#/session/${lastSession}`);
+    await session.waitForFunction(() =>
+      (window as unknown as { gaplashSockets: WebSocket[] }).gaplashSockets.some(
+        (socket) => socket.url.includes("/sessions/") && socket.readyState === WebSocket.OPEN,
+      ),
+    );
+    // What the server tells that socket: its `closing` frame's code, then the close itself.
+    await session.evaluate(() => {
+      const seen = { closing: [] as number[], closed: false };
+      Object.assign(window, { sessionSocket: seen });
+      const socket = (window as unknown as { gaplashSockets: WebSocket[] }).gaplashSockets.find(
+        (candidate) => candidate.url.includes("/sessions/") && candidate.readyState === WebSocket.OPEN,
+      );
+      socket?.addEventListener("message", (event) => {
+        const frame = String(event.data).startsWith("{")
+          ? (JSON.parse(String(event.data)) as { type?: string; code?: number })
+          : {};
+        if (frame.type === "closing") seen.closing.push(Number(frame.code));
+      });
+      socket?.addEventListener("close", () => {
+        seen.closed = true;
+      });
+    });
+
+    // The third reporter reports him from that session: three distinct reporters hold him.
+    await apiAs(apiUrl, reporters[2] as SignedInTokens, "POST", "/reports", {
+      target_user_id: timur.user.id,
+      reason: "harassment",
+      note: "He insulted me, then edited it.",
+      session_id: lastSession,
+    });
+    const home = await timurs.newPage();
+    await home.goto("/app/");
+    await home.getByRole("button", { name: "Find a partner" }).click();
+    await home.getByRole("alert").filter({ hasText: "Several people reported this account" }).waitFor();
+
+    // A learner who is not an admin gets the console's refusal, from the API's 403.
+    const learnerPage = await (await open(reporters[0])).newPage();
+    await learnerPage.goto("/admin/");
+    await learnerPage.getByRole("heading", { name: "Not for this account" }).waitFor();
+    await expect(learnerPage.getByRole("alert").textContent()).resolves.toMatch(/for admins only/);
+    await shots(learnerPage, "refused");
+
+    // The admin signs in to the console with an emailed code.
+    const admin = await (await open()).newPage();
+    onTestFailed(async () => {
+      await admin.screenshot({ path: join(screenshots, "console-failure.png"), fullPage: true });
+    });
+    await admin.setViewportSize(desktop);
+    await admin.goto("/admin/");
+    await admin.getByRole("heading", { name: "Sign in to the moderator console" }).waitFor();
+    await admin.getByLabel("Email").fill(consoleAdminEmail);
+    await admin.getByRole("button", { name: "Send me a code" }).click();
+    await admin.getByRole("link", { name: /local mailbox/ }).waitFor();
+    const mailbox = (await (
+      await admin.request.get(`/dev/mailbox?email=${encodeURIComponent(consoleAdminEmail)}`)
+    ).json()) as { items: { text?: string }[] };
+    await admin.getByLabel("6-digit code").fill(/\b(\d{6})\b/.exec(mailbox.items[0]?.text ?? "")?.[1] ?? "");
+    await admin.getByRole("button", { name: "Sign in" }).click();
+
+    // The queue: Timur's reports first, marked held.
+    await admin.getByRole("heading", { name: "Report queue" }).waitFor();
+    const first = admin.getByTestId("queue-item").first();
+    await expect(first.textContent()).resolves.toMatch(/harassment against Timur.*Held for review/);
+    await shots(admin, "queue");
+
+    // His newest report: the transcript with what the edited message said first, the history.
+    await admin.setViewportSize(desktop);
+    await first.getByRole("link").click();
+    await admin.getByRole("heading", { name: "Report: harassment" }).waitFor();
+    const transcript = admin.getByTestId("evidence");
+    await transcript.filter({ hasText: "Salom! Qalaysiz?" }).waitFor();
+    const edited = transcript.filter({ hasText: "Sorry." });
+    await expect(edited.textContent()).resolves.toContain("Before the edit");
+    await expect(edited.textContent()).resolves.toContain("Your English is useless, go away (3)");
+    await admin.getByRole("heading", { name: "Reports against them: 3 (3 open)" }).waitFor();
+    await admin.getByRole("heading", { name: "Sessions: 3" }).waitFor();
+    await admin.getByRole("heading", { name: /Ratings received: 2, 1 on average/ }).waitFor();
+    await shots(admin, "report");
+
+    // Suspend, confirmed in a dialog that takes the focus.
+    await admin.setViewportSize(desktop);
+    await admin.getByLabel(/Resolution/).fill("Insults in three sessions, one edited to hide it.");
+    const suspend = admin.getByRole("button", { name: "Close and suspend" });
+    const dialog = admin.getByRole("dialog", { name: "Close this report and suspend the user?" });
+    // Escape takes it back, and the focus returns to the button that asked.
+    await suspend.click();
+    await dialog.waitFor();
+    expect(await admin.evaluate(() => document.activeElement?.textContent)).toBe("Cancel");
+    await admin.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    expect(await admin.evaluate(() => document.activeElement?.textContent)).toBe("Close and suspend");
+    await admin.keyboard.press("Enter");
+    await dialog.waitFor();
+    await admin.setViewportSize(phone);
+    await admin.screenshot({ path: join(screenshots, "console-confirm-360.png") });
+    await dialog.getByRole("button", { name: "Close and suspend" }).click();
+
+    // The audit entry it wrote, announced; his socket closes with 4004 (suspended).
+    const status = admin.getByRole("status").filter({ hasText: "Closed with suspend" });
+    await status.waitFor();
+    await expect(status.getByTestId("audit-entry").textContent()).resolves.toMatch(/report\.close on report/);
+    type Seen = { sessionSocket: { closing: number[]; closed: boolean } };
+    await session.waitForFunction(() => (window as unknown as Seen).sessionSocket.closed, undefined, {
+      timeout: 10_000,
+    });
+    expect(await session.evaluate(() => (window as unknown as Seen).sessionSocket.closing)).toEqual([4004]);
+    await admin.getByText(/^suspended, since/).waitFor();
+
+    // The overview: today's tiles and the queue charts, each with its table.
+    await admin.getByRole("link", { name: "Overview" }).click();
+    await admin.getByRole("heading", { name: "Overview" }).waitFor();
+    await admin.getByRole("img", { name: /Match rate, last 24 h/ }).waitFor();
+    await admin.getByText("Match rate, last 24 h: as a table").click();
+    const a1 = admin.getByRole("row", { name: /^A1/ }).last();
+    await expect(a1.textContent()).resolves.toMatch(/A1\s*100 %/);
+    await shots(admin, "overview");
+
+    for (const page of [admin, learnerPage]) expect(await cspViolations(page)).toEqual([]);
+  });
+});
