@@ -136,8 +136,12 @@ describe("a call", () => {
   it("negotiated and hung up is recorded with the time spoken, and shows on the session", async () => {
     const sockets = await inRoom(handle);
     const callId = await connectedCall(sockets);
+    // The room writes the connection after its push announcing it: wait for the write, not the push.
+    await eventually(
+      async () => (await callRow(handle, callId))?.connectedAt instanceof Date,
+      "the recorded connection",
+    );
     expect(await callRow(handle, callId)).toMatchObject({ startedBy: sockets.a.user.id, endedAt: null });
-    expect((await callRow(handle, callId))?.connectedAt).toBeInstanceOf(Date);
 
     frame(sockets.bSocket, { type: "call.hangup", call_id: callId });
     const ended = { type: "call.ended", call_id: callId, reason: "hangup", duration_sec: expect.any(Number) };
