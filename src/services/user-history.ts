@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import type { Level, ReportReason } from "../db/schema/enums";
+import type { SessionView } from "./sessions";
 
 /** Another account as the history names it; null for an account since deleted. */
 export interface HistoryUser {
@@ -47,15 +48,9 @@ export interface UserHistory {
   sessions: {
     total: number;
     /** The newest `limit`, newest first. */
-    items: {
-      id: string;
-      level: Level;
-      status: "active" | "ended";
-      started_at: string;
-      ended_at: string | null;
-      duration_sec: number | null;
+    items: (Pick<SessionView, "id" | "level" | "status" | "started_at" | "ended_at" | "duration_sec"> & {
       partner: HistoryUser | null;
-    }[];
+    })[];
   };
   ratings: {
     /** Ratings (1–5) partners gave sessions with them; `average` is null without any. */

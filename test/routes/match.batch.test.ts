@@ -8,7 +8,15 @@ import type { EnqueueResult, Matchmaker } from "../../src/durable-objects/matchm
 import type { QueueEntry } from "../../src/services/matching";
 import type { SignedIn } from "../support/auth";
 import { testDatabase } from "../support/db";
-import { attempt, cancelAttempt, eventually, learner, matchStatus, openMatchSocket } from "../support/match";
+import {
+  attempt,
+  cancelAttempt,
+  eventually,
+  learner,
+  matchStatus,
+  openMatchSocket,
+  attemptRow as writeAttempt,
+} from "../support/match";
 
 /*
  * One pass of the C1 object over a batch of arrivals: pairs with its own queue, duplicate
@@ -19,14 +27,8 @@ afterAll(() => handle.close());
 const matchmaker = (level: Level) => env.MATCHMAKER.get(env.MATCHMAKER.idFromName(level));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function attemptRow(who: SignedIn, level: Level, status: "queued" | "cancelled") {
-  const [row] = await handle.db
-    .insert(matchAttempts)
-    .values({ userId: who.user.id, level, status })
-    .returning({ id: matchAttempts.id, createdAt: matchAttempts.createdAt });
-  if (!row) throw new Error("no attempt");
-  return row;
-}
+const attemptRow = (who: SignedIn, level: Level, status: "queued" | "cancelled") =>
+  writeAttempt(handle.db, who, level, status);
 
 function entryFor(who: SignedIn, row: { id: string; createdAt: Date }, level: Level): QueueEntry {
   return {

@@ -18,7 +18,14 @@ import type { QueueEntry } from "../../src/services/matching";
 import { bearer, type SignedIn } from "../support/auth";
 import { testDatabase } from "../support/db";
 import { apiWith, readProblem } from "../support/http";
-import { attempt, cancelAttempt, learner, matchStatus, openMatchSocket } from "../support/match";
+import {
+  attempt,
+  cancelAttempt,
+  learner,
+  matchStatus,
+  openMatchSocket,
+  attemptRow as writeAttempt,
+} from "../support/match";
 
 /*
  * Matchmaking must never strand a learner: an attempt the database calls queued is held by its
@@ -56,14 +63,8 @@ async function strandedAttempt(who: SignedIn, level: Level, ageMs = 0): Promise<
   return row.id;
 }
 
-async function attemptRow(who: SignedIn, level: Level, status: "queued" | "cancelled") {
-  const [row] = await handle.db
-    .insert(matchAttempts)
-    .values({ userId: who.user.id, level, status })
-    .returning({ id: matchAttempts.id, createdAt: matchAttempts.createdAt });
-  if (!row) throw new Error("no attempt");
-  return row;
-}
+const attemptRow = (who: SignedIn, level: Level, status: "queued" | "cancelled") =>
+  writeAttempt(handle.db, who, level, status);
 
 function entryFor(who: SignedIn, attemptId: string, level: Level): QueueEntry {
   return {

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
-import type { Database } from "../../src/db/client";
+import type { Database, PoolDatabase } from "../../src/db/client";
 import { matchAttempts } from "../../src/db/schema";
 import type { TopicView } from "../../src/services/topics";
 import { bearer, type SignedIn, signIn } from "./auth";
@@ -77,4 +77,17 @@ export async function backdateAttempt(db: Database, level: Level, user: SignedIn
     .update(matchAttempts)
     .set({ createdAt: sql`${matchAttempts.createdAt} - make_interval(secs => ${ms / 1000})` })
     .where(eq(matchAttempts.userId, user.user.id));
+}
+
+/**
+ * A match attempt written straight to the database for `who`, as the attempt route writes it, for
+ * tests that hand it to a level's Matchmaker themselves.
+ */
+export async function attemptRow(db: PoolDatabase, who: SignedIn, level: Level, status: "queued" | "cancelled") {
+  const [row] = await db
+    .insert(matchAttempts)
+    .values({ userId: who.user.id, level, status })
+    .returning({ id: matchAttempts.id, createdAt: matchAttempts.createdAt });
+  if (!row) throw new Error("no attempt");
+  return row;
 }

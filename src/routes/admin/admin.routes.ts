@@ -6,7 +6,7 @@ import { PageQuerySchema } from "../../lib/pagination";
 import { freeText } from "../../lib/text";
 import { InterestSchema } from "../me/me.schemas";
 import { reasons } from "../reports/reports.routes";
-import { CallSchema, TopicSchema } from "../sessions/sessions.schemas";
+import { CallSchema, SessionSchema, TopicSchema } from "../sessions/sessions.schemas";
 
 const tags = ["Admin"];
 const security = [{ bearerAuth: [] }];
@@ -227,15 +227,14 @@ export const getUser = defineRoute({
           sessions: z.object({
             total: z.number().int(),
             items: z.array(
-              z.object({
-                id: z.uuid(),
-                level: z.enum(levels),
-                status: z.enum(["active", "ended"]),
-                started_at: z.iso.datetime(),
-                ended_at: z.iso.datetime().nullable(),
-                duration_sec: z.number().int().nullable(),
-                partner: UserSummarySchema,
-              }),
+              SessionSchema.pick({
+                id: true,
+                level: true,
+                status: true,
+                started_at: true,
+                ended_at: true,
+                duration_sec: true,
+              }).extend({ partner: UserSummarySchema }),
             ),
           }),
           ratings: z.object({
