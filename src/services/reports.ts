@@ -138,6 +138,44 @@ export async function fileReportAndLeave(
   };
 }
 
+/**
+ * The report-and-leave `reporterId` already made in `sessionId`, as `fileReportAndLeave` answers a
+ * retry of it, or undefined when there is none. Read only when the reports' rate limit refuses the
+ * call: a retry after a lost answer must find its report even when the reporter's limit was spent
+ * since (the first call may have been the hour's last allowed one), or the client would be told to
+ * try again later for a report it already filed.
+ */
+export async function findReportAndLeave(
+  db: Database,
+  reporterId: string,
+  sessionId: string,
+): Promise<Extract<LeaveOutcome, { kind: "replayed" }> | undefined> {
+  const result = await db.execute<{
+    id: string;
+    target_user_id: string | null;
+    created_at: string | Date;
+    evidence_count: number;
+    ended_at: string | Date | null;
+  }>(sql`
+    select r.id, r.target_user_id, r.created_at, jsonb_array_length(coalesce(r.evidence, '[]'::jsonb)) as evidence_count,
+      s.ended_at
+    from reports r
+    join users reporter on reporter.id = r.reporter_id and reporter.status = 'active'
+    left join sessions s on s.id = r.session_id
+    where r.reporter_id = ${reporterId} and r.session_id = ${sessionId} and r.left_session
+  `);
+  const row = result.rows[0];
+  if (!row) return undefined;
+  const createdAt = new Date(row.created_at);
+  return {
+    kind: "replayed",
+    report: { id: row.id, evidenceCount: row.evidence_count, createdAt },
+    // The call ended the session (or found it ended): it has its end, unless it was deleted since.
+    sessionEndedAt: row.ended_at ? new Date(row.ended_at) : createdAt,
+    blockedUserId: row.target_user_id,
+  };
+}
+
 /** Set when a report held its target: the attempt the hold withdrew, to take from its matchmaker too. */
 type FiledHold = { withdrawnAttempt: { id: string; level: Level } | null } | null;
 

@@ -6,7 +6,7 @@ import { callRow, connectedCall, inRoom, next } from "../support/calls";
 import { makeAdmin, testDatabase } from "../support/db";
 import { api, postJson, readProblem } from "../support/http";
 import { eventually } from "../support/match";
-import { endWith, openSessionSocket, pairInSession, send } from "../support/sessions";
+import { endWith, openSessionSocket, pairInSession, send, sessionBetween } from "../support/sessions";
 import { withinOneWindow } from "../support/windows";
 
 const handle = testDatabase();
@@ -278,6 +278,33 @@ describe("POST /sessions/{id}/report-and-leave", () => {
     expect(limited.headers.get("retry-after")).toMatch(/^\d+$/);
     expect((await traces(a, sessionId)).status).toBe("active");
     expect((await traces(a, sessionId)).blocks).toEqual([]);
+  });
+
+  it("answers a retry after a lost answer 200 even when the limit was spent since, changing nothing", async () => {
+    await withinOneWindow(3_600_000, 20_000);
+    const { a, sessionId } = await pairInSession(handle);
+    const first = await reportAndLeave(a, sessionId);
+    expect(first.status).toBe(201);
+    const filed = (await first.json()) as LeftWithReport;
+    // Nine more reports: the first call and these are the hour's ten.
+    for (let i = 0; i < 9; i += 1) {
+      const target = await signIn();
+      const more = await postJson(
+        "/reports",
+        { target_user_id: target.user.id, reason: "spam" },
+        { headers: bearer(a) },
+      );
+      expect(more.status).toBe(201);
+    }
+    // The first answer was lost: the retry finds its report, it is not told to try again later.
+    const retried = await reportAndLeave(a, sessionId, { reason: "scam" });
+    expect(retried.status).toBe(200);
+    expect(await retried.json()).toEqual(filed);
+    expect((await traces(a, sessionId)).blocks).toHaveLength(1);
+    // A new one is still refused, changing nothing.
+    const elsewhere = await sessionBetween(handle, a, await signIn());
+    expect((await reportAndLeave(a, elsewhere)).status).toBe(429);
+    expect((await traces(a, elsewhere)).status).toBe("active");
   });
 
   it("ends a call going on as reported, and moderators see the session's calls with the report", async () => {
