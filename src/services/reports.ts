@@ -104,12 +104,19 @@ export async function fileReportAndLeave(
   rules: ModerationConfig,
   now: Date,
 ): Promise<LeaveOutcome> {
+  // The partner's row first, then the session's (the order a suspension takes them too, so the two
+  // cannot deadlock). The session's lock makes a report-and-leave that meets the partner's own
+  // (or a `POST …/end`) wait for it: the statement then reads the end it made, and answers the
+  // session's one `ended_at` instead of a time of its own that the session never had.
   const lock = sql`
-    select 1 from users where id in (
-      select theirs.user_id from session_participants mine
-      join session_participants theirs on theirs.session_id = mine.session_id and theirs.user_id <> mine.user_id
-      where mine.session_id = ${leave.sessionId} and mine.user_id = ${leave.reporterId}
-    ) for no key update
+    with partner as (
+      select 1 from users where id in (
+        select theirs.user_id from session_participants mine
+        join session_participants theirs on theirs.session_id = mine.session_id and theirs.user_id <> mine.user_id
+        where mine.session_id = ${leave.sessionId} and mine.user_id = ${leave.reporterId}
+      ) for no key update
+    )
+    select 1 from sessions where id = ${leave.sessionId} and exists (select 1 from partner) for no key update
   `;
   const row = await afterLock<LeftRow>(db, lock, leaveStatement(leave, rules, now));
   if (!row?.reporter_active) return { kind: "inactive-reporter" };

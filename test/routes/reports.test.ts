@@ -195,15 +195,33 @@ describe("POST /sessions/{id}/report-and-leave", () => {
   });
 
   it("lets two partners report each other at once: both filed and blocked, the session ended once", async () => {
-    const { a, b, sessionId } = await pairInSession(handle);
-    const answers = await Promise.all([reportAndLeave(a, sessionId), reportAndLeave(b, sessionId)]);
-    expect(answers.map((answer) => answer.status)).toEqual([201, 201]);
-    expect(await blockedBy(a)).toEqual([b.user.id]);
-    expect(await blockedBy(b)).toEqual([a.user.id]);
-    const filed = await handle.db.select().from(reports).where(eq(reports.sessionId, sessionId));
-    expect(filed.map((row) => row.reporterId).sort()).toEqual([a.user.id, b.user.id].sort());
-    const [session] = await handle.db.select().from(sessions).where(eq(sessions.id, sessionId));
-    expect(session?.status).toBe("ended");
+    // A race: a few rounds, so that the two meet on PostgreSQL (PGlite runs one statement at a time).
+    for (let round = 0; round < 4; round += 1) {
+      const { a, b, sessionId } = await pairInSession(handle);
+      const answers = await Promise.all([reportAndLeave(a, sessionId), reportAndLeave(b, sessionId)]);
+      expect(answers.map((answer) => answer.status)).toEqual([201, 201]);
+      expect(await blockedBy(a)).toEqual([b.user.id]);
+      expect(await blockedBy(b)).toEqual([a.user.id]);
+      const filed = await handle.db.select().from(reports).where(eq(reports.sessionId, sessionId));
+      expect(filed.map((row) => row.reporterId).sort()).toEqual([a.user.id, b.user.id].sort());
+      const [session] = await handle.db.select().from(sessions).where(eq(sessions.id, sessionId));
+      expect(session?.status).toBe("ended");
+      // Both are told when it ended, the one end it has (the second waited for the first's).
+      const bodies = (await Promise.all(answers.map((answer) => answer.json()))) as LeftWithReport[];
+      expect(bodies.map((body) => body.session.ended_at)).toEqual([0, 1].map(() => session?.endedAt?.toISOString()));
+    }
+  });
+
+  it("tells a reporter the session's own end when the partner ended it at that moment", async () => {
+    // A race: a few rounds, so that the end and the report meet on PostgreSQL (PGlite runs one at a time).
+    for (let round = 0; round < 4; round += 1) {
+      const { a, b, sessionId } = await pairInSession(handle);
+      const [left, ended] = await Promise.all([reportAndLeave(a, sessionId), endWith(b, sessionId, { rating: 4 })]);
+      expect(left.status).toBe(201);
+      expect(ended.status).toBe(200);
+      const [session] = await handle.db.select().from(sessions).where(eq(sessions.id, sessionId));
+      expect(((await left.json()) as LeftWithReport).session.ended_at).toBe(session?.endedAt?.toISOString());
+    }
   });
 
   it("still reports and blocks in a session that has ended: it stays as it ended", async () => {
