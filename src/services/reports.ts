@@ -1,6 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { ModerationConfig } from "../config";
-import { type Database, isHttpDatabase } from "../db/client";
+import { type Database, isHttpDatabase, sqlState } from "../db/client";
 import type { Level, ReportReason } from "../db/schema/enums";
 
 export const evidenceSize = 50;
@@ -104,13 +104,17 @@ export async function fileReportAndLeave(
   rules: ModerationConfig,
   now: Date,
 ): Promise<LeaveOutcome> {
-  // The partner's row first, then the session's (the order a suspension takes them too, so the two
-  // cannot deadlock). The session's lock makes a report-and-leave that meets the partner's own
-  // (or a `POST …/end`) wait for it: the statement then reads the end it made, and answers the
+  // The users' rows first, then the session's: the order a suspension takes them (the user's row,
+  // then their session). The reporter's row is taken `for key share`, which the statement's own
+  // foreign keys would take only at its end, after the session's lock: a suspension of the
+  // reporter at that moment, holding their row and waiting for the session, would deadlock with
+  // it. The session's lock makes a report-and-leave that meets the partner's own (or a
+  // `POST …/end`) wait for it: the statement then reads the end it made, and answers the
   // session's one `ended_at` instead of a time of its own that the session never had.
   const lock = sql`
-    with partner as (
-      select 1 from users where id in (
+    with reporter as (select 1 from users where id = ${leave.reporterId} for key share),
+    partner as (
+      select 1 from users where exists (select 1 from reporter) and id in (
         select theirs.user_id from session_participants mine
         join session_participants theirs on theirs.session_id = mine.session_id and theirs.user_id <> mine.user_id
         where mine.session_id = ${leave.sessionId} and mine.user_id = ${leave.reporterId}
@@ -206,6 +210,30 @@ function holdOf(row: HoldColumns): FiledHold {
  * HTTP path (one round trip), as a short transaction over a pool.
  */
 async function afterLock<Row extends Record<string, unknown>>(
+  db: Database,
+  lock: SQL,
+  statement: SQL,
+): Promise<Row | undefined> {
+  try {
+    return await lockedOnce<Row>(db, lock, statement);
+  } catch (error) {
+    // An account deletion ends the user's session before it deletes their row, the opposite order
+    // of the locks here, so one made at the same moment can deadlock with this. PostgreSQL then
+    // rolls this transaction back whole; run again, it waits for the deletion and sees it.
+    if (
+      sqlState(error) !== deadlockDetected &&
+      sqlState(error instanceof Error ? error.cause : undefined) !== deadlockDetected
+    ) {
+      throw error;
+    }
+    return lockedOnce<Row>(db, lock, statement);
+  }
+}
+
+/** SQLSTATE `deadlock_detected`. */
+const deadlockDetected = "40P01";
+
+async function lockedOnce<Row extends Record<string, unknown>>(
   db: Database,
   lock: SQL,
   statement: SQL,

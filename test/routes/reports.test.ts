@@ -224,6 +224,29 @@ describe("POST /sessions/{id}/report-and-leave", () => {
     }
   });
 
+  it("meets a suspension of the reporter, or the partner's account deletion, without a deadlock: 201 or 403/409", async () => {
+    const admin = await signIn();
+    await makeAdmin(handle, admin.user.id);
+    // A race: a few rounds, so that the two meet on PostgreSQL (PGlite runs one statement at a time).
+    for (let round = 0; round < 4; round += 1) {
+      const { a, sessionId } = await pairInSession(handle);
+      const [left, suspended] = await Promise.all([
+        reportAndLeave(a, sessionId),
+        postJson(`/admin/users/${a.user.id}/suspend`, {}, { headers: bearer(admin) }),
+      ]);
+      expect(suspended.status).toBe(200);
+      expect([201, 403]).toContain(left.status);
+
+      const pair = await pairInSession(handle);
+      const [reported, deleted] = await Promise.all([
+        reportAndLeave(pair.a, pair.sessionId),
+        api("/me", { method: "DELETE", headers: bearer(pair.b) }),
+      ]);
+      expect(deleted.status).toBe(204);
+      expect([201, 409]).toContain(reported.status);
+    }
+  });
+
   it("still reports and blocks in a session that has ended: it stays as it ended", async () => {
     const { a, b, sessionId } = await pairInSession(handle);
     expect((await endWith(a, sessionId, { rating: 1 })).status).toBe(200);
