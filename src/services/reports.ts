@@ -2,6 +2,7 @@ import { type SQL, sql } from "drizzle-orm";
 import type { ModerationConfig } from "../config";
 import { type Database, isHttpDatabase, sqlState } from "../db/client";
 import type { Level, ReportReason } from "../db/schema/enums";
+import type { SuspensionDetails } from "../lib/errors";
 
 export const evidenceSize = 50;
 /** The newest versions of one message a report keeps: an edit storm cannot make evidence unreadable. */
@@ -17,8 +18,17 @@ export type FileOutcome =
     }
   | { kind: "unknown-target" }
   | { kind: "unknown-session" }
-  /** The reporter's own account is gone or suspended (a token that outlived it). */
-  | { kind: "inactive-reporter" };
+  | InactiveReporter;
+
+/**
+ * The reporter's own account is gone or suspended: a request admitted just before a suspension's
+ * revocation reached Redis. A suspended reporter is told since when and why, as every way in tells
+ * them (docs/moderation.md#users-are-told); `suspension` is null for an account that is gone.
+ */
+export interface InactiveReporter {
+  kind: "inactive-reporter";
+  suspension: SuspensionDetails | null;
+}
 
 /**
  * Files a report and, in the same statement, decides whether it holds the target
@@ -48,7 +58,7 @@ export async function fileReport(
 ): Promise<FileOutcome> {
   const lock = sql`select 1 from users where id = ${report.targetUserId} for no key update`;
   const row = await afterLock<FiledRow>(db, lock, fileStatement(report, rules, now));
-  if (!row?.reporter_active) return { kind: "inactive-reporter" };
+  if (!row?.reporter_active) return inactiveReporter(row);
   if (!row.target_exists) return { kind: "unknown-target" };
   if (!row.id) return { kind: "unknown-session" };
   return {
@@ -83,7 +93,7 @@ export type LeaveOutcome =
   | { kind: "not-found" }
   /** The partner has deleted their account: nobody to report or block. */
   | { kind: "partner-gone" }
-  | { kind: "inactive-reporter" };
+  | InactiveReporter;
 
 /**
  * `POST /sessions/{id}/report-and-leave` in one statement, after a lock on the partner's row (one
@@ -123,7 +133,7 @@ export async function fileReportAndLeave(
     select 1 from sessions where id = ${leave.sessionId} and exists (select 1 from partner) for no key update
   `;
   const row = await afterLock<LeftRow>(db, lock, leaveStatement(leave, rules, now));
-  if (!row?.reporter_active) return { kind: "inactive-reporter" };
+  if (!row?.reporter_active) return inactiveReporter(row);
   if (!row.in_session) return { kind: "not-found" };
   const endedAt = row.session_ended_at ? new Date(row.session_ended_at) : now;
   if (row.earlier_id) {
@@ -187,6 +197,28 @@ export async function findReportAndLeave(
   };
 }
 
+/** The columns `standingColumns` adds to a statement's row: the reporter's suspension, if suspended. */
+interface StandingColumns {
+  reporter_suspended: boolean | null;
+  reporter_suspended_at: string | Date | null;
+  reporter_suspension_reason: ReportReason | null;
+}
+
+function inactiveReporter(row: StandingColumns | undefined): InactiveReporter {
+  if (!row?.reporter_suspended) return { kind: "inactive-reporter", suspension: null };
+  const since = row.reporter_suspended_at;
+  return {
+    kind: "inactive-reporter",
+    suspension: { since: since ? new Date(since) : null, reason: row.reporter_suspension_reason },
+  };
+}
+
+function standingColumns(reporterId: string): SQL {
+  return sql`(select status = 'suspended' from users where id = ${reporterId}) as reporter_suspended,
+      (select suspended_at from users where id = ${reporterId}) as reporter_suspended_at,
+      (select suspension_reason from users where id = ${reporterId}) as reporter_suspension_reason`;
+}
+
 /** Set when a report held its target: the attempt the hold withdrew, to take from its matchmaker too. */
 type FiledHold = { withdrawnAttempt: { id: string; level: Level } | null } | null;
 
@@ -248,7 +280,7 @@ async function lockedOnce<Row extends Record<string, unknown>>(
   return result.rows[0] as Row | undefined;
 }
 
-interface FiledRow extends HoldColumns, Record<string, unknown> {
+interface FiledRow extends HoldColumns, StandingColumns, Record<string, unknown> {
   reporter_active: boolean;
   target_exists: boolean;
   session_shared: boolean;
@@ -256,7 +288,7 @@ interface FiledRow extends HoldColumns, Record<string, unknown> {
   evidence_count: number | null;
 }
 
-interface LeftRow extends HoldColumns, Record<string, unknown> {
+interface LeftRow extends HoldColumns, StandingColumns, Record<string, unknown> {
   reporter_active: boolean;
   in_session: boolean;
   target_id: string | null;
@@ -367,7 +399,7 @@ function fileStatement(
     select exists (select 1 from reporter) as reporter_active, exists (select 1 from target) as target_exists,
       exists (select 1 from shared) as session_shared,
       (select id from filed) as id, (select evidence_count from filed) as evidence_count,
-      ${holdColumns}
+      ${standingColumns(report.reporterId)}, ${holdColumns}
   `;
 }
 
@@ -430,6 +462,6 @@ function leaveStatement(
       (select array_agg(id) from ended) as ended,
       case when exists (select 1 from ended where id = ${leave.sessionId}) then ${now}::timestamptz
         else (select ended_at from sessions where id = ${leave.sessionId}) end as session_ended_at,
-      ${holdColumns}
+      ${standingColumns(leave.reporterId)}, ${holdColumns}
   `;
 }

@@ -1,7 +1,10 @@
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { users } from "../../src/db/schema";
 import { bearer, type SignedIn, signIn, startSignIn, verify } from "../support/auth";
 import { makeAdmin, passResendCooldown, testDatabase } from "../support/db";
 import { api, postJson, readProblem } from "../support/http";
+import { pairInSession } from "../support/sessions";
 
 const handle = testDatabase();
 let admin: SignedIn;
@@ -87,5 +90,24 @@ describe("a suspended user's 403", () => {
     expect(byToken.suspended_at).not.toBeNull();
     const bySignIn = await suspensionIn(await signInAgain(target));
     expect(bySignIn).toMatchObject({ reason: null, suspended_at: byToken.suspended_at });
+  });
+
+  it("is told to a report admitted before the suspension's revocation reached Redis", async () => {
+    const { a, sessionId } = await pairInSession(handle);
+    const partner = await signIn();
+    // The suspension committed, and its revocation is not in Redis yet (it is written after the commit).
+    const since = new Date(Date.now() - 1000);
+    await handle.db
+      .update(users)
+      .set({ status: "suspended", suspendedAt: since, suspensionReason: "scam" })
+      .where(eq(users.id, a.user.id));
+    const left = await suspensionIn(
+      await postJson(`/sessions/${sessionId}/report-and-leave`, { reason: "spam" }, { headers: bearer(a) }),
+    );
+    expect(left).toMatchObject({ suspended_at: since.toISOString(), reason: "scam" });
+    const filed = await suspensionIn(
+      await postJson("/reports", { target_user_id: partner.user.id, reason: "spam" }, { headers: bearer(a) }),
+    );
+    expect(filed).toMatchObject({ suspended_at: since.toISOString(), reason: "scam" });
   });
 });

@@ -1,4 +1,4 @@
-import { ApiError } from "../../lib/errors";
+import { ApiError, accountSuspended, type SuspensionDetails } from "../../lib/errors";
 import { enforceRateLimit, refundRateLimits } from "../../lib/rate-limit";
 import { rateLimitRules } from "../../lib/rate-limit-rules";
 import type { AppRouteHandler } from "../../lib/types";
@@ -32,9 +32,7 @@ export const create: AppRouteHandler<CreateRoute> = async (c) => {
     c.get("config").moderation,
     now,
   );
-  if (outcome.kind === "inactive-reporter") {
-    throw new ApiError("FORBIDDEN", { detail: "This account cannot file reports now." });
-  }
+  if (outcome.kind === "inactive-reporter") throw inactiveReporter(outcome.suspension);
   if (outcome.kind === "unknown-target") throw new ApiError("NOT_FOUND", { detail: "No such user." });
   if (outcome.kind === "unknown-session") {
     throw new ApiError("NOT_FOUND", { detail: "No such session shared with this user." });
@@ -80,7 +78,7 @@ export const reportAndLeave: AppRouteHandler<ReportAndLeaveRoute> = async (c) =>
   );
   switch (outcome.kind) {
     case "inactive-reporter":
-      throw new ApiError("FORBIDDEN", { detail: "This account cannot file reports now." });
+      throw inactiveReporter(outcome.suspension);
     case "not-found":
       throw new ApiError("NOT_FOUND", { detail: "No such session among yours." });
     case "partner-gone":
@@ -119,4 +117,13 @@ function leftView(
     session: { id: sessionId, ended_at: left.sessionEndedAt.toISOString() },
     blocked_user_id: left.blockedUserId,
   };
+}
+
+/**
+ * The 403 of a reporter whose account stopped being active after their request was admitted: a
+ * suspension is told as on every other way in (`ACCOUNT_SUSPENDED`, since when and why).
+ */
+function inactiveReporter(suspension: SuspensionDetails | null): ApiError {
+  if (suspension) return accountSuspended(suspension);
+  return new ApiError("FORBIDDEN", { detail: "This account cannot file reports now." });
 }
