@@ -131,7 +131,9 @@ export type CloseOutcome =
   | { kind: "not-found" }
   | { kind: "already-closed" }
   /** The report is about the admin closing it: nobody decides their own case. */
-  | { kind: "own-report" };
+  | { kind: "own-report" }
+  /** A `suspend` that `mayChangeRights` refused, as `POST /admin/users/{id}/suspend` would be. */
+  | AdminRefusal;
 
 /**
  * Closes a report with its audit row, and suspends the target when the decision says so; `warn`
@@ -148,11 +150,24 @@ export async function closeReport(
   decision: { resolution: string; action: "none" | "warn" | "suspend" },
   now: Date,
 ): Promise<CloseOutcome> {
-  return db.transaction(async (tx) => {
+  return db.transaction(async (tx): Promise<CloseOutcome> => {
+    // A suspension through a report is a change of admin rights when its target is an admin: it
+    // takes its turn like `setUserStatus` (first, before any row lock), or two admins closing
+    // reports about each other at once could suspend each other and leave no active admin.
+    if (decision.action === "suspend") await takeTurnForAdminRights(tx);
     const [report] = await tx.select().from(reports).where(eq(reports.id, reportId)).for("update");
     if (!report) return { kind: "not-found" as const };
     if (report.status === "closed") return { kind: "already-closed" as const };
     if (report.targetUserId === adminId) return { kind: "own-report" as const };
+    if (decision.action === "suspend" && report.targetUserId) {
+      const [targetUser] = await tx
+        .select({ role: users.role, adminSource: users.adminSource })
+        .from(users)
+        .where(eq(users.id, report.targetUserId));
+      // Re-checked in its turn: the actor is still an active admin and not outranked by the target.
+      const refusal = targetUser ? await mayChangeRights(tx, adminId, targetUser) : null;
+      if (refusal) return refusal;
+    }
     // The target's row lock before the report changes: a report filed meanwhile waits for this
     // closing to commit and then counts this report as closed (docs/moderation.md#automatic-holds).
     if (report.targetUserId) {

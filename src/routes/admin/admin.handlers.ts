@@ -172,6 +172,7 @@ export const closeReport: AppRouteHandler<routes.CloseReportRoute> = async (c) =
       errors: [{ field: "path.id", message: "you cannot close a report about yourself" }],
     });
   }
+  if (outcome.kind === "actor-not-admin" || outcome.kind === "outranked") throw refused(outcome);
   await announceSuspension(c, outcome.suspension, now);
   const row = await admin.findReport(db, id);
   if (!row) throw new ApiError("NOT_FOUND", { detail: "No such report." });

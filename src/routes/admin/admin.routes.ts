@@ -167,6 +167,10 @@ export const closeReport = defineRoute({
     ),
     ...commonErrorResponses,
     ...guarded,
+    403: problem(
+      "Not an admin (read from the database on every request), or the account is suspended; or a `suspend` of an " +
+        "admin the caller may not suspend (one listed in `ADMIN_EMAILS`, by a granted admin).",
+    ),
     404: problem("No such report."),
     409: problem("The report is already closed."),
   },
