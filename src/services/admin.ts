@@ -307,6 +307,8 @@ async function mayChangeRights(
 export type StatusOutcome =
   | { kind: "done"; previous: "active" | "suspended"; suspension: Suspension | null; audit: AuditEntry }
   | { kind: "not-found" }
+  /** The account already has that status: nothing was changed or audited. */
+  | { kind: "unchanged" }
   | AdminRefusal;
 
 /**
@@ -331,6 +333,10 @@ export async function setUserStatus(
     if (!user) return { kind: "not-found" as const };
     const refusal = await mayChangeRights(tx, adminId, user);
     if (refusal) return refusal;
+    // Suspending again would replace the suspension's time and reason (a report's category, which
+    // the user is told) with this one's, and lifting twice would audit a lifting that lifted
+    // nothing: of two admins doing the same at once, the second is told it was done.
+    if (user.status === status) return { kind: "unchanged" as const };
     let suspension: Suspension | null = null;
     if (status === "suspended") suspension = { userId, reason: null, departure: await suspend(tx, userId, null, now) };
     else {

@@ -214,6 +214,11 @@ async function changeStatus(c: Context<AppBindings>, userId: string, status: "ac
   const outcome = await admin.setUserStatus(pool, actor, userId, status, now);
   if (outcome.kind === "not-found") throw new ApiError("NOT_FOUND", { detail: "No such user." });
   if (outcome.kind === "actor-not-admin" || outcome.kind === "outranked") throw refused(outcome);
+  if (outcome.kind === "unchanged") {
+    throw new ApiError("CONFLICT", {
+      detail: status === "suspended" ? "This account is already suspended." : "This account is not suspended.",
+    });
+  }
   if (status === "suspended") await announceSuspension(c, outcome.suspension, now);
   else {
     await restoreAccess(redis, userId).catch((error) =>

@@ -277,6 +277,7 @@ export const suspendUser = defineRoute({
     400: problem("Admins cannot suspend themselves."),
     ...guarded,
     404: problem("No such user."),
+    409: problem("The account is already suspended (nothing changed)."),
     500: commonErrorResponses[500],
   },
 });
@@ -294,6 +295,7 @@ export const unsuspendUser = defineRoute({
     400: problem("Admins cannot unsuspend themselves."),
     ...guarded,
     404: problem("No such user."),
+    409: problem("The account is not suspended (nothing changed)."),
     500: commonErrorResponses[500],
   },
 });
