@@ -27,6 +27,8 @@ function reportRows(db: Database, where: SQL | undefined) {
       target: { id: target.id, email: target.email, status: target.status, displayName: targetProfile.displayName },
       /** Whether the target is held for review now (docs/moderation.md#automatic-holds). */
       held: sql<boolean>`${target.heldAt} is not null`,
+      /** Since when, which places the report in the queue's held part (`listReports`). */
+      heldAt: target.heldAt,
       /**
        * The calls of the report's session as recorded now, not a snapshot: a call's record only moves
        * forward and never changes once ended, so it cannot be cleaned, and a call the report ended
@@ -46,10 +48,20 @@ export type ReportRow = Awaited<ReturnType<typeof reportRows>>[number];
 
 /**
  * Reports with both users' summaries, `limit + 1` rows from `after`: open reports of held users
- * first (a moderator looks at those before anything else), then newest first. One statement over
- * the HTTP path: a read needs no connection of its own.
+ * first (a moderator looks at those before anything else), then newest first. The held part is
+ * the users held as of `asOf` (the first page's instant, carried by the cursor), so the pages keep
+ * one order: a user held meanwhile keeps their reports where the first page placed them, instead
+ * of moving them to the part already read. (A suspension meanwhile clears a hold: that user's
+ * reports then come again in the later part, a repeat rather than a skip.) One statement over the
+ * HTTP path: a read needs no connection of its own.
  */
-export function listReports(db: Database, status: "open" | "closed", limit: number, after?: HeldFirstPosition) {
+export function listReports(
+  db: Database,
+  status: "open" | "closed",
+  limit: number,
+  after: HeldFirstPosition | undefined,
+  asOf: Date,
+) {
   const older = olderThan(reports.createdAt, reports.id, after);
   const newestFirst = [desc(reports.createdAt), desc(reports.id)];
   if (status === "closed") {
@@ -57,16 +69,17 @@ export function listReports(db: Database, status: "open" | "closed", limit: numb
       .orderBy(...newestFirst)
       .limit(limit + 1);
   }
-  const held = sql`(${target.heldAt} is not null)`;
+  const held = sql`(${target.heldAt} is not null and ${target.heldAt} <= ${asOf.toISOString()}::timestamptz)`;
   const next = !after ? undefined : after.held ? or(and(held, older), not(held)) : and(not(held), older);
   return reportRows(db, and(eq(reports.status, status), next))
     .orderBy(desc(held), ...newestFirst)
     .limit(limit + 1);
 }
 
-/** Where a report stands in `listReports`'s order, for its cursor. */
-export function queuePosition(row: ReportRow): HeldFirstPosition {
-  return { held: row.report.status === "open" && row.held, at: row.report.createdAt, id: row.report.id };
+/** Where a report stands in `listReports`'s order as of `asOf`, for its cursor. */
+export function queuePosition(row: ReportRow, asOf: Date): HeldFirstPosition {
+  const held = row.report.status === "open" && row.heldAt !== null && row.heldAt <= asOf;
+  return { held, at: row.report.createdAt, id: row.report.id, asOf };
 }
 
 /**

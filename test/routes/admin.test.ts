@@ -182,6 +182,58 @@ async function auditCount(userId: string): Promise<number> {
   return result.rows[0]?.count ?? 0;
 }
 
+describe("the queue, page by page", () => {
+  interface QueueItem {
+    id: string;
+    held: boolean;
+  }
+  async function pages(limit: number, between: () => Promise<void>): Promise<QueueItem[]> {
+    const seen: QueueItem[] = [];
+    let cursor: string | null = null;
+    let first = true;
+    do {
+      const answer = await asAdmin(`/admin/reports?limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(answer.status).toBe(200);
+      const page = (await answer.json()) as { items: QueueItem[]; next_cursor: string | null };
+      seen.push(...page.items);
+      cursor = page.next_cursor;
+      if (first) await between();
+      first = false;
+    } while (cursor);
+    return seen;
+  }
+  async function partnerOf(target: SignedIn): Promise<SignedIn> {
+    const partner = await signIn();
+    await sessionBetween(handle, partner, target, "ended");
+    return partner;
+  }
+  const file = async (reporter: SignedIn, target: SignedIn) =>
+    (
+      (await (
+        await postJson("/reports", { target_user_id: target.user.id, reason: "spam" }, { headers: bearer(reporter) })
+      ).json()) as { id: string }
+    ).id;
+
+  it("keeps the first page's order: a user held between pages has no report skipped", async () => {
+    // A new account: two partners' reports hold it. Its first report is older than the page below.
+    const target = await signIn();
+    const older = await file(await partnerOf(target), target);
+    const newer = [];
+    for (let i = 0; i < 3; i++) newer.push(await file(await signIn(), await signIn()));
+    let tipping = "";
+    const seen = await pages(2, async () => {
+      tipping = await file(await partnerOf(target), target);
+    });
+    const ids = seen.map((item) => item.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toContain(older);
+    expect(ids).toEqual(expect.arrayContaining(newer));
+    // What the queue says of it is now, whatever its place: the user is held.
+    expect(seen.find((item) => item.id === older)?.held).toBe(true);
+    for (const id of [older, tipping, ...newer]) await dismiss(id);
+  });
+});
+
 describe("what a moderator reads before deciding", () => {
   interface Someone {
     id: string;

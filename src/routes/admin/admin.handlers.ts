@@ -89,12 +89,14 @@ async function reportView(row: admin.ReportRow, signVoiceNote: VoiceNoteSigner) 
 export const listReports: AppRouteHandler<routes.ListReportsRoute> = async (c) => {
   const { status, cursor, limit } = c.req.valid("query");
   const after = cursor ? decodeHeldFirstCursor(cursor) : undefined;
-  const rows = await admin.listReports(c.get("services").db, status, limit, after);
+  // Every page is ordered as of the first one's instant (see admin.listReports).
+  const asOf = after?.asOf ?? new Date();
+  const rows = await admin.listReports(c.get("services").db, status, limit, after, asOf);
   return c.json(
     await toPage(
       rows,
       limit,
-      admin.queuePosition,
+      (row) => admin.queuePosition(row, asOf),
       (row) => reportView(row, voiceNoteSigner(c.get("config").s3, new Date())),
       encodeHeldFirstCursor,
     ),
