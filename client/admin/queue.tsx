@@ -22,7 +22,11 @@ export function QueueScreen(props: { status: "open" | "closed" }) {
         query: { status: props.status, limit: pageSize, ...(after ? { cursor: after } : {}) },
       }),
     );
-    setItems((shown) => (after ? [...shown, ...page.items] : page.items));
+    // A user suspended while the moderator pages loses their hold, so their reports can come again
+    // on a later page (docs/moderation.md#automatic-holds): each report is listed once.
+    setItems((shown) =>
+      after ? [...shown, ...page.items.filter((item) => !shown.some((seen) => seen.id === item.id))] : page.items,
+    );
     setCursor(page.next_cursor);
     setLoaded(true);
   });

@@ -124,6 +124,8 @@ export function ReportScreen(props: { id: string }) {
   const [revision, setRevision] = useState(0);
   const result = useRef<HTMLDivElement>(null);
 
+  const closeReport = async (action: Decision) =>
+    ok(await api.admin.reports[":id"].close.$post({ param: { id: props.id }, json: { resolution, action } }));
   const load = useAction(async () => {
     setReport(await ok(await api.admin.reports[":id"].$get({ param: { id: props.id } })));
   });
@@ -133,9 +135,16 @@ export function ReportScreen(props: { id: string }) {
   }, [props.id]);
 
   const decide = useAction(async (action: Decision) => {
-    const closed = await ok(
-      await api.admin.reports[":id"].close.$post({ param: { id: props.id }, json: { resolution, action } }),
-    );
+    let closed: Awaited<ReturnType<typeof closeReport>>;
+    try {
+      closed = await closeReport(action);
+    } catch (error) {
+      // Refused or lost on the way: the report may have changed meanwhile (another moderator closed
+      // it: 409), so show it as it is now beside the error instead of an open form that is not.
+      await load.run();
+      requestAnimationFrame(() => result.current?.focus());
+      throw error;
+    }
     const { audit_entries: entries, ...rest } = closed;
     setReport(rest);
     setWritten({ action, entries });
@@ -197,6 +206,8 @@ export function ReportScreen(props: { id: string }) {
                 <AuditRecord entries={written.entries} />
               </>
             ) : null}
+            {/* Here rather than in the form, which is gone once the report turns out to be closed. */}
+            <ErrorNote error={decide.error} />
           </div>
 
           {report.status === "open" ? (
@@ -231,7 +242,6 @@ export function ReportScreen(props: { id: string }) {
                   </p>
                 </ConfirmButton>
               ))}
-              <ErrorNote error={decide.error} />
             </section>
           ) : null}
 

@@ -49,16 +49,24 @@ export function UserPanel(props: { id: string }) {
   });
   useEffect(() => void load.run(), [props.id]);
 
-  const act = useAction(async (action: AccountAction) => {
+  const send = async (action: AccountAction) => {
     const param = { id: props.id };
-    const answer =
-      action === "suspend"
-        ? await ok(await api.admin.users[":id"].suspend.$post({ param }))
-        : action === "unsuspend"
-          ? await ok(await api.admin.users[":id"].unsuspend.$post({ param }))
-          : await ok(
-              await api.admin.users[":id"].role.$post({ param, json: { role: action === "grant" ? "admin" : "user" } }),
-            );
+    return action === "suspend"
+      ? ok(await api.admin.users[":id"].suspend.$post({ param }))
+      : action === "unsuspend"
+        ? ok(await api.admin.users[":id"].unsuspend.$post({ param }))
+        : ok(await api.admin.users[":id"].role.$post({ param, json: { role: action === "grant" ? "admin" : "user" } }));
+  };
+  const act = useAction(async (action: AccountAction) => {
+    let answer: Awaited<ReturnType<typeof send>>;
+    try {
+      answer = await send(action);
+    } catch (error) {
+      // Refused or lost: the account may have changed meanwhile (another admin suspended it: 409),
+      // so show it as it is now beside the error, with the actions that apply to it now.
+      await load.run();
+      throw error;
+    }
     setWritten({ done: actionText[action].done, entries: answer.audit_entries });
     await load.run();
     requestAnimationFrame(() => result.current?.focus());

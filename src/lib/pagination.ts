@@ -79,21 +79,42 @@ export function decodeRankedCursor(cursor: string): RankedPosition {
   return { score: position.score, at: new Date(position.at), id: position.id };
 }
 
-/** The position in the moderators' queue: held users' reports come first, then time and id. */
+/**
+ * The position in the moderators' queue: held users' reports come first, then time and id. Who
+ * counts as held is decided as of `asOf`, the first page's instant: a hold made while a moderator
+ * pages would otherwise move a report into the held part they already passed (a skip).
+ */
 export interface HeldFirstPosition extends KeysetPosition {
   held: boolean;
+  asOf?: Date;
 }
 
-// `held` is absent from cursors issued before holds existed: those were all in the plain order.
-const HeldFirstPositionSchema = PositionSchema.extend({ held: z.boolean().default(false) });
+// `held` is absent from cursors issued before holds existed: those were all in the plain order;
+// `as_of` from those issued before it was carried (the page is then ordered as of now).
+const HeldFirstPositionSchema = PositionSchema.extend({
+  held: z.boolean().default(false),
+  as_of: PositionSchema.shape.at.optional(),
+});
 
 export function encodeHeldFirstCursor(position: HeldFirstPosition): string {
-  return toBase64Url(JSON.stringify({ held: position.held, at: position.at.toISOString(), id: position.id }));
+  return toBase64Url(
+    JSON.stringify({
+      held: position.held,
+      at: position.at.toISOString(),
+      id: position.id,
+      ...(position.asOf ? { as_of: position.asOf.toISOString() } : {}),
+    }),
+  );
 }
 
 export function decodeHeldFirstCursor(cursor: string): HeldFirstPosition {
   const position = readCursor(cursor, HeldFirstPositionSchema);
-  return { held: position.held, at: new Date(position.at), id: position.id };
+  return {
+    held: position.held,
+    at: new Date(position.at),
+    id: position.id,
+    ...(position.as_of ? { asOf: new Date(position.as_of) } : {}),
+  };
 }
 
 /**

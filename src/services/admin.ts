@@ -27,6 +27,8 @@ function reportRows(db: Database, where: SQL | undefined) {
       target: { id: target.id, email: target.email, status: target.status, displayName: targetProfile.displayName },
       /** Whether the target is held for review now (docs/moderation.md#automatic-holds). */
       held: sql<boolean>`${target.heldAt} is not null`,
+      /** Since when, which places the report in the queue's held part (`listReports`). */
+      heldAt: target.heldAt,
       /**
        * The calls of the report's session as recorded now, not a snapshot: a call's record only moves
        * forward and never changes once ended, so it cannot be cleaned, and a call the report ended
@@ -46,10 +48,20 @@ export type ReportRow = Awaited<ReturnType<typeof reportRows>>[number];
 
 /**
  * Reports with both users' summaries, `limit + 1` rows from `after`: open reports of held users
- * first (a moderator looks at those before anything else), then newest first. One statement over
- * the HTTP path: a read needs no connection of its own.
+ * first (a moderator looks at those before anything else), then newest first. The held part is
+ * the users held as of `asOf` (the first page's instant, carried by the cursor), so the pages keep
+ * one order: a user held meanwhile keeps their reports where the first page placed them, instead
+ * of moving them to the part already read. (A suspension meanwhile clears a hold: that user's
+ * reports then come again in the later part, a repeat rather than a skip.) One statement over the
+ * HTTP path: a read needs no connection of its own.
  */
-export function listReports(db: Database, status: "open" | "closed", limit: number, after?: HeldFirstPosition) {
+export function listReports(
+  db: Database,
+  status: "open" | "closed",
+  limit: number,
+  after: HeldFirstPosition | undefined,
+  asOf: Date,
+) {
   const older = olderThan(reports.createdAt, reports.id, after);
   const newestFirst = [desc(reports.createdAt), desc(reports.id)];
   if (status === "closed") {
@@ -57,16 +69,17 @@ export function listReports(db: Database, status: "open" | "closed", limit: numb
       .orderBy(...newestFirst)
       .limit(limit + 1);
   }
-  const held = sql`(${target.heldAt} is not null)`;
+  const held = sql`(${target.heldAt} is not null and ${target.heldAt} <= ${asOf.toISOString()}::timestamptz)`;
   const next = !after ? undefined : after.held ? or(and(held, older), not(held)) : and(not(held), older);
   return reportRows(db, and(eq(reports.status, status), next))
     .orderBy(desc(held), ...newestFirst)
     .limit(limit + 1);
 }
 
-/** Where a report stands in `listReports`'s order, for its cursor. */
-export function queuePosition(row: ReportRow): HeldFirstPosition {
-  return { held: row.report.status === "open" && row.held, at: row.report.createdAt, id: row.report.id };
+/** Where a report stands in `listReports`'s order as of `asOf`, for its cursor. */
+export function queuePosition(row: ReportRow, asOf: Date): HeldFirstPosition {
+  const held = row.report.status === "open" && row.heldAt !== null && row.heldAt <= asOf;
+  return { held, at: row.report.createdAt, id: row.report.id, asOf };
 }
 
 /**
@@ -131,7 +144,9 @@ export type CloseOutcome =
   | { kind: "not-found" }
   | { kind: "already-closed" }
   /** The report is about the admin closing it: nobody decides their own case. */
-  | { kind: "own-report" };
+  | { kind: "own-report" }
+  /** A `suspend` that `mayChangeRights` refused, as `POST /admin/users/{id}/suspend` would be. */
+  | AdminRefusal;
 
 /**
  * Closes a report with its audit row, and suspends the target when the decision says so; `warn`
@@ -148,11 +163,24 @@ export async function closeReport(
   decision: { resolution: string; action: "none" | "warn" | "suspend" },
   now: Date,
 ): Promise<CloseOutcome> {
-  return db.transaction(async (tx) => {
+  return db.transaction(async (tx): Promise<CloseOutcome> => {
+    // A suspension through a report is a change of admin rights when its target is an admin: it
+    // takes its turn like `setUserStatus` (first, before any row lock), or two admins closing
+    // reports about each other at once could suspend each other and leave no active admin.
+    if (decision.action === "suspend") await takeTurnForAdminRights(tx);
     const [report] = await tx.select().from(reports).where(eq(reports.id, reportId)).for("update");
     if (!report) return { kind: "not-found" as const };
     if (report.status === "closed") return { kind: "already-closed" as const };
     if (report.targetUserId === adminId) return { kind: "own-report" as const };
+    if (decision.action === "suspend" && report.targetUserId) {
+      const [targetUser] = await tx
+        .select({ role: users.role, adminSource: users.adminSource })
+        .from(users)
+        .where(eq(users.id, report.targetUserId));
+      // Re-checked in its turn: the actor is still an active admin and not outranked by the target.
+      const refusal = targetUser ? await mayChangeRights(tx, adminId, targetUser) : null;
+      if (refusal) return refusal;
+    }
     // The target's row lock before the report changes: a report filed meanwhile waits for this
     // closing to commit and then counts this report as closed (docs/moderation.md#automatic-holds).
     if (report.targetUserId) {
@@ -292,6 +320,8 @@ async function mayChangeRights(
 export type StatusOutcome =
   | { kind: "done"; previous: "active" | "suspended"; suspension: Suspension | null; audit: AuditEntry }
   | { kind: "not-found" }
+  /** The account already has that status: nothing was changed or audited. */
+  | { kind: "unchanged" }
   | AdminRefusal;
 
 /**
@@ -316,6 +346,10 @@ export async function setUserStatus(
     if (!user) return { kind: "not-found" as const };
     const refusal = await mayChangeRights(tx, adminId, user);
     if (refusal) return refusal;
+    // Suspending again would replace the suspension's time and reason (a report's category, which
+    // the user is told) with this one's, and lifting twice would audit a lifting that lifted
+    // nothing: of two admins doing the same at once, the second is told it was done.
+    if (user.status === status) return { kind: "unchanged" as const };
     let suspension: Suspension | null = null;
     if (status === "suspended") suspension = { userId, reason: null, departure: await suspend(tx, userId, null, now) };
     else {

@@ -204,3 +204,83 @@ describe("the moderator console", () => {
     for (const page of [admin, learnerPage]) expect(await cspViolations(page)).toEqual([]);
   });
 });
+
+/** `email` signed in through the API from its own network (`cf-connecting-ip`), away from the story's cooldown. */
+async function signedInAs(email: string): Promise<SignedInTokens> {
+  const ip = `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+  const post = (path: string, body: unknown) =>
+    fetch(`${apiUrl}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "cf-connecting-ip": ip },
+      body: JSON.stringify(body),
+    });
+  const { login_id } = (await (await post("/auth/email/request", { email })).json()) as { login_id: string };
+  const mailbox = (await (await fetch(`${apiUrl}/dev/mailbox?email=${encodeURIComponent(email)}`)).json()) as {
+    items: { text?: string }[];
+  };
+  const code = /\b(\d{6})\b/.exec(mailbox.items[0]?.text ?? "")?.[1] ?? "";
+  const verified = await post("/auth/email/verify", { email, login_id, code });
+  if (verified.status !== 200) throw new Error(`sign-in answered ${verified.status}: ${await verified.text()}`);
+  return (await verified.json()) as SignedInTokens;
+}
+
+describe("a decision that does not go through", () => {
+  it("says so, sends once, and shows the report and the account as they are now", async () => {
+    const root = await signedInAs(consoleAdminEmail);
+    const moderator = await signedInLearner(apiUrl, "Malika", "B2");
+    await apiAs(apiUrl, root, "POST", `/admin/users/${moderator.user.id}/role`, { role: "admin" });
+    const reporter = await signedInLearner(apiUrl, "Sardor", "B2");
+    const target = await signedInLearner(apiUrl, "Rustam", "B2");
+    const file = () =>
+      apiAs<{ id: string }>(apiUrl, reporter, "POST", "/reports", { target_user_id: target.user.id, reason: "spam" });
+    const [lost, raced] = [await file(), await file()];
+
+    const page = await (await open(moderator)).newPage();
+    const closes: string[] = [];
+    page.on("request", (request) => {
+      if (request.method() === "POST" && request.url().includes("/close")) closes.push(request.url());
+    });
+
+    // The network fails: an error, no claim of success, the decision still to make.
+    await page.route("**/admin/reports/*/close", (route) => route.abort("internetdisconnected"));
+    await page.goto(`/admin/#/reports/${lost.id}`);
+    await page.getByRole("heading", { name: "Report: spam" }).waitFor();
+    await page.getByLabel(/Resolution/).fill("Spam links.");
+    await page.getByRole("button", { name: "Close and warn" }).click();
+    await page
+      .getByRole("dialog", { name: "Close this report and warn the user?" })
+      .getByRole("button", { name: "Close and warn" })
+      .click();
+    await page.getByRole("alert").waitFor();
+    expect(await page.getByRole("status").filter({ hasText: "Closed with" }).count()).toBe(0);
+    await page.getByRole("button", { name: "Close and warn" }).waitFor();
+    await page.unroute("**/admin/reports/*/close");
+
+    // Another moderator closes it first: 409, said as such, and the page shows how it was closed.
+    closes.length = 0;
+    await apiAs(apiUrl, root, "POST", `/admin/reports/${lost.id}/close`, { resolution: "Seen.", action: "none" });
+    await page.getByRole("button", { name: "Close and warn" }).click();
+    // A double click on the confirmation sends one decision.
+    await page
+      .getByRole("dialog", { name: "Close this report and warn the user?" })
+      .getByRole("button", { name: "Close and warn" })
+      .dblclick();
+    await page.getByRole("alert").filter({ hasText: "already closed" }).waitFor();
+    await page.getByText(/closed with none/).waitFor();
+    expect(await page.getByRole("status").filter({ hasText: "Closed with" }).count()).toBe(0);
+    expect(closes).toHaveLength(1);
+
+    // The account's actions: another admin suspended him meanwhile; suspending again is refused, and
+    // the panel shows him suspended, offering to lift it.
+    await page.goto(`/admin/#/reports/${raced.id}`);
+    await page.getByRole("heading", { name: "Report: spam" }).waitFor();
+    await page.getByRole("button", { name: "Suspend", exact: true }).waitFor();
+    await apiAs(apiUrl, root, "POST", `/admin/users/${target.user.id}/suspend`);
+    await page.getByRole("button", { name: "Suspend", exact: true }).click();
+    await page.getByRole("dialog", { name: "Suspend this account?" }).getByRole("button", { name: "Suspend" }).click();
+    await page.getByRole("alert").filter({ hasText: "already suspended" }).waitFor();
+    await page.getByRole("button", { name: "Lift the suspension" }).waitFor();
+    expect(await page.getByRole("status").filter({ hasText: "Suspended." }).count()).toBe(0);
+    expect(await cspViolations(page)).toEqual([]);
+  });
+});

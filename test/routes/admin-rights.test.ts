@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { users } from "../../src/db/schema";
 import { bearer, type SignedIn, signIn } from "../support/auth";
@@ -61,5 +61,65 @@ describe("an admin listed in ADMIN_EMAILS", () => {
     }
     expect(await activeAdmins(listed)).toBe(1);
     expect((await suspend(listed, granted)).status).toBe(200);
+  });
+});
+
+/*
+ * Closing a report with `suspend` suspends its target: when the target is an admin, that is a
+ * change of admin rights like `POST /admin/users/{id}/suspend`, and the same rules hold.
+ */
+async function reportAbout(target: SignedIn): Promise<string> {
+  const reporter = await signIn();
+  const filed = await postJson(
+    "/reports",
+    { target_user_id: target.user.id, reason: "harassment" },
+    { headers: bearer(reporter) },
+  );
+  expect(filed.status).toBe(201);
+  return ((await filed.json()) as { id: string }).id;
+}
+
+const closeSuspending = (actor: SignedIn, reportId: string) =>
+  postJson(
+    `/admin/reports/${reportId}/close`,
+    { resolution: "suspend them", action: "suspend" },
+    { headers: bearer(actor) },
+  );
+
+describe("closing a report with suspend is a change of admin rights when it names an admin", () => {
+  it.each([1, 2, 3])(
+    "two admins suspending each other through reports at once: one admin remains (round %i)",
+    async () => {
+      const [left, right] = [await grantedAdmin(), await grantedAdmin()];
+      const [aboutLeft, aboutRight] = [await reportAbout(left), await reportAbout(right)];
+      const answers = await Promise.all([closeSuspending(left, aboutRight), closeSuspending(right, aboutLeft)]);
+      expect(answers.map((answer) => answer.status).sort()).toEqual([200, 403]);
+      expect(await activeAdmins(left, right)).toBe(1);
+      // The refused closing changed nothing: its report is still open.
+      const refusedReport = answers[0]?.status === 403 ? aboutRight : aboutLeft;
+      const [row] = await handle.db
+        .execute<{ status: string }>(sql`select status from reports where id = ${refusedReport}`)
+        .then((result) => result.rows);
+      expect(row?.status).toBe("open");
+    },
+  );
+
+  it("a granted admin cannot suspend a listed admin by closing a report about them", async () => {
+    await passResendCooldown("moderator@gaplash.test");
+    const listed = await signIn("moderator@gaplash.test");
+    await passResendCooldown("moderator@gaplash.test");
+    const granted = await grantedAdmin();
+    const reportId = await reportAbout(listed);
+    const answer = await closeSuspending(granted, reportId);
+    expect(answer.status).toBe(403);
+    expect((await readProblem(answer)).detail).toContain("ADMIN_EMAILS");
+    expect(await activeAdmins(listed)).toBe(1);
+    // Without suspending, the granted admin may still decide it.
+    const closed = await postJson(
+      `/admin/reports/${reportId}/close`,
+      { resolution: "nothing in it", action: "none" },
+      { headers: bearer(granted) },
+    );
+    expect(closed.status).toBe(200);
   });
 });

@@ -129,6 +129,109 @@ describe("the moderation story", () => {
     expect((await asAdmin(`/admin/users/${crypto.randomUUID()}/suspend`, { method: "POST" })).status).toBe(404);
     expect((await asAdmin(`/admin/users/${admin.user.id}/suspend`, { method: "POST" })).status).toBe(400);
   });
+
+  it("a second suspension or lifting is a 409 that changes nothing: one of two admins racing wins", async () => {
+    const reporter = await signIn();
+    const target = await signIn();
+    const filed = (await (
+      await postJson("/reports", { target_user_id: target.user.id, reason: "scam" }, { headers: bearer(reporter) })
+    ).json()) as { id: string };
+    expect(
+      (
+        await postJson(
+          `/admin/reports/${filed.id}/close`,
+          { resolution: "Scam", action: "suspend" },
+          { headers: bearer(admin) },
+        )
+      ).status,
+    ).toBe(200);
+    const before = await readSuspension(target.user.id);
+    const auditBefore = await auditCount(target.user.id);
+
+    // Suspending again (a stale console, a second admin) would replace the report's reason with none.
+    const again = await asAdmin(`/admin/users/${target.user.id}/suspend`, { method: "POST" });
+    expect(again.status).toBe(409);
+    expect((await readProblem(again)).detail).toContain("already suspended");
+    expect(await readSuspension(target.user.id)).toEqual(before);
+    expect(await auditCount(target.user.id)).toBe(auditBefore);
+
+    // Two admins lifting it at once: one lifts it, the other is told it was lifted already.
+    const other = await signIn();
+    await handle.db.update(users).set({ role: "admin", adminSource: "grant" }).where(eq(users.id, other.user.id));
+    const lifts = await Promise.all([
+      asAdmin(`/admin/users/${target.user.id}/unsuspend`, { method: "POST" }),
+      api(`/admin/users/${target.user.id}/unsuspend`, { method: "POST", headers: bearer(other) }),
+    ]);
+    expect(lifts.map((answer) => answer.status).sort()).toEqual([200, 409]);
+    expect(await auditCount(target.user.id)).toBe(auditBefore + 1);
+  });
+});
+
+async function readSuspension(userId: string) {
+  const [row] = await handle.db
+    .select({ status: users.status, at: users.suspendedAt, reason: users.suspensionReason })
+    .from(users)
+    .where(eq(users.id, userId));
+  return row;
+}
+
+async function auditCount(userId: string): Promise<number> {
+  const result = await handle.db.execute<{ count: number }>(
+    sql`select count(*)::int as count from audit_logs where target_id = ${userId}`,
+  );
+  return result.rows[0]?.count ?? 0;
+}
+
+describe("the queue, page by page", () => {
+  interface QueueItem {
+    id: string;
+    held: boolean;
+  }
+  async function pages(limit: number, between: () => Promise<void>): Promise<QueueItem[]> {
+    const seen: QueueItem[] = [];
+    let cursor: string | null = null;
+    let first = true;
+    do {
+      const answer = await asAdmin(`/admin/reports?limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(answer.status).toBe(200);
+      const page = (await answer.json()) as { items: QueueItem[]; next_cursor: string | null };
+      seen.push(...page.items);
+      cursor = page.next_cursor;
+      if (first) await between();
+      first = false;
+    } while (cursor);
+    return seen;
+  }
+  async function partnerOf(target: SignedIn): Promise<SignedIn> {
+    const partner = await signIn();
+    await sessionBetween(handle, partner, target, "ended");
+    return partner;
+  }
+  const file = async (reporter: SignedIn, target: SignedIn) =>
+    (
+      (await (
+        await postJson("/reports", { target_user_id: target.user.id, reason: "spam" }, { headers: bearer(reporter) })
+      ).json()) as { id: string }
+    ).id;
+
+  it("keeps the first page's order: a user held between pages has no report skipped", async () => {
+    // A new account: two partners' reports hold it. Its first report is older than the page below.
+    const target = await signIn();
+    const older = await file(await partnerOf(target), target);
+    const newer = [];
+    for (let i = 0; i < 3; i++) newer.push(await file(await signIn(), await signIn()));
+    let tipping = "";
+    const seen = await pages(2, async () => {
+      tipping = await file(await partnerOf(target), target);
+    });
+    const ids = seen.map((item) => item.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toContain(older);
+    expect(ids).toEqual(expect.arrayContaining(newer));
+    // What the queue says of it is now, whatever its place: the user is held.
+    expect(seen.find((item) => item.id === older)?.held).toBe(true);
+    for (const id of [older, tipping, ...newer]) await dismiss(id);
+  });
 });
 
 describe("what a moderator reads before deciding", () => {

@@ -89,12 +89,14 @@ async function reportView(row: admin.ReportRow, signVoiceNote: VoiceNoteSigner) 
 export const listReports: AppRouteHandler<routes.ListReportsRoute> = async (c) => {
   const { status, cursor, limit } = c.req.valid("query");
   const after = cursor ? decodeHeldFirstCursor(cursor) : undefined;
-  const rows = await admin.listReports(c.get("services").db, status, limit, after);
+  // Every page is ordered as of the first one's instant (see admin.listReports).
+  const asOf = after?.asOf ?? new Date();
+  const rows = await admin.listReports(c.get("services").db, status, limit, after, asOf);
   return c.json(
     await toPage(
       rows,
       limit,
-      admin.queuePosition,
+      (row) => admin.queuePosition(row, asOf),
       (row) => reportView(row, voiceNoteSigner(c.get("config").s3, new Date())),
       encodeHeldFirstCursor,
     ),
@@ -172,6 +174,7 @@ export const closeReport: AppRouteHandler<routes.CloseReportRoute> = async (c) =
       errors: [{ field: "path.id", message: "you cannot close a report about yourself" }],
     });
   }
+  if (outcome.kind === "actor-not-admin" || outcome.kind === "outranked") throw refused(outcome);
   await announceSuspension(c, outcome.suspension, now);
   const row = await admin.findReport(db, id);
   if (!row) throw new ApiError("NOT_FOUND", { detail: "No such report." });
@@ -213,6 +216,11 @@ async function changeStatus(c: Context<AppBindings>, userId: string, status: "ac
   const outcome = await admin.setUserStatus(pool, actor, userId, status, now);
   if (outcome.kind === "not-found") throw new ApiError("NOT_FOUND", { detail: "No such user." });
   if (outcome.kind === "actor-not-admin" || outcome.kind === "outranked") throw refused(outcome);
+  if (outcome.kind === "unchanged") {
+    throw new ApiError("CONFLICT", {
+      detail: status === "suspended" ? "This account is already suspended." : "This account is not suspended.",
+    });
+  }
   if (status === "suspended") await announceSuspension(c, outcome.suspension, now);
   else {
     await restoreAccess(redis, userId).catch((error) =>

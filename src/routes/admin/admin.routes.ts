@@ -167,6 +167,10 @@ export const closeReport = defineRoute({
     ),
     ...commonErrorResponses,
     ...guarded,
+    403: problem(
+      "Not an admin (read from the database on every request), or the account is suspended; or a `suspend` of an " +
+        "admin the caller may not suspend (one listed in `ADMIN_EMAILS`, by a granted admin).",
+    ),
     404: problem("No such report."),
     409: problem("The report is already closed."),
   },
@@ -273,6 +277,7 @@ export const suspendUser = defineRoute({
     400: problem("Admins cannot suspend themselves."),
     ...guarded,
     404: problem("No such user."),
+    409: problem("The account is already suspended (nothing changed)."),
     500: commonErrorResponses[500],
   },
 });
@@ -290,6 +295,7 @@ export const unsuspendUser = defineRoute({
     400: problem("Admins cannot unsuspend themselves."),
     ...guarded,
     404: problem("No such user."),
+    409: problem("The account is not suspended (nothing changed)."),
     500: commonErrorResponses[500],
   },
 });
