@@ -41,9 +41,9 @@ export interface InactiveReporter {
  * `holdReporters` distinct counted reporters (`holdNewAccountReporters` for an account younger than
  * `newAccountMs`), the target's `held_at` is set, their queued attempt is cancelled and an audit row
  * with no actor (the system) is written, all with the report. A reporter counts when their account
- * still exists and is active, they have had a session with the target (the one the report names or
- * any other: strangers' reports are kept for moderators but hold nobody), and the target had not
- * blocked them before that report.
+ * still exists and is active and they have had a session with the target (the one the report names
+ * or any other: strangers' reports are kept for moderators but hold nobody). A block either way
+ * changes nothing: a target who blocked the partner first must not escape the count.
  *
  * Two reports at once must see each other, and one statement sees only what committed before it
  * began: so the statement runs after a lock on the target's row, in one transaction with it, and
@@ -249,9 +249,10 @@ async function afterLock<Row extends Record<string, unknown>>(
   try {
     return await lockedOnce<Row>(db, lock, statement);
   } catch (error) {
-    // An account deletion ends the user's session before it deletes their row, the opposite order
-    // of the locks here, so one made at the same moment can deadlock with this. PostgreSQL then
-    // rolls this transaction back whole; run again, it waits for the deletion and sees it.
+    // Suspension, deletion and this take a user's row before their session's, but a statement's
+    // own foreign-key checks lock the rows they reference at its end, in no order anyone chose: a
+    // deadlock stays possible with one of those. PostgreSQL then rolls this transaction back
+    // whole; run again, it waits for the other one and sees what it did.
     if (
       sqlState(error) !== deadlockDetected &&
       sqlState(error instanceof Error ? error.cause : undefined) !== deadlockDetected
@@ -331,20 +332,18 @@ function holdDecision(rules: ModerationConfig, now: Date): SQL {
   return sql`
     -- The rest of the statement does not see the row just inserted, so it is added to the earlier ones here.
     counted as (
-      select r.reporter_id, r.created_at from reports r join users who on who.id = r.reporter_id and who.status = 'active'
+      select r.reporter_id from reports r join users who on who.id = r.reporter_id and who.status = 'active'
       where r.target_user_id = (select id from target) and r.status = 'open' and r.created_at > ${windowStart}
-      union all select reporter_id, created_at from filed
+      union all select reporter_id from filed
     ),
     -- Only someone who met the target speaks for what the target did: without a session of the
     -- two, three fresh accounts could hold anyone (docs/moderation.md#automatic-holds).
     trusted as (
       select distinct c.reporter_id from counted c
-      where not exists (select 1 from blocks b where b.blocker_id = (select id from target)
-        and b.blocked_id = c.reporter_id and b.created_at <= c.created_at)
-        and exists (select 1 from session_participants met
-          join session_participants theirs on theirs.session_id = met.session_id
-            and theirs.user_id = (select id from target)
-          where met.user_id = c.reporter_id)
+      where exists (select 1 from session_participants met
+        join session_participants theirs on theirs.session_id = met.session_id
+          and theirs.user_id = (select id from target)
+        where met.user_id = c.reporter_id)
     ),
     held as (
       update users set held_at = ${now}

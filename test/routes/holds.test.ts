@@ -250,21 +250,19 @@ describe("automatic holds", () => {
     expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
   });
 
-  it("do not count a reporter the target had blocked before the report; one blocked after counts", async () => {
-    const target = await established("blocked-its-reporter");
-    const blockedFirst = await partnerOf(target);
-    expect(
-      (await api(`/users/${blockedFirst.user.id}/block`, { method: "POST", headers: bearer(target) })).status,
-    ).toBe(204);
-    await report(blockedFirst, target);
-    const [blockedAfter] = await reportedBy(2, target);
+  it("count a reporter whom the target blocked before they could report, and one who blocked the target", async () => {
+    const target = await established("blocks-before-being-reported");
+    const [blockedByTarget, blockedTarget] = await Promise.all([partnerOf(target), partnerOf(target)]);
+    for (const [blocker, blocked] of [
+      [target, blockedByTarget],
+      [blockedTarget, target],
+    ] as const) {
+      const block = await api(`/users/${blocked.user.id}/block`, { method: "POST", headers: bearer(blocker) });
+      expect(block.status).toBe(204);
+    }
+    await report(blockedByTarget as SignedIn, target);
+    await report(blockedTarget as SignedIn, target);
     expect(await attemptAnswer(target)).toEqual({ status: 202 });
-    // Blocking a reporter afterwards takes nothing back.
-    const blockedLater = await api(`/users/${(blockedAfter as SignedIn).user.id}/block`, {
-      method: "POST",
-      headers: bearer(target),
-    });
-    expect(blockedLater.status).toBe(204);
     await reportedBy(1, target);
     expect(await attemptAnswer(target)).toEqual({ status: 403, code: "UNDER_REVIEW" });
   });
