@@ -145,6 +145,8 @@ export type CloseOutcome =
   | { kind: "already-closed" }
   /** The report is about the admin closing it: nobody decides their own case. */
   | { kind: "own-report" }
+  /** A `warn` or `suspend` of an account that was deleted: nobody to tell or suspend. */
+  | { kind: "target-deleted" }
   /** A `suspend` that `mayChangeRights` refused, as `POST /admin/users/{id}/suspend` would be. */
   | AdminRefusal;
 
@@ -152,9 +154,10 @@ export type CloseOutcome =
  * Closes a report with its audit row, and suspends the target when the decision says so; `warn`
  * and `suspend` leave the target a moderation notice (`GET /me`). Closing
  * a held target's last open report with `none` or `warn` releases the hold, audited as the
- * admin's (docs/moderation.md#automatic-holds). An interactive transaction on the request's pool:
- * the report row is locked and read before the decision is written, and the audit row must commit
- * with it.
+ * admin's (docs/moderation.md#automatic-holds). A `suspend` of a target already suspended closes
+ * the report and leaves the suspension as it was (its time and the reason the user is told), with
+ * no second notice. An interactive transaction on the request's pool: the report row is locked and
+ * read before the decision is written, and the audit row must commit with it.
  */
 export async function closeReport(
   db: PoolDatabase,
@@ -172,20 +175,22 @@ export async function closeReport(
     if (!report) return { kind: "not-found" as const };
     if (report.status === "closed") return { kind: "already-closed" as const };
     if (report.targetUserId === adminId) return { kind: "own-report" as const };
-    if (decision.action === "suspend" && report.targetUserId) {
-      const [targetUser] = await tx
-        .select({ role: users.role, adminSource: users.adminSource })
-        .from(users)
-        .where(eq(users.id, report.targetUserId));
-      // Re-checked in its turn: the actor is still an active admin and not outranked by the target.
-      const refusal = targetUser ? await mayChangeRights(tx, adminId, targetUser) : null;
-      if (refusal) return refusal;
-    }
     // The target's row lock before the report changes: a report filed meanwhile waits for this
     // closing to commit and then counts this report as closed (docs/moderation.md#automatic-holds).
-    if (report.targetUserId) {
-      await tx.execute(sql`select 1 from users where id = ${report.targetUserId} for no key update`);
+    const [target] = report.targetUserId
+      ? await tx
+          .select({ status: users.status, role: users.role, adminSource: users.adminSource })
+          .from(users)
+          .where(eq(users.id, report.targetUserId))
+          .for("no key update")
+      : [];
+    if (!target && decision.action !== "none") return { kind: "target-deleted" as const };
+    if (decision.action === "suspend" && target) {
+      // Re-checked in its turn: the actor is still an active admin and not outranked by the target.
+      const refusal = await mayChangeRights(tx, adminId, target);
+      if (refusal) return refusal;
     }
+    const suspends = decision.action === "suspend" && target?.status === "active";
     await tx
       .update(reports)
       .set({
@@ -197,7 +202,7 @@ export async function closeReport(
       })
       .where(eq(reports.id, reportId));
     const suspension =
-      decision.action === "suspend" && report.targetUserId
+      suspends && report.targetUserId
         ? {
             userId: report.targetUserId,
             reason: report.reason,
@@ -208,12 +213,14 @@ export async function closeReport(
       decision.action !== "suspend" && report.targetUserId
         ? await releaseHold(tx, adminId, report.targetUserId, reportId, now)
         : null;
-    if (decision.action !== "none" && report.targetUserId) {
+    // A suspension already in force was told when it was made: the user hears of it once.
+    const told = decision.action === "warn" ? "warn" : suspends ? "suspend" : null;
+    if (told && report.targetUserId) {
       // The user is told what it was about (docs/moderation.md#users-are-told), never by whom.
       await tx.insert(moderationNotices).values({
         userId: report.targetUserId,
         reportId,
-        action: decision.action,
+        action: told,
         reason: report.reason,
         createdAt: now,
       });

@@ -93,9 +93,13 @@ export async function announceDeparture(
  * messages stay with the sender shown as deleted), and so do the sign-in codes of its address.
  * Returns null when there was no such account. It needs the request's pool: an interactive
  * transaction, since what the first statement ended is what the caller must announce.
+ *
+ * The user's row is locked before their sessions, the order a suspension and a report and leave
+ * take them in: the other order deadlocks with either (PostgreSQL aborts one of the two).
  */
 export async function deleteAccount(db: PoolDatabase, userId: string, now: Date): Promise<Departure | null> {
   return db.transaction(async (tx) => {
+    await tx.execute(sql`select 1 from users where id = ${userId} for update`);
     const departure = await leaveEverything(tx, userId, now);
     const deleted = await tx.execute<{ email: string }>(sql`
       with gone as (delete from users where id = ${userId} returning email),

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { users } from "../../src/db/schema";
+import { moderationNotices, sessions, users } from "../../src/db/schema";
 import { bearer, type SignedIn, signIn, startSignIn, verify } from "../support/auth";
 import { makeAdmin, passResendCooldown, testDatabase } from "../support/db";
 import { api, postJson, readProblem } from "../support/http";
@@ -109,5 +109,85 @@ describe("a suspended user's 403", () => {
       await postJson("/reports", { target_user_id: partner.user.id, reason: "spam" }, { headers: bearer(a) }),
     );
     expect(filed).toMatchObject({ suspended_at: since.toISOString(), reason: "scam" });
+  });
+});
+
+/** Files a report by a new reporter on `target`; answers its id. */
+async function reported(target: SignedIn, reason: string): Promise<string> {
+  const reporter = await signIn();
+  const filed = await postJson("/reports", { target_user_id: target.user.id, reason }, { headers: bearer(reporter) });
+  expect(filed.status).toBe(201);
+  return ((await filed.json()) as { id: string }).id;
+}
+
+const close = (reportId: string, action: "none" | "warn" | "suspend") =>
+  postJson(`/admin/reports/${reportId}/close`, { resolution: "Read the evidence", action }, { headers: bearer(admin) });
+
+async function noticesOf(userId: string): Promise<string[]> {
+  const rows = await handle.db
+    .select({ action: moderationNotices.action, reason: moderationNotices.reason })
+    .from(moderationNotices)
+    .where(eq(moderationNotices.userId, userId));
+  return rows.map(({ action, reason }) => `${action} ${reason}`);
+}
+
+describe("closing a report about an account suspended already, or deleted", () => {
+  it("with suspend, closes it and leaves the suspension's time and reason as the user was told them", async () => {
+    const target = await signIn();
+    const first = await reported(target, "scam");
+    const second = await reported(target, "spam");
+    expect((await close(first, "suspend")).status).toBe(200);
+    const told = await suspensionIn(await signInAgain(target));
+    expect(told.reason).toBe("scam");
+
+    const closed = await close(second, "suspend");
+    expect(closed.status).toBe(200);
+    expect(await closed.json()).toMatchObject({ status: "closed", action: "suspend" });
+    expect(await suspensionIn(await signInAgain(target))).toMatchObject({
+      reason: "scam",
+      suspended_at: told.suspended_at,
+    });
+    expect(await noticesOf(target.user.id)).toEqual(["suspend scam"]);
+  });
+
+  it("with warn or suspend about a deleted account, is 409 and changes nothing; none closes it", async () => {
+    const target = await signIn();
+    const reportId = await reported(target, "inappropriate");
+    expect((await api("/me", { method: "DELETE", headers: bearer(target) })).status).toBe(204);
+    for (const action of ["warn", "suspend"] as const) {
+      const refused = await close(reportId, action);
+      expect(refused.status).toBe(409);
+      expect((await readProblem(refused)).detail).toContain("deleted");
+    }
+    const open = await api(`/admin/reports/${reportId}`, { headers: bearer(admin) });
+    expect(await open.json()).toMatchObject({ status: "open", action: null });
+    const closed = await close(reportId, "none");
+    expect(closed.status).toBe(200);
+    expect(await closed.json()).toMatchObject({ status: "closed", action: "none", target: null });
+  });
+});
+
+describe("a suspension racing the account's deletion", () => {
+  it("ends in one of the two, never a deadlock (500), and the session is ended", async () => {
+    // Rounds, so that the two meet on PostgreSQL (PGlite runs one statement at a time): before the
+    // deletion locked the user's row first, about one run in three of four rounds deadlocked.
+    for (let round = 0; round < 8; round += 1) {
+      const { a, sessionId } = await pairInSession(handle);
+      const [suspended, deleted] = await Promise.all([
+        api(`/admin/users/${a.user.id}/suspend`, { method: "POST", headers: bearer(admin) }),
+        api("/me", { method: "DELETE", headers: bearer(a) }),
+      ]);
+      // The deletion first: nobody left to suspend. The suspension first: a suspended account's
+      // token is refused, or the deletion admitted before it deletes the suspended account.
+      expect([200, 404]).toContain(suspended.status);
+      expect([204, 403]).toContain(deleted.status);
+      const [user] = await handle.db.select({ status: users.status }).from(users).where(eq(users.id, a.user.id));
+      expect(user?.status ?? "deleted").toBe(deleted.status === 204 ? "deleted" : "suspended");
+      const [session] = await handle.db
+        .select({ status: sessions.status })
+        .from(sessions)
+        .where(eq(sessions.id, sessionId));
+      expect(session?.status).toBe("ended");
+    }
   });
 });

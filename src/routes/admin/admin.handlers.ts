@@ -168,6 +168,11 @@ export const closeReport: AppRouteHandler<routes.CloseReportRoute> = async (c) =
   const outcome = await admin.closeReport(pool, currentUser(c).userId, id, c.req.valid("json"), now);
   if (outcome.kind === "not-found") throw new ApiError("NOT_FOUND", { detail: "No such report." });
   if (outcome.kind === "already-closed") throw new ApiError("CONFLICT", { detail: "This report is already closed." });
+  if (outcome.kind === "target-deleted") {
+    throw new ApiError("CONFLICT", {
+      detail: "The reported account was deleted: there is nobody to warn or suspend. Close the report with `none`.",
+    });
+  }
   if (outcome.kind === "own-report") {
     throw new ApiError("VALIDATION_FAILED", {
       detail: "path.id: you cannot close a report about yourself",

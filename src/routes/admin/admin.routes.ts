@@ -147,7 +147,8 @@ export const closeReport = defineRoute({
   tags,
   summary: "Close a report, optionally warning or suspending the reported user",
   description:
-    "`suspend` stops the user signing in, refreshing, matching and sending at once. Written to the audit log.",
+    "`suspend` stops the user signing in, refreshing, matching and sending at once; of a user suspended already, " +
+    "it closes the report and leaves their suspension (its time and reason) as it was. Written to the audit log.",
   security,
   request: {
     params: IdParamsSchema,
@@ -172,7 +173,9 @@ export const closeReport = defineRoute({
         "admin the caller may not suspend (one listed in `ADMIN_EMAILS`, by a granted admin).",
     ),
     404: problem("No such report."),
-    409: problem("The report is already closed."),
+    409: problem(
+      "The report is already closed, or a `warn` or `suspend` is about an account that was deleted (`none` closes it).",
+    ),
   },
 });
 
