@@ -64,7 +64,14 @@ function EvidenceMessage(props: { message: Evidence; report: Report }) {
               {revision.kind === "edited" ? "Before the edit" : "Before the deletion"} (
               <When at={revision.revised_at} />
               ): {revision.text !== null ? <q>{revision.text}</q> : null}
-              {revision.audio_url ? <audio controls preload="none" src={revision.audio_url} /> : null}
+              {revision.audio_url ? (
+                <audio
+                  controls
+                  preload="none"
+                  src={revision.audio_url}
+                  aria-label={`Voice note from ${who}, before the sender changed it`}
+                />
+              ) : null}
             </li>
           ))}
         </ul>
