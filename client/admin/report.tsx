@@ -233,22 +233,29 @@ export function ReportScreen(props: { id: string }) {
                 Write what you found first. The user is told the decision and the report's reason category, never this
                 text or who reported them.
               </p>
-              {decisions.map((decision) => (
-                <ConfirmButton
-                  key={decision.action}
-                  label={decision.label}
-                  question={decision.question}
-                  confirmLabel={decision.label}
-                  danger={decision.action === "suspend"}
-                  disabled={decide.busy || resolution.trim() === ""}
-                  onConfirm={() => void decide.run(decision.action)}
-                >
-                  <p>{decision.consequence}</p>
-                  <p>
-                    Resolution: <q>{resolution.trim()}</q>
-                  </p>
-                </ConfirmButton>
-              ))}
+              {report.target ? null : (
+                <p>
+                  The reported account was deleted: there is nobody to warn or suspend, so it closes without action.
+                </p>
+              )}
+              {decisions
+                .filter((decision) => report.target || decision.action === "none")
+                .map((decision) => (
+                  <ConfirmButton
+                    key={decision.action}
+                    label={decision.label}
+                    question={decision.question}
+                    confirmLabel={decision.label}
+                    danger={decision.action === "suspend"}
+                    disabled={decide.busy || resolution.trim() === ""}
+                    onConfirm={() => void decide.run(decision.action)}
+                  >
+                    <p>{decision.consequence}</p>
+                    <p>
+                      Resolution: <q>{resolution.trim()}</q>
+                    </p>
+                  </ConfirmButton>
+                ))}
             </section>
           ) : null}
 

@@ -284,3 +284,30 @@ describe("a decision that does not go through", () => {
     expect(await cspViolations(page)).toEqual([]);
   });
 });
+
+describe("a report about an account deleted since", () => {
+  it("offers only closing it without action, and closes it", async () => {
+    const root = await signedInAs(consoleAdminEmail);
+    const reporter = await signedInLearner(apiUrl, "Dilnoza", "B1");
+    const target = await signedInLearner(apiUrl, "Jasur", "B1");
+    const filed = await apiAs<{ id: string }>(apiUrl, reporter, "POST", "/reports", {
+      target_user_id: target.user.id,
+      reason: "scam",
+    });
+    await apiAs(apiUrl, target, "DELETE", "/me");
+
+    const page = await (await open(root)).newPage();
+    await page.goto(`/admin/#/reports/${filed.id}`);
+    await page.getByRole("heading", { name: "Report: scam" }).waitFor();
+    await page.getByText("The reported account was deleted").waitFor();
+    expect(await page.getByRole("button", { name: /^Close and (warn|suspend)$/ }).count()).toBe(0);
+    await page.getByLabel(/Resolution/).fill("Account gone.");
+    await page.getByRole("button", { name: "Close: no action" }).click();
+    await page
+      .getByRole("dialog", { name: "Close this report with no action?" })
+      .getByRole("button", { name: "Close: no action" })
+      .click();
+    await page.getByRole("status").filter({ hasText: "Closed with none" }).waitFor();
+    expect(await cspViolations(page)).toEqual([]);
+  });
+});
