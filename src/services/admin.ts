@@ -473,6 +473,21 @@ export async function overview(db: Database, now: Date) {
   };
 }
 
+/** One hour of a level's queue: what `GET /admin/stats/queues` charts hour by hour. */
+export interface QueueHour {
+  /** The hour's first instant (UTC, on the hour); the last hour is the one going on. */
+  start: string;
+  /** Learners waiting at the hour's end (now, for the hour going on). */
+  depth: number;
+  /** Of the attempts matched in the hour, the wait from asking to being matched; null when none. */
+  wait_p50_ms: number | null;
+  wait_p95_ms: number | null;
+  /** Attempts that ended in the hour, and of them those that found a partner. */
+  matched: number;
+  resolved: number;
+  match_rate: number | null;
+}
+
 export interface QueueFigures {
   level: Level;
   depth: number;
@@ -481,49 +496,114 @@ export interface QueueFigures {
   matched_24h: number;
   resolved_24h: number;
   match_rate_24h: number | null;
+  /** The last 24 hours, oldest first, the hour going on last. */
+  hours: QueueHour[];
 }
+
+const hourMs = 3600 * 1000;
 
 /**
  * Per level: queue depth now, and over the last 24 h the wait to a match (p50, p95) and the match
- * rate. One statement over the HTTP path.
+ * rate, in all and hour by hour (`hours`: the 23 whole UTC hours before this one, then this one).
+ * Hours count an attempt when it ended, and its depth is read at the hour's end. One statement
+ * over the HTTP path; it reads the attempts made since a day and `attemptTtlMs` (ms) before the
+ * first hour, plus the ones still queued: an attempt ends by its TTL, so an older one ended
+ * before the window (the slack of an hour covers a sweep that ran late).
  */
-export async function queueStats(db: Database, now: Date): Promise<QueueFigures[]> {
-  const since = new Date(now.getTime() - 24 * 3600 * 1000);
+export async function queueStats(db: Database, now: Date, attemptTtlMs: number): Promise<QueueFigures[]> {
+  const since = new Date(now.getTime() - 24 * hourMs);
+  const firstHour = new Date(Math.floor(now.getTime() / hourMs) * hourMs - 23 * hourMs);
+  const readSince = new Date(firstHour.getTime() - attemptTtlMs - hourMs);
   const result = await db.execute<{
     level: Level;
+    hour: number;
     depth: number;
     p50: number | null;
     p95: number | null;
     matched: number;
     resolved: number;
   }>(sql`
-    select level,
-      (count(*) filter (where status = 'queued'))::int as depth,
-      percentile_cont(0.5) within group (order by extract(epoch from resolved_at - created_at) * 1000)
-        filter (where status = 'matched' and created_at >= ${since}) as p50,
-      percentile_cont(0.95) within group (order by extract(epoch from resolved_at - created_at) * 1000)
-        filter (where status = 'matched' and created_at >= ${since}) as p95,
-      (count(*) filter (where status = 'matched' and created_at >= ${since}))::int as matched,
-      (count(*) filter (where status <> 'queued' and created_at >= ${since}))::int as resolved
-    from match_attempts
-    where status = 'queued' or created_at >= ${since}
-    group by level
+    with attempts as (
+      select level, status, created_at, resolved_at,
+        extract(epoch from resolved_at - created_at) * 1000 as wait_ms
+      from match_attempts
+      where status = 'queued' or created_at >= ${readSince}
+    ),
+    -- Hour -1 holds the whole day (the figures of the last 24 h, and the depth now); 0–23 the hours.
+    slots as (
+      select level, hour from unnest(enum_range(null::level)) level cross join generate_series(-1, 23) hour
+    ),
+    -- Each attempt adds one to the queue when made and takes it away when it ends; the hour an
+    -- event falls in (hours before the first one count as -1), summed as the hours go, is the depth.
+    events as (
+      select level, greatest(-1, floor(extract(epoch from at - ${firstHour}::timestamptz) / 3600))::int as hour,
+        sum(delta)::int as delta
+      from (select level, created_at as at, 1 as delta from attempts
+            union all select level, resolved_at, -1 from attempts where resolved_at is not null) e
+      group by 1, 2
+    ),
+    ended as (
+      select level, floor(extract(epoch from resolved_at - ${firstHour}::timestamptz) / 3600)::int as hour,
+        status, wait_ms
+      from attempts where resolved_at >= ${firstHour}
+    ),
+    hourly as (
+      select level, hour,
+        percentile_cont(0.5) within group (order by wait_ms) filter (where status = 'matched') as p50,
+        percentile_cont(0.95) within group (order by wait_ms) filter (where status = 'matched') as p95,
+        (count(*) filter (where status = 'matched'))::int as matched, count(*)::int as resolved
+      from ended group by level, hour
+    ),
+    daily as (
+      select level, -1 as hour,
+        percentile_cont(0.5) within group (order by wait_ms) filter (where status = 'matched') as p50,
+        percentile_cont(0.95) within group (order by wait_ms) filter (where status = 'matched') as p95,
+        (count(*) filter (where status = 'matched'))::int as matched,
+        (count(*) filter (where status <> 'queued'))::int as resolved
+      from attempts where created_at >= ${since} group by level
+    )
+    select s.level, s.hour,
+      case when s.hour = -1 then (select count(*) from attempts a where a.level = s.level and a.status = 'queued')
+        else sum(coalesce(e.delta, 0)) over (partition by s.level order by s.hour) end::int as depth,
+      coalesce(h.p50, d.p50) as p50, coalesce(h.p95, d.p95) as p95,
+      coalesce(h.matched, d.matched, 0) as matched, coalesce(h.resolved, d.resolved, 0) as resolved
+    from slots s
+    left join events e on e.level = s.level and e.hour = s.hour
+    left join hourly h on h.level = s.level and h.hour = s.hour
+    left join daily d on d.level = s.level and d.hour = s.hour
+    order by s.level, s.hour
   `);
-  const byLevel = new Map(result.rows.map((row) => [row.level, row]));
   return levels.map((level) => {
-    const row = byLevel.get(level);
-    const matched = row?.matched ?? 0;
-    const resolved = row?.resolved ?? 0;
+    const rows = result.rows.filter((row) => row.level === level);
+    const day = rows.find((row) => row.hour === -1);
+    const matched = day?.matched ?? 0;
+    const resolved = day?.resolved ?? 0;
     return {
       level,
-      depth: row?.depth ?? 0,
-      wait_p50_ms: row?.p50 === null || row?.p50 === undefined ? null : Math.round(Number(row.p50)),
-      wait_p95_ms: row?.p95 === null || row?.p95 === undefined ? null : Math.round(Number(row.p95)),
+      depth: day?.depth ?? 0,
+      wait_p50_ms: milliseconds(day?.p50),
+      wait_p95_ms: milliseconds(day?.p95),
       matched_24h: matched,
       resolved_24h: resolved,
       match_rate_24h: resolved > 0 ? matched / resolved : null,
+      hours: rows
+        .filter((row) => row.hour >= 0)
+        .map((row) => ({
+          start: new Date(firstHour.getTime() + row.hour * hourMs).toISOString(),
+          depth: row.depth,
+          wait_p50_ms: milliseconds(row.p50),
+          wait_p95_ms: milliseconds(row.p95),
+          matched: row.matched,
+          resolved: row.resolved,
+          match_rate: row.resolved > 0 ? row.matched / row.resolved : null,
+        })),
     };
   });
+}
+
+/** A percentile the database computed as a float (or a numeric string), to whole ms. */
+function milliseconds(value: number | string | null | undefined): number | null {
+  return value === null || value === undefined ? null : Math.round(Number(value));
 }
 
 /**

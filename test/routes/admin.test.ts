@@ -1,8 +1,8 @@
-import { eq, sql } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { calls, matchAttempts, users } from "../../src/db/schema";
 import { bearer, type SignedIn, signIn, startSignIn, verify } from "../support/auth";
-import { passResendCooldown, testDatabase } from "../support/db";
+import { insertUsers, passResendCooldown, testDatabase } from "../support/db";
 import { api, postJson, readProblem } from "../support/http";
 import { attempt, cancelAttempt, learner } from "../support/match";
 import { endWith, pairInSession, send, sessionBetween } from "../support/sessions";
@@ -573,5 +573,74 @@ describe("statistics", () => {
     expect(after?.matched_24h).toBe((before?.matched_24h ?? 0) + 2);
     expect(after?.resolved_24h).toBe((before?.resolved_24h ?? 0) + 3);
     expect(after?.wait_p50_ms).not.toBeNull();
+  });
+
+  it("give the last 24 hours hour by hour: depth at each hour's end, and the waits and rate of what ended in it", async () => {
+    interface Hour {
+      start: string;
+      depth: number;
+      wait_p50_ms: number | null;
+      wait_p95_ms: number | null;
+      matched: number;
+      resolved: number;
+      match_rate: number | null;
+    }
+    const hours = async () => {
+      const body = (await (await asAdmin("/admin/stats/queues")).json()) as {
+        items: { level: string; matched_24h: number; resolved_24h: number; hours: Hour[] }[];
+      };
+      return body.items.find((item) => item.level === "A2");
+    };
+    const before = await hours();
+    expect(before?.hours).toHaveLength(24);
+    const starts = before?.hours.map((hour) => Date.parse(hour.start)) ?? [];
+    expect(starts.every((start, i) => i === 0 || start - (starts[i - 1] ?? 0) === 3600_000)).toBe(true);
+    expect(Date.now() - (starts[23] ?? 0)).toBeLessThan(3600_000);
+    // Five hours before this one: two matched (waits of 30 s and 10 s) and one expired. One made the
+    // hour before waits until two hours after it.
+    const hour = starts[18] ?? 0;
+    const at = (minutes: number, seconds = 0) => new Date(hour + minutes * 60_000 + seconds * 1000);
+    const people = await insertUsers(handle, 4);
+    const rows = [
+      { status: "matched", createdAt: at(10), resolvedAt: at(10, 30) },
+      { status: "matched", createdAt: at(20), resolvedAt: at(20, 10) },
+      { status: "expired", createdAt: at(30), resolvedAt: at(35) },
+      { status: "expired", createdAt: at(-30), resolvedAt: at(135) },
+    ] as const;
+    await handle.db
+      .insert(matchAttempts)
+      .values(rows.map((row, i) => ({ ...row, level: "A2" as const, userId: people[i]?.id ?? "" })));
+    try {
+      const after = await hours();
+      const byStart = (start: number, of: Hour[] = after?.hours ?? []) =>
+        of.find((entry) => Date.parse(entry.start) === start);
+      const was = (start: number) => byStart(start, before?.hours);
+      expect(byStart(hour)).toMatchObject({
+        matched: (was(hour)?.matched ?? 0) + 2,
+        resolved: (was(hour)?.resolved ?? 0) + 3,
+        depth: (was(hour)?.depth ?? 0) + 1,
+      });
+      if (was(hour)?.resolved === 0) {
+        expect(byStart(hour)).toMatchObject({ wait_p50_ms: 20_000, wait_p95_ms: 29_000, match_rate: 2 / 3 });
+      }
+      // The long wait: in the queue at the end of its own hour and the next, gone by the end of the one it ended in.
+      for (const [start, more] of [
+        [hour - 3600_000, 1],
+        [hour + 3600_000, 1],
+        [hour + 2 * 3600_000, 0],
+      ] as const) {
+        expect(byStart(start)?.depth).toBe((was(start)?.depth ?? 0) + more);
+      }
+      expect(byStart(hour + 2 * 3600_000)?.resolved).toBe((was(hour + 2 * 3600_000)?.resolved ?? 0) + 1);
+      expect(after?.matched_24h).toBe((before?.matched_24h ?? 0) + 2);
+      expect(after?.resolved_24h).toBe((before?.resolved_24h ?? 0) + 4);
+    } finally {
+      await handle.db.delete(users).where(
+        inArray(
+          users.id,
+          people.map((person) => person.id),
+        ),
+      );
+    }
   });
 });

@@ -284,7 +284,8 @@ export const overview: AppRouteHandler<routes.OverviewRoute> = async (c) => {
 };
 
 export const queues: AppRouteHandler<routes.QueuesRoute> = async (c) => {
-  return c.json({ items: await admin.queueStats(c.get("services").db, new Date()) }, 200);
+  const { db } = c.get("services");
+  return c.json({ items: await admin.queueStats(db, new Date(), c.get("config").matching.attemptTtlMs) }, 200);
 };
 
 export const auditLogs: AppRouteHandler<routes.AuditLogsRoute> = async (c) => {

@@ -384,11 +384,32 @@ export const queues = defineRoute({
               matched_24h: z.number().int(),
               resolved_24h: z.number().int(),
               match_rate_24h: z.number().nullable(),
+              hours: z
+                .array(
+                  z.object({
+                    start: z.iso.datetime().openapi({ description: "The hour's first instant, UTC." }),
+                    depth: z
+                      .number()
+                      .int()
+                      .openapi({ description: "Learners waiting at the hour's end (now, for this hour)." }),
+                    wait_p50_ms: z.number().int().nullable(),
+                    wait_p95_ms: z.number().int().nullable(),
+                    matched: z.number().int(),
+                    resolved: z.number().int(),
+                    match_rate: z.number().nullable(),
+                  }),
+                )
+                .openapi({
+                  description:
+                    "The last 24 hours, oldest first: the 23 whole UTC hours before this one, then this one. An " +
+                    "attempt counts in the hour it ended (matched, cancelled or expired); its wait is from asking to " +
+                    "being matched.",
+                }),
             }),
           ),
         })
         .openapi("QueueStats"),
-      "Depth now; waits and match rate over the last 24 h.",
+      "Depth now; waits and match rate over the last 24 h, in all and hour by hour.",
     ),
     ...guarded,
     500: commonErrorResponses[500],
