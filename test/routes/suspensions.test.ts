@@ -191,3 +191,27 @@ describe("a suspension racing the account's deletion", () => {
     }
   });
 });
+
+describe("closing a report racing its target's account deletion", () => {
+  it("ends in one of the two, never a deadlock (500)", async () => {
+    // Rounds, so that the two meet on PostgreSQL: while the closing locked the report before the
+    // user (and the deletion the user before their reports), most runs of eight rounds deadlocked.
+    for (let round = 0; round < 8; round += 1) {
+      const target = await signIn();
+      const reportId = await reported(target, "harassment");
+      const action = (["none", "warn", "suspend"] as const)[round % 3] ?? "none";
+      const [closed, deleted] = await Promise.all([
+        close(reportId, action),
+        api("/me", { method: "DELETE", headers: bearer(target) }),
+      ]);
+      // The closing first: closed, and the account then deleted (or, once suspended, refused). The
+      // deletion first: `none` still closes the report, `warn` and `suspend` are 409 (nobody to tell).
+      expect(action === "suspend" ? [204, 403] : [204]).toContain(deleted.status);
+      expect(action === "none" || deleted.status === 403 ? [200] : [200, 409]).toContain(closed.status);
+      const after = (await (await api(`/admin/reports/${reportId}`, { headers: bearer(admin) })).json()) as {
+        status: string;
+      };
+      expect(after.status).toBe(closed.status === 200 ? "closed" : "open");
+    }
+  });
+});
