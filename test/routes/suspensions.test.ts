@@ -215,3 +215,33 @@ describe("closing a report racing its target's account deletion", () => {
     }
   });
 });
+
+describe("closing a report racing its reporter's account deletion, or the reported partner's report and leave", () => {
+  it("ends without a deadlock (500)", async () => {
+    for (let round = 0; round < 6; round += 1) {
+      const { a: reporter, b: target, sessionId } = await pairInSession(handle);
+      const filed = await postJson(
+        "/reports",
+        { target_user_id: target.user.id, reason: "spam", session_id: sessionId },
+        { headers: bearer(reporter) },
+      );
+      const { id } = (await filed.json()) as { id: string };
+      const action = round % 2 === 0 ? "suspend" : "warn";
+      const [closed, deleted] = await Promise.all([
+        close(id, action),
+        api("/me", { method: "DELETE", headers: bearer(reporter) }),
+      ]);
+      expect(closed.status).toBe(200);
+      expect(deleted.status).toBe(204);
+
+      const pair = await pairInSession(handle);
+      const earlier = await reported(pair.b, "scam");
+      const [suspending, left] = await Promise.all([
+        close(earlier, "suspend"),
+        postJson(`/sessions/${pair.sessionId}/report-and-leave`, { reason: "harassment" }, { headers: bearer(pair.a) }),
+      ]);
+      expect(suspending.status).toBe(200);
+      expect(left.status).toBe(201);
+    }
+  });
+});
