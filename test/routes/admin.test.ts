@@ -640,3 +640,36 @@ describe("a report whose reporter and target both deleted their accounts", () =>
     expect((await dismiss(id)).status).toBe(200);
   });
 });
+
+describe("a moderator who deleted their account", () => {
+  it("leaves the reports they closed and the audit rows they wrote readable, with nobody named", async () => {
+    const moderator = await signIn();
+    await handle.db.update(users).set({ role: "admin", adminSource: "grant" }).where(eq(users.id, moderator.user.id));
+    const reporter = await signIn();
+    const target = await signIn();
+    const { id } = (await (
+      await postJson("/reports", { target_user_id: target.user.id, reason: "other" }, { headers: bearer(reporter) })
+    ).json()) as { id: string };
+    const closed = await postJson(
+      `/admin/reports/${id}/close`,
+      { resolution: "fine", action: "warn" },
+      { headers: bearer(moderator) },
+    );
+    expect(closed.status).toBe(200);
+    const [written] = ((await closed.json()) as { audit_entries: AuditEntry[] }).audit_entries;
+    expect((await api("/me", { method: "DELETE", headers: bearer(moderator) })).status).toBe(204);
+
+    const report = await asAdmin(`/admin/reports/${id}`);
+    expect(report.status).toBe(200);
+    expect(await report.json()).toMatchObject({ status: "closed", action: "warn", closed_by: null });
+    const closedPage = await asAdmin("/admin/reports?status=closed&limit=100");
+    expect(closedPage.status).toBe(200);
+    const log = await asAdmin("/admin/audit-logs?limit=100");
+    expect(log.status).toBe(200);
+    const row = ((await log.json()) as { items: AuditEntry[] }).items.find((item) => item.id === written?.id);
+    expect(row).toMatchObject({ action: "report.close", actor_id: null, target_id: id });
+    // The warned user still has the notice: it was the decision's, not the moderator's.
+    const me = (await (await api("/me", { headers: bearer(target) })).json()) as { notices: unknown[] };
+    expect(me.notices).toHaveLength(1);
+  });
+});
