@@ -75,7 +75,7 @@ describe("POST /reports", () => {
     expect(longNote.status).toBe(400);
   });
 
-  it("meets the reporter's own account deletion, or suspension, from another device without a 500", async () => {
+  it("meets the reporter's own account deletion from another device, their suspension, or the target's deletion without a 500", async () => {
     const admin = await signIn();
     await makeAdmin(handle, admin.user.id);
     for (let round = 0; round < 6; round += 1) {
@@ -97,6 +97,19 @@ describe("POST /reports", () => {
       ]);
       expect(suspended.status).toBe(200);
       expect([201, 403]).toContain(reported.status);
+
+      // The target leaving at that moment: filed first (its target then null), or a 404 after.
+      const other = await pairInSession(handle);
+      const [against, gone] = await Promise.all([
+        postJson(
+          "/reports",
+          { target_user_id: other.b.user.id, reason: "scam", session_id: other.sessionId },
+          { headers: bearer(other.a) },
+        ),
+        api("/me", { method: "DELETE", headers: bearer(other.b) }),
+      ]);
+      expect(gone.status).toBe(204);
+      expect([201, 404]).toContain(against.status);
     }
   });
 
