@@ -171,19 +171,28 @@ export async function closeReport(
     // takes its turn like `setUserStatus` (first, before any row lock), or two admins closing
     // reports about each other at once could suspend each other and leave no active admin.
     if (decision.action === "suspend") await takeTurnForAdminRights(tx);
+    // The target's row is locked before the report's, the order an account deletion takes them in
+    // (the user, then their reports through the foreign key's `set null`): the other order
+    // deadlocks with the target deleting their account at that moment. The report is read unlocked
+    // first only to learn whom it names; a deletion committed meanwhile shows in the locked read.
+    const [named] = await tx
+      .select({ targetUserId: reports.targetUserId })
+      .from(reports)
+      .where(eq(reports.id, reportId));
+    if (!named) return { kind: "not-found" as const };
+    // The target's row lock before the report changes: a report filed meanwhile waits for this
+    // closing to commit and then counts this report as closed (docs/moderation.md#automatic-holds).
+    const [target] = named.targetUserId
+      ? await tx
+          .select({ status: users.status, role: users.role, adminSource: users.adminSource })
+          .from(users)
+          .where(eq(users.id, named.targetUserId))
+          .for("no key update")
+      : [];
     const [report] = await tx.select().from(reports).where(eq(reports.id, reportId)).for("update");
     if (!report) return { kind: "not-found" as const };
     if (report.status === "closed") return { kind: "already-closed" as const };
     if (report.targetUserId === adminId) return { kind: "own-report" as const };
-    // The target's row lock before the report changes: a report filed meanwhile waits for this
-    // closing to commit and then counts this report as closed (docs/moderation.md#automatic-holds).
-    const [target] = report.targetUserId
-      ? await tx
-          .select({ status: users.status, role: users.role, adminSource: users.adminSource })
-          .from(users)
-          .where(eq(users.id, report.targetUserId))
-          .for("no key update")
-      : [];
     if (!target && decision.action !== "none") return { kind: "target-deleted" as const };
     if (decision.action === "suspend" && target) {
       // Re-checked in its turn: the actor is still an active admin and not outranked by the target.

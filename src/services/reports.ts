@@ -56,7 +56,14 @@ export async function fileReport(
   rules: ModerationConfig,
   now: Date,
 ): Promise<FileOutcome> {
-  const lock = sql`select 1 from users where id = ${report.targetUserId} for no key update`;
+  // The reporter's row first, `for key share`, as `fileReportAndLeave` takes it: the report's foreign
+  // key would check it only at the statement's end, and a deletion of the reporter's account (from
+  // another device) that committed in between made the insert fail (23503, a 500). Taken first, the
+  // deletion waits for the report, or the report waits for it and finds its reporter gone.
+  const lock = sql`
+    with reporter as (select 1 from users where id = ${report.reporterId} for key share)
+    select 1 from users where id = ${report.targetUserId} and exists (select 1 from reporter) for no key update
+  `;
   const row = await afterLock<FiledRow>(db, lock, fileStatement(report, rules, now));
   if (!row?.reporter_active) return inactiveReporter(row);
   if (!row.target_exists) return { kind: "unknown-target" };

@@ -644,3 +644,101 @@ describe("statistics", () => {
     }
   });
 });
+
+describe("two moderators deciding one report at once", () => {
+  it("one decision wins, the other is 409, and the account is as the winning decision left it", async () => {
+    const other = await signIn();
+    await handle.db.update(users).set({ role: "admin", adminSource: "grant" }).where(eq(users.id, other.user.id));
+    const pairs: ["none" | "warn" | "suspend", "none" | "warn" | "suspend"][] = [
+      ["suspend", "none"],
+      ["warn", "suspend"],
+      ["none", "warn"],
+      ["suspend", "warn"],
+    ];
+    for (const [mine, theirs] of pairs) {
+      const reporter = await signIn();
+      const target = await signIn();
+      const { id } = (await (
+        await postJson("/reports", { target_user_id: target.user.id, reason: "spam" }, { headers: bearer(reporter) })
+      ).json()) as { id: string };
+      const answers = await Promise.all([
+        postJson(`/admin/reports/${id}/close`, { resolution: "mine", action: mine }, { headers: bearer(admin) }),
+        postJson(`/admin/reports/${id}/close`, { resolution: "theirs", action: theirs }, { headers: bearer(other) }),
+      ]);
+      expect(answers.map((answer) => answer.status).sort()).toEqual([200, 409]);
+      const won = answers[0]?.status === 200 ? mine : theirs;
+      const report = (await (await asAdmin(`/admin/reports/${id}`)).json()) as { action: string; resolution: string };
+      expect(report.action).toBe(won);
+      expect((await readSuspension(target.user.id))?.status).toBe(won === "suspend" ? "suspended" : "active");
+      const notices = await handle.db.execute<{ count: number }>(
+        sql`select count(*)::int as count from moderation_notices where user_id = ${target.user.id}`,
+      );
+      expect(notices.rows[0]?.count).toBe(won === "none" ? 0 : 1);
+      const closings = await handle.db.execute<{ count: number }>(
+        sql`select count(*)::int as count from audit_logs where action = 'report.close' and target_id = ${id}`,
+      );
+      expect(closings.rows[0]?.count).toBe(1);
+    }
+  });
+});
+
+describe("a report whose reporter and target both deleted their accounts", () => {
+  it("still lists and reads, with both users null, and the accounts' histories are 404", async () => {
+    const { a: reporter, b: target, sessionId } = await pairInSession(handle, ["Gone reporter", "Gone target"]);
+    await send(target, sessionId, { type: "text", text: "evidence that outlives us" });
+    const { id } = (await (
+      await postJson(
+        "/reports",
+        { target_user_id: target.user.id, reason: "scam", session_id: sessionId },
+        { headers: bearer(reporter) },
+      )
+    ).json()) as { id: string };
+    for (const who of [reporter, target]) {
+      expect((await api("/me", { method: "DELETE", headers: bearer(who) })).status).toBe(204);
+    }
+    const listed = await asAdmin("/admin/reports?status=open&limit=100");
+    expect(listed.status).toBe(200);
+    const item = ((await listed.json()) as { items: AdminReport[] }).items.find((row) => row.id === id);
+    expect(item).toMatchObject({ reporter: null, target: null });
+    const one = await asAdmin(`/admin/reports/${id}`);
+    expect(one.status).toBe(200);
+    expect(((await one.json()) as AdminReport).evidence?.map((message) => message.text)).toEqual([
+      "evidence that outlives us",
+    ]);
+    for (const who of [reporter, target]) expect((await asAdmin(`/admin/users/${who.user.id}`)).status).toBe(404);
+    expect((await dismiss(id)).status).toBe(200);
+  });
+});
+
+describe("a moderator who deleted their account", () => {
+  it("leaves the reports they closed and the audit rows they wrote readable, with nobody named", async () => {
+    const moderator = await signIn();
+    await handle.db.update(users).set({ role: "admin", adminSource: "grant" }).where(eq(users.id, moderator.user.id));
+    const reporter = await signIn();
+    const target = await signIn();
+    const { id } = (await (
+      await postJson("/reports", { target_user_id: target.user.id, reason: "other" }, { headers: bearer(reporter) })
+    ).json()) as { id: string };
+    const closed = await postJson(
+      `/admin/reports/${id}/close`,
+      { resolution: "fine", action: "warn" },
+      { headers: bearer(moderator) },
+    );
+    expect(closed.status).toBe(200);
+    const [written] = ((await closed.json()) as { audit_entries: AuditEntry[] }).audit_entries;
+    expect((await api("/me", { method: "DELETE", headers: bearer(moderator) })).status).toBe(204);
+
+    const report = await asAdmin(`/admin/reports/${id}`);
+    expect(report.status).toBe(200);
+    expect(await report.json()).toMatchObject({ status: "closed", action: "warn", closed_by: null });
+    const closedPage = await asAdmin("/admin/reports?status=closed&limit=100");
+    expect(closedPage.status).toBe(200);
+    const log = await asAdmin("/admin/audit-logs?limit=100");
+    expect(log.status).toBe(200);
+    const row = ((await log.json()) as { items: AuditEntry[] }).items.find((item) => item.id === written?.id);
+    expect(row).toMatchObject({ action: "report.close", actor_id: null, target_id: id });
+    // The warned user still has the notice: it was the decision's, not the moderator's.
+    const me = (await (await api("/me", { headers: bearer(target) })).json()) as { notices: unknown[] };
+    expect(me.notices).toHaveLength(1);
+  });
+});

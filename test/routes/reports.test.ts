@@ -75,6 +75,44 @@ describe("POST /reports", () => {
     expect(longNote.status).toBe(400);
   });
 
+  it("meets the reporter's own account deletion from another device, their suspension, or the target's deletion without a 500", async () => {
+    const admin = await signIn();
+    await makeAdmin(handle, admin.user.id);
+    for (let round = 0; round < 6; round += 1) {
+      const { a: reporter, b: target, sessionId } = await pairInSession(handle);
+      await send(target, sessionId, { type: "text", text: "something to keep" });
+      const body = { target_user_id: target.user.id, reason: "harassment", session_id: sessionId };
+      const [filed, deleted] = await Promise.all([
+        postJson("/reports", body, { headers: bearer(reporter) }),
+        api("/me", { method: "DELETE", headers: bearer(reporter) }),
+      ]);
+      expect(deleted.status).toBe(204);
+      // Filed before the deletion (the report stays, its reporter null), or refused after it.
+      expect([201, 401, 403]).toContain(filed.status);
+
+      const pair = await pairInSession(handle);
+      const [reported, suspended] = await Promise.all([
+        postJson("/reports", { target_user_id: pair.b.user.id, reason: "spam" }, { headers: bearer(pair.a) }),
+        postJson(`/admin/users/${pair.a.user.id}/suspend`, {}, { headers: bearer(admin) }),
+      ]);
+      expect(suspended.status).toBe(200);
+      expect([201, 403]).toContain(reported.status);
+
+      // The target leaving at that moment: filed first (its target then null), or a 404 after.
+      const other = await pairInSession(handle);
+      const [against, gone] = await Promise.all([
+        postJson(
+          "/reports",
+          { target_user_id: other.b.user.id, reason: "scam", session_id: other.sessionId },
+          { headers: bearer(other.a) },
+        ),
+        api("/me", { method: "DELETE", headers: bearer(other.b) }),
+      ]);
+      expect(gone.status).toBe(204);
+      expect([201, 404]).toContain(against.status);
+    }
+  });
+
   it("limits reports to 10 an hour per user (429)", async () => {
     await withinOneWindow(3_600_000, 10_000);
     const me = await signIn();

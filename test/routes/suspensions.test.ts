@@ -191,3 +191,57 @@ describe("a suspension racing the account's deletion", () => {
     }
   });
 });
+
+describe("closing a report racing its target's account deletion", () => {
+  it("ends in one of the two, never a deadlock (500)", async () => {
+    // Rounds, so that the two meet on PostgreSQL: while the closing locked the report before the
+    // user (and the deletion the user before their reports), most runs of eight rounds deadlocked.
+    for (let round = 0; round < 8; round += 1) {
+      const target = await signIn();
+      const reportId = await reported(target, "harassment");
+      const action = (["none", "warn", "suspend"] as const)[round % 3] ?? "none";
+      const [closed, deleted] = await Promise.all([
+        close(reportId, action),
+        api("/me", { method: "DELETE", headers: bearer(target) }),
+      ]);
+      // The closing first: closed, and the account then deleted (or, once suspended, refused). The
+      // deletion first: `none` still closes the report, `warn` and `suspend` are 409 (nobody to tell).
+      expect(action === "suspend" ? [204, 403] : [204]).toContain(deleted.status);
+      expect(action === "none" || deleted.status === 403 ? [200] : [200, 409]).toContain(closed.status);
+      const after = (await (await api(`/admin/reports/${reportId}`, { headers: bearer(admin) })).json()) as {
+        status: string;
+      };
+      expect(after.status).toBe(closed.status === 200 ? "closed" : "open");
+    }
+  });
+});
+
+describe("closing a report racing its reporter's account deletion, or the reported partner's report and leave", () => {
+  it("ends without a deadlock (500)", async () => {
+    for (let round = 0; round < 6; round += 1) {
+      const { a: reporter, b: target, sessionId } = await pairInSession(handle);
+      const filed = await postJson(
+        "/reports",
+        { target_user_id: target.user.id, reason: "spam", session_id: sessionId },
+        { headers: bearer(reporter) },
+      );
+      const { id } = (await filed.json()) as { id: string };
+      const action = round % 2 === 0 ? "suspend" : "warn";
+      const [closed, deleted] = await Promise.all([
+        close(id, action),
+        api("/me", { method: "DELETE", headers: bearer(reporter) }),
+      ]);
+      expect(closed.status).toBe(200);
+      expect(deleted.status).toBe(204);
+
+      const pair = await pairInSession(handle);
+      const earlier = await reported(pair.b, "scam");
+      const [suspending, left] = await Promise.all([
+        close(earlier, "suspend"),
+        postJson(`/sessions/${pair.sessionId}/report-and-leave`, { reason: "harassment" }, { headers: bearer(pair.a) }),
+      ]);
+      expect(suspending.status).toBe(200);
+      expect(left.status).toBe(201);
+    }
+  });
+});
