@@ -85,7 +85,8 @@ describe("the moderation story", () => {
     expect(again.status).toBe(409);
 
     const refresh = await postJson("/auth/refresh", { refresh_token: target.refresh_token });
-    expect(refresh.status).toBe(401);
+    expect(refresh.status).toBe(403);
+    expect(await readProblem(refresh)).toMatchObject({ code: "ACCOUNT_SUSPENDED", reason: "harassment" });
     await passResendCooldown(target.user.email);
     const pending = await startSignIn(target.user.email);
     const signInAgain = await verify(pending.email, pending.loginId, pending.code);
@@ -114,11 +115,15 @@ describe("the moderation story", () => {
       audit_entries: AuditEntry[];
     };
     expect(suspended).toMatchObject({ id: user.user.id, status: "suspended", previous_status: "active" });
-    expect((await postJson("/auth/refresh", { refresh_token: user.refresh_token })).status).toBe(401);
+    const refused = await postJson("/auth/refresh", { refresh_token: user.refresh_token });
+    expect(refused.status).toBe(403);
+    expect(await readProblem(refused)).toMatchObject({ code: "ACCOUNT_SUSPENDED", reason: null });
     const lifted = (await (await asAdmin(`/admin/users/${user.user.id}/unsuspend`, { method: "POST" })).json()) as {
       audit_entries: AuditEntry[];
     };
     expect(lifted).toMatchObject({ id: user.user.id, status: "active", previous_status: "suspended" });
+    // Lifting it brings back no token the suspension revoked: the user signs in again.
+    expect((await postJson("/auth/refresh", { refresh_token: user.refresh_token })).status).toBe(401);
     const audit = (await (await asAdmin("/admin/audit-logs?limit=2")).json()) as { items: AuditEntry[] };
     expect(audit.items.map((entry) => [entry.action, entry.target_id])).toEqual([
       ["user.unsuspend", user.user.id],

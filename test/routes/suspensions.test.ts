@@ -62,7 +62,9 @@ describe("a suspended user's 403", () => {
     );
     expect(matching).toMatchObject({ reason: "harassment", suspended_at: byToken.suspended_at });
 
-    // Signing in again: read from the account.
+    // The refresh token the suspension revoked, and signing in again: read from the account.
+    const byRefresh = await suspensionIn(await postJson("/auth/refresh", { refresh_token: target.refresh_token }));
+    expect(byRefresh).toMatchObject({ reason: "harassment", suspended_at: byToken.suspended_at });
     const bySignIn = await suspensionIn(await signInAgain(target));
     expect(bySignIn).toMatchObject({ reason: "harassment", suspended_at: byToken.suspended_at });
   });

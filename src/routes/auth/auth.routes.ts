@@ -86,7 +86,10 @@ export const refresh = defineRoute({
     200: jsonContent(SignInSchema, "A new token pair."),
     ...commonErrorResponses,
     401: problem("Unknown, expired, revoked or reused refresh token."),
-    403: problem("The account is suspended."),
+    403: problem(
+      "The account is suspended (`ACCOUNT_SUSPENDED`, with `suspended_at` and `reason`), also for a token the " +
+        "suspension revoked.",
+    ),
   },
 });
 

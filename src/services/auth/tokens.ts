@@ -214,7 +214,9 @@ export type RotationOutcome =
  * `refresh_token_reuse_interval` does (SPEC §10). Presented later, it means the token leaked: the
  * whole family is revoked, so neither holder can continue. An interactive transaction on the
  * request's pool: the presented token is claimed with a guarded update, so of two racing
- * rotations one spends it and the other, once the first committed, reads when it was spent.
+ * rotations one spends it and the other, once the first committed, reads when it was spent. A
+ * token of a suspended account is `suspended` (with since when and why), also once the suspension
+ * revoked it; an expired or unknown one is `invalid` whoever held it.
  */
 export async function rotateRefreshToken(
   db: PoolDatabase,
@@ -230,7 +232,13 @@ export async function rotateRefreshToken(
       where: eq(refreshTokens.tokenHash, tokenHash),
       with: { user: true },
     });
-    if (!row || row.revokedAt || row.expiresAt <= now) return { kind: "invalid" as const };
+    if (!row || row.expiresAt <= now) return { kind: "invalid" as const };
+    // A suspension revokes the account's refresh tokens: the token that stopped working says why,
+    // or the user would learn it only by signing in again (docs/moderation.md#users-are-told).
+    if (row.user.status === "suspended" && row.revokedAt) {
+      return { kind: "suspended" as const, suspension: suspensionOf(row.user) };
+    }
+    if (row.revokedAt) return { kind: "invalid" as const };
     const [claimed] = await tx
       .update(refreshTokens)
       .set({ usedAt: now })
