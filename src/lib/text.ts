@@ -70,3 +70,12 @@ export function nameText() {
     "must not contain bidirectional control characters (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069)",
   );
 }
+
+/**
+ * A blank value (after `.trim()`) as `empty`, for an optional text a user may leave blank (a
+ * report's note, a session's notes, a profile's about): `undefined` where absent is the field's
+ * "nothing", `null` where null clears it. No row stores an empty string that reads as something said.
+ */
+export function blankAs<Empty extends null | undefined>(empty: Empty): (value: string) => string | Empty {
+  return (value) => (value === "" ? empty : value);
+}

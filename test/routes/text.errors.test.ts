@@ -53,3 +53,32 @@ describe("a search for a NUL character", () => {
     expect((await readProblem(response)).errors?.map((error) => error.field)).toEqual(["query.q"]);
   });
 });
+
+describe("an optional text left blank", () => {
+  it("is stored as nothing said: a report's note, a session's notes and the profile's about", async () => {
+    const { a, b, sessionId } = await pairInSession(handle);
+    const admin = await signIn();
+    await makeAdmin(handle, admin.user.id);
+    const blank = " \t\u3000\n ";
+    const reported = await postJson(
+      "/reports",
+      { target_user_id: b.user.id, reason: "other", note: blank },
+      { headers: bearer(a) },
+    );
+    expect(reported.status).toBe(201);
+    const { id } = (await reported.json()) as { id: string };
+    const report = await api(`/admin/reports/${id}`, { headers: bearer(admin) });
+    expect(await report.json()).toMatchObject({ note: null });
+
+    expect(
+      (await postJson(`/sessions/${sessionId}/end`, { rating: 4, notes: blank }, { headers: bearer(a) })).status,
+    ).toBe(200);
+    const session = await api(`/sessions/${sessionId}`, { headers: bearer(a) });
+    expect(await session.json()).toMatchObject({ my_notes: null });
+
+    await postJson("/me", { about: "Teacher from Samarkand" }, { method: "PATCH", headers: bearer(b) });
+    const cleared = await postJson("/me", { about: blank }, { method: "PATCH", headers: bearer(b) });
+    expect(cleared.status).toBe(200);
+    expect(await (await api("/me", { headers: bearer(b) })).json()).toMatchObject({ profile: { about: null } });
+  });
+});

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { levels, noticeActionEnum, reportReasonEnum } from "../../db/schema";
-import { freeText, hasVisibleText, nameText, text } from "../../lib/text";
+import { blankAs, freeText, hasVisibleText, nameText, text } from "../../lib/text";
 import { canonicalTimeZone } from "../../lib/time-zones";
 import { UserSchema } from "../auth/auth.schemas";
 import { PresignedUploadSchema } from "../uploads/uploads.schemas";
@@ -81,7 +81,7 @@ export const MeSchema = z
 export const ProfilePatchSchema = z
   .strictObject({
     display_name: nameText().trim().min(1).max(50).nullable().optional(),
-    about: freeText().trim().max(500).nullable().optional(),
+    about: freeText().trim().max(500).transform(blankAs(null)).nullable().optional(),
     level: LevelSchema.nullable().optional(),
     // Stored as the zone's primary IANA name, whatever case or link the client sent (see canonicalTimeZone).
     timezone: text()

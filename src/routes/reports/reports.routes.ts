@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { idSchema } from "../../lib/ids";
 import { commonErrorResponses, defineRoute, jsonBody, jsonContent, problem } from "../../lib/openapi";
-import { freeText } from "../../lib/text";
+import { blankAs, freeText } from "../../lib/text";
 import { authenticatedLimited } from "../../middleware/auth";
 import { SessionParamsSchema } from "../sessions/sessions.schemas";
 
@@ -11,7 +11,7 @@ export const NewReportSchema = z
   .object({
     target_user_id: idSchema(),
     reason: z.enum(reasons),
-    note: freeText().trim().max(1000).optional(),
+    note: freeText().trim().max(1000).transform(blankAs(undefined)).optional(),
     session_id: idSchema()
       .optional()
       .openapi({ description: "A session you shared with them: its last 50 messages are kept as evidence." }),

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { callEndReasons, levels } from "../../db/schema/enums";
 import { idSchema } from "../../lib/ids";
-import { freeText } from "../../lib/text";
+import { blankAs, freeText } from "../../lib/text";
 
 export const SessionParamsSchema = z.object({ id: idSchema().openapi({ param: { name: "id", in: "path" } }) });
 
@@ -95,7 +95,7 @@ export const MarkReadSchema = z
 export const EndSessionSchema = z
   .object({
     rating: z.number().int().min(1).max(5).openapi({ description: "How the session went for you, 1–5." }),
-    notes: freeText().trim().max(1000).optional(),
+    notes: freeText().trim().max(1000).transform(blankAs(undefined)).optional(),
   })
   .openapi("EndSession", { example: { rating: 5, notes: "Great conversation about football" } });
 
