@@ -8,6 +8,15 @@ export const evidenceSize = 50;
 /** The newest versions of one message a report keeps: an edit storm cannot make evidence unreadable. */
 export const revisionsPerMessage = 20;
 
+/** What `POST /reports` files: the reporter, whom they report, why, and the session it was in. */
+export interface ReportInput {
+  reporterId: string;
+  targetUserId: string;
+  reason: ReportReason;
+  note?: string;
+  sessionId?: string;
+}
+
 export type FileOutcome =
   | {
       kind: "filed";
@@ -16,6 +25,8 @@ export type FileOutcome =
       createdAt: Date;
       hold: FiledHold;
     }
+  /** The reporter's open report saying the same (a retry after a lost answer): nothing filed now. */
+  | { kind: "repeated"; id: string; evidenceCount: number; createdAt: Date }
   | { kind: "unknown-target" }
   | { kind: "unknown-session" }
   | InactiveReporter;
@@ -45,6 +56,10 @@ export interface InactiveReporter {
  * or any other: strangers' reports are kept for moderators but hold nobody). A block either way
  * changes nothing: a target who blocked the partner first must not escape the count.
  *
+ * A report the reporter already filed, still open, with the same target, session, reason and
+ * note is `repeated`: a retry after a lost answer, or a second tap, files nothing and holds
+ * nobody anew (docs/moderation.md#reports).
+ *
  * Two reports at once must see each other, and one statement sees only what committed before it
  * began: so the statement runs after a lock on the target's row, in one transaction with it, and
  * takes its snapshot once the other report has committed. On the HTTP path both go as one batch:
@@ -52,7 +67,7 @@ export interface InactiveReporter {
  */
 export async function fileReport(
   db: Database,
-  report: { reporterId: string; targetUserId: string; reason: ReportReason; note?: string; sessionId?: string },
+  report: ReportInput,
   rules: ModerationConfig,
   now: Date,
 ): Promise<FileOutcome> {
@@ -67,6 +82,14 @@ export async function fileReport(
   const row = await afterLock<FiledRow>(db, lock, fileStatement(report, rules, now));
   if (!row?.reporter_active) return inactiveReporter(row);
   if (!row.target_exists) return { kind: "unknown-target" };
+  if (row.repeated_id) {
+    return {
+      kind: "repeated",
+      id: row.repeated_id,
+      evidenceCount: row.repeated_evidence_count ?? 0,
+      createdAt: new Date(row.repeated_created_at ?? now),
+    };
+  }
   if (!row.id) return { kind: "unknown-session" };
   return {
     kind: "filed",
@@ -164,6 +187,25 @@ export async function fileReportAndLeave(
     blockedUserId: row.target_id,
     hold: holdOf(row),
   };
+}
+
+/**
+ * The reporter's open report saying what `report` says, or undefined: read only when the reports'
+ * rate limit refuses a `POST /reports`, so that a retry after a lost answer is answered its report
+ * (200) even once the limit is spent since, like `findReportAndLeave`.
+ */
+export async function findRepeatedReport(
+  db: Database,
+  report: ReportInput,
+): Promise<Extract<FileOutcome, { kind: "repeated" }> | undefined> {
+  const result = await db.execute<{ id: string; created_at: string | Date; evidence_count: number }>(sql`
+    select same.* from (${sameOpenReport(report)}) same
+    where exists (select 1 from users where id = ${report.reporterId} and status = 'active')
+  `);
+  const row = result.rows[0];
+  return row
+    ? { kind: "repeated", id: row.id, evidenceCount: row.evidence_count, createdAt: new Date(row.created_at) }
+    : undefined;
 }
 
 /**
@@ -294,6 +336,9 @@ interface FiledRow extends HoldColumns, StandingColumns, Record<string, unknown>
   session_shared: boolean;
   id: string | null;
   evidence_count: number | null;
+  repeated_id: string | null;
+  repeated_evidence_count: number | null;
+  repeated_created_at: string | Date | null;
 }
 
 interface LeftRow extends HoldColumns, StandingColumns, Record<string, unknown> {
@@ -376,11 +421,20 @@ function holdDecision(rules: ModerationConfig, now: Date): SQL {
 const holdColumns = sql`exists (select 1 from held) as held,
       (select id from withdrawn limit 1) as withdrawn_id, (select level from withdrawn limit 1) as withdrawn_level`;
 
-function fileStatement(
-  report: { reporterId: string; targetUserId: string; reason: ReportReason; note?: string; sessionId?: string },
-  rules: ModerationConfig,
-  now: Date,
-): SQL {
+/**
+ * The reporter's open report with the same target, session, reason and note as `report`: the
+ * `repeated` of `fileStatement`, and what `findRepeatedReport` reads.
+ */
+function sameOpenReport(report: ReportInput): SQL {
+  return sql`
+    select id, created_at, jsonb_array_length(coalesce(evidence, '[]'::jsonb)) as evidence_count from reports
+    where reporter_id = ${report.reporterId} and target_user_id = ${report.targetUserId} and status = 'open'
+      and session_id is not distinct from ${report.sessionId ?? null}::uuid and reason = ${report.reason}
+      and note is not distinct from ${report.note ?? null}::text
+    order by created_at limit 1`;
+}
+
+function fileStatement(report: ReportInput, rules: ModerationConfig, now: Date): SQL {
   const sessionId = report.sessionId ?? null;
   return sql`
     with reporter as (select id from users where id = ${report.reporterId} and status = 'active'),
@@ -391,8 +445,10 @@ function fileStatement(
       where mine.user_id = ${report.reporterId} and mine.session_id = ${sessionId}::uuid
     ),
     ${evidence},
+    repeated as (${sameOpenReport(report)}),
     ok as (
-      select 1 from target where ${sessionId}::uuid is null or exists (select 1 from shared)
+      select 1 from target where (${sessionId}::uuid is null or exists (select 1 from shared))
+        and not exists (select 1 from repeated)
     ),
     filed as (
       insert into reports (reporter_id, target_user_id, session_id, reason, note, evidence, status, created_at)
@@ -405,6 +461,8 @@ function fileStatement(
     select exists (select 1 from reporter) as reporter_active, exists (select 1 from target) as target_exists,
       exists (select 1 from shared) as session_shared,
       (select id from filed) as id, (select evidence_count from filed) as evidence_count,
+      (select id from repeated) as repeated_id, (select evidence_count from repeated) as repeated_evidence_count,
+      (select created_at from repeated) as repeated_created_at,
       ${standingColumns(report.reporterId)}, ${holdColumns}
   `;
 }

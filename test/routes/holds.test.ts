@@ -368,7 +368,7 @@ describe("held users in the moderators' queue", () => {
   it("leave closed reports newest first, page by page", async () => {
     const target = await learner("C1", "closed-then-listed");
     const reporter = await signIn();
-    const closedIds = [await report(reporter, target), await report(reporter, target)];
+    const closedIds = [await report(reporter, target, "spam"), await report(reporter, target, "scam")];
     for (const id of closedIds) expect((await close(id, "none")).status).toBe(200);
     const first = await api("/admin/reports?status=closed&limit=1", { headers: bearer(admin) });
     expect(first.status).toBe(200);

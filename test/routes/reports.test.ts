@@ -127,6 +127,55 @@ describe("POST /reports", () => {
     expect(statuses.slice(0, 10).every((status) => status === 201)).toBe(true);
     expect(statuses[10]).toBe(429);
   });
+
+  it("answers a report that says what an open one says with that one (200), filing nothing, even past the limit", async () => {
+    await withinOneWindow(3_600_000, 10_000);
+    const { a, b, sessionId } = await pairInSession(handle);
+    const body = { target_user_id: b.user.id, reason: "harassment", note: "Insults", session_id: sessionId };
+    const filed = await postJson("/reports", body, { headers: bearer(a) });
+    expect(filed.status).toBe(201);
+    const first = await filed.json();
+    // A retry after a lost answer, and two taps at once.
+    const [again, racing] = await Promise.all([
+      postJson("/reports", body, { headers: bearer(a) }),
+      postJson("/reports", body, { headers: bearer(a) }),
+    ]);
+    for (const repeat of [again, racing]) {
+      expect(repeat.status).toBe(200);
+      expect(await repeat.json()).toEqual(first);
+    }
+    // Saying something else is another report: another note, reason or session, or none.
+    const others = [
+      { ...body, note: "Insults, and a threat" },
+      { ...body, reason: "spam" },
+      { target_user_id: b.user.id, reason: "harassment", note: "Insults" },
+    ];
+    for (const other of others) expect((await postJson("/reports", other, { headers: bearer(a) })).status).toBe(201);
+    const mine = await handle.db.select({ id: reports.id }).from(reports).where(eq(reports.reporterId, a.user.id));
+    expect(mine).toHaveLength(4);
+
+    // The hour's limit spent, a repeat is still answered its report; a new one is refused.
+    for (let i = 0; i < 6; i += 1) {
+      const target = await signIn();
+      await postJson("/reports", { target_user_id: target.user.id, reason: "spam" }, { headers: bearer(a) });
+    }
+    const fresh = await postJson("/reports", { target_user_id: b.user.id, reason: "scam" }, { headers: bearer(a) });
+    expect(fresh.status).toBe(429);
+    const late = await postJson("/reports", body, { headers: bearer(a) });
+    expect(late.status).toBe(200);
+    expect(await late.json()).toEqual(first);
+
+    // Once a moderator closed it, saying it again is a new report.
+    const admin = await signIn();
+    await makeAdmin(handle, admin.user.id);
+    const closed = await postJson(
+      `/admin/reports/${(first as { id: string }).id}/close`,
+      { resolution: "Seen", action: "none" },
+      { headers: bearer(admin) },
+    );
+    expect(closed.status).toBe(200);
+    expect((await postJson("/reports", body, { headers: bearer(a) })).status).toBe(429);
+  });
 });
 
 interface LeftWithReport {

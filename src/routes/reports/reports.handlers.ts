@@ -4,7 +4,7 @@ import { rateLimitRules } from "../../lib/rate-limit-rules";
 import type { AppRouteHandler } from "../../lib/types";
 import { currentUser } from "../../middleware/auth";
 import { pushToRoom, withdrawHeldAttempt } from "../../services/objects";
-import { fileReport, fileReportAndLeave, findReportAndLeave } from "../../services/reports";
+import { fileReport, fileReportAndLeave, findRepeatedReport, findReportAndLeave } from "../../services/reports";
 import { endedEvent } from "../../services/room-protocol";
 import type { CreateRoute, ReportAndLeaveRoute } from "./reports.routes";
 
@@ -17,41 +17,48 @@ export const create: AppRouteHandler<CreateRoute> = async (c) => {
       errors: [{ field: "body.target_user_id", message: "you cannot report yourself" }],
     });
   }
-  await enforceRateLimit(c, rateLimitRules(c.get("config").rateLimits).reports, userId);
   const { db, objects } = c.get("services");
-  const now = new Date();
-  const outcome = await fileReport(
-    db,
-    {
-      reporterId: userId,
-      targetUserId: body.target_user_id,
-      reason: body.reason,
-      note: body.note,
-      sessionId: body.session_id,
-    },
-    c.get("config").moderation,
-    now,
-  );
+  const report = {
+    reporterId: userId,
+    targetUserId: body.target_user_id,
+    reason: body.reason,
+    note: body.note,
+    sessionId: body.session_id,
+  };
+  try {
+    await enforceRateLimit(c, rateLimitRules(c.get("config").rateLimits).reports, userId);
+  } catch (error) {
+    // A retry of a report already filed is answered it (200), as report-and-leave's is: it files
+    // nothing, and a 429 would say a report that went through did not. Read only when refused.
+    if (!(error instanceof ApiError && error.code === "RATE_LIMITED")) throw error;
+    const earlier = await findRepeatedReport(db, report);
+    if (!earlier) throw error;
+    return c.json(reportView(earlier), 200);
+  }
+  const outcome = await fileReport(db, report, c.get("config").moderation, new Date());
   if (outcome.kind === "inactive-reporter") throw inactiveReporter(outcome.suspension);
   if (outcome.kind === "unknown-target") throw new ApiError("NOT_FOUND", { detail: "No such user." });
   if (outcome.kind === "unknown-session") {
     throw new ApiError("NOT_FOUND", { detail: "No such session shared with this user." });
   }
+  if (outcome.kind === "repeated") return c.json(reportView(outcome), 200);
   const withdrawn = outcome.hold?.withdrawnAttempt;
   // After the answer: the reporter does not wait for the held user's matchmaker.
   if (withdrawn) {
     c.executionCtx.waitUntil(withdrawHeldAttempt(objects, body.target_user_id, withdrawn, c.get("requestId")));
   }
-  return c.json(
-    {
-      id: outcome.id,
-      status: "open" as const,
-      evidence_count: outcome.evidenceCount,
-      created_at: outcome.createdAt.toISOString(),
-    },
-    201,
-  );
+  return c.json(reportView(outcome), 201);
 };
+
+/** What `POST /reports` answers of a report, filed now (201) or before (200). */
+function reportView(report: { id: string; evidenceCount: number; createdAt: Date }) {
+  return {
+    id: report.id,
+    status: "open" as const,
+    evidence_count: report.evidenceCount,
+    created_at: report.createdAt.toISOString(),
+  };
+}
 
 export const reportAndLeave: AppRouteHandler<ReportAndLeaveRoute> = async (c) => {
   const { userId } = currentUser(c);

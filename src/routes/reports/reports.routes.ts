@@ -24,6 +24,15 @@ export const NewReportSchema = z
     },
   });
 
+const ReportFiledSchema = z
+  .object({
+    id: z.uuid(),
+    status: z.literal("open"),
+    evidence_count: z.number().int().openapi({ description: "Messages kept as evidence." }),
+    created_at: z.iso.datetime(),
+  })
+  .openapi("ReportFiled");
+
 export const create = defineRoute({
   operationId: "fileReport",
   method: "post",
@@ -31,19 +40,14 @@ export const create = defineRoute({
   tags: ["Safety"],
   summary: "Report a user",
   ...authenticatedLimited,
+  description:
+    "A report that says what an open report of yours already says (the same user, session, reason and note) is " +
+    "that report: a retry after a lost answer, or a second tap, answers 200 with it and files nothing, also once " +
+    "the rate limit is spent.",
   request: { body: jsonBody(NewReportSchema) },
   responses: {
-    201: jsonContent(
-      z
-        .object({
-          id: z.uuid(),
-          status: z.literal("open"),
-          evidence_count: z.number().int().openapi({ description: "Messages kept as evidence." }),
-          created_at: z.iso.datetime(),
-        })
-        .openapi("ReportFiled"),
-      "Filed; moderators will look at it.",
-    ),
+    200: jsonContent(ReportFiledSchema, "You filed this report already; it is still open."),
+    201: jsonContent(ReportFiledSchema, "Filed; moderators will look at it."),
     ...commonErrorResponses,
     401: problem("No valid access token (`TOKEN_EXPIRED` when it has expired: refresh it, then retry)."),
     403: problem("The account is suspended."),
