@@ -394,10 +394,14 @@ export type RoleOutcome =
   | { kind: "not-found" }
   /** The address is in `ADMIN_EMAILS`, which would make it an admin again at its next sign-in. */
   | { kind: "configured-admin" }
+  /** The account already has that role: nothing was changed or audited. */
+  | { kind: "unchanged" }
   | AdminRefusal;
 
 /**
- * Grants or takes away the admin role, audited in the same transaction. A role granted here
+ * Grants or takes away the admin role, audited in the same transaction; granting it to an admin
+ * or taking it from a user changes nothing and audits nothing (`unchanged`), as a repeated
+ * suspension does. A role granted here
  * stays until an admin takes it away; an address listed in `ADMIN_EMAILS` is an admin by
  * configuration, so taking its role away here is refused (remove it from the list instead).
  * Changes take turns and re-check their actor (`mayChangeRights`). An interactive transaction on
@@ -422,12 +426,11 @@ export async function setUserRole(
     const refusal = await mayChangeRights(tx, adminId, user);
     if (refusal) return refusal;
     if (role === "user" && adminEmails.has(user.email)) return { kind: "configured-admin" as const };
-    if (user.role !== role) {
-      await tx
-        .update(users)
-        .set({ role, adminSource: role === "admin" ? "grant" : null })
-        .where(eq(users.id, userId));
-    }
+    if (user.role === role) return { kind: "unchanged" as const };
+    await tx
+      .update(users)
+      .set({ role, adminSource: role === "admin" ? "grant" : null })
+      .where(eq(users.id, userId));
     const written = await audit(
       tx,
       {

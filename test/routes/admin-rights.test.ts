@@ -48,6 +48,32 @@ describe("two admins acting on each other at once", () => {
   });
 });
 
+describe("a role given again", () => {
+  it("is a 409 that changes and audits nothing: granting to an admin, taking from a user, two admins at once", async () => {
+    const actor = await grantedAdmin();
+    const setRole = (target: SignedIn, role: "admin" | "user") =>
+      postJson(`/admin/users/${target.user.id}/role`, { role }, { headers: bearer(actor) });
+    const auditRows = async (target: SignedIn) =>
+      (
+        await handle.db.execute<{ action: string }>(
+          sql`select action from audit_logs where target_id = ${target.user.id} order by created_at`,
+        )
+      ).rows.map((row) => row.action);
+
+    const learner = await signIn();
+    const notAdmin = await setRole(learner, "user");
+    expect(notAdmin.status).toBe(409);
+    expect((await readProblem(notAdmin)).detail).toBe("This account is not an admin.");
+    const [first, second] = await Promise.all([setRole(learner, "admin"), setRole(learner, "admin")]);
+    expect([first.status, second.status].sort()).toEqual([200, 409]);
+    expect(await auditRows(learner)).toEqual(["user.role.grant"]);
+    const again = await setRole(learner, "admin");
+    expect(again.status).toBe(409);
+    expect((await readProblem(again)).detail).toBe("This account is already an admin.");
+    expect(await auditRows(learner)).toEqual(["user.role.grant"]);
+  });
+});
+
 describe("an admin listed in ADMIN_EMAILS", () => {
   it("cannot be suspended or demoted by a granted admin, and may act on one", async () => {
     await passResendCooldown("moderator@gaplash.test");

@@ -257,6 +257,11 @@ export const setRole: AppRouteHandler<routes.SetRoleRoute> = async (c) => {
   );
   if (outcome.kind === "not-found") throw new ApiError("NOT_FOUND", { detail: "No such user." });
   if (outcome.kind === "actor-not-admin" || outcome.kind === "outranked") throw refused(outcome);
+  if (outcome.kind === "unchanged") {
+    throw new ApiError("CONFLICT", {
+      detail: role === "admin" ? "This account is already an admin." : "This account is not an admin.",
+    });
+  }
   if (outcome.kind === "configured-admin") {
     throw new ApiError("CONFLICT", {
       detail:

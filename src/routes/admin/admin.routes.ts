@@ -332,7 +332,10 @@ export const setRole = defineRoute({
     ...commonErrorResponses,
     ...guarded,
     404: problem("No such user."),
-    409: problem("The address is in ADMIN_EMAILS; remove it there to take the role away."),
+    409: problem(
+      "The account already has that role (nothing is changed or audited), or the address is in ADMIN_EMAILS: " +
+        "remove it there to take the role away.",
+    ),
   },
 });
 
