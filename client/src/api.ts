@@ -17,6 +17,7 @@ export function currentTokens(): Tokens | null {
 }
 
 export function setTokens(tokens: Tokens | null): void {
+  if (tokens) signedOutFor = null;
   if (tokens) localStorage.setItem(storageKey, JSON.stringify(tokens));
   else localStorage.removeItem(storageKey);
   for (const listener of listeners) listener(tokens);
@@ -38,6 +39,13 @@ addEventListener("storage", (event) => {
   for (const listener of listeners) listener(tokens);
 });
 
+/** What an `ACCOUNT_SUSPENDED` problem says: since when (ISO 8601; null when not known) and why. */
+export interface Suspension {
+  since: string | null;
+  /** The reason category of the report the suspension closed; null for one a moderator made directly. */
+  reason: string | null;
+}
+
 /** An RFC 9457 problem the API answered with. */
 export class Problem extends Error {
   constructor(
@@ -45,6 +53,7 @@ export class Problem extends Error {
     readonly code: string,
     detail: string,
     readonly errors: { field: string; message: string }[] = [],
+    readonly suspension: Suspension | null = null,
   ) {
     super(detail);
   }
@@ -55,8 +64,33 @@ export async function problemOf(response: Pick<Response, "json" | "status" | "st
     code: string;
     detail: string;
     errors: { field: string; message: string }[];
+    suspended_at: string | null;
+    reason: string | null;
   }>;
-  return new Problem(response.status, body.code ?? "UNKNOWN", body.detail ?? response.statusText, body.errors);
+  const suspension =
+    body.code === "ACCOUNT_SUSPENDED" ? { since: body.suspended_at ?? null, reason: body.reason ?? null } : null;
+  return new Problem(
+    response.status,
+    body.code ?? "UNKNOWN",
+    body.detail ?? response.statusText,
+    body.errors,
+    suspension,
+  );
+}
+
+/** The problem that ended this tab's sign-in (a suspension), until the next sign-in. */
+let signedOutFor: Problem | null = null;
+
+/** Why the API ended the sign-in, for the sign-in screen to say: a suspension, with since when and why. */
+export function signOutProblem(): Problem | null {
+  return signedOutFor;
+}
+
+/** The problem of `response` when it says the account is suspended; the response stays unread. */
+async function suspensionIn(response: Response): Promise<Problem | null> {
+  if (response.status !== 403) return null;
+  const problem = await problemOf(response.clone());
+  return problem.code === "ACCOUNT_SUSPENDED" ? problem : null;
 }
 
 let refreshing: Promise<boolean> | null = null;
@@ -79,6 +113,7 @@ export function refreshTokens(stale = currentTokens()?.refresh_token): Promise<b
     const response = await refreshOnce(tokens.refresh_token);
     // Only the API's word that the sign-in is over signs the learner out; a 503 is tried again later.
     if (response.status === 400 || response.status === 401 || response.status === 403) {
+      signedOutFor = await suspensionIn(response);
       setTokens(null);
       return false;
     }
@@ -129,6 +164,13 @@ function withToken(init: RequestInit | undefined, tokens: Tokens | null): Reques
 async function authorizedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
   const sent = currentTokens();
   const response = await fetch(input, withToken(init, sent));
+  // Nothing works for a suspended account: the learner is signed out, and the sign-in screen says
+  // since when and why, instead of leaving them on screens whose every action fails.
+  const suspended = sent ? await suspensionIn(response) : null;
+  if (suspended) {
+    signedOutFor = suspended;
+    setTokens(null);
+  }
   if (response.status !== 401 || !sent) return response;
   if (!(await refreshTokens(sent.refresh_token))) return response;
   return fetch(input, withToken(init, currentTokens()));

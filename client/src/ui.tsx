@@ -1,6 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { Problem } from "./api";
+import { Problem, type Suspension } from "./api";
 
 /** A screen: its heading takes the focus when it opens, so keyboard and screen reader users land on it. */
 export function Screen(props: { title: string; children: ComponentChildren; actions?: ComponentChildren }) {
@@ -20,15 +20,29 @@ export function Screen(props: { title: string; children: ComponentChildren; acti
 }
 
 /** What went wrong, said in the page and announced. */
+/**
+ * What a suspended learner is told (docs/moderation.md#users-are-told): since when and the
+ * report's reason category, never who reported.
+ */
+export function suspensionText(suspension: Suspension): string {
+  const since = suspension.since
+    ? ` since ${new Date(suspension.since).toLocaleDateString(undefined, { dateStyle: "medium" })}`
+    : "";
+  const why = suspension.reason ? `, after a report for ${suspension.reason}` : " by a moderator";
+  return `Your account is suspended${since}${why}. You cannot use Gaplash until a moderator lifts the suspension.`;
+}
+
 export function ErrorNote(props: { error: unknown }) {
   if (!props.error) return null;
   const error = props.error;
   const text =
-    error instanceof Problem
-      ? [error.message, ...error.errors.map((field) => `${field.field}: ${field.message}`)].join(" ")
-      : error instanceof Error
-        ? error.message
-        : String(error);
+    error instanceof Problem && error.suspension
+      ? suspensionText(error.suspension)
+      : error instanceof Problem
+        ? [error.message, ...error.errors.map((field) => `${field.field}: ${field.message}`)].join(" ")
+        : error instanceof Error
+          ? error.message
+          : String(error);
   return (
     <p class="error" role="alert">
       {text}

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { api, ok, setTokens } from "../api";
+import { api, ok, setTokens, signOutProblem } from "../api";
 import { ErrorNote, Screen, useAction } from "../ui";
 
 /**
@@ -11,6 +11,8 @@ export function SignIn(props: { onSignedIn(next: "profile" | "home"): void; titl
   const [code, setCode] = useState("");
   const [loginId, setLoginId] = useState<string | null>(null);
   const [devMailbox, setDevMailbox] = useState<string | null>(null);
+  // Why the API ended the last sign-in (a suspension), said until the learner tries again.
+  const [signedOut] = useState(signOutProblem);
 
   const request = useAction(async () => {
     const sent = await ok(await api.auth.email.request.$post({ json: { email } }));
@@ -30,6 +32,7 @@ export function SignIn(props: { onSignedIn(next: "profile" | "home"): void; titl
   return (
     <Screen title={props.title ?? "Sign in to Gaplash"}>
       <p>{props.intro ?? "Practise speaking one to one with a learner of your level."}</p>
+      {request.busy || loginId ? null : <ErrorNote error={signedOut} />}
       <form
         onSubmit={(event) => {
           event.preventDefault();

@@ -1,0 +1,58 @@
+import { describe, expect, inject, it } from "vitest";
+import { browserForFile } from "./devices.ts";
+import { apiAs, consoleAdminEmail, matchedPair, signedInAs } from "./learners.ts";
+
+/*
+ * A suspended learner is told, in the web client, since when and why (issue #23, "users are
+ * told"): the app open when a moderator suspends them signs them out at its next request and says
+ * so on the sign-in screen, and signing in again says the same; never who reported them.
+ */
+const apiUrl = inject("apiUrl");
+const { open } = browserForFile(apiUrl);
+
+describe("a learner suspended while the app is open", () => {
+  it("is signed out at the next request and told since when and why, and again when signing in", async () => {
+    const { aziza, bobur, sessionId } = await matchedPair(apiUrl, "A2");
+    const admin = await signedInAs(apiUrl, consoleAdminEmail);
+    const page = await (await open(bobur)).newPage();
+    await page.goto("/app/");
+    await page.getByRole("heading", { name: "Salom, Bobur" }).waitFor();
+
+    const filed = await apiAs<{ id: string }>(apiUrl, aziza, "POST", "/reports", {
+      target_user_id: bobur.user.id,
+      reason: "scam",
+      note: "Asked me for money",
+      session_id: sessionId,
+    });
+    await apiAs(apiUrl, admin, "POST", `/admin/reports/${filed.id}/close`, {
+      resolution: "Asked for money in the chat.",
+      action: "suspend",
+    });
+    const today = await page.evaluate(() => new Date().toLocaleDateString(undefined, { dateStyle: "medium" }));
+    const told = `Your account is suspended since ${today}, after a report for scam.`;
+
+    await page.getByRole("button", { name: "Find a partner" }).click();
+    await page.getByRole("heading", { name: "Sign in to Gaplash" }).waitFor();
+    const alert = page.getByRole("alert");
+    await alert.filter({ hasText: told }).waitFor();
+    for (const secret of ["Aziza", aziza.user.id, "Asked me for money", "Asked for money in the chat."]) {
+      expect(await alert.textContent()).not.toContain(secret);
+    }
+    expect(await page.evaluate(() => localStorage.getItem("gaplash.tokens"))).toBeNull();
+
+    // Signing in again is refused with the same words; from another network than the first
+    // sign-in's, whose code was sent less than a minute ago.
+    await page.route("**/auth/email/request", (route) =>
+      route.continue({ headers: { ...route.request().headers(), "cf-connecting-ip": "10.23.0.7" } }),
+    );
+    const { email } = (bobur as typeof bobur & { user: { email: string } }).user;
+    await page.getByLabel("Email").fill(email);
+    await page.getByRole("button", { name: "Send me a code" }).click();
+    await page.getByLabel("6-digit code").waitFor();
+    const mailbox = await (await page.request.get(`/dev/mailbox?email=${encodeURIComponent(email)}`)).json();
+    const code = /\b(\d{6})\b/.exec((mailbox as { items: { text?: string }[] }).items[0]?.text ?? "")?.[1] ?? "";
+    await page.getByLabel("6-digit code").fill(code);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: told }).waitFor();
+  });
+});
