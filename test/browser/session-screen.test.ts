@@ -1,12 +1,13 @@
 import { describe, expect, inject, it } from "vitest";
 import { browserForFile } from "./devices.ts";
-import { apiAs, matchedPair, type SignedInTokens } from "./learners.ts";
+import { apiAs, consoleAdminEmail, matchedPair, type SignedInTokens, signedInAs } from "./learners.ts";
 
 /*
  * The session screen tells the truth when the network does not: a load that failed says so and
  * can be tried again, a device that was offline while many messages came shows them all, and a
  * call hung up while the browser still asks for the microphone gives the microphone back. And a
- * learner in trouble mid-call reports, blocks and leaves with one tap and a reason.
+ * learner in trouble mid-call reports, blocks and leaves with one tap and a reason, and a
+ * moderator reads the call's record with the report in the console.
  */
 const apiUrl = inject("apiUrl");
 const { open, onSession } = browserForFile(apiUrl);
@@ -131,5 +132,24 @@ describe("the session screen", () => {
         return [session.status, ...session.calls.map((call) => call.end_reason)];
       })
       .toEqual(["ended", "reported"]);
+
+    // A moderator reads the report with its call record: Aziza started the call, it connected, and
+    // it ended as reported.
+    const admin = await signedInAs(apiUrl, consoleAdminEmail);
+    const queue = await apiAs<{ items: { id: string; target: { id: string } | null }[] }>(
+      apiUrl,
+      admin,
+      "GET",
+      "/admin/reports?status=open&limit=100",
+    );
+    const filed = queue.items.find((item) => item.target?.id === bobur.user.id);
+    const moderator = await (await open(admin)).newPage();
+    await moderator.goto(`/admin/#/reports/${filed?.id}`);
+    const call = moderator.getByRole("table", { name: "Calls in this session, oldest first" }).getByRole("row").nth(1);
+    await call.waitFor();
+    const cells = await call.getByRole("cell").allTextContents();
+    expect(cells[0]).toBe("the reporter");
+    expect(cells[2]).not.toBe("never");
+    expect(cells[4]).toBe("reported");
   });
 });
