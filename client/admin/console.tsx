@@ -82,13 +82,15 @@ export function Console() {
     case "admin":
       break;
   }
+  // Each screen is keyed by its route: one opened from another of its kind starts empty, so it never
+  // shows (or acts on) the report, account or list before it while its own loads, fails or arrives late.
   switch (route.screen) {
     case "queue":
-      return <QueueScreen status={route.status} />;
+      return <QueueScreen key={route.status} status={route.status} />;
     case "report":
-      return <ReportScreen id={route.id} />;
+      return <ReportScreen key={route.id} id={route.id} />;
     case "user":
-      return <UserScreen id={route.id} />;
+      return <UserScreen key={route.id} id={route.id} />;
     case "overview":
       return <OverviewScreen />;
   }

@@ -311,3 +311,55 @@ describe("a report about an account deleted since", () => {
     expect(await cspViolations(page)).toEqual([]);
   });
 });
+
+describe("a screen opened from another of its kind", () => {
+  it("shows only its own report, account or queue, never the one before it", async () => {
+    const root = await signedInAs(consoleAdminEmail);
+    const reporter = await signedInLearner(apiUrl, "Nodira", "C1");
+    const [first, second] = [
+      await signedInLearner(apiUrl, "Akmal", "C1"),
+      await signedInLearner(apiUrl, "Bekzod", "C1"),
+    ];
+    const file = (target: SignedInTokens) =>
+      apiAs<{ id: string }>(apiUrl, reporter, "POST", "/reports", { target_user_id: target.user.id, reason: "spam" });
+    const [aboutFirst, aboutSecond] = [await file(first), await file(second)];
+    const page = await (await open(root)).newPage();
+    const go = (hash: string) => page.evaluate((to) => (location.hash = to), hash);
+
+    // From one report to the next, whose reading fails: the first report and its decision are gone.
+    await page.goto(`/admin/#/reports/${aboutFirst.id}`);
+    await page.getByRole("heading", { name: "Report: spam" }).waitFor();
+    await page.getByRole("button", { name: "Suspend", exact: true }).waitFor();
+    await page.getByLabel(/Resolution/).fill("Spam, about Akmal.");
+    await page.route(`**/admin/reports/${aboutSecond.id}`, (route) => route.abort("internetdisconnected"));
+    await go(`#/reports/${aboutSecond.id}`);
+    await page.getByRole("alert").waitFor();
+    expect(await page.getByRole("button", { name: /^Close/ }).count()).toBe(0);
+    expect(await page.getByText(/Akmal/).count()).toBe(0);
+
+    // From one account to the next, whose reading fails: nothing offers to act on the first.
+    await page.goto(`/admin/#/users/${first.user.id}`);
+    await page.getByRole("button", { name: "Suspend", exact: true }).waitFor();
+    await page.route(`**/admin/users/${second.user.id}*`, (route) => route.abort("internetdisconnected"));
+    await go(`#/users/${second.user.id}`);
+    await page.getByRole("alert").waitFor();
+    expect(await page.getByRole("button", { name: "Suspend", exact: true }).count()).toBe(0);
+    expect(await page.getByText(/Akmal/).count()).toBe(0);
+
+    // From the open queue to the closed one while the open one is slow: the closed list is closed reports.
+    await page.goto("/admin/#/closed");
+    await page.getByRole("heading", { name: "Closed reports" }).waitFor();
+    await page.route("**/admin/reports?*status=open*", async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await route.continue().catch(() => {});
+    });
+    await go("#/");
+    await page.getByRole("heading", { name: "Report queue" }).waitFor();
+    await go("#/closed");
+    await page.getByRole("heading", { name: "Closed reports" }).waitFor();
+    await page.waitForTimeout(2500);
+    const items = await page.getByTestId("queue-item").allTextContents();
+    expect(items.filter((item) => !item.includes("closed:"))).toEqual([]);
+    expect(await cspViolations(page)).toEqual([]);
+  });
+});
