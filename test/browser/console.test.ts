@@ -363,3 +363,39 @@ describe("a screen opened from another of its kind", () => {
     expect(await cspViolations(page)).toEqual([]);
   });
 });
+
+describe("text the users wrote, at 360 px", () => {
+  it("stays inside the confirmation dialogs", async () => {
+    const root = await signedInAs(consoleAdminEmail);
+    const reporter = await signedInLearner(apiUrl, "Lola", "C2");
+    const target = await signedInLearner(apiUrl, "Sherzod", "C2");
+    await apiAs(apiUrl, target, "PATCH", "/me", { display_name: "W".repeat(50) });
+    const filed = await apiAs<{ id: string }>(apiUrl, reporter, "POST", "/reports", {
+      target_user_id: target.user.id,
+      reason: "spam",
+      note: `<img src=x onerror="alert(1)">${"N".repeat(300)}`,
+    });
+    const page = await (await open(root)).newPage();
+    await page.goto(`/admin/#/reports/${filed.id}`);
+    await page.getByRole("heading", { name: "Report: spam" }).waitFor();
+    await page.getByText(/onerror/).waitFor();
+    expect(await page.locator("img").count()).toBe(0);
+    await page.getByLabel(/Resolution/).fill("R".repeat(300));
+    const overflowing = () =>
+      page.evaluate(() => {
+        const open = document.querySelector("dialog[open]");
+        return open ? open.scrollWidth - open.clientWidth : -1;
+      });
+    for (const [button, dialog] of [
+      ["Close and suspend", "Close this report and suspend the user?"],
+      ["Suspend", "Suspend this account?"],
+    ] as const) {
+      await page.getByRole("button", { name: button, exact: true }).click();
+      await page.getByRole("dialog", { name: dialog }).waitFor();
+      expect(await overflowing()).toBe(0);
+      await page.keyboard.press("Escape");
+    }
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    expect(await cspViolations(page)).toEqual([]);
+  });
+});
