@@ -44,6 +44,7 @@ export function UserPanel(props: { id: string }) {
   const [history, setHistory] = useState<History | null>(null);
   const [written, setWritten] = useState<{ done: string; entries: AuditEntry[] } | null>(null);
   const result = useRef<HTMLDivElement>(null);
+  const problem = useRef<HTMLDivElement>(null);
   const load = useAction(async () => {
     setHistory(await ok(await api.admin.users[":id"].$get({ param: { id: props.id }, query: {} })));
   });
@@ -65,6 +66,8 @@ export function UserPanel(props: { id: string }) {
       // Refused or lost: the account may have changed meanwhile (another admin suspended it: 409),
       // so show it as it is now beside the error, with the actions that apply to it now.
       await load.run();
+      // The button that asked may be gone with that change: the focus goes to the error.
+      requestAnimationFrame(() => problem.current?.focus());
       throw error;
     }
     setWritten({ done: actionText[action].done, entries: answer.audit_entries });
@@ -138,7 +141,9 @@ export function UserPanel(props: { id: string }) {
           </>
         ) : null}
       </div>
-      <ErrorNote error={act.error ?? load.error} />
+      <div ref={problem} tabIndex={-1}>
+        <ErrorNote error={act.error ?? load.error} />
+      </div>
 
       <h3>
         Reports against them: {reports.total} ({reports.open} open)

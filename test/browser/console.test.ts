@@ -279,6 +279,10 @@ describe("a decision that does not go through", () => {
     await page.getByRole("button", { name: "Suspend", exact: true }).click();
     await page.getByRole("dialog", { name: "Suspend this account?" }).getByRole("button", { name: "Suspend" }).click();
     await page.getByRole("alert").filter({ hasText: "already suspended" }).waitFor();
+    // The button that asked is gone with the account's change: the focus is on what was said, not lost.
+    await page.waitForFunction(
+      () => document.activeElement !== document.body && document.activeElement?.querySelector("[role=alert]"),
+    );
     await page.getByRole("button", { name: "Lift the suspension" }).waitFor();
     expect(await page.getByRole("status").filter({ hasText: "Suspended." }).count()).toBe(0);
     expect(await cspViolations(page)).toEqual([]);
