@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ok } from "../src/api";
 import { ErrorNote, Screen, useAction } from "../src/ui";
 import { ConsoleNav } from "./nav";
@@ -16,7 +16,9 @@ export function QueueScreen(props: { status: "open" | "closed" }) {
   const [items, setItems] = useState<Report[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
+  const list = useRef<HTMLOListElement>(null);
   const load = useAction(async (after?: string) => {
+    const before = items.length;
     const page = await ok(
       await api.admin.reports.$get({
         query: { status: props.status, limit: pageSize, ...(after ? { cursor: after } : {}) },
@@ -29,6 +31,14 @@ export function QueueScreen(props: { status: "open" | "closed" }) {
     );
     setCursor(page.next_cursor);
     setLoaded(true);
+    // "Show more" goes (it was the last page) or was disabled meanwhile: the focus goes on to the
+    // first report it brought, where the reading goes on, rather than falling to the page's start.
+    if (after) {
+      requestAnimationFrame(() => {
+        const links = list.current?.querySelectorAll<HTMLAnchorElement>(":scope > li > a");
+        (links?.[before] ?? links?.[links.length - 1])?.focus();
+      });
+    }
   });
   useEffect(() => {
     setItems([]);
@@ -48,7 +58,7 @@ export function QueueScreen(props: { status: "open" | "closed" }) {
             ? `${items.length}${cursor ? "+" : ""} open report(s), ${held} about held users (shown first).`
             : `${items.length}${cursor ? "+" : ""} closed report(s), newest first.`}
       </p>
-      <ol class="queue">
+      <ol class="queue" ref={list}>
         {items.map((report) => (
           <li
             key={report.id}

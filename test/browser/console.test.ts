@@ -403,3 +403,41 @@ describe("text the users wrote, at 360 px", () => {
     expect(await cspViolations(page)).toEqual([]);
   });
 });
+
+describe("the keyboard", () => {
+  it("keeps its place when the last page of the queue comes", async () => {
+    const root = await signedInAs(consoleAdminEmail);
+    const [reporter, target] = [
+      await signedInLearner(apiUrl, "Kamola", "A1"),
+      await signedInLearner(apiUrl, "Anvar", "A1"),
+    ];
+    for (const reason of ["spam", "scam"]) {
+      await apiAs(apiUrl, reporter, "POST", "/reports", { target_user_id: target.user.id, reason });
+    }
+    const page = await (await open(root)).newPage();
+    // The API's first page, answered as if more followed; the "more" is the rest of it, the last page.
+    await page.route("**/admin/reports?*", async (route) => {
+      const url = route.request().url();
+      const cursor = new URL(url).searchParams.get("cursor");
+      const answer = await route.fetch({ url: url.replace(/&?cursor=[^&]*/, "") });
+      const body = (await answer.json()) as { items: unknown[]; next_cursor: string | null };
+      const items = cursor ? body.items.slice(1) : body.items.slice(0, 1);
+      await route.fulfill({ response: answer, json: { items, next_cursor: cursor ? null : "more" } });
+    });
+    await page.goto("/admin/#/");
+    await page.getByRole("heading", { name: "Report queue" }).waitFor();
+    await page.getByRole("button", { name: "Show more" }).focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("button", { name: "Show more" }).waitFor({ state: "detached" });
+    expect(await page.getByTestId("queue-item").count()).toBeGreaterThan(1);
+    // Focus is on the first report the page brought (the second in the list), not lost to the document.
+    expect(
+      await page.evaluate(() =>
+        document.activeElement?.closest("[data-testid=queue-item]") ? "a report" : document.activeElement?.tagName,
+      ),
+    ).toBe("a report");
+    expect(await page.evaluate(() => document.activeElement?.closest("li")?.previousElementSibling !== null)).toBe(
+      true,
+    );
+  });
+});
