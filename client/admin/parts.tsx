@@ -27,7 +27,7 @@ export function UserLink(props: { user: { id: string; email: string; display_nam
   if (!user) return <span class="muted">a deleted account</span>;
   return (
     <a href={href({ screen: "user", id: user.id })}>
-      {user.display_name ?? "(no name)"} <span class="muted">&lt;{user.email}&gt;</span>
+      <bdi>{user.display_name ?? "(no name)"}</bdi> <span class="muted">&lt;{user.email}&gt;</span>
     </a>
   );
 }

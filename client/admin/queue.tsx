@@ -67,7 +67,7 @@ export function QueueScreen(props: { status: "open" | "closed" }) {
           >
             <a href={href({ screen: "report", id: report.id })}>
               <strong>{report.reason}</strong> against{" "}
-              {report.target ? (report.target.display_name ?? report.target.email) : "a deleted account"}
+              {report.target ? <bdi>{report.target.display_name ?? report.target.email}</bdi> : "a deleted account"}
             </a>
             {report.held && report.status === "open" ? (
               <>
@@ -78,7 +78,11 @@ export function QueueScreen(props: { status: "open" | "closed" }) {
             <br />
             <span class="muted">
               filed <When at={report.created_at} /> by{" "}
-              {report.reporter ? (report.reporter.display_name ?? report.reporter.email) : "a deleted account"}
+              {report.reporter ? (
+                <bdi>{report.reporter.display_name ?? report.reporter.email}</bdi>
+              ) : (
+                "a deleted account"
+              )}
               {report.evidence ? ` · ${report.evidence.length} message(s) of evidence` : " · no session"}
               {report.action ? ` · closed: ${report.action}` : ""}
             </span>

@@ -32,16 +32,26 @@ const decisions: { action: Decision; label: string; question: string; consequenc
 /** One message of the evidence, with what it said before each edit or its deletion. */
 function EvidenceMessage(props: { message: Evidence; report: Report }) {
   const { message, report } = props;
-  const who =
+  const sender =
     message.sender_id && message.sender_id === report.target?.id
-      ? `${report.target.display_name ?? report.target.email} (reported)`
+      ? { name: report.target.display_name ?? report.target.email, role: "reported" }
       : message.sender_id && message.sender_id === report.reporter?.id
-        ? `${report.reporter.display_name ?? report.reporter.email} (reporter)`
-        : "someone else";
+        ? { name: report.reporter.display_name ?? report.reporter.email, role: "reporter" }
+        : null;
+  const who = sender ? `${sender.name} (${sender.role})` : "someone else";
   return (
     <li class={message.sender_id === report.target?.id ? "from-target" : undefined} data-testid="evidence">
       <p class="meta">
-        <strong>{who}</strong> · <When at={message.created_at} />
+        <strong>
+          {sender ? (
+            <>
+              <bdi>{sender.name}</bdi> ({sender.role})
+            </>
+          ) : (
+            who
+          )}
+        </strong>{" "}
+        · <When at={message.created_at} />
         {message.type === "correction" ? " · correction" : ""}
         {message.edited_at ? " · edited" : ""}
         {message.deleted_at ? " · deleted" : ""}
@@ -55,7 +65,7 @@ function EvidenceMessage(props: { message: Evidence; report: Report }) {
           <p class="muted">A voice note no longer kept.</p>
         )
       ) : (
-        <p>{message.text}</p>
+        <p dir="auto">{message.text}</p>
       )}
       {message.revisions && message.revisions.length > 0 ? (
         <ul class="revisions" aria-label="Before the sender changed it">
@@ -63,7 +73,7 @@ function EvidenceMessage(props: { message: Evidence; report: Report }) {
             <li key={revision.revised_at}>
               {revision.kind === "edited" ? "Before the edit" : "Before the deletion"} (
               <When at={revision.revised_at} />
-              ): {revision.text !== null ? <q>{revision.text}</q> : null}
+              ): {revision.text !== null ? <q dir="auto">{revision.text}</q> : null}
               {revision.audio_url ? (
                 <audio
                   controls
@@ -186,7 +196,7 @@ export function ReportScreen(props: { id: string }) {
               <dt>Reason</dt>
               <dd>{report.reason}</dd>
               <dt>Note</dt>
-              <dd>{report.note ?? <span class="muted">none</span>}</dd>
+              <dd>{report.note !== null ? <bdi>{report.note}</bdi> : <span class="muted">none</span>}</dd>
               <dt>Filed</dt>
               <dd>
                 <When at={report.created_at} />
@@ -197,7 +207,8 @@ export function ReportScreen(props: { id: string }) {
                   "open"
                 ) : (
                   <>
-                    closed with <strong>{report.action}</strong> <When at={report.closed_at} />: {report.resolution}
+                    closed with <strong>{report.action}</strong> <When at={report.closed_at} />:{" "}
+                    <bdi>{report.resolution}</bdi>
                   </>
                 )}
               </dd>

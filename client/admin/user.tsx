@@ -87,7 +87,8 @@ export function UserPanel(props: { id: string }) {
       <dl class="facts">
         <dt>Name</dt>
         <dd>
-          {user.display_name ?? <span class="muted">(no name)</span>} &lt;{user.email}&gt;
+          {user.display_name !== null ? <bdi>{user.display_name}</bdi> : <span class="muted">(no name)</span>} &lt;
+          {user.email}&gt;
         </dd>
         <dt>Level</dt>
         <dd>{user.level ?? "—"}</dd>
@@ -126,7 +127,7 @@ export function UserPanel(props: { id: string }) {
               onConfirm={() => void act.run(action)}
             >
               <p>
-                {user.display_name ?? user.email} &lt;{user.email}&gt;
+                <bdi>{user.display_name ?? user.email}</bdi> &lt;{user.email}&gt;
               </p>
               <p>{actionText[action].consequence}</p>
             </ConfirmButton>

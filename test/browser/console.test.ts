@@ -441,3 +441,44 @@ describe("the keyboard", () => {
     );
   });
 });
+
+describe("a name written right to left", () => {
+  it("keeps the text after it in its place", async () => {
+    const root = await signedInAs(consoleAdminEmail);
+    const [reporter, target] = [
+      await signedInLearner(apiUrl, "Ali", "A2"),
+      await signedInLearner(apiUrl, "Umid", "A2"),
+    ];
+    await apiAs(apiUrl, reporter, "PATCH", "/me", { display_name: "علي" });
+    const sessionId = await meet(reporter, target);
+    await say(target, sessionId, "Hello");
+    await apiAs(apiUrl, reporter, "POST", "/reports", {
+      target_user_id: target.user.id,
+      reason: "spam",
+      session_id: sessionId,
+    });
+    const page = await (await open(root)).newPage();
+    await page.goto("/admin/#/");
+    const item = page.getByTestId("queue-item").filter({ hasText: "علي" }).first();
+    await item.waitFor();
+    // "by علي · 1 message(s) of evidence": the count stays after the name, not drawn before it.
+    const x = await item.evaluate((li) => {
+      const walker = document.createTreeWalker(li, NodeFilter.SHOW_TEXT);
+      const at = (node: Text, from: number) => {
+        const range = document.createRange();
+        range.setStart(node, from);
+        range.setEnd(node, from + 1);
+        return range.getBoundingClientRect().left;
+      };
+      const found: { name?: number; count?: number } = {};
+      for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const text = node as Text;
+        if (text.data.includes("علي")) found.name = at(text, text.data.indexOf("علي"));
+        const count = text.data.search(/\d+ message/);
+        if (count >= 0) found.count = at(text, count);
+      }
+      return found;
+    });
+    expect(x.count).toBeGreaterThan(x.name ?? Number.POSITIVE_INFINITY);
+  });
+});
