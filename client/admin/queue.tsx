@@ -53,7 +53,9 @@ export function QueueScreen(props: { status: "open" | "closed" }) {
     >
       <p role="status">
         {!loaded
-          ? "Loading…"
+          ? load.error
+            ? "The reports could not be read."
+            : "Loading…"
           : props.status === "open"
             ? `${items.length}${cursor ? "+" : ""} open report(s), ${held} about held users (shown first).`
             : `${items.length}${cursor ? "+" : ""} closed report(s), newest first.`}

@@ -482,3 +482,21 @@ describe("a name written right to left", () => {
     expect(x.count).toBeGreaterThan(x.name ?? Number.POSITIVE_INFINITY);
   });
 });
+
+describe("a read that fails", () => {
+  it("is not said to be loading still", async () => {
+    const root = await signedInAs(consoleAdminEmail);
+    const page = await (await open(root)).newPage();
+    await page.route("**/admin/reports?*", (route) => route.abort("internetdisconnected"));
+    await page.goto("/admin/#/");
+    await page.getByRole("heading", { name: "Report queue" }).waitFor();
+    await page.getByRole("alert").waitFor();
+    expect(await page.getByRole("status").allTextContents()).not.toContain("Loading…");
+
+    await page.route("**/admin/stats/queues", (route) => route.abort("internetdisconnected"));
+    await page.getByRole("link", { name: "Overview" }).click();
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    await page.getByRole("alert").waitFor();
+    expect(await page.getByRole("list", { name: "Today" }).textContent()).not.toContain("…");
+  });
+});
