@@ -32,24 +32,26 @@ const decisions: { action: Decision; label: string; question: string; consequenc
 /** One message of the evidence, with what it said before each edit or its deletion. */
 function EvidenceMessage(props: { message: Evidence; report: Report }) {
   const { message, report } = props;
-  const sender =
-    message.sender_id && message.sender_id === report.target?.id
-      ? { name: report.target.display_name ?? report.target.email, role: "reported" }
-      : message.sender_id && message.sender_id === report.reporter?.id
-        ? { name: report.reporter.display_name ?? report.reporter.email, role: "reporter" }
-        : null;
-  const who = sender ? `${sender.name} (${sender.role})` : "someone else";
+  // A session is two people: a sender who is neither account still on record is the one deleted since.
+  const role: "reported" | "reporter" | null =
+    report.target && message.sender_id === report.target.id
+      ? "reported"
+      : report.reporter && message.sender_id === report.reporter.id
+        ? "reporter"
+        : !report.target && report.reporter
+          ? "reported"
+          : report.target && !report.reporter
+            ? "reporter"
+            : null;
+  const account = role === "reported" ? report.target : role === "reporter" ? report.reporter : null;
+  const name = account ? (account.display_name ?? account.email) : null;
+  const who = `${name ?? "a deleted account"}${role ? ` (${role})` : ""}`;
   return (
-    <li class={message.sender_id === report.target?.id ? "from-target" : undefined} data-testid="evidence">
+    <li class={role === "reported" ? "from-target" : undefined} data-testid="evidence">
       <p class="meta">
         <strong>
-          {sender ? (
-            <>
-              <bdi>{sender.name}</bdi> ({sender.role})
-            </>
-          ) : (
-            who
-          )}
+          {name !== null ? <bdi>{name}</bdi> : "a deleted account"}
+          {role ? ` (${role})` : ""}
         </strong>{" "}
         · <When at={message.created_at} />
         {message.type === "correction" ? " · correction" : ""}

@@ -500,3 +500,31 @@ describe("a read that fails", () => {
     expect(await page.getByRole("list", { name: "Today" }).textContent()).not.toContain("…");
   });
 });
+
+describe("the evidence of an account deleted since", () => {
+  it("names its messages' sender as a deleted account", async () => {
+    const root = await signedInAs(consoleAdminEmail);
+    const [reporter, target] = [
+      await signedInLearner(apiUrl, "Zarina", "C1"),
+      await signedInLearner(apiUrl, "Otabek", "C1"),
+    ];
+    const sessionId = await meet(reporter, target);
+    await say(reporter, sessionId, "Hi!");
+    await say(target, sessionId, "Send me money");
+    const filed = await apiAs<{ id: string }>(apiUrl, reporter, "POST", "/reports", {
+      target_user_id: target.user.id,
+      reason: "scam",
+      session_id: sessionId,
+    });
+    await apiAs(apiUrl, target, "DELETE", "/me");
+    const page = await (await open(root)).newPage();
+    await page.goto(`/admin/#/reports/${filed.id}`);
+    const message = page.getByTestId("evidence").filter({ hasText: "Send me money" });
+    await message.waitFor();
+    // A session is two people: the one who is not the reporter is the deleted account, not "someone else".
+    await expect(message.locator(".meta").textContent()).resolves.toMatch(/^a deleted account \(reported\)/);
+    await expect(page.getByTestId("evidence").filter({ hasText: "Hi!" }).textContent()).resolves.toContain(
+      "(reporter)",
+    );
+  });
+});
