@@ -528,3 +528,31 @@ describe("the evidence of an account deleted since", () => {
     );
   });
 });
+
+describe("the overview of a quiet day", () => {
+  it("draws no axis it has no figures for", async () => {
+    const root = await signedInAs(consoleAdminEmail);
+    const page = await (await open(root)).newPage();
+    // Nobody was matched in the last 24 hours, at any level.
+    await page.route("**/admin/stats/queues", (route) =>
+      route.fulfill({
+        json: {
+          items: ["A1", "A2", "B1", "B2", "C1", "C2"].map((level) => ({
+            level,
+            depth: 0,
+            wait_p50_ms: null,
+            wait_p95_ms: null,
+            match_rate_24h: null,
+          })),
+        },
+      }),
+    );
+    await page.goto("/admin/#/overview");
+    const waits = page.getByRole("figure", { name: /Wait to a match/ });
+    await waits.waitFor();
+    // The axis of waits nobody had said "0 ms, 1 ms, 1 ms"; each label an axis has is a different figure.
+    const labels = await waits.locator(".grid text").allTextContents();
+    expect(labels).toEqual([...new Set(labels)]);
+    await expect(waits.locator("tbody tr").first().textContent()).resolves.toBe("A1no datano data");
+  });
+});
