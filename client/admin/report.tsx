@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ok } from "../src/api";
+import { api, currentTokens, ok } from "../src/api";
 import { ErrorNote, Screen, useAction } from "../src/ui";
 import { ConsoleNav } from "./nav";
 import { AuditRecord, ConfirmButton, duration, HeldMark, UserLink, When } from "./parts";
@@ -230,7 +230,9 @@ export function ReportScreen(props: { id: string }) {
             <ErrorNote error={decide.error} />
           </div>
 
-          {report.status === "open" ? (
+          {report.status === "open" && report.target?.id === currentTokens()?.user.id ? (
+            <p>This report is about you: another admin decides it (nobody closes a report about themselves).</p>
+          ) : report.status === "open" ? (
             <section aria-labelledby="decide-heading" class="decide">
               <h2 id="decide-heading">Decide</h2>
               <label for="resolution">Resolution (kept with the report and in the audit log)</label>

@@ -556,3 +556,23 @@ describe("the overview of a quiet day", () => {
     await expect(waits.locator("tbody tr").first().textContent()).resolves.toBe("A1no datano data");
   });
 });
+
+describe("a report about the moderator reading it", () => {
+  it("offers no decision, and says another admin decides", async () => {
+    const moderator = await signedInLearner(apiUrl, "Nigora", "B1");
+    const root = await signedInAs(consoleAdminEmail);
+    await apiAs(apiUrl, root, "POST", `/admin/users/${moderator.user.id}/role`, { role: "admin" });
+    const reporter = await signedInLearner(apiUrl, "Davron", "B1");
+    const filed = await apiAs<{ id: string }>(apiUrl, reporter, "POST", "/reports", {
+      target_user_id: moderator.user.id,
+      reason: "harassment",
+    });
+    const page = await (await open(moderator)).newPage();
+    await page.goto(`/admin/#/reports/${filed.id}`);
+    await page.getByRole("heading", { name: "Report: harassment" }).waitFor();
+    // The API refuses it (nobody closes a report about themselves): no form to fill in vain.
+    await page.getByText("This report is about you").waitFor();
+    expect(await page.getByRole("button", { name: /^Close/ }).count()).toBe(0);
+    expect(await page.getByLabel(/Resolution/).count()).toBe(0);
+  });
+});
