@@ -576,3 +576,29 @@ describe("a report about the moderator reading it", () => {
     expect(await page.getByLabel(/Resolution/).count()).toBe(0);
   });
 });
+
+describe("a confirmation dialog, to a screen reader", () => {
+  it("is described by what it does and to whom", async () => {
+    const root = await signedInAs(consoleAdminEmail);
+    const [reporter, target] = [
+      await signedInLearner(apiUrl, "Feruza", "A2"),
+      await signedInLearner(apiUrl, "Ilhom", "A2"),
+    ];
+    const filed = await apiAs<{ id: string }>(apiUrl, reporter, "POST", "/reports", {
+      target_user_id: target.user.id,
+      reason: "spam",
+    });
+    const page = await (await open(root)).newPage();
+    await page.goto(`/admin/#/reports/${filed.id}`);
+    await page.getByRole("button", { name: "Suspend", exact: true }).click();
+    await page.getByRole("dialog", { name: "Suspend this account?" }).waitFor();
+    // What Chromium gives assistive technology for the open dialog: focus lands on Cancel, so the
+    // dialog's description is what is read of its text, and it must say whom it suspends.
+    const cdp = await page.context().newCDPSession(page);
+    const { nodes } = (await cdp.send("Accessibility.getFullAXTree")) as {
+      nodes: { role?: { value?: string }; name?: { value?: string }; description?: { value?: string } }[];
+    };
+    const dialog = nodes.find((node) => node.role?.value === "dialog" && node.name?.value === "Suspend this account?");
+    expect(dialog?.description?.value).toMatch(/^Ilhom <ilhom-.*They are signed out everywhere/);
+  });
+});
