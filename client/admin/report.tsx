@@ -67,7 +67,9 @@ function EvidenceMessage(props: { message: Evidence; report: Report }) {
           <p class="muted">A voice note no longer kept.</p>
         )
       ) : (
-        <p dir="auto">{message.text}</p>
+        <p dir="auto" class="written">
+          {message.text}
+        </p>
       )}
       {message.revisions && message.revisions.length > 0 ? (
         <ul class="revisions" aria-label="Before the sender changed it">
@@ -75,7 +77,12 @@ function EvidenceMessage(props: { message: Evidence; report: Report }) {
             <li key={revision.revised_at}>
               {revision.kind === "edited" ? "Before the edit" : "Before the deletion"} (
               <When at={revision.revised_at} />
-              ): {revision.text !== null ? <q dir="auto">{revision.text}</q> : null}
+              ):{" "}
+              {revision.text !== null ? (
+                <q dir="auto" class="written">
+                  {revision.text}
+                </q>
+              ) : null}
               {revision.audio_url ? (
                 <audio
                   controls
@@ -198,7 +205,9 @@ export function ReportScreen(props: { id: string }) {
               <dt>Reason</dt>
               <dd>{report.reason}</dd>
               <dt>Note</dt>
-              <dd>{report.note !== null ? <bdi>{report.note}</bdi> : <span class="muted">none</span>}</dd>
+              <dd>
+                {report.note !== null ? <bdi class="written">{report.note}</bdi> : <span class="muted">none</span>}
+              </dd>
               <dt>Filed</dt>
               <dd>
                 <When at={report.created_at} />
@@ -210,7 +219,7 @@ export function ReportScreen(props: { id: string }) {
                 ) : (
                   <>
                     closed with <strong>{report.action}</strong> <When at={report.closed_at} />:{" "}
-                    <bdi>{report.resolution}</bdi>
+                    <bdi class="written">{report.resolution}</bdi>
                   </>
                 )}
               </dd>
@@ -267,7 +276,7 @@ export function ReportScreen(props: { id: string }) {
                   >
                     <p>{decision.consequence}</p>
                     <p>
-                      Resolution: <q>{resolution.trim()}</q>
+                      Resolution: <q class="written">{resolution.trim()}</q>
                     </p>
                   </ConfirmButton>
                 ))}

@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 import { beforeAll, describe, expect, inject, it, onTestFailed } from "vitest";
 import { browserForFile, cspViolations } from "./devices.ts";
 import { apiAs, consoleAdminEmail, type SignedInTokens, signedInLearner } from "./learners.ts";
@@ -600,5 +600,40 @@ describe("a confirmation dialog, to a screen reader", () => {
     };
     const dialog = nodes.find((node) => node.role?.value === "dialog" && node.name?.value === "Suspend this account?");
     expect(dialog?.description?.value).toMatch(/^Ilhom <ilhom-.*They are signed out everywhere/);
+  });
+});
+
+/** The text of `locator` as drawn, its line breaks included (what CSS collapses, `textContent` keeps). */
+function drawn(locator: Locator): Promise<string> {
+  // biome-ignore lint/performance/useDomNodeTextContent: the lines as drawn are what is tested.
+  return locator.innerText();
+}
+
+describe("text written on several lines", () => {
+  it("keeps its lines in the report", async () => {
+    const root = await signedInAs(consoleAdminEmail);
+    const [reporter, target] = [
+      await signedInLearner(apiUrl, "Sevara", "B2"),
+      await signedInLearner(apiUrl, "Jamshid", "B2"),
+    ];
+    const filed = await apiAs<{ id: string }>(apiUrl, reporter, "POST", "/reports", {
+      target_user_id: target.user.id,
+      reason: "spam",
+      note: "1. He sent a link.\n2. He sent it again.",
+    });
+    const page = await (await open(root)).newPage();
+    await page.goto(`/admin/#/reports/${filed.id}`);
+    await page.getByRole("heading", { name: "Report: spam" }).waitFor();
+    const fact = (term: string) =>
+      page.locator(".facts dt", { hasText: term }).locator("xpath=following-sibling::dd[1]");
+    await expect(drawn(fact("Note"))).resolves.toBe("1. He sent a link.\n2. He sent it again.");
+    // The resolution's own box takes several lines; they are kept where it is quoted and recorded.
+    await page.getByLabel(/Resolution/).fill("Links to a scam.\nSee the note.");
+    await page.getByRole("button", { name: "Close: no action" }).click();
+    const dialog = page.getByRole("dialog", { name: "Close this report with no action?" });
+    await expect(drawn(dialog.locator("q"))).resolves.toContain("Links to a scam.\nSee the note.");
+    await dialog.getByRole("button", { name: "Close: no action" }).click();
+    await page.getByRole("status").filter({ hasText: "Closed with none" }).waitFor();
+    await expect(drawn(fact("Status"))).resolves.toMatch(/Links to a scam\.\nSee the note\.$/);
   });
 });
