@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 import { api, currentTokens, onTokens, type Problem, problemOf, type Tokens } from "../src/api";
 import { SignIn } from "../src/screens/sign-in";
 import { ErrorNote, Screen } from "../src/ui";
@@ -8,6 +8,14 @@ import { QueueScreen } from "./queue";
 import { ReportScreen } from "./report";
 import { useConsoleRoute } from "./routes";
 import { UserScreen } from "./user";
+
+const screenNames = {
+  open: "Report queue",
+  closed: "Closed reports",
+  report: "Report",
+  user: "User",
+  overview: "Overview",
+} as const;
 
 /** Whether the API lets the signed-in user into the admin surface: it alone decides (docs/console.md). */
 type Access =
@@ -26,6 +34,19 @@ export function Console() {
   const [access, setAccess] = useState<Access>({ kind: "checking" });
   const route = useConsoleRoute();
   useEffect(() => onTokens(setTokens), []);
+  // The document's title names the screen: it is what the history (back, forward) and a screen
+  // reader's tab list show, and each screen would otherwise be "Gaplash — moderator console". Set
+  // with the screen it names, before it is drawn.
+  useLayoutEffect(() => {
+    const name = !tokens
+      ? "Sign in"
+      : access.kind === "refused"
+        ? "Not for this account"
+        : access.kind === "admin"
+          ? screenNames[route.screen === "queue" ? route.status : route.screen]
+          : null;
+    document.title = `${name ? `${name} — ` : ""}Gaplash moderator console`;
+  });
 
   useEffect(() => {
     if (!tokens) return;

@@ -637,3 +637,32 @@ describe("text written on several lines", () => {
     await expect(drawn(fact("Status"))).resolves.toMatch(/Links to a scam\.\nSee the note\.$/);
   });
 });
+
+describe("the browser's history of the console", () => {
+  it("names each screen, so back and forward say where they go", async () => {
+    const root = await signedInAs(consoleAdminEmail);
+    const [reporter, target] = [
+      await signedInLearner(apiUrl, "Madina", "C2"),
+      await signedInLearner(apiUrl, "Sanjar", "C2"),
+    ];
+    const filed = await apiAs<{ id: string }>(apiUrl, reporter, "POST", "/reports", {
+      target_user_id: target.user.id,
+      reason: "scam",
+    });
+    const page = await (await open(root)).newPage();
+    const titles: string[] = [];
+    for (const [hash, heading] of [
+      ["#/", "Report queue"],
+      ["#/closed", "Closed reports"],
+      [`#/reports/${filed.id}`, "Report: scam"],
+      [`#/users/${target.user.id}`, "User"],
+      ["#/overview", "Overview"],
+    ]) {
+      await page.goto(`/admin/${hash}`);
+      await page.getByRole("heading", { level: 1, name: heading, exact: true }).waitFor();
+      titles.push(await page.title());
+    }
+    expect(new Set(titles).size).toBe(titles.length);
+    expect(titles.every((title) => title.endsWith("Gaplash moderator console"))).toBe(true);
+  });
+});
