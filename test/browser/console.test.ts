@@ -666,3 +666,13 @@ describe("the browser's history of the console", () => {
     expect(titles.every((title) => title.endsWith("Gaplash moderator console"))).toBe(true);
   });
 });
+
+describe("the refusal, at 360 px", () => {
+  it("keeps a long address inside the screen", async () => {
+    const learner = await signedInAs(`muhammadalixonabdulazizbekovich${Date.now()}@example.com`);
+    const page = await (await open(learner)).newPage();
+    await page.goto("/admin/");
+    await page.getByRole("heading", { name: "Not for this account" }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+  });
+});
