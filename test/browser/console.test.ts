@@ -676,3 +676,14 @@ describe("the refusal, at 360 px", () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
   });
 });
+
+describe("signing in to the console, at 360 px", () => {
+  it("keeps a long address inside the screen", async () => {
+    const page = await (await open()).newPage();
+    await page.goto("/admin/");
+    await page.getByLabel("Email").fill(`muhammadalixonabdulazizbekovich${Date.now()}@example.com`);
+    await page.getByRole("button", { name: "Send me a code" }).click();
+    await page.getByLabel("6-digit code").waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+  });
+});
