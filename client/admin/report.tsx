@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { api, currentTokens, ok } from "../src/api";
 import { ErrorNote, Screen, useAction } from "../src/ui";
 import { ConsoleNav } from "./nav";
@@ -102,14 +102,18 @@ function EvidenceMessage(props: { message: Evidence; report: Report }) {
 /** The call record of the report's session, as a table. */
 function CallRecord(props: { report: Report }) {
   const { report } = props;
+  const captionId = useId();
   if (!report.calls) return <p>The report names no session, so there is no call record.</p>;
   if (report.calls.length === 0) return <p>No calls in this session.</p>;
   const name = (id: string | null) =>
     id === report.target?.id ? "the reported user" : id === report.reporter?.id ? "the reporter" : "a deleted account";
   return (
-    <div class="scroll">
+    // Wider than a phone, the table scrolls sideways in its box: a region named by its caption, which
+    // the keyboard reaches to scroll it in every browser.
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling box must be reachable to be scrolled.
+    <section class="scroll" aria-labelledby={captionId} tabIndex={0}>
       <table>
-        <caption>Calls in this session, oldest first</caption>
+        <caption id={captionId}>Calls in this session, oldest first</caption>
         <thead>
           <tr>
             <th scope="col">Started by</th>
@@ -135,7 +139,7 @@ function CallRecord(props: { report: Report }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </section>
   );
 }
 

@@ -687,3 +687,36 @@ describe("signing in to the console, at 360 px", () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
   });
 });
+
+describe("the call record at 360 px", () => {
+  it("scrolls sideways as a named region the keyboard reaches", async () => {
+    const root = await signedInAs(consoleAdminEmail);
+    const [reporter, target] = [
+      await signedInLearner(apiUrl, "Gulnora", "B1"),
+      await signedInLearner(apiUrl, "Botir", "B1"),
+    ];
+    const filed = await apiAs<{ id: string }>(apiUrl, reporter, "POST", "/reports", {
+      target_user_id: target.user.id,
+      reason: "spam",
+    });
+    const page = await (await open(root)).newPage();
+    // The report as the API answers it, with a call record of two calls (which a session with calls would carry).
+    await page.route(`**/admin/reports/${filed.id}`, async (route) => {
+      const answer = await route.fetch();
+      const at = new Date().toISOString();
+      const call = { started_at: at, connected_at: at, ended_at: at, duration_sec: 252, end_reason: "hung_up" };
+      const calls = [target, reporter].map((who) => ({ ...call, id: crypto.randomUUID(), started_by: who.user.id }));
+      await route.fulfill({ response: answer, json: { ...((await answer.json()) as object), calls } });
+    });
+    await page.goto(`/admin/#/reports/${filed.id}`);
+    const table = page.getByRole("table", { name: "Calls in this session, oldest first" });
+    await table.waitFor();
+    // Wider than the phone: its box scrolls, and is a region named by the table's caption that Tab reaches.
+    const scroller = page.getByRole("region", { name: "Calls in this session, oldest first" });
+    expect(await scroller.evaluate((box) => box.scrollWidth > box.clientWidth)).toBe(true);
+    await page.getByRole("heading", { name: "Call record" }).click();
+    await page.keyboard.press("Tab");
+    expect(await scroller.evaluate((box) => box === document.activeElement)).toBe(true);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+  });
+});
