@@ -32,6 +32,8 @@ type Access =
 export function Console() {
   const [tokens, setTokens] = useState<Tokens | null>(currentTokens);
   const [access, setAccess] = useState<Access>({ kind: "checking" });
+  // Asking again after the question was lost (the network): the console has nothing to show before.
+  const [asked, setAsked] = useState(0);
   const route = useConsoleRoute();
   useEffect(() => onTokens(setTokens), []);
   // The document's title names the screen: it is what the history (back, forward) and a screen
@@ -61,7 +63,7 @@ export function Console() {
         setAccess({ kind: "failed", error });
       }
     })();
-  }, [tokens?.user.id]);
+  }, [tokens?.user.id, asked]);
 
   if (!tokens) {
     return (
@@ -83,6 +85,9 @@ export function Console() {
       return (
         <Screen title="Moderator console" actions={<SignOut />}>
           <ErrorNote error={access.error} />
+          <button type="button" onClick={() => setAsked((count) => count + 1)}>
+            Try again
+          </button>
         </Screen>
       );
     case "refused":

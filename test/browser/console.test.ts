@@ -720,3 +720,20 @@ describe("the call record at 360 px", () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
   });
 });
+
+describe("the console opened on a flaky network", () => {
+  it("asks again for the access that was lost on the way", async () => {
+    const root = await signedInAs(consoleAdminEmail);
+    const page = await (await open(root)).newPage();
+    let lost = false;
+    await page.route("**/admin/stats/overview", async (route) => {
+      if (lost) return route.continue();
+      lost = true;
+      await route.abort("internetdisconnected");
+    });
+    await page.goto("/admin/#/");
+    await page.getByRole("alert").waitFor();
+    await page.getByRole("button", { name: "Try again" }).click();
+    await page.getByRole("heading", { name: "Report queue" }).waitFor();
+  });
+});
