@@ -47,6 +47,8 @@ export function BarChart(props: {
   const values = props.series.flatMap((series) => series.values).filter((value) => value !== null);
   const top = props.max ?? niceMax(Math.max(0, ...values), props.counts ?? false);
   const labelled = props.series.length === 1;
+  // With nothing measured the axis has no scale, only its zero: a top of 1 reads "0 ms, 1 ms, 1 ms".
+  const grid = values.length > 0 || props.max !== undefined ? [0, 0.5, 1] : [0];
   const plot = { width: width - margin.left - margin.right, height: height - margin.top - margin.bottom };
   const group = plot.width / props.categories.length;
   const bar = (group * 0.72) / props.series.length;
@@ -56,7 +58,7 @@ export function BarChart(props: {
       <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-labelledby={`${id}-title ${id}-desc`}>
         <title id={`${id}-title`}>{props.title}</title>
         <desc id={`${id}-desc`}>{props.description}</desc>
-        {[0, 0.5, 1].map((share) => (
+        {grid.map((share) => (
           <g key={share} class="grid">
             <line x1={margin.left} x2={width - margin.right} y1={y(top * share)} y2={y(top * share)} />
             <text x={margin.left - 4} y={y(top * share) + 3} text-anchor="end">

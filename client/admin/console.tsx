@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useState } from "preact/hooks";
 import { api, currentTokens, onTokens, type Problem, problemOf, type Tokens } from "../src/api";
 import { SignIn } from "../src/screens/sign-in";
 import { ErrorNote, Screen } from "../src/ui";
@@ -8,6 +8,14 @@ import { QueueScreen } from "./queue";
 import { ReportScreen } from "./report";
 import { useConsoleRoute } from "./routes";
 import { UserScreen } from "./user";
+
+const screenNames = {
+  open: "Report queue",
+  closed: "Closed reports",
+  report: "Report",
+  user: "User",
+  overview: "Overview",
+} as const;
 
 /** Whether the API lets the signed-in user into the admin surface: it alone decides (docs/console.md). */
 type Access =
@@ -24,8 +32,23 @@ type Access =
 export function Console() {
   const [tokens, setTokens] = useState<Tokens | null>(currentTokens);
   const [access, setAccess] = useState<Access>({ kind: "checking" });
+  // Asking again after the question was lost (the network): the console has nothing to show before.
+  const [asked, setAsked] = useState(0);
   const route = useConsoleRoute();
   useEffect(() => onTokens(setTokens), []);
+  // The document's title names the screen: it is what the history (back, forward) and a screen
+  // reader's tab list show, and each screen would otherwise be "Gaplash — moderator console". Set
+  // with the screen it names, before it is drawn.
+  useLayoutEffect(() => {
+    const name = !tokens
+      ? "Sign in"
+      : access.kind === "refused"
+        ? "Not for this account"
+        : access.kind === "admin"
+          ? screenNames[route.screen === "queue" ? route.status : route.screen]
+          : null;
+    document.title = `${name ? `${name} — ` : ""}Gaplash moderator console`;
+  });
 
   useEffect(() => {
     if (!tokens) return;
@@ -40,7 +63,7 @@ export function Console() {
         setAccess({ kind: "failed", error });
       }
     })();
-  }, [tokens?.user.id]);
+  }, [tokens?.user.id, asked]);
 
   if (!tokens) {
     return (
@@ -62,6 +85,9 @@ export function Console() {
       return (
         <Screen title="Moderator console" actions={<SignOut />}>
           <ErrorNote error={access.error} />
+          <button type="button" onClick={() => setAsked((count) => count + 1)}>
+            Try again
+          </button>
         </Screen>
       );
     case "refused":
@@ -82,13 +108,15 @@ export function Console() {
     case "admin":
       break;
   }
+  // Each screen is keyed by its route: one opened from another of its kind starts empty, so it never
+  // shows (or acts on) the report, account or list before it while its own loads, fails or arrives late.
   switch (route.screen) {
     case "queue":
-      return <QueueScreen status={route.status} />;
+      return <QueueScreen key={route.status} status={route.status} />;
     case "report":
-      return <ReportScreen id={route.id} />;
+      return <ReportScreen key={route.id} id={route.id} />;
     case "user":
-      return <UserScreen id={route.id} />;
+      return <UserScreen key={route.id} id={route.id} />;
     case "overview":
       return <OverviewScreen />;
   }

@@ -37,7 +37,7 @@ export function OverviewScreen() {
       <ul class="tiles" aria-label="Today">
         {tiles.map(([label, value]) => (
           <li key={label}>
-            <span class="tile-value">{value ?? "…"}</span>
+            <span class="tile-value">{value ?? (load.error ? "—" : "…")}</span>
             <span class="tile-label">{label}</span>
           </li>
         ))}

@@ -27,7 +27,7 @@ export function UserLink(props: { user: { id: string; email: string; display_nam
   if (!user) return <span class="muted">a deleted account</span>;
   return (
     <a href={href({ screen: "user", id: user.id })}>
-      {user.display_name ?? "(no name)"} <span class="muted">&lt;{user.email}&gt;</span>
+      <bdi>{user.display_name ?? "(no name)"}</bdi> <span class="muted">&lt;{user.email}&gt;</span>
     </a>
   );
 }
@@ -40,7 +40,8 @@ export function HeldMark() {
 /**
  * A button that asks first, in a modal `<dialog>`: focus moves into it (to Cancel, so Enter does
  * no harm), Escape cancels, and focus comes back to the button afterwards. `onConfirm` runs once
- * the moderator confirms.
+ * the moderator confirms. `children` describe the dialog (`aria-describedby`): with the focus on
+ * Cancel, that is what a screen reader reads of what it does and to whom.
  */
 export function ConfirmButton(props: {
   label: string;
@@ -54,6 +55,7 @@ export function ConfirmButton(props: {
   const dialog = useRef<HTMLDialogElement>(null);
   const opener = useRef<HTMLButtonElement>(null);
   const titleId = useId();
+  const bodyId = useId();
   const close = () => {
     dialog.current?.close();
     opener.current?.focus();
@@ -69,9 +71,9 @@ export function ConfirmButton(props: {
       >
         {props.label}
       </button>
-      <dialog ref={dialog} aria-labelledby={titleId} onClose={() => opener.current?.focus()}>
+      <dialog ref={dialog} aria-labelledby={titleId} aria-describedby={bodyId} onClose={() => opener.current?.focus()}>
         <h2 id={titleId}>{props.question}</h2>
-        {props.children}
+        <div id={bodyId}>{props.children}</div>
         <div class="dialog-actions">
           <button type="button" autofocus onClick={close}>
             Cancel

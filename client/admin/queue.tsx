@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ok } from "../src/api";
 import { ErrorNote, Screen, useAction } from "../src/ui";
 import { ConsoleNav } from "./nav";
@@ -16,7 +16,9 @@ export function QueueScreen(props: { status: "open" | "closed" }) {
   const [items, setItems] = useState<Report[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loaded, setLoaded] = useState(false);
+  const list = useRef<HTMLOListElement>(null);
   const load = useAction(async (after?: string) => {
+    const before = items.length;
     const page = await ok(
       await api.admin.reports.$get({
         query: { status: props.status, limit: pageSize, ...(after ? { cursor: after } : {}) },
@@ -29,6 +31,14 @@ export function QueueScreen(props: { status: "open" | "closed" }) {
     );
     setCursor(page.next_cursor);
     setLoaded(true);
+    // "Show more" goes (it was the last page) or was disabled meanwhile: the focus goes on to the
+    // first report it brought, where the reading goes on, rather than falling to the page's start.
+    if (after) {
+      requestAnimationFrame(() => {
+        const links = list.current?.querySelectorAll<HTMLAnchorElement>(":scope > li > a");
+        (links?.[before] ?? links?.[links.length - 1])?.focus();
+      });
+    }
   });
   useEffect(() => {
     setItems([]);
@@ -43,12 +53,14 @@ export function QueueScreen(props: { status: "open" | "closed" }) {
     >
       <p role="status">
         {!loaded
-          ? "Loading…"
+          ? load.error
+            ? "The reports could not be read."
+            : "Loading…"
           : props.status === "open"
             ? `${items.length}${cursor ? "+" : ""} open report(s), ${held} about held users (shown first).`
             : `${items.length}${cursor ? "+" : ""} closed report(s), newest first.`}
       </p>
-      <ol class="queue">
+      <ol class="queue" ref={list}>
         {items.map((report) => (
           <li
             key={report.id}
@@ -57,7 +69,7 @@ export function QueueScreen(props: { status: "open" | "closed" }) {
           >
             <a href={href({ screen: "report", id: report.id })}>
               <strong>{report.reason}</strong> against{" "}
-              {report.target ? (report.target.display_name ?? report.target.email) : "a deleted account"}
+              {report.target ? <bdi>{report.target.display_name ?? report.target.email}</bdi> : "a deleted account"}
             </a>
             {report.held && report.status === "open" ? (
               <>
@@ -68,7 +80,11 @@ export function QueueScreen(props: { status: "open" | "closed" }) {
             <br />
             <span class="muted">
               filed <When at={report.created_at} /> by{" "}
-              {report.reporter ? (report.reporter.display_name ?? report.reporter.email) : "a deleted account"}
+              {report.reporter ? (
+                <bdi>{report.reporter.display_name ?? report.reporter.email}</bdi>
+              ) : (
+                "a deleted account"
+              )}
               {report.evidence ? ` · ${report.evidence.length} message(s) of evidence` : " · no session"}
               {report.action ? ` · closed: ${report.action}` : ""}
             </span>

@@ -1,5 +1,5 @@
-import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ok } from "../src/api";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
+import { api, currentTokens, ok } from "../src/api";
 import { ErrorNote, Screen, useAction } from "../src/ui";
 import { ConsoleNav } from "./nav";
 import { AuditRecord, ConfirmButton, duration, HeldMark, UserLink, When } from "./parts";
@@ -32,16 +32,28 @@ const decisions: { action: Decision; label: string; question: string; consequenc
 /** One message of the evidence, with what it said before each edit or its deletion. */
 function EvidenceMessage(props: { message: Evidence; report: Report }) {
   const { message, report } = props;
-  const who =
-    message.sender_id && message.sender_id === report.target?.id
-      ? `${report.target.display_name ?? report.target.email} (reported)`
-      : message.sender_id && message.sender_id === report.reporter?.id
-        ? `${report.reporter.display_name ?? report.reporter.email} (reporter)`
-        : "someone else";
+  // A session is two people: a sender who is neither account still on record is the one deleted since.
+  const role: "reported" | "reporter" | null =
+    report.target && message.sender_id === report.target.id
+      ? "reported"
+      : report.reporter && message.sender_id === report.reporter.id
+        ? "reporter"
+        : !report.target && report.reporter
+          ? "reported"
+          : report.target && !report.reporter
+            ? "reporter"
+            : null;
+  const account = role === "reported" ? report.target : role === "reporter" ? report.reporter : null;
+  const name = account ? (account.display_name ?? account.email) : null;
+  const who = `${name ?? "a deleted account"}${role ? ` (${role})` : ""}`;
   return (
-    <li class={message.sender_id === report.target?.id ? "from-target" : undefined} data-testid="evidence">
+    <li class={role === "reported" ? "from-target" : undefined} data-testid="evidence">
       <p class="meta">
-        <strong>{who}</strong> · <When at={message.created_at} />
+        <strong>
+          {name !== null ? <bdi>{name}</bdi> : "a deleted account"}
+          {role ? ` (${role})` : ""}
+        </strong>{" "}
+        · <When at={message.created_at} />
         {message.type === "correction" ? " · correction" : ""}
         {message.edited_at ? " · edited" : ""}
         {message.deleted_at ? " · deleted" : ""}
@@ -55,7 +67,9 @@ function EvidenceMessage(props: { message: Evidence; report: Report }) {
           <p class="muted">A voice note no longer kept.</p>
         )
       ) : (
-        <p>{message.text}</p>
+        <p dir="auto" class="written">
+          {message.text}
+        </p>
       )}
       {message.revisions && message.revisions.length > 0 ? (
         <ul class="revisions" aria-label="Before the sender changed it">
@@ -63,7 +77,12 @@ function EvidenceMessage(props: { message: Evidence; report: Report }) {
             <li key={revision.revised_at}>
               {revision.kind === "edited" ? "Before the edit" : "Before the deletion"} (
               <When at={revision.revised_at} />
-              ): {revision.text !== null ? <q>{revision.text}</q> : null}
+              ):{" "}
+              {revision.text !== null ? (
+                <q dir="auto" class="written">
+                  {revision.text}
+                </q>
+              ) : null}
               {revision.audio_url ? (
                 <audio
                   controls
@@ -83,14 +102,18 @@ function EvidenceMessage(props: { message: Evidence; report: Report }) {
 /** The call record of the report's session, as a table. */
 function CallRecord(props: { report: Report }) {
   const { report } = props;
+  const captionId = useId();
   if (!report.calls) return <p>The report names no session, so there is no call record.</p>;
   if (report.calls.length === 0) return <p>No calls in this session.</p>;
   const name = (id: string | null) =>
     id === report.target?.id ? "the reported user" : id === report.reporter?.id ? "the reporter" : "a deleted account";
   return (
-    <div class="scroll">
+    // Wider than a phone, the table scrolls sideways in its box: a region named by its caption, which
+    // the keyboard reaches to scroll it in every browser.
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling box must be reachable to be scrolled.
+    <section class="scroll" aria-labelledby={captionId} tabIndex={0}>
       <table>
-        <caption>Calls in this session, oldest first</caption>
+        <caption id={captionId}>Calls in this session, oldest first</caption>
         <thead>
           <tr>
             <th scope="col">Started by</th>
@@ -116,7 +139,7 @@ function CallRecord(props: { report: Report }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </section>
   );
 }
 
@@ -186,7 +209,9 @@ export function ReportScreen(props: { id: string }) {
               <dt>Reason</dt>
               <dd>{report.reason}</dd>
               <dt>Note</dt>
-              <dd>{report.note ?? <span class="muted">none</span>}</dd>
+              <dd>
+                {report.note !== null ? <bdi class="written">{report.note}</bdi> : <span class="muted">none</span>}
+              </dd>
               <dt>Filed</dt>
               <dd>
                 <When at={report.created_at} />
@@ -197,7 +222,8 @@ export function ReportScreen(props: { id: string }) {
                   "open"
                 ) : (
                   <>
-                    closed with <strong>{report.action}</strong> <When at={report.closed_at} />: {report.resolution}
+                    closed with <strong>{report.action}</strong> <When at={report.closed_at} />:{" "}
+                    <bdi class="written">{report.resolution}</bdi>
                   </>
                 )}
               </dd>
@@ -217,7 +243,9 @@ export function ReportScreen(props: { id: string }) {
             <ErrorNote error={decide.error} />
           </div>
 
-          {report.status === "open" ? (
+          {report.status === "open" && report.target?.id === currentTokens()?.user.id ? (
+            <p>This report is about you: another admin decides it (nobody closes a report about themselves).</p>
+          ) : report.status === "open" ? (
             <section aria-labelledby="decide-heading" class="decide">
               <h2 id="decide-heading">Decide</h2>
               <label for="resolution">Resolution (kept with the report and in the audit log)</label>
@@ -252,7 +280,7 @@ export function ReportScreen(props: { id: string }) {
                   >
                     <p>{decision.consequence}</p>
                     <p>
-                      Resolution: <q>{resolution.trim()}</q>
+                      Resolution: <q class="written">{resolution.trim()}</q>
                     </p>
                   </ConfirmButton>
                 ))}

@@ -44,6 +44,7 @@ export function UserPanel(props: { id: string }) {
   const [history, setHistory] = useState<History | null>(null);
   const [written, setWritten] = useState<{ done: string; entries: AuditEntry[] } | null>(null);
   const result = useRef<HTMLDivElement>(null);
+  const problem = useRef<HTMLDivElement>(null);
   const load = useAction(async () => {
     setHistory(await ok(await api.admin.users[":id"].$get({ param: { id: props.id }, query: {} })));
   });
@@ -65,6 +66,8 @@ export function UserPanel(props: { id: string }) {
       // Refused or lost: the account may have changed meanwhile (another admin suspended it: 409),
       // so show it as it is now beside the error, with the actions that apply to it now.
       await load.run();
+      // The button that asked may be gone with that change: the focus goes to the error.
+      requestAnimationFrame(() => problem.current?.focus());
       throw error;
     }
     setWritten({ done: actionText[action].done, entries: answer.audit_entries });
@@ -84,7 +87,8 @@ export function UserPanel(props: { id: string }) {
       <dl class="facts">
         <dt>Name</dt>
         <dd>
-          {user.display_name ?? <span class="muted">(no name)</span>} &lt;{user.email}&gt;
+          {user.display_name !== null ? <bdi>{user.display_name}</bdi> : <span class="muted">(no name)</span>} &lt;
+          {user.email}&gt;
         </dd>
         <dt>Level</dt>
         <dd>{user.level ?? "—"}</dd>
@@ -123,7 +127,7 @@ export function UserPanel(props: { id: string }) {
               onConfirm={() => void act.run(action)}
             >
               <p>
-                {user.display_name ?? user.email} &lt;{user.email}&gt;
+                <bdi>{user.display_name ?? user.email}</bdi> &lt;{user.email}&gt;
               </p>
               <p>{actionText[action].consequence}</p>
             </ConfirmButton>
@@ -138,7 +142,9 @@ export function UserPanel(props: { id: string }) {
           </>
         ) : null}
       </div>
-      <ErrorNote error={act.error ?? load.error} />
+      <div ref={problem} tabIndex={-1}>
+        <ErrorNote error={act.error ?? load.error} />
+      </div>
 
       <h3>
         Reports against them: {reports.total} ({reports.open} open)

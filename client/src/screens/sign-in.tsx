@@ -60,7 +60,9 @@ export function SignIn(props: { onSignedIn(next: "profile" | "home"): void; titl
             void verify.run();
           }}
         >
-          <p role="status">We mailed a 6-digit code to {email}. It works for 10 minutes.</p>
+          <p role="status" class="address">
+            We mailed a 6-digit code to {email}. It works for 10 minutes.
+          </p>
           {devMailbox ? (
             <p>
               Development: <a href={devMailbox}>open the local mailbox for this address</a>.
