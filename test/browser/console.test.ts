@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Locator, Page } from "playwright-core";
 import { beforeAll, describe, expect, inject, it, onTestFailed } from "vitest";
 import { browserForFile, cspViolations } from "./devices.ts";
-import { apiAs, consoleAdminEmail, type SignedInTokens, signedInLearner } from "./learners.ts";
+import { apiAs, consoleAdminEmail, type SignedInTokens, signedInAs, signedInLearner } from "./learners.ts";
 
 /*
  * The moderator console's story (issue #23), in real Chromium against `wrangler dev`: three
@@ -205,28 +205,9 @@ describe("the moderator console", () => {
   });
 });
 
-/** `email` signed in through the API from its own network (`cf-connecting-ip`), away from the story's cooldown. */
-async function signedInAs(email: string): Promise<SignedInTokens> {
-  const ip = `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
-  const post = (path: string, body: unknown) =>
-    fetch(`${apiUrl}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "cf-connecting-ip": ip },
-      body: JSON.stringify(body),
-    });
-  const { login_id } = (await (await post("/auth/email/request", { email })).json()) as { login_id: string };
-  const mailbox = (await (await fetch(`${apiUrl}/dev/mailbox?email=${encodeURIComponent(email)}`)).json()) as {
-    items: { text?: string }[];
-  };
-  const code = /\b(\d{6})\b/.exec(mailbox.items[0]?.text ?? "")?.[1] ?? "";
-  const verified = await post("/auth/email/verify", { email, login_id, code });
-  if (verified.status !== 200) throw new Error(`sign-in answered ${verified.status}: ${await verified.text()}`);
-  return (await verified.json()) as SignedInTokens;
-}
-
 describe("a decision that does not go through", () => {
   it("says so, sends once, and shows the report and the account as they are now", async () => {
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     const moderator = await signedInLearner(apiUrl, "Malika", "B2");
     await apiAs(apiUrl, root, "POST", `/admin/users/${moderator.user.id}/role`, { role: "admin" });
     const reporter = await signedInLearner(apiUrl, "Sardor", "B2");
@@ -291,7 +272,7 @@ describe("a decision that does not go through", () => {
 
 describe("a report about an account deleted since", () => {
   it("offers only closing it without action, and closes it", async () => {
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     const reporter = await signedInLearner(apiUrl, "Dilnoza", "B1");
     const target = await signedInLearner(apiUrl, "Jasur", "B1");
     const filed = await apiAs<{ id: string }>(apiUrl, reporter, "POST", "/reports", {
@@ -318,7 +299,7 @@ describe("a report about an account deleted since", () => {
 
 describe("a screen opened from another of its kind", () => {
   it("shows only its own report, account or queue, never the one before it", async () => {
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     const reporter = await signedInLearner(apiUrl, "Nodira", "C1");
     const [first, second] = [
       await signedInLearner(apiUrl, "Akmal", "C1"),
@@ -370,7 +351,7 @@ describe("a screen opened from another of its kind", () => {
 
 describe("text the users wrote, at 360 px", () => {
   it("stays inside the confirmation dialogs", async () => {
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     const reporter = await signedInLearner(apiUrl, "Lola", "C2");
     const target = await signedInLearner(apiUrl, "Sherzod", "C2");
     await apiAs(apiUrl, target, "PATCH", "/me", { display_name: "W".repeat(50) });
@@ -406,7 +387,7 @@ describe("text the users wrote, at 360 px", () => {
 
 describe("the keyboard", () => {
   it("keeps its place when the last page of the queue comes", async () => {
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     const [reporter, target] = [
       await signedInLearner(apiUrl, "Kamola", "A1"),
       await signedInLearner(apiUrl, "Anvar", "A1"),
@@ -444,7 +425,7 @@ describe("the keyboard", () => {
 
 describe("a name written right to left", () => {
   it("keeps the text after it in its place", async () => {
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     const [reporter, target] = [
       await signedInLearner(apiUrl, "Ali", "A2"),
       await signedInLearner(apiUrl, "Umid", "A2"),
@@ -485,7 +466,7 @@ describe("a name written right to left", () => {
 
 describe("a read that fails", () => {
   it("is not said to be loading still", async () => {
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     const page = await (await open(root)).newPage();
     await page.route("**/admin/reports?*", (route) => route.abort("internetdisconnected"));
     await page.goto("/admin/#/");
@@ -503,7 +484,7 @@ describe("a read that fails", () => {
 
 describe("the evidence of an account deleted since", () => {
   it("names its messages' sender as a deleted account", async () => {
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     const [reporter, target] = [
       await signedInLearner(apiUrl, "Zarina", "C1"),
       await signedInLearner(apiUrl, "Otabek", "C1"),
@@ -531,7 +512,7 @@ describe("the evidence of an account deleted since", () => {
 
 describe("the overview of a quiet day", () => {
   it("draws no axis it has no figures for", async () => {
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     const page = await (await open(root)).newPage();
     // Nobody was matched in the last 24 hours, at any level.
     await page.route("**/admin/stats/queues", (route) =>
@@ -560,7 +541,7 @@ describe("the overview of a quiet day", () => {
 describe("a report about the moderator reading it", () => {
   it("offers no decision, and says another admin decides", async () => {
     const moderator = await signedInLearner(apiUrl, "Nigora", "B1");
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     await apiAs(apiUrl, root, "POST", `/admin/users/${moderator.user.id}/role`, { role: "admin" });
     const reporter = await signedInLearner(apiUrl, "Davron", "B1");
     const filed = await apiAs<{ id: string }>(apiUrl, reporter, "POST", "/reports", {
@@ -579,7 +560,7 @@ describe("a report about the moderator reading it", () => {
 
 describe("a confirmation dialog, to a screen reader", () => {
   it("is described by what it does and to whom", async () => {
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     const [reporter, target] = [
       await signedInLearner(apiUrl, "Feruza", "A2"),
       await signedInLearner(apiUrl, "Ilhom", "A2"),
@@ -611,7 +592,7 @@ function drawn(locator: Locator): Promise<string> {
 
 describe("text written on several lines", () => {
   it("keeps its lines in the report", async () => {
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     const [reporter, target] = [
       await signedInLearner(apiUrl, "Sevara", "B2"),
       await signedInLearner(apiUrl, "Jamshid", "B2"),
@@ -640,7 +621,7 @@ describe("text written on several lines", () => {
 
 describe("the browser's history of the console", () => {
   it("names each screen, so back and forward say where they go", async () => {
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     const [reporter, target] = [
       await signedInLearner(apiUrl, "Madina", "C2"),
       await signedInLearner(apiUrl, "Sanjar", "C2"),
@@ -669,7 +650,7 @@ describe("the browser's history of the console", () => {
 
 describe("the refusal, at 360 px", () => {
   it("keeps a long address inside the screen", async () => {
-    const learner = await signedInAs(`muhammadalixonabdulazizbekovich${Date.now()}@example.com`);
+    const learner = await signedInAs(apiUrl, `muhammadalixonabdulazizbekovich${Date.now()}@example.com`);
     const page = await (await open(learner)).newPage();
     await page.goto("/admin/");
     await page.getByRole("heading", { name: "Not for this account" }).waitFor();
@@ -690,7 +671,7 @@ describe("signing in to the console, at 360 px", () => {
 
 describe("the call record at 360 px", () => {
   it("scrolls sideways as a named region the keyboard reaches", async () => {
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     const [reporter, target] = [
       await signedInLearner(apiUrl, "Gulnora", "B1"),
       await signedInLearner(apiUrl, "Botir", "B1"),
@@ -723,7 +704,7 @@ describe("the call record at 360 px", () => {
 
 describe("the console opened on a flaky network", () => {
   it("asks again for the access that was lost on the way", async () => {
-    const root = await signedInAs(consoleAdminEmail);
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
     const page = await (await open(root)).newPage();
     let lost = false;
     await page.route("**/admin/stats/overview", async (route) => {
