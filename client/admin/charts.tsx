@@ -31,7 +31,8 @@ const margin = { top: 14, right: 6, bottom: 22, left: 40 };
  * `format` writes a value for the axis, the labels and the table; `max` fixes the axis top
  * (a rate's 1), else it is rounded up from the largest value (`counts`: whole numbers). A chart of
  * one series labels each bar with its value; grouped bars are too narrow for labels, and their
- * values are in the table.
+ * values are in the table. `labelEvery` names every nth category under the axis (hours of a day:
+ * 24 names do not fit at 360 px); such a chart's bars are too narrow for values too.
  */
 export function BarChart(props: {
   title: string;
@@ -42,11 +43,13 @@ export function BarChart(props: {
   format(value: number): string;
   max?: number;
   counts?: boolean;
+  labelEvery?: number;
 }) {
   const id = useId();
   const values = props.series.flatMap((series) => series.values).filter((value) => value !== null);
   const top = props.max ?? niceMax(Math.max(0, ...values), props.counts ?? false);
-  const labelled = props.series.length === 1;
+  const labelEvery = props.labelEvery ?? 1;
+  const labelled = props.series.length === 1 && labelEvery === 1;
   // With nothing measured the axis has no scale, only its zero: a top of 1 reads "0 ms, 1 ms, 1 ms".
   const grid = values.length > 0 || props.max !== undefined ? [0, 0.5, 1] : [0];
   const plot = { width: width - margin.left - margin.right, height: height - margin.top - margin.bottom };
@@ -73,6 +76,8 @@ export function BarChart(props: {
               {props.series.map((series, position) => {
                 const value = series.values[index] ?? null;
                 const x = left + position * bar;
+                // A dash marks a category with nothing measured, where there is room for one.
+                if (value === null && labelEvery > 1) return null;
                 if (value === null) {
                   return (
                     <text key={series.name} class="none" x={x + bar / 2} y={y(0) - 3} text-anchor="middle">
@@ -91,9 +96,11 @@ export function BarChart(props: {
                   </g>
                 );
               })}
-              <text class="category" x={margin.left + index * group + group / 2} y={height - 6} text-anchor="middle">
-                {category}
-              </text>
+              {index % labelEvery === 0 ? (
+                <text class="category" x={margin.left + index * group + group / 2} y={height - 6} text-anchor="middle">
+                  {category}
+                </text>
+              ) : null}
             </g>
           );
         })}

@@ -199,6 +199,13 @@ describe("the moderator console", () => {
     await admin.getByText("Match rate, last 24 h: as a table").click();
     const a1 = admin.getByRole("row", { name: /^A1/ }).last();
     await expect(a1.textContent()).resolves.toMatch(/A1\s*100 %/);
+    // Hour by hour, one level at a time: the story's matches are in the hour they were made.
+    await admin.getByLabel("Level", { exact: true }).selectOption("A1");
+    const hourly = admin.getByRole("figure", { name: "A1: match rate, by hour" });
+    await hourly.getByText("as a table").click();
+    const hours = await hourly.locator("tbody tr").allTextContents();
+    expect(hours).toHaveLength(24);
+    expect(hours.filter((hour) => /^\d\d:00100 %$/.test(hour)).length).toBeGreaterThan(0);
     await shots(admin, "overview");
 
     for (const page of [admin, learnerPage]) expect(await cspViolations(page)).toEqual([]);
@@ -523,18 +530,32 @@ describe("the overview of a quiet day", () => {
             depth: 0,
             wait_p50_ms: null,
             wait_p95_ms: null,
+            matched_24h: 0,
+            resolved_24h: 0,
             match_rate_24h: null,
+            hours: Array.from({ length: 24 }, (_, hour) => ({
+              start: new Date(Date.UTC(2026, 11, 3, hour)).toISOString(),
+              depth: 0,
+              wait_p50_ms: null,
+              wait_p95_ms: null,
+              matched: 0,
+              resolved: 0,
+              match_rate: null,
+            })),
           })),
         },
       }),
     );
     await page.goto("/admin/#/overview");
-    const waits = page.getByRole("figure", { name: /Wait to a match/ });
+    const waits = page.getByRole("figure", { name: "Wait to a match, last 24 h" });
     await waits.waitFor();
     // The axis of waits nobody had said "0 ms, 1 ms, 1 ms"; each label an axis has is a different figure.
     const labels = await waits.locator(".grid text").allTextContents();
     expect(labels).toEqual([...new Set(labels)]);
     await expect(waits.locator("tbody tr").first().textContent()).resolves.toBe("A1no datano data");
+    const hourly = page.getByRole("figure", { name: "A1: wait to a match, by hour" });
+    const hourlyLabels = await hourly.locator(".grid text").allTextContents();
+    expect(hourlyLabels).toEqual([...new Set(hourlyLabels)]);
   });
 });
 
