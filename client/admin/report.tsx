@@ -313,7 +313,7 @@ export function ReportScreen(props: { id: string }) {
           {report.target ? (
             <section aria-labelledby="target-heading">
               <h2 id="target-heading">The reported user</h2>
-              <UserPanel key={revision} id={report.target.id} />
+              <UserPanel key={revision} id={report.target.id} onChanged={() => void load.run()} />
             </section>
           ) : null}
         </>

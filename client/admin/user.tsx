@@ -40,7 +40,7 @@ const actionText: Record<AccountAction, { label: string; question: string; conse
  * A user for a moderator: the account, the actions on it (each confirmed first, each showing the
  * audit entry it wrote), and their history — reports against them, sessions, ratings received.
  */
-export function UserPanel(props: { id: string }) {
+export function UserPanel(props: { id: string; onChanged?: () => void }) {
   const [history, setHistory] = useState<History | null>(null);
   const [written, setWritten] = useState<{ done: string; entries: AuditEntry[] } | null>(null);
   const result = useRef<HTMLDivElement>(null);
@@ -71,6 +71,8 @@ export function UserPanel(props: { id: string }) {
       throw error;
     }
     setWritten({ done: actionText[action].done, entries: answer.audit_entries });
+    // What shows this account elsewhere on the page (a report's "held" mark) reads it again too.
+    props.onChanged?.();
     await load.run();
     requestAnimationFrame(() => result.current?.focus());
   });
@@ -95,7 +97,7 @@ export function UserPanel(props: { id: string }) {
         <dt>Account</dt>
         <dd>
           {user.status}
-          {user.role === "admin" ? ", admin" : ""}, since <When at={user.created_at} />
+          {user.role === "admin" ? ", admin" : ""}, account made <When at={user.created_at} />
           {user.held_at ? (
             <>
               {" "}

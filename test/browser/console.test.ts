@@ -190,7 +190,7 @@ describe("the moderator console", () => {
       timeout: 10_000,
     });
     expect(await session.evaluate(() => (window as unknown as Seen).sessionSocket.closing)).toEqual([4004]);
-    await admin.getByText(/^suspended, since/).waitFor();
+    await admin.getByText(/^suspended, account made/).waitFor();
 
     // The overview: today's tiles and the queue charts, each with its table.
     await admin.getByRole("link", { name: "Overview" }).click();
@@ -737,5 +737,33 @@ describe("the console opened on a flaky network", () => {
     await page.getByRole("alert").waitFor();
     await page.getByRole("button", { name: "Try again" }).click();
     await page.getByRole("heading", { name: "Report queue" }).waitFor();
+  });
+});
+
+describe("a held user suspended from the account panel of their report", () => {
+  it("no longer shows as held on the report: the suspension ended the hold", async () => {
+    const root = await signedInAs(apiUrl, consoleAdminEmail);
+    const target = await signedInLearner(apiUrl, "Sanjar", "B2");
+    const reports: { id: string }[] = [];
+    for (const name of ["Kamola", "Otabek", "Zarina"]) {
+      const reporter = await signedInLearner(apiUrl, name, "B2");
+      const sessionId = await meet(target, reporter);
+      await apiAs(apiUrl, reporter, "POST", `/sessions/${sessionId}/end`, { rating: 1 });
+      reports.push(
+        await apiAs<{ id: string }>(apiUrl, reporter, "POST", "/reports", {
+          target_user_id: target.user.id,
+          reason: "spam",
+          session_id: sessionId,
+        }),
+      );
+    }
+    const page = await (await open(root)).newPage();
+    await page.goto(`/admin/#/reports/${reports[0]?.id}`);
+    const facts = page.getByRole("region", { name: "What was reported" });
+    await facts.getByText("Held for review").waitFor();
+    await page.getByRole("button", { name: "Suspend", exact: true }).click();
+    await page.getByRole("dialog", { name: "Suspend this account?" }).getByRole("button", { name: "Suspend" }).click();
+    await page.getByRole("status").filter({ hasText: "Suspended." }).waitFor();
+    await expect.poll(() => facts.getByText("Held for review").count()).toBe(0);
   });
 });
