@@ -100,6 +100,22 @@ describe("the session screen", () => {
     expect(session.calls).toEqual([]);
   });
 
+  it("keeps each name and message in its own direction: an Arabic name and text do not reorder what follows", async () => {
+    const { aziza, bobur, sessionId } = await matchedPair(apiUrl, "B1");
+    await apiAs(apiUrl, bobur, "PATCH", "/me", { display_name: "علي 2" });
+    await apiAs(apiUrl, bobur, "POST", `/sessions/${sessionId}/messages`, {
+      type: "text",
+      text: "مرحبا 42",
+      client_id: crypto.randomUUID(),
+    });
+    const page = await onSession(aziza, sessionId);
+    const message = page.locator("li.theirs").filter({ hasText: "مرحبا 42" });
+    await message.waitFor();
+    // Each is a bidi isolate of its own (docs/field-rules.md), so "2" stays with the name and the
+    // colon after it, and "42" with the text.
+    expect(await message.locator("bdi").allTextContents()).toEqual(["علي 2", "مرحبا 42"]);
+  });
+
   it("reports and leaves during a call: one tap and a reason, then home, the partner blocked and told", async () => {
     const { aziza, bobur, sessionId } = await matchedPair(apiUrl, "C2");
     const page = await onSession(aziza, sessionId);

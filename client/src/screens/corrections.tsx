@@ -26,14 +26,18 @@ export function Corrections() {
         {items.map((item) => (
           <li key={item.id} data-testid="correction">
             <p>
-              <s>{item.original ?? "a message"}</s>
+              <s>
+                <bdi>{item.original ?? "a message"}</bdi>
+              </s>
             </p>
             <p>
-              <strong>{item.corrected}</strong>
+              <strong>
+                <bdi>{item.corrected}</bdi>
+              </strong>
             </p>
             <p class="muted">
-              {item.corrector?.display_name ?? "A deleted account"}, {new Date(item.created_at).toLocaleString()} —{" "}
-              <a href={`#/session/${item.session_id}`}>the session</a>
+              <bdi>{item.corrector?.display_name ?? "A deleted account"}</bdi>,{" "}
+              {new Date(item.created_at).toLocaleString()} — <a href={`#/session/${item.session_id}`}>the session</a>
             </p>
           </li>
         ))}

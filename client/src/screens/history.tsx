@@ -22,7 +22,7 @@ export function History() {
           <li key={session.id}>
             <a href={`#/session/${session.id}`}>
               {new Date(session.started_at).toLocaleString()} with{" "}
-              {session.partner?.display_name ?? "a deleted account"}
+              <bdi>{session.partner?.display_name ?? "a deleted account"}</bdi>
             </a>{" "}
             {session.unread_count > 0 ? (
               <span class="badge" data-testid="unread">

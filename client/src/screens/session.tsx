@@ -402,7 +402,7 @@ export function Session(props: { id: string }) {
       {leaving && partner ? (
         <section aria-labelledby="leave-heading" class="leave">
           <h2 id="leave-heading" ref={leaveHeading} tabIndex={-1}>
-            Report {partner.display_name ?? "your partner"} and leave
+            Report <bdi>{partner.display_name ?? "your partner"}</bdi> and leave
           </h2>
           <p>
             This ends the session{inCall ? " and the call" : ""}, blocks them, and sends the conversation to the
@@ -525,17 +525,22 @@ export function Session(props: { id: string }) {
             const corrected = message.corrects ? byId.get(message.corrects) : undefined;
             return (
               <li key={message.id} class={mine ? "mine" : "theirs"} data-type={message.type}>
-                <span class="sender">{mine ? "You" : (partner?.display_name ?? "Partner")}: </span>
+                <span class="sender">
+                  <bdi>{mine ? "You" : (partner?.display_name ?? "Partner")}</bdi>:{" "}
+                </span>
                 {message.deleted_at ? (
                   <span class="deleted">This message was deleted.</span>
                 ) : message.type === "voice" && message.audio_url ? (
                   <audio controls preload="metadata" src={message.audio_url} aria-label="Voice note" />
                 ) : message.type === "correction" ? (
                   <span>
-                    <span class="correction-of">corrects “{corrected?.text ?? "a message"}”:</span> {message.text}
+                    <span class="correction-of">
+                      corrects “<bdi>{corrected?.text ?? "a message"}</bdi>”:
+                    </span>{" "}
+                    <bdi>{message.text}</bdi>
                   </span>
                 ) : (
-                  <span>{message.text}</span>
+                  <bdi>{message.text}</bdi>
                 )}
                 {message.edited_at && !message.deleted_at ? <span class="muted"> (edited)</span> : null}
                 {mine && !message.deleted_at ? (
@@ -592,7 +597,7 @@ export function Session(props: { id: string }) {
         </ol>
         {partnerTyping && !ended ? (
           <p role="status" class="typing">
-            {partner?.display_name ?? "Your partner"} is typing…
+            <bdi>{partner?.display_name ?? "Your partner"}</bdi> is typing…
           </p>
         ) : null}
         {ended ? null : (
@@ -719,13 +724,13 @@ export function Session(props: { id: string }) {
               onInput={(e) => setReportNote(e.currentTarget.value)}
             />
             <button type="submit" disabled={report.busy}>
-              Report {partner.display_name ?? "partner"}
+              Report <bdi>{partner.display_name ?? "partner"}</bdi>
             </button>
             {reported ? <p role="status">Thank you: moderators will look at it.</p> : null}
             <ErrorNote error={report.error} />
           </form>
           <button type="button" onClick={() => void block.run()} disabled={block.busy}>
-            Block {partner.display_name ?? "partner"}
+            Block <bdi>{partner.display_name ?? "partner"}</bdi>
           </button>
           <ErrorNote error={block.error} />
         </section>
