@@ -122,7 +122,7 @@ describe("a suspended user's 403", () => {
     expect(bySignIn).toMatchObject({ reason: null, suspended_at: byToken.suspended_at });
   });
 
-  it("is told to a report admitted before the suspension's revocation reached Redis", async () => {
+  it("is told to a message or a report admitted before the suspension's revocation reached Redis", async () => {
     const { a, sessionId } = await pairInSession(handle);
     const partner = await signIn();
     // The suspension committed, and its revocation is not in Redis yet (it is written after the commit).
@@ -131,6 +131,10 @@ describe("a suspended user's 403", () => {
       .update(users)
       .set({ status: "suspended", suspendedAt: since, suspensionReason: "scam" })
       .where(eq(users.id, a.user.id));
+    const sent = await suspensionIn(
+      await postJson(`/sessions/${sessionId}/messages`, { type: "text", text: "hello?" }, { headers: bearer(a) }),
+    );
+    expect(sent).toMatchObject({ suspended_at: since.toISOString(), reason: "scam" });
     const left = await suspensionIn(
       await postJson(`/sessions/${sessionId}/report-and-leave`, { reason: "spam" }, { headers: bearer(a) }),
     );
