@@ -36,6 +36,9 @@ export function onTokens(listener: (tokens: Tokens | null) => void): () => void 
 addEventListener("storage", (event) => {
   if (event.key !== storageKey && event.key !== null) return;
   const tokens = currentTokens();
+  // A sign-in in another tab ends this tab's suspension notice as one here does (`setTokens`): a
+  // later sign-out, the learner's own, must not tell them of a suspension that may have been lifted.
+  if (tokens) signedOutFor = null;
   for (const listener of listeners) listener(tokens);
 });
 

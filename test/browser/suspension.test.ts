@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import { browserForFile } from "./devices.ts";
-import { apiAs, consoleAdminEmail, matchedPair, signedInAs } from "./learners.ts";
+import { apiAs, consoleAdminEmail, matchedPair, signedInAs, storeTokens } from "./learners.ts";
 
 /*
  * A suspended learner is told, in the web client, since when and why (issue #23, "users are
@@ -54,5 +54,30 @@ describe("a learner suspended while the app is open", () => {
     await page.getByLabel("6-digit code").fill(code);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("alert").filter({ hasText: told }).waitFor();
+  });
+
+  it("is not said again once the learner signed in from another tab and signed out", async () => {
+    const { bobur } = await matchedPair(apiUrl, "A2");
+    const admin = await signedInAs(apiUrl, consoleAdminEmail);
+    const context = await open(bobur);
+    const page = await context.newPage();
+    await page.goto("/app/");
+    await page.getByRole("heading", { name: "Salom, Bobur" }).waitFor();
+    await apiAs(apiUrl, admin, "POST", `/admin/users/${bobur.user.id}/suspend`);
+    await page.getByRole("button", { name: "Find a partner" }).click();
+    await page.getByRole("heading", { name: "Sign in to Gaplash" }).waitFor();
+    await page.getByRole("alert").filter({ hasText: "Your account is suspended" }).waitFor();
+
+    // The suspension lifted, the learner signs in again in another tab: this one follows.
+    await apiAs(apiUrl, admin, "POST", `/admin/users/${bobur.user.id}/unsuspend`);
+    const { email } = (bobur as typeof bobur & { user: { email: string } }).user;
+    await storeTokens(context, await signedInAs(apiUrl, email));
+    await page.getByRole("heading", { name: "Salom, Bobur" }).waitFor();
+
+    // Signing out here is the learner's own doing: no suspension is said, it was lifted.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in to Gaplash" }).waitFor();
+    await page.getByLabel("Email").waitFor();
+    expect(await page.getByRole("alert").filter({ hasText: "suspended" }).count()).toBe(0);
   });
 });
