@@ -169,8 +169,10 @@ async function authorizedFetch(input: RequestInfo | URL, init?: RequestInit): Pr
   const response = await fetch(input, withToken(init, sent));
   // Nothing works for a suspended account: the learner is signed out, and the sign-in screen says
   // since when and why, instead of leaving them on screens whose every action fails.
+  // Only while the sign-in is still the one the request was sent with: another learner signed in
+  // meanwhile (in another tab) is not suspended by it, and signing them out would say it of them.
   const suspended = sent ? await suspensionIn(response) : null;
-  if (suspended) {
+  if (suspended && currentTokens()?.user.id === sent?.user.id) {
     signedOutFor = suspended;
     setTokens(null);
   }
