@@ -36,6 +36,9 @@ export function onTokens(listener: (tokens: Tokens | null) => void): () => void 
 addEventListener("storage", (event) => {
   if (event.key !== storageKey && event.key !== null) return;
   const tokens = currentTokens();
+  // A sign-in in another tab ends this tab's suspension notice as one here does (`setTokens`): a
+  // later sign-out, the learner's own, must not tell them of a suspension that may have been lifted.
+  if (tokens) signedOutFor = null;
   for (const listener of listeners) listener(tokens);
 });
 
@@ -166,8 +169,10 @@ async function authorizedFetch(input: RequestInfo | URL, init?: RequestInit): Pr
   const response = await fetch(input, withToken(init, sent));
   // Nothing works for a suspended account: the learner is signed out, and the sign-in screen says
   // since when and why, instead of leaving them on screens whose every action fails.
+  // Only while the sign-in is still the one the request was sent with: another learner signed in
+  // meanwhile (in another tab) is not suspended by it, and signing them out would say it of them.
   const suspended = sent ? await suspensionIn(response) : null;
-  if (suspended) {
+  if (suspended && currentTokens()?.user.id === sent?.user.id) {
     signedOutFor = suspended;
     setTokens(null);
   }

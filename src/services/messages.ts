@@ -1,6 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
+import type { ReportReason } from "../db/schema/enums";
 import { sha256Hex } from "../lib/crypto";
+import type { SuspensionDetails } from "../lib/errors";
 import { describeError, log } from "../lib/logger";
 import type { KeysetPosition, RankedPosition } from "../lib/pagination";
 import { deleteObject, type S3Config } from "./storage";
@@ -111,7 +113,8 @@ export type SendOutcome =
   | { kind: "client-id-reused"; message: MessageRow; clientId: string }
   | { kind: "not-found" }
   | { kind: "ended" }
-  | { kind: "suspended" }
+  /** The sender's account, suspended since the request was admitted: told since when and why. */
+  | { kind: "suspended"; suspension: SuspensionDetails }
   | { kind: "bad-correction" };
 
 const messageColumns = sql`id, session_id, sender_id, type, text, audio_key, duration_ms, corrects_id, client_id, created_at,
@@ -188,9 +191,12 @@ export async function sendMessage(
     participant: boolean;
     session_status: "active" | "ended";
     user_status: "active" | "suspended" | null;
+    suspended_at: string | Date | null;
+    suspension_reason: ReportReason | null;
     existing: (MessageRow & { client_fingerprint: string | null }) | null;
   }>(sql`
     select p.user_id is not null as participant, s.status as session_status, u.status as user_status,
+      u.suspended_at, u.suspension_reason,
       (select row_to_json(m) from (select ${messageColumns}, client_fingerprint from messages
          where session_id = s.id and sender_id = ${senderId} and client_id = ${clientId}::uuid) m) as existing
     from sessions s
@@ -207,7 +213,12 @@ export async function sendMessage(
     if (fingerprint === null || fingerprint === key.fingerprint) return { kind: "replayed", message: existing };
     return { kind: "client-id-reused", message: existing, clientId: key.clientId };
   }
-  if (state.user_status !== "active") return { kind: "suspended" };
+  // A send admitted before the suspension's revocation reached Redis: the account says since when
+  // and why, as every other way in does (docs/moderation.md#users-are-told).
+  if (state.user_status !== "active") {
+    const since = state.suspended_at === null ? null : new Date(state.suspended_at);
+    return { kind: "suspended", suspension: { since, reason: state.suspension_reason } };
+  }
   if (state.session_status !== "active") return { kind: "ended" };
   return { kind: "bad-correction" };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import { browserForFile } from "./devices.ts";
-import { apiAs, consoleAdminEmail, matchedPair, signedInAs } from "./learners.ts";
+import { apiAs, consoleAdminEmail, matchedPair, signedInAs, storeTokens } from "./learners.ts";
 
 /*
  * A suspended learner is told, in the web client, since when and why (issue #23, "users are
@@ -54,5 +54,66 @@ describe("a learner suspended while the app is open", () => {
     await page.getByLabel("6-digit code").fill(code);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("alert").filter({ hasText: told }).waitFor();
+  });
+
+  it("is not said again once the learner signed in from another tab and signed out", async () => {
+    const { bobur } = await matchedPair(apiUrl, "A2");
+    const admin = await signedInAs(apiUrl, consoleAdminEmail);
+    const context = await open(bobur);
+    const page = await context.newPage();
+    await page.goto("/app/");
+    await page.getByRole("heading", { name: "Salom, Bobur" }).waitFor();
+    await apiAs(apiUrl, admin, "POST", `/admin/users/${bobur.user.id}/suspend`);
+    await page.getByRole("button", { name: "Find a partner" }).click();
+    await page.getByRole("heading", { name: "Sign in to Gaplash" }).waitFor();
+    await page.getByRole("alert").filter({ hasText: "Your account is suspended" }).waitFor();
+
+    // The suspension lifted, the learner signs in again in another tab: this one follows.
+    await apiAs(apiUrl, admin, "POST", `/admin/users/${bobur.user.id}/unsuspend`);
+    const { email } = (bobur as typeof bobur & { user: { email: string } }).user;
+    await storeTokens(context, await signedInAs(apiUrl, email));
+    await page.getByRole("heading", { name: "Salom, Bobur" }).waitFor();
+
+    // Signing out here is the learner's own doing: no suspension is said, it was lifted.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in to Gaplash" }).waitFor();
+    await page.getByLabel("Email").waitFor();
+    expect(await page.getByRole("alert").filter({ hasText: "suspended" }).count()).toBe(0);
+  });
+
+  it("signs nobody else out: the 403 of a request sent before another learner signed in here", async () => {
+    const { aziza, bobur } = await matchedPair(apiUrl, "A2");
+    const admin = await signedInAs(apiUrl, consoleAdminEmail);
+    const context = await open(bobur);
+    const page = await context.newPage();
+    await page.goto("/app/");
+    await page.getByRole("heading", { name: "Salom, Bobur" }).waitFor();
+    await apiAs(apiUrl, admin, "POST", `/admin/users/${bobur.user.id}/suspend`);
+
+    // Bobur's request is on a slow network while Aziza signs in on this computer (another tab).
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let answered = () => {};
+    const refused = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    await page.route("**/match/attempt", async (route) => {
+      await released;
+      await route.continue();
+      answered();
+    });
+    await page.getByRole("button", { name: "Find a partner" }).click();
+    await storeTokens(context, aziza);
+    release();
+    await refused;
+    // The refused action is over once the page says why (Bobur's request, Bobur's refusal).
+    await page.getByRole("alert").first().waitFor();
+
+    // Bobur's suspension is no word on Aziza's sign-in: this computer stays signed in as her.
+    expect(await page.getByRole("heading", { name: "Sign in to Gaplash" }).count()).toBe(0);
+    const stored = await page.evaluate(() => localStorage.getItem("gaplash.tokens"));
+    expect(JSON.parse(stored ?? "null")).toMatchObject({ user: { id: aziza.user.id } });
   });
 });

@@ -128,6 +128,20 @@ describe("POST /reports", () => {
     expect(statuses[10]).toBe(429);
   });
 
+  it("spends none of the hour's limit on a repeat: retries after lost answers leave room for the next report", async () => {
+    await withinOneWindow(3_600_000, 10_000);
+    const reporter = await signIn();
+    const target = await signIn();
+    const body = { target_user_id: target.user.id, reason: "harassment", note: "Insults" };
+    expect((await postJson("/reports", body, { headers: bearer(reporter) })).status).toBe(201);
+    // A flaky network: the same report sent again ten times, each answered it.
+    for (let i = 0; i < 10; i += 1) {
+      expect((await postJson("/reports", body, { headers: bearer(reporter) })).status).toBe(200);
+    }
+    const next = await postJson("/reports", { ...body, reason: "scam" }, { headers: bearer(reporter) });
+    expect(next.status).toBe(201);
+  });
+
   it("answers a report that says what an open one says with that one (200), filing nothing, even past the limit", async () => {
     await withinOneWindow(3_600_000, 10_000);
     const { a, b, sessionId } = await pairInSession(handle);

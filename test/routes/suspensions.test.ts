@@ -1,6 +1,6 @@
-import { eq } from "drizzle-orm";
+import { and, eq, isNotNull } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { moderationNotices, sessions, users } from "../../src/db/schema";
+import { moderationNotices, refreshTokens, sessions, users } from "../../src/db/schema";
 import { bearer, type SignedIn, signIn, startSignIn, verify } from "../support/auth";
 import { makeAdmin, passResendCooldown, testDatabase } from "../support/db";
 import { api, postJson, readProblem } from "../support/http";
@@ -69,6 +69,34 @@ describe("a suspended user's 403", () => {
     expect(bySignIn).toMatchObject({ reason: "harassment", suspended_at: byToken.suspended_at });
   });
 
+  it("is told to the refresh token the suspension revoked, not to one that had stopped working before", async () => {
+    const target = await signIn();
+    // A second sign-in, signed out (a shared computer): its token stopped working then.
+    const signedOutResponse = await signInAgain(target);
+    const signedOut = (await signedOutResponse.json()) as { refresh_token: string };
+    expect((await postJson("/auth/logout", { refresh_token: signedOut.refresh_token })).status).toBe(204);
+    // The first sign-in rotated an hour ago: its old token is spent, the successor is the live one.
+    const rotated = await postJson("/auth/refresh", { refresh_token: target.refresh_token });
+    const live = ((await rotated.json()) as { refresh_token: string }).refresh_token;
+    await handle.db
+      .update(refreshTokens)
+      .set({ usedAt: new Date(Date.now() - 3_600_000) })
+      .where(and(eq(refreshTokens.userId, target.user.id), isNotNull(refreshTokens.usedAt)));
+    expect(
+      (await api(`/admin/users/${target.user.id}/suspend`, { method: "POST", headers: bearer(admin) })).status,
+    ).toBe(200);
+
+    // Whoever holds a token that had stopped working (a thief's copy) learns nothing of the account.
+    for (const stale of [signedOut.refresh_token, target.refresh_token]) {
+      const refused = await postJson("/auth/refresh", { refresh_token: stale });
+      expect(refused.status).toBe(401);
+      expect(JSON.stringify(await readProblem(refused))).not.toContain("suspended_at");
+    }
+    expect(await suspensionIn(await postJson("/auth/refresh", { refresh_token: live }))).toMatchObject({
+      reason: null,
+    });
+  });
+
   it("has a null reason when an admin suspended the account without a report, and none of the last one's", async () => {
     const reporter = await signIn();
     const target = await signIn();
@@ -94,7 +122,7 @@ describe("a suspended user's 403", () => {
     expect(bySignIn).toMatchObject({ reason: null, suspended_at: byToken.suspended_at });
   });
 
-  it("is told to a report admitted before the suspension's revocation reached Redis", async () => {
+  it("is told to a message or a report admitted before the suspension's revocation reached Redis", async () => {
     const { a, sessionId } = await pairInSession(handle);
     const partner = await signIn();
     // The suspension committed, and its revocation is not in Redis yet (it is written after the commit).
@@ -103,6 +131,10 @@ describe("a suspended user's 403", () => {
       .update(users)
       .set({ status: "suspended", suspendedAt: since, suspensionReason: "scam" })
       .where(eq(users.id, a.user.id));
+    const sent = await suspensionIn(
+      await postJson(`/sessions/${sessionId}/messages`, { type: "text", text: "hello?" }, { headers: bearer(a) }),
+    );
+    expect(sent).toMatchObject({ suspended_at: since.toISOString(), reason: "scam" });
     const left = await suspensionIn(
       await postJson(`/sessions/${sessionId}/report-and-leave`, { reason: "spam" }, { headers: bearer(a) }),
     );

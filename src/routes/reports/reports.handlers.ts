@@ -41,7 +41,12 @@ export const create: AppRouteHandler<CreateRoute> = async (c) => {
   if (outcome.kind === "unknown-session") {
     throw new ApiError("NOT_FOUND", { detail: "No such session shared with this user." });
   }
-  if (outcome.kind === "repeated") return c.json(reportView(outcome), 200);
+  if (outcome.kind === "repeated") {
+    // A retry of a report already counted spends nothing more, as report-and-leave's replay: a
+    // flaky network's retries must not use up the hour's reports before the next real one.
+    await refundRateLimits(c);
+    return c.json(reportView(outcome), 200);
+  }
   const withdrawn = outcome.hold?.withdrawnAttempt;
   // After the answer: the reporter does not wait for the held user's matchmaker.
   if (withdrawn) {

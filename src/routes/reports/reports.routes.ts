@@ -42,8 +42,8 @@ export const create = defineRoute({
   ...authenticatedLimited,
   description:
     "A report that says what an open report of yours already says (the same user, session, reason and note) is " +
-    "that report: a retry after a lost answer, or a second tap, answers 200 with it and files nothing, also once " +
-    "the rate limit is spent.",
+    "that report: a retry after a lost answer, or a second tap, answers 200 with it, files nothing and spends " +
+    "none of the rate limit, also once the limit is spent.",
   request: { body: jsonBody(NewReportSchema) },
   responses: {
     200: jsonContent(ReportFiledSchema, "You filed this report already; it is still open."),

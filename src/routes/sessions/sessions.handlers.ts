@@ -1,6 +1,6 @@
 import { type RoomSession, roomSessionHeader } from "../../durable-objects/session-room";
 import { socketDeviceHeader } from "../../durable-objects/socket-hub";
-import { ApiError } from "../../lib/errors";
+import { ApiError, accountSuspended } from "../../lib/errors";
 import { decodeCursor, toPage } from "../../lib/pagination";
 import { enforceRateLimit, refundRateLimits } from "../../lib/rate-limit";
 import { rateLimitRules } from "../../lib/rate-limit-rules";
@@ -79,7 +79,7 @@ export const sendMessage: AppRouteHandler<routes.SendMessageRoute> = async (c) =
     case "not-found":
       throw sessionNotFound();
     case "suspended":
-      throw new ApiError("ACCOUNT_SUSPENDED", { detail: "This account is suspended." });
+      throw accountSuspended(outcome.suspension);
     case "ended":
       throw new ApiError("CONFLICT", { detail: "This session has ended; no more messages." });
     case "bad-correction":

@@ -234,8 +234,11 @@ export async function rotateRefreshToken(
     });
     if (!row || row.expiresAt <= now) return { kind: "invalid" as const };
     // A suspension revokes the account's refresh tokens: the token that stopped working says why,
-    // or the user would learn it only by signing in again (docs/moderation.md#users-are-told).
-    if (row.user.status === "suspended" && row.revokedAt) {
+    // or the user would learn it only by signing in again (docs/moderation.md#users-are-told). Only
+    // a token the suspension itself took (revoked at its instant) that was still live then (unspent,
+    // or spent within the reuse interval, a retry): one signed out, revoked for reuse or rotated long
+    // before stopped working for its holder already, and tells them nothing about the account.
+    if (row.user.status === "suspended" && row.revokedAt && revokedBySuspension(row, now, reuseIntervalMs)) {
       return { kind: "suspended" as const, suspension: suspensionOf(row.user) };
     }
     if (row.revokedAt) return { kind: "invalid" as const };
@@ -259,6 +262,21 @@ export async function rotateRefreshToken(
       : await issueTokenPair(tx, secrets.jwtSecret, claims, now, row.familyId, successor);
     return { kind: "rotated" as const, user: row.user, pair };
   });
+}
+
+/**
+ * Whether the account's suspension revoked this token while it was still the sign-in's live one:
+ * revoked at the suspension's instant (`suspend` writes both with one `now`), and unspent or spent
+ * less than `reuseIntervalMs` ago.
+ */
+function revokedBySuspension(
+  row: { revokedAt: Date | null; usedAt: Date | null; user: Pick<User, "suspendedAt"> },
+  now: Date,
+  reuseIntervalMs: number,
+): boolean {
+  const { suspendedAt } = row.user;
+  if (!row.revokedAt || !suspendedAt || row.revokedAt.getTime() < suspendedAt.getTime()) return false;
+  return !row.usedAt || now.getTime() - row.usedAt.getTime() < reuseIntervalMs;
 }
 
 /**
