@@ -136,7 +136,7 @@ export function OverviewScreen() {
           />
           <BarChart
             title="Match rate, last 24 h"
-            description="Of the attempts that ended in the last 24 hours, the share that found a partner (the rest were cancelled or expired), per level."
+            description="Of the attempts made in the last 24 hours that have ended, the share that found a partner (the rest were cancelled or expired), per level."
             categories={levels}
             categoryLabel="Level"
             series={[{ name: "Matched", values: queues.map((q) => q.match_rate_24h), className: "series-1" }]}
