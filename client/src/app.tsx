@@ -25,17 +25,20 @@ export function App() {
   }, [tokens?.user.id]);
 
   if (!tokens) return <SignIn onSignedIn={(next) => go({ screen: next })} />;
+  // Keyed by the learner: a sign-in as someone else (in another tab) starts every screen afresh
+  // instead of leaving the last learner's name, queue and messages on it.
+  const who = tokens.user.id;
   switch (route.screen) {
     case "sign-in":
     case "home":
-      return <Home />;
+      return <Home key={who} />;
     case "profile":
-      return <Profile />;
+      return <Profile key={who} />;
     case "history":
-      return <History />;
+      return <History key={who} />;
     case "corrections":
-      return <Corrections />;
+      return <Corrections key={who} />;
     case "session":
-      return <Session id={route.id} />;
+      return <Session key={`${who} ${route.id}`} id={route.id} />;
   }
 }

@@ -107,3 +107,20 @@ describe("a refresh that meets a database blip", () => {
     await context.close();
   });
 });
+
+describe("a tab whose learner signs in as someone else in another tab", () => {
+  it("shows the new learner's screens, not the last one's", async () => {
+    const [aziza, bobur] = [await signedInLearner(apiUrl, "Aziza", "B1"), await signedInLearner(apiUrl, "Bobur", "B1")];
+    const context = await browser.newContext({ baseURL: apiUrl });
+    await storeTokens(context, aziza);
+    const first = await context.newPage();
+    await first.goto("/app/");
+    await first.getByRole("heading", { name: "Salom, Aziza" }).waitFor();
+    // The other tab stores Bobur's sign-in, as its sign-in screen would.
+    const second = await context.newPage();
+    await second.goto("/app/");
+    await second.evaluate((tokens) => localStorage.setItem("gaplash.tokens", JSON.stringify(tokens)), bobur);
+    await first.getByRole("heading", { name: "Salom, Bobur" }).waitFor();
+    await context.close();
+  });
+});
