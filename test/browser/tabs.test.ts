@@ -7,7 +7,8 @@ import { signedInLearner, storeTokens } from "./learners.ts";
  * Two tabs of the web client share the learner's tokens. When both find the access token
  * expired at once, they refresh one after the other, never at once, the second taking the pair
  * the first got (or, if its copy of storage lags, getting that same pair back from the API), and
- * both stay signed in on one line of the sign-in.
+ * both stay signed in on one line of the sign-in. A sign-in as someone else in one tab shows the
+ * new learner in the others.
  */
 const apiUrl = inject("apiUrl");
 let browser: Browser;
