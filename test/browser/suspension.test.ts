@@ -108,8 +108,10 @@ describe("a learner suspended while the app is open", () => {
     await storeTokens(context, aziza);
     release();
     await refused;
-    // The refused action is over once the page says why (Bobur's request, Bobur's refusal).
-    await page.getByRole("alert").first().waitFor();
+    // The page follows Aziza's sign-in (its screens start afresh for her), and Bobur's refusal,
+    // read once its answer arrives, must not undo that: give the page time to read it.
+    await page.getByRole("heading", { name: "Salom, Aziza" }).waitFor();
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 300)));
 
     // Bobur's suspension is no word on Aziza's sign-in: this computer stays signed in as her.
     expect(await page.getByRole("heading", { name: "Sign in to Gaplash" }).count()).toBe(0);
