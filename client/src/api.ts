@@ -17,9 +17,10 @@ export function currentTokens(): Tokens | null {
 }
 
 export function setTokens(tokens: Tokens | null): void {
-  if (tokens) signedOutFor = null;
-  if (tokens) localStorage.setItem(storageKey, JSON.stringify(tokens));
-  else localStorage.removeItem(storageKey);
+  if (tokens) {
+    signedOutFor = null;
+    localStorage.setItem(storageKey, JSON.stringify(tokens));
+  } else localStorage.removeItem(storageKey);
   for (const listener of listeners) listener(tokens);
 }
 

@@ -251,8 +251,8 @@ export async function closeReport(
 
 /**
  * Lifts `userId`'s hold when no open report of theirs remains, with its audit row; in the
- * transaction of the report's closing. The target's row is locked first, in a statement of its
- * own, so a report being filed at this moment (which takes the same lock, services/reports.ts) is
+ * transaction of the report's closing, which holds the target's row lock already (`closeReport`),
+ * so a report being filed at this moment (which takes the same lock, services/reports.ts) is
  * either seen as open here or sees this report closed. Answers the audit row written, or null
  * when there was no hold to lift.
  */
@@ -263,7 +263,6 @@ async function releaseHold(
   reportId: string,
   now: Date,
 ): Promise<AuditEntry | null> {
-  await tx.execute(sql`select 1 from users where id = ${userId} for no key update`);
   const released = await tx.execute<{ id: string }>(sql`
     with released as (
       update users set held_at = null
@@ -401,10 +400,9 @@ export type RoleOutcome =
 /**
  * Grants or takes away the admin role, audited in the same transaction; granting it to an admin
  * or taking it from a user changes nothing and audits nothing (`unchanged`), as a repeated
- * suspension does. A role granted here
- * stays until an admin takes it away; an address listed in `ADMIN_EMAILS` is an admin by
- * configuration, so taking its role away here is refused (remove it from the list instead).
- * Changes take turns and re-check their actor (`mayChangeRights`). An interactive transaction on
+ * suspension does. A role granted here stays until an admin takes it away; an address listed in
+ * `ADMIN_EMAILS` is an admin by configuration, so taking its role away here is refused (remove it
+ * from the list instead). Changes take turns and re-check their actor (`mayChangeRights`). An interactive transaction on
  * the request's pool, for the same reason.
  */
 export async function setUserRole(

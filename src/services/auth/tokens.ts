@@ -215,8 +215,9 @@ export type RotationOutcome =
  * whole family is revoked, so neither holder can continue. An interactive transaction on the
  * request's pool: the presented token is claimed with a guarded update, so of two racing
  * rotations one spends it and the other, once the first committed, reads when it was spent. A
- * token of a suspended account is `suspended` (with since when and why), also once the suspension
- * revoked it; an expired or unknown one is `invalid` whoever held it.
+ * token of a suspended account is `suspended` (with since when and why) when it was still live as
+ * the suspension revoked it (`revokedBySuspension`); any other revoked, expired or unknown token
+ * is `invalid`, whoever holds it.
  */
 export async function rotateRefreshToken(
   db: PoolDatabase,
@@ -238,7 +239,7 @@ export async function rotateRefreshToken(
     // a token the suspension itself took (revoked at its instant) that was still live then (unspent,
     // or spent within the reuse interval, a retry): one signed out, revoked for reuse or rotated long
     // before stopped working for its holder already, and tells them nothing about the account.
-    if (row.user.status === "suspended" && row.revokedAt && revokedBySuspension(row, now, reuseIntervalMs)) {
+    if (row.user.status === "suspended" && revokedBySuspension(row, now, reuseIntervalMs)) {
       return { kind: "suspended" as const, suspension: suspensionOf(row.user) };
     }
     if (row.revokedAt) return { kind: "invalid" as const };
