@@ -1,6 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import { browserForFile } from "./devices.ts";
-import { apiAs, consoleAdminEmail, matchedPair, signedInAs, storeTokens } from "./learners.ts";
+import { apiAs, consoleAdminEmail, matchedPair, type SignedInTokens, signedInAs, storeTokens } from "./learners.ts";
 
 /*
  * A suspended learner is told, in the web client, since when and why (issue #23, "users are
@@ -9,6 +9,17 @@ import { apiAs, consoleAdminEmail, matchedPair, signedInAs, storeTokens } from "
  */
 const apiUrl = inject("apiUrl");
 const { open } = browserForFile(apiUrl);
+
+/** `learner` at home in the web client, then suspended by the admin directly. */
+async function suspendedAtHome(learner: SignedInTokens) {
+  const admin = await signedInAs(apiUrl, consoleAdminEmail);
+  const context = await open(learner);
+  const page = await context.newPage();
+  await page.goto("/app/");
+  await page.getByRole("heading", { name: /^Salom, / }).waitFor();
+  await apiAs(apiUrl, admin, "POST", `/admin/users/${learner.user.id}/suspend`);
+  return { admin, context, page };
+}
 
 describe("a learner suspended while the app is open", () => {
   it("is signed out at the next request and told since when and why, and again when signing in", async () => {
@@ -58,12 +69,7 @@ describe("a learner suspended while the app is open", () => {
 
   it("is not said again once the learner signed in from another tab and signed out", async () => {
     const { bobur } = await matchedPair(apiUrl, "A2");
-    const admin = await signedInAs(apiUrl, consoleAdminEmail);
-    const context = await open(bobur);
-    const page = await context.newPage();
-    await page.goto("/app/");
-    await page.getByRole("heading", { name: "Salom, Bobur" }).waitFor();
-    await apiAs(apiUrl, admin, "POST", `/admin/users/${bobur.user.id}/suspend`);
+    const { admin, context, page } = await suspendedAtHome(bobur);
     await page.getByRole("button", { name: "Find a partner" }).click();
     await page.getByRole("heading", { name: "Sign in to Gaplash" }).waitFor();
     await page.getByRole("alert").filter({ hasText: "Your account is suspended" }).waitFor();
@@ -83,12 +89,7 @@ describe("a learner suspended while the app is open", () => {
 
   it("signs nobody else out: the 403 of a request sent before another learner signed in here", async () => {
     const { aziza, bobur } = await matchedPair(apiUrl, "A2");
-    const admin = await signedInAs(apiUrl, consoleAdminEmail);
-    const context = await open(bobur);
-    const page = await context.newPage();
-    await page.goto("/app/");
-    await page.getByRole("heading", { name: "Salom, Bobur" }).waitFor();
-    await apiAs(apiUrl, admin, "POST", `/admin/users/${bobur.user.id}/suspend`);
+    const { context, page } = await suspendedAtHome(bobur);
 
     // Bobur's request is on a slow network while Aziza signs in on this computer (another tab).
     let release = () => {};

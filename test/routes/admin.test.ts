@@ -1,6 +1,7 @@
 import { eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { calls, matchAttempts, users } from "../../src/db/schema";
+import type { QueueHour } from "../../src/services/admin";
 import { bearer, type SignedIn, signIn, startSignIn, verify } from "../support/auth";
 import { insertUsers, passResendCooldown, testDatabase } from "../support/db";
 import { api, postJson, readProblem } from "../support/http";
@@ -581,18 +582,9 @@ describe("statistics", () => {
   });
 
   it("give the last 24 hours hour by hour: depth at each hour's end, and the waits and rate of what ended in it", async () => {
-    interface Hour {
-      start: string;
-      depth: number;
-      wait_p50_ms: number | null;
-      wait_p95_ms: number | null;
-      matched: number;
-      resolved: number;
-      match_rate: number | null;
-    }
     const hours = async () => {
       const body = (await (await asAdmin("/admin/stats/queues")).json()) as {
-        items: { level: string; matched_24h: number; resolved_24h: number; hours: Hour[] }[];
+        items: { level: string; matched_24h: number; resolved_24h: number; hours: QueueHour[] }[];
       };
       return body.items.find((item) => item.level === "A2");
     };
@@ -617,7 +609,7 @@ describe("statistics", () => {
       .values(rows.map((row, i) => ({ ...row, level: "A2" as const, userId: people[i]?.id ?? "" })));
     try {
       const after = await hours();
-      const byStart = (start: number, of: Hour[] = after?.hours ?? []) =>
+      const byStart = (start: number, of: QueueHour[] = after?.hours ?? []) =>
         of.find((entry) => Date.parse(entry.start) === start);
       const was = (start: number) => byStart(start, before?.hours);
       expect(byStart(hour)).toMatchObject({
